@@ -1,0 +1,69 @@
+"""Errors of the core. Each carries the HTTP status the server answers it with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ZnDrawError(Exception):
+    """Base class: ``status`` is the HTTP status, ``details`` extra JSON fields."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+class BadRequest(ZnDrawError, ValueError):
+    """The request or its data is malformed."""
+
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ZnDrawError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(ZnDrawError, LookupError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ZnDrawError):
+    """A write was based on a version that is no longer current."""
+
+    status = 409
+    code = "conflict"
+
+    @property
+    def current_version(self) -> int | None:
+        return self.details.get("current_version")
+
+
+class AlreadyExists(ZnDrawError):
+    status = 409
+    code = "already_exists"
+
+
+class PayloadTooLarge(ZnDrawError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Locked(ZnDrawError):
+    """Someone else holds the lease the write needs."""
+
+    status = 423
+    code = "locked"
+
+    @property
+    def holder(self) -> str | None:
+        return self.details.get("holder")

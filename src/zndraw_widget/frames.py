@@ -1,0 +1,462 @@
+"""The frame model: batches of frames stored column by column.
+
+A frame is a mapping of named fields: ``positions`` (N, 3), ``numbers`` (N,), ``cell``
+(3, 3), ``pbc`` (3,), and ``arrays.<name>``, ``info.<name>``, ``calc.<name>`` for the rest of
+what ``ase.Atoms`` carries. A :class:`FrameBatch` holds B frames as one :class:`Column` per
+field: numeric values stacked into one array padded to the largest frame, with each frame's
+own shape beside it, or a list of plain values for anything that is not numeric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import msgpack
+import numpy as np
+
+from .codec import ALLOWED_DTYPES
+from .errors import BadRequest
+
+if TYPE_CHECKING:
+    import ase
+
+Frame = dict[str, Any]
+
+FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
+PER_ATOM_CALC = frozenset({"forces", "charges", "magmoms", "energies", "stresses", "dipoles"})
+
+
+@dataclass
+class Column:
+    """One field of B frames.
+
+    Numeric: ``values`` (B, *max_shape), ``shapes`` (B, ndim) or ``None`` when every frame
+    has the full shape. Other values: ``objects``, a list of B plain values. ``present`` (B,)
+    marks the frames that have the field (``None``: all of them).
+    """
+
+    values: np.ndarray | None = None
+    shapes: np.ndarray | None = None
+    objects: list[Any] | None = None
+    present: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.objects) if self.objects is not None else len(self.values)
+
+    def has(self, row: int) -> bool:
+        return self.present is None or bool(self.present[row])
+
+    def shape(self, row: int) -> tuple[int, ...]:
+        if self.shapes is None:
+            return self.values.shape[1:]
+        return tuple(int(s) for s in self.shapes[row])
+
+    def get(self, row: int) -> Any:
+        """The value of one frame (a numpy view, or a plain value)."""
+        if self.objects is not None:
+            return self.objects[row]
+        value = self.values[row]
+        if self.shapes is not None:
+            value = value[tuple(slice(0, s) for s in self.shapes[row])]
+        return value
+
+    def take(self, rows: np.ndarray) -> Column:
+        """The frames at ``rows`` (an integer array)."""
+        present = None if self.present is None else self.present[rows]
+        if self.objects is not None:
+            return Column(objects=[self.objects[r] for r in rows], present=present)
+        shapes = None if self.shapes is None else self.shapes[rows]
+        return Column(values=self.values[rows], shapes=shapes, present=present)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {}
+        if self.objects is not None:
+            wire["objects"] = self.objects
+        else:
+            wire["values"] = self.values
+            if self.shapes is not None:
+                wire["shapes"] = self.shapes
+        if self.present is not None:
+            wire["present"] = self.present
+        return wire
+
+    @classmethod
+    def from_wire(cls, name: str, wire: Any) -> Column:
+        if not isinstance(wire, dict):
+            raise BadRequest(f"field {name!r}: expected a map with 'values' or 'objects'")
+        unknown = set(wire) - {"values", "shapes", "objects", "present"}
+        if unknown:
+            raise BadRequest(f"field {name!r}: unknown keys {sorted(unknown)}")
+        present = wire.get("present")
+        if present is not None:
+            present = _array(name, "present", present, ndim=1)
+            if present.dtype != np.bool_:
+                raise BadRequest(f"field {name!r}: 'present' must be a bool array")
+        if "objects" in wire:
+            if not isinstance(wire["objects"], list) or "values" in wire:
+                raise BadRequest(f"field {name!r}: 'objects' must be a list (and alone)")
+            column = cls(objects=wire["objects"], present=present)
+        else:
+            values = wire.get("values")
+            if not isinstance(values, np.ndarray) or values.ndim < 1:
+                raise BadRequest(f"field {name!r}: 'values' must be an array with a frame axis")
+            shapes = wire.get("shapes")
+            if shapes is not None:
+                shapes = _array(name, "shapes", shapes, ndim=2)
+                if shapes.dtype.kind not in "iu" or shapes.shape != (len(values), values.ndim - 1):
+                    raise BadRequest(
+                        f"field {name!r}: 'shapes' must be integers of shape "
+                        f"({len(values)}, {values.ndim - 1})"
+                    )
+                if (shapes < 0).any() or (shapes > np.array(values.shape[1:])).any():
+                    raise BadRequest(f"field {name!r}: a frame's shape exceeds the padded values")
+                shapes = shapes.astype(np.int64)
+            column = cls(values=values, shapes=shapes, present=present)
+        if present is not None and len(present) != len(column):
+            raise BadRequest(f"field {name!r}: 'present' has {len(present)} entries, not {len(column)}")
+        return column
+
+
+def _array(name: str, key: str, value: Any, ndim: int) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.ndim != ndim:
+        raise BadRequest(f"field {name!r}: {key!r} must be a {ndim}-d array")
+    return value
+
+
+class FrameBatch:
+    """B frames, one :class:`Column` per field."""
+
+    def __init__(self, columns: Mapping[str, Column], size: int) -> None:
+        self.columns = dict(columns)
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def from_frames(cls, frames: Sequence[Mapping[str, Any]]) -> FrameBatch:
+        """Stack frame mappings (field name -> value) into columns."""
+        names: dict[str, None] = {}
+        for frame in frames:
+            if not isinstance(frame, Mapping):
+                raise BadRequest(f"a frame must be a mapping of fields, not {type(frame).__name__}")
+            names.update(dict.fromkeys(frame))
+        columns = {
+            name: _stack([frame.get(name, _ABSENT) for frame in frames]) for name in names
+        }
+        return cls(columns, len(frames))
+
+    @classmethod
+    def from_atoms(cls, atoms_list: Iterable[ase.Atoms]) -> FrameBatch:
+        return cls.from_frames([atoms_to_frame(atoms) for atoms in atoms_list])
+
+    @classmethod
+    def from_wire(cls, message: Any) -> FrameBatch:
+        """Validate and build a batch from a decoded ``{"data": {field: column}}`` message."""
+        if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
+            raise BadRequest("the body must be a map with a 'data' map of fields")
+        columns = {}
+        for name, wire in message["data"].items():
+            if not isinstance(name, str) or not FIELD_NAME.match(name):
+                raise BadRequest(
+                    f"invalid field name {name!r}: use positions, numbers, cell, pbc or "
+                    "arrays.<name>, info.<name>, calc.<name>"
+                )
+            columns[name] = Column.from_wire(name, wire)
+        sizes = {len(column) for column in columns.values()}
+        if len(sizes) > 1:
+            raise BadRequest(f"fields disagree on the number of frames: {sorted(sizes)}")
+        batch = cls(columns, sizes.pop() if sizes else 0)
+        batch.validate()
+        return batch
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"data": {name: column.to_wire() for name, column in self.columns.items()}}
+
+    # -- access ---------------------------------------------------------------------------
+    def frame(self, row: int) -> Frame:
+        """One frame as a mapping of field name to value (numpy views, no copies)."""
+        frame = {}
+        for name, column in self.columns.items():
+            if column.has(row):
+                frame[name] = column.get(row)
+        return frame
+
+    def frames(self) -> list[Frame]:
+        return [self.frame(row) for row in range(self.size)]
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> FrameBatch:
+        rows = np.asarray(rows, dtype=np.int64)
+        return FrameBatch({n: c.take(rows) for n, c in self.columns.items()}, len(rows))
+
+    def select(self, fields: Iterable[str]) -> FrameBatch:
+        return FrameBatch({n: self.columns[n] for n in fields if n in self.columns}, self.size)
+
+    def to_atoms(self) -> list[ase.Atoms]:
+        return [frame_to_atoms(self.frame(row)) for row in range(self.size)]
+
+    @staticmethod
+    def concat(batches: Sequence[FrameBatch]) -> FrameBatch:
+        """One batch of all frames of ``batches``, in order."""
+        if len(batches) == 1:
+            return batches[0]
+        names = dict.fromkeys(name for batch in batches for name in batch.columns)
+        columns = {name: _concat_column(name, batches) for name in names}
+        return FrameBatch(columns, sum(len(b) for b in batches))
+
+    # -- checks ---------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`BadRequest` naming the first problem with these frames."""
+        positions = self.columns.get("positions")
+        numbers = self.columns.get("numbers")
+        if self.size == 0:
+            return
+        if positions is None or numbers is None:
+            raise BadRequest("every frame needs 'positions' and 'numbers'")
+        for name, column in self.columns.items():
+            if column.values is not None and column.values.dtype.str not in ALLOWED_DTYPES:
+                raise BadRequest(f"field {name!r}: dtype {column.values.dtype} is not accepted")
+        for name in ("positions", "numbers"):
+            column = self.columns[name]
+            if column.present is not None and not column.present.all():
+                raise BadRequest(f"every frame needs {name!r}")
+        _check_kind("positions", positions, "f", ndim=2)
+        _check_kind("numbers", numbers, "iu", ndim=1)
+        if positions.values.shape[-1] != 3 or (
+            positions.shapes is not None and (positions.shapes[:, 1] != 3).any()
+        ):
+            raise BadRequest("'positions' must have shape (N, 3) in every frame")
+        counts = _lengths(positions)
+        if not np.array_equal(_lengths(numbers), counts):
+            raise BadRequest("'numbers' must have the same length N as 'positions' in every frame")
+        if not np.isfinite(positions.values).all():
+            raise BadRequest("'positions' contains NaN or infinite values")
+        if numbers.values.size and (numbers.values.min() < 0 or numbers.values.max() > 118):
+            raise BadRequest("'numbers' must be atomic numbers between 0 and 118")
+        if "cell" in self.columns:
+            cell = self.columns["cell"]
+            _check_kind("cell", cell, "fiu", ndim=2)
+            if cell.values.shape[1:] != (3, 3) or cell.shapes is not None:
+                raise BadRequest("'cell' must have shape (3, 3)")
+            if not np.isfinite(cell.values).all():
+                raise BadRequest("'cell' contains NaN or infinite values")
+        if "pbc" in self.columns:
+            pbc = self.columns["pbc"]
+            _check_kind("pbc", pbc, "b", ndim=1)
+            if pbc.values.shape[1:] != (3,) or pbc.shapes is not None:
+                raise BadRequest("'pbc' must be 3 booleans")
+        for name, column in self.columns.items():
+            if name.startswith("arrays.") or name.removeprefix("calc.") in PER_ATOM_CALC:
+                if column.values is None or column.values.ndim < 2:
+                    raise BadRequest(f"per-atom field {name!r} must be an array of length N")
+                lengths = _lengths(column)
+                mask = column.present if column.present is not None else slice(None)
+                if not np.array_equal(lengths[mask], counts[mask]):
+                    raise BadRequest(f"per-atom field {name!r} must have length N in every frame")
+
+    def hashes(self) -> list[str]:
+        """The sha256 of each frame's canonical content (fields sorted by name)."""
+        hashers = [hashlib.sha256() for _ in range(self.size)]
+        for name in sorted(self.columns):
+            column = self.columns[name]
+            prefix = msgpack.packb(name)
+            if column.objects is not None:
+                for row, hasher in enumerate(hashers):
+                    if column.has(row):
+                        hasher.update(prefix + b"o" + msgpack.packb(column.objects[row], default=_plain))
+                continue
+            dtype = column.values.dtype.str.encode()
+            if column.shapes is None:
+                row_prefix = prefix + dtype + repr(column.values.shape[1:]).encode()
+                buffer = np.ascontiguousarray(column.values).reshape(self.size, -1).view(np.uint8)
+                for row, hasher in enumerate(hashers):
+                    if column.has(row):
+                        hasher.update(row_prefix)
+                        hasher.update(buffer[row])
+                continue
+            for row, hasher in enumerate(hashers):
+                if column.has(row):
+                    value = np.ascontiguousarray(column.get(row))
+                    hasher.update(prefix + dtype + repr(value.shape).encode())
+                    hasher.update(value.view(np.uint8).reshape(-1))
+        return ["sha256:" + h.hexdigest() for h in hashers]
+
+    def merge(self, update: FrameBatch) -> FrameBatch:
+        """This one-frame batch with the fields of the one-frame ``update`` replaced."""
+        frame = self.frame(0)
+        frame.update(update.frame(0))
+        return FrameBatch.from_frames([frame])
+
+
+def _check_kind(name: str, column: Column, kinds: str, ndim: int) -> None:
+    if column.values is None or column.values.dtype.kind not in kinds:
+        raise BadRequest(f"{name!r} has the wrong type (expected dtype kind {kinds!r})")
+    if column.values.ndim != ndim + 1:
+        raise BadRequest(f"{name!r} must have {ndim} dimension(s) per frame")
+
+
+def _lengths(column: Column) -> np.ndarray:
+    if column.shapes is None:
+        return np.full(len(column), column.values.shape[1], dtype=np.int64)
+    return column.shapes[:, 0]
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store values of type {type(obj).__name__}")
+
+
+class _Absent:
+    pass
+
+
+_ABSENT = _Absent()
+
+
+def _as_numeric(value: Any) -> np.ndarray | None:
+    if isinstance(value, np.ndarray):
+        return value if value.dtype.kind in "biuf" else None
+    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, str):
+        array = np.asarray(value)
+        return array if array.dtype.kind in "biuf" else None
+    return None
+
+
+def _stack(values: list[Any]) -> Column:
+    """One column from the values of B frames (``_ABSENT`` where a frame lacks the field)."""
+    present = np.array([v is not _ABSENT for v in values], dtype=bool)
+    given = [v for v in values if v is not _ABSENT]
+    arrays = [_as_numeric(v) for v in given]
+    numeric = all(a is not None for a in arrays) and len({a.ndim for a in arrays}) == 1
+    if numeric:
+        dtype = np.result_type(*arrays) if len({a.dtype for a in arrays}) > 1 else arrays[0].dtype
+        if dtype.byteorder == ">":
+            dtype = dtype.newbyteorder("<")
+        numeric = dtype.str in ALLOWED_DTYPES
+    if not numeric:
+        objects = [None if v is _ABSENT else _plain_value(v) for v in values]
+        return Column(objects=objects, present=None if present.all() else present)
+    shapes = np.array([a.shape for a in arrays], dtype=np.int64).reshape(len(arrays), -1)
+    max_shape = tuple(shapes.max(axis=0)) if len(arrays) else ()
+    uniform = (shapes == np.array(max_shape, dtype=np.int64)).all()
+    if uniform and present.all():
+        return Column(values=np.stack(arrays).astype(dtype, copy=False))
+    stacked = np.zeros((len(values), *max_shape), dtype=dtype)
+    all_shapes = np.zeros((len(values), len(max_shape)), dtype=np.int64)
+    rows = np.flatnonzero(present)
+    for row, array, shape in zip(rows, arrays, shapes):
+        stacked[(row, *(slice(0, s) for s in shape))] = array
+        all_shapes[row] = shape
+    return Column(
+        values=stacked,
+        shapes=None if uniform else all_shapes,
+        present=None if present.all() else present,
+    )
+
+
+def _plain_value(value: Any) -> Any:
+    """A value msgpack can store: numpy values become lists or Python scalars."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _concat_column(name: str, batches: Sequence[FrameBatch]) -> Column:
+    parts = [b.columns.get(name) for b in batches]
+    if any(p is not None and p.objects is not None for p in parts):
+        objects: list[Any] = []
+        present: list[bool] = []
+        for part, batch in zip(parts, batches):
+            for row in range(len(batch)):
+                has = part is not None and part.has(row)
+                present.append(has)
+                objects.append(part.get(row) if has and part.objects is not None else
+                               _plain_value(part.get(row)) if has else None)
+        present_array = np.array(present, dtype=bool)
+        return Column(objects=objects, present=None if present_array.all() else present_array)
+    arrays = [p for p in parts if p is not None]
+    dtype = np.result_type(*[p.values.dtype for p in arrays])
+    ndim = max(p.values.ndim for p in arrays)
+    if any(p.values.ndim != ndim for p in arrays):
+        raise BadRequest(f"field {name!r} changes its number of dimensions between frames")
+    max_shape = np.max([p.values.shape[1:] for p in arrays], axis=0)
+    total = sum(len(b) for b in batches)
+    values = np.zeros((total, *max_shape), dtype=dtype)
+    shapes = np.zeros((total, ndim - 1), dtype=np.int64)
+    present = np.zeros(total, dtype=bool)
+    start = 0
+    for part, batch in zip(parts, batches):
+        stop = start + len(batch)
+        if part is not None:
+            values[(slice(start, stop), *(slice(0, s) for s in part.values.shape[1:]))] = part.values
+            shapes[start:stop] = part.shapes if part.shapes is not None else part.values.shape[1:]
+            present[start:stop] = True if part.present is None else part.present
+        start = stop
+    uniform = (shapes == max_shape).all()
+    return Column(
+        values=values,
+        shapes=None if uniform else shapes,
+        present=None if present.all() else present,
+    )
+
+
+# -- ase ------------------------------------------------------------------------------------
+def atoms_to_frame(atoms: ase.Atoms) -> Frame:
+    """The fields of ``atoms`` (views of its arrays; nothing is changed)."""
+    from ase import Atoms
+
+    if not isinstance(atoms, Atoms):
+        raise TypeError(f"expected ase.Atoms, got {type(atoms).__name__}")
+    frame: Frame = {
+        "positions": atoms.arrays["positions"],
+        "numbers": atoms.arrays["numbers"],
+        "cell": atoms.cell.array,
+        "pbc": atoms.pbc,
+    }
+    for name, value in atoms.arrays.items():
+        if name not in ("positions", "numbers"):
+            frame[f"arrays.{name}"] = value
+    for name, value in atoms.info.items():
+        frame[f"info.{name}"] = value
+    if atoms.calc is not None:
+        for name, value in atoms.calc.results.items():
+            frame[f"calc.{name}"] = value
+    return frame
+
+
+def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
+    """A new ``ase.Atoms`` (its own copies of every array) from a frame."""
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = Atoms(
+        numbers=np.array(frame["numbers"]),
+        positions=np.array(frame["positions"], dtype=np.float64),
+        cell=np.array(frame["cell"]) if "cell" in frame else None,
+        pbc=np.array(frame["pbc"]) if "pbc" in frame else None,
+    )
+    results = {}
+    for name, value in frame.items():
+        group, _, key = name.partition(".")
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.item() if value.ndim == 0 else np.array(value)
+        if group == "arrays":
+            atoms.arrays[key] = value
+        elif group == "info":
+            atoms.info[key] = value
+        elif group == "calc":
+            results[key] = value
+    if results:
+        atoms.calc = SinglePointCalculator(atoms, **results)
+    return atoms

@@ -1,0 +1,257 @@
+"""The room service: the commit protocol on top of a state backend and a data provider.
+
+New data is written to storage first (content-addressed: frames whose content is already
+stored are not written again), then one atomic state commit makes it visible. A crash
+between the two leaves only unreferenced data, never a partial frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
+
+import numpy as np
+
+from . import codec
+from .cache import ByteLRU
+from .errors import BadRequest, Conflict, NotFound
+from .frames import FrameBatch
+from .state.base import (
+    Commit,
+    FrameRef,
+    IndexSpec,
+    Lease,
+    Resolved,
+    RoomInfo,
+    SliceSpec,
+    Store,
+    check_room_name,
+)
+from .storage import DataProvider
+
+DEFAULT = object()  # "no base given": start from the default room, if one is set
+
+
+def new_frame_ids(count: int) -> list[str]:
+    return [secrets.token_hex(8) for _ in range(count)]
+
+
+@dataclass
+class FrameRead:
+    """An encoded read of frames, ready to send."""
+
+    body: bytes
+    etag: str
+    resolved: Resolved
+
+
+class RoomService:
+    """Room operations shared by every way of serving them."""
+
+    def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
+                 lease_ttl: float = 10.0) -> None:
+        self.store = store
+        self.storage = storage
+        self.lease_ttl = lease_ttl
+        self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
+
+    # -- rooms ----------------------------------------------------------------------------
+    async def create_room(self, name: str, base: Any = DEFAULT) -> RoomInfo:
+        """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
+        copied: the new frames point at the same stored content), or of the default room."""
+        check_room_name(name)
+        if base is DEFAULT:
+            base = await self.store.get_default_room()
+        copy_of: list[FrameRef] = []
+        if base is not None:
+            check_room_name(base)
+            copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
+        return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
+
+    async def room_info(self, name: str) -> RoomInfo:
+        return await self.store.room_info(check_room_name(name))
+
+    async def delete_room(self, name: str) -> None:
+        await self.store.delete_room(check_room_name(name))
+
+    async def list_rooms(self, offset: int = 0, limit: int = 100) -> tuple[int, list[RoomInfo]]:
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise BadRequest("offset must be >= 0 and limit between 1 and 1000")
+        return await self.store.list_rooms(offset, limit)
+
+    async def set_default_room(self, name: str | None) -> None:
+        await self.store.set_default_room(None if name is None else check_room_name(name))
+
+    # -- reading --------------------------------------------------------------------------
+    async def read(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None
+                   ) -> FrameRead:
+        """The selected frames, encoded as one columnar message (see docs/protocol.md)."""
+        resolved = await self.store.resolve(check_room_name(room), spec)
+        field_key = None if fields is None else tuple(fields)
+        etag = _etag(resolved.refs, field_key)
+        single = len(resolved.refs) == 1
+        key = (resolved.refs[0].id, resolved.refs[0].version, field_key) if single else None
+        body = self._encoded.get(key) if single else None
+        if body is None:
+            locations = [ref.location for ref in resolved.refs]
+            if fields is not None:
+                unknown = set(fields) - self._known_fields(locations)
+                if unknown and locations:
+                    raise BadRequest(f"unknown fields {sorted(unknown)}",
+                                     available=sorted(self._known_fields(locations)))
+            batch = await _in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
+            body = codec.encode(_read_message(resolved, batch))
+            if single:
+                self._encoded.put(key, body)
+        return FrameRead(body, etag, resolved)
+
+    def _known_fields(self, locations: list[str]) -> set[str]:
+        return self.storage.fields(locations)
+
+    async def read_batch(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None
+                         ) -> tuple[Resolved, FrameBatch]:
+        """The selected frames as a :class:`FrameBatch` (for in-process use)."""
+        resolved = await self.store.resolve(check_room_name(room), spec)
+        batch = await _in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
+        return resolved, batch
+
+    # -- writing --------------------------------------------------------------------------
+    async def _store_batch(self, batch: FrameBatch) -> list[tuple[str, str]]:
+        """Write the content of ``batch`` that is not stored yet; ``(hash, location)`` each."""
+        hashes = await _in_thread(batch.hashes, big=len(batch) > 100)
+        known = await self.store.locations(hashes)
+        fresh: dict[str, int] = {}
+        for row, hash_ in enumerate(hashes):
+            if hash_ not in known and hash_ not in fresh:
+                fresh[hash_] = row
+        if fresh:
+            rows = list(fresh.values())
+            part = batch if len(rows) == len(batch) else batch.take(rows)
+            locations = await _in_thread(self.storage.write, part, big=True)
+            known.update(zip(fresh, locations))
+        return [(h, known[h]) for h in hashes]
+
+    async def insert(self, room: str, batch: FrameBatch, *, index: int | None, order_base: int,
+                     session: str) -> Commit:
+        """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
+        check_room_name(room)
+        info = await self.store.room_info(room)
+        if index is None:
+            index = info.length
+        if not 0 <= index <= info.length:
+            raise IndexError(f"insert position {index} out of range for {info.length} frames")
+        if info.order_version != order_base:
+            raise Conflict(_order_conflict(info.order_version, order_base),
+                           current_version=info.order_version)
+        stored = await self._store_batch(batch)
+        ids = new_frame_ids(len(batch))
+        items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
+        commit = await self.store.insert(room, items, session=session, order_base=order_base)
+        return commit
+
+    async def replace(self, room: str, index: int, batch: FrameBatch, *, base_version: int,
+                      session: str, partial: bool = False) -> Commit:
+        """Replace frame ``index`` (or, with ``partial``, some of its fields)."""
+        if len(batch) != 1:
+            raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
+        resolved = await self.store.resolve(check_room_name(room), [index])
+        ref = resolved.refs[0]
+        if ref.version != base_version:
+            raise Conflict(f"frame {index} is at version {ref.version}, the change was based on "
+                           f"{base_version}", current_version=ref.version, id=ref.id)
+        if partial:
+            current = await _in_thread(self.storage.read, [ref.location])
+            batch = current.merge(batch)
+            batch.validate()
+        ((hash_, location),) = await self._store_batch(batch)
+        return await self.store.update(room, [(ref.id, base_version, hash_, location)],
+                                       session=session)
+
+    async def delete(self, room: str, spec: IndexSpec, *, order_base: int, session: str) -> Commit:
+        resolved = await self.store.resolve(check_room_name(room), spec)
+        if resolved.order_version != order_base:
+            raise Conflict(_order_conflict(resolved.order_version, order_base),
+                           current_version=resolved.order_version)
+        ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
+        return await self.store.delete(room, ids, session=session, order_base=order_base)
+
+    # -- history --------------------------------------------------------------------------
+    async def history(self, room: str, index: int) -> list[dict[str, Any]]:
+        resolved = await self.store.resolve(check_room_name(room), [index])
+        return await self.store.frame_history(room, resolved.refs[0].id)
+
+    async def undo(self, room: str, session: str) -> Commit:
+        """Reverse ``session``'s last change in ``room`` as a new commit."""
+        return await self._replay(room, session, "undo")
+
+    async def redo(self, room: str, session: str) -> Commit:
+        return await self._replay(room, session, "redo")
+
+    async def _replay(self, room: str, session: str, stack: Literal["undo", "redo"]) -> Commit:
+        check_room_name(room)
+        record = await self.store.pop_record(room, session, stack)
+        if record is None:
+            raise NotFound(f"nothing to {stack} in room {room!r} for this session")
+        try:
+            if record["op"] == "delete":
+                return await self.store.delete(room, record["ids"], session=session,
+                                               order_base=None, record=stack)
+            if record["op"] == "insert":
+                items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["items"]]
+                return await self.store.insert(room, items, session=session, order_base=None,
+                                               record=stack)
+            changes = [(fid, v, h, loc) for fid, v, h, loc in record["frames"]]
+            return await self.store.update(room, changes, session=session, record=stack)
+        except Exception:
+            await self.store.push_record(room, session, stack, record)
+            raise
+
+    # -- leases and step ------------------------------------------------------------------
+    async def acquire(self, room: str, target: str, session: str, ttl: float | None = None) -> Lease:
+        return await self.store.acquire(check_room_name(room), target, session,
+                                        ttl or self.lease_ttl)
+
+    async def renew(self, room: str, target: str, session: str, ttl: float | None = None) -> Lease:
+        return await self.store.renew(check_room_name(room), target, session, ttl or self.lease_ttl)
+
+    async def release(self, room: str, target: str, session: str) -> bool:
+        return await self.store.release(check_room_name(room), target, session)
+
+    async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
+        return await self.store.events_since(check_room_name(room), seq)
+
+
+def _order_conflict(current: int, base: int) -> str:
+    return f"the frame order is at version {current}, the change was based on {base}"
+
+
+def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(fields).encode())
+    for ref in refs:
+        digest.update(f"{ref.id}:{ref.version};".encode())
+    return f'"{digest.hexdigest()}"'
+
+
+def _read_message(resolved: Resolved, batch: FrameBatch) -> dict[str, Any]:
+    return {
+        "length": resolved.length,
+        "seq": resolved.seq,
+        "order_version": resolved.order_version,
+        "indices": np.asarray(resolved.indices, dtype=np.int64),
+        "ids": [ref.id for ref in resolved.refs],
+        "versions": np.asarray([ref.version for ref in resolved.refs], dtype=np.int64),
+        "hashes": [ref.hash for ref in resolved.refs],
+        **batch.to_wire(),
+    }
+
+
+async def _in_thread(function: Any, *args: Any, big: bool = True) -> Any:
+    """Run blocking work off the event loop when it is big enough to matter."""
+    if not big:
+        return function(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)

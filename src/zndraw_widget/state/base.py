@@ -1,0 +1,258 @@
+"""The room state interface: what every state backend stores and guarantees.
+
+A room has an *order* (the list of its frame ids), an ``order_version`` bumped by every
+structural change, per-frame metadata (:class:`FrameRef`: version, content hash, storage
+location), a ``seq`` bumped by every data change, a bounded log of those changes, leases,
+the room's current frame (``step``), and per-session undo/redo stacks. Every method is
+atomic: it checks everything first and then changes everything, or raises and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal, Sequence, Union
+
+from ..errors import BadRequest
+
+ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+EVENT_LOG_LENGTH = 1000
+ORDER = "order"
+PRESENTER = "presenter"
+
+Record = Literal["do", "undo", "redo"]
+
+
+def check_room_name(name: Any) -> str:
+    """Return ``name`` if it is a valid room name, else raise :class:`BadRequest`."""
+    if not isinstance(name, str) or not ROOM_NAME.match(name) or ".." in name:
+        raise BadRequest(
+            f"invalid room name {name!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def frame_target(frame_id: str) -> str:
+    """The lease target for editing one frame's content."""
+    return f"frame:{frame_id}"
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """One frame: its stable id and its current version, content hash and location."""
+
+    id: str
+    version: int
+    hash: str
+    location: str
+
+
+@dataclass
+class RoomInfo:
+    name: str
+    length: int
+    seq: int
+    order_version: int
+    step: int
+    created: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Lease:
+    room: str
+    target: str
+    holder: str
+    expires: float  # unix time, seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Resolved:
+    """The frames an index selection resolved to, with the room's state at that moment."""
+
+    length: int
+    seq: int
+    order_version: int
+    indices: list[int]
+    refs: list[FrameRef]
+
+
+@dataclass
+class Commit:
+    """What a write changed: the room's new counters and the events it published."""
+
+    seq: int
+    order_version: int
+    versions: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    start: int | None
+    stop: int | None
+    step: int | None
+
+
+IndexSpec = Union[SliceSpec, Sequence[int]]
+
+
+def resolve_indices(spec: IndexSpec, length: int) -> list[int]:
+    """Positions selected by ``spec`` in a sequence of ``length`` (Python list semantics)."""
+    if isinstance(spec, SliceSpec):
+        if spec.step == 0:
+            raise BadRequest("slice step cannot be zero")
+        return list(range(*slice(spec.start, spec.stop, spec.step).indices(length)))
+    indices = []
+    for index in spec:
+        position = index + length if index < 0 else index
+        if not 0 <= position < length:
+            raise IndexError(f"frame index {index} out of range for a room of {length} frames")
+        indices.append(position)
+    return indices
+
+
+class Subscription(ABC):
+    """An async iterator of one room's events; ``aclose()`` ends it."""
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    @abstractmethod
+    async def __anext__(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+
+class QueueSubscription(Subscription):
+    """A subscription fed through an ``asyncio.Queue`` by its store."""
+
+    def __init__(self, on_close: Callable[[QueueSubscription], Any]) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._on_close = on_close
+
+    async def __anext__(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+    async def aclose(self) -> None:
+        result = self._on_close(self)
+        if asyncio.iscoroutine(result):
+            await result
+
+
+class Store(ABC):
+    """Shared room state. Implementations: ``MemoryStore`` and ``RedisStore``."""
+
+    # -- rooms ----------------------------------------------------------------------------
+    @abstractmethod
+    async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
+                          created: float) -> RoomInfo:
+        """Create ``name`` holding frames ``new_ids`` with the data of ``copy_of``."""
+
+    @abstractmethod
+    async def delete_room(self, name: str) -> None: ...
+
+    @abstractmethod
+    async def room_info(self, name: str) -> RoomInfo: ...
+
+    @abstractmethod
+    async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
+        """(total, rooms sorted by name from ``offset``)."""
+
+    @abstractmethod
+    async def get_default_room(self) -> str | None: ...
+
+    @abstractmethod
+    async def set_default_room(self, name: str | None) -> None: ...
+
+    # -- frames ---------------------------------------------------------------------------
+    @abstractmethod
+    async def resolve(self, room: str, spec: IndexSpec) -> Resolved:
+        """The frames ``spec`` selects; ``IndexError`` if an index is out of range."""
+
+    @abstractmethod
+    async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        """Insert each ``(index, ref)`` in turn. Checks the order lease and ``order_base``."""
+
+    @abstractmethod
+    async def delete(self, room: str, ids: list[str], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        """Remove frames ``ids`` from the order. Checks the order lease and ``order_base``."""
+
+    @abstractmethod
+    async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
+                     session: str, record: Record = "do") -> Commit:
+        """Point frames at new data: ``(id, base_version, hash, location)`` each.
+
+        Checks each frame's lease and that its version is ``base_version``.
+        """
+
+    @abstractmethod
+    async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
+        """``[{version, hash}]`` of the versions kept for one frame, oldest first."""
+
+    @abstractmethod
+    async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
+        """The stored location of each known content hash."""
+
+    # -- undo / redo ----------------------------------------------------------------------
+    @abstractmethod
+    async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
+                         ) -> dict[str, Any] | None:
+        """Take the newest inverse change of ``session`` from ``stack``."""
+
+    @abstractmethod
+    async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
+                          record: dict[str, Any]) -> None:
+        """Put an inverse change back (after it could not be applied)."""
+
+    # -- leases and the current frame -----------------------------------------------------
+    @abstractmethod
+    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        """Grant or extend ``target`` to ``session``; ``Locked`` if another holds it."""
+
+    @abstractmethod
+    async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        """Extend a lease ``session`` holds; ``Locked``/``NotFound`` otherwise."""
+
+    @abstractmethod
+    async def release(self, room: str, target: str, session: str) -> bool:
+        """Release a lease ``session`` holds; False if it held none."""
+
+    @abstractmethod
+    async def release_all(self, session: str) -> list[Lease]:
+        """Release every lease of ``session`` (on disconnect)."""
+
+    @abstractmethod
+    async def leases(self, room: str) -> list[Lease]: ...
+
+    @abstractmethod
+    async def set_step(self, room: str, step: int, session: str) -> int:
+        """Set the room's current frame; only the presenter may."""
+
+    # -- events ---------------------------------------------------------------------------
+    @abstractmethod
+    async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
+        """Data-change events after ``seq``; ``None`` if the log no longer reaches back."""
+
+    @abstractmethod
+    async def subscribe(self, room: str) -> Subscription:
+        """Every event of ``room`` from the moment this returns, from any process."""
+
+    @abstractmethod
+    async def publish(self, room: str, event: dict[str, Any]) -> None:
+        """Send an event that changes no state (presence, lease expiry, ...)."""
+
+    async def close(self) -> None:
+        """Release connections and files."""

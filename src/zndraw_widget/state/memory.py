@@ -1,0 +1,472 @@
+"""The default state backend: in process, no server, persisted to a journal on disk.
+
+Every change is applied in memory and then appended to ``state.journal`` (length-prefixed
+msgpack records, flushed and fsync'd before the change is acknowledged). On start the last
+snapshot is loaded and the journal replayed; a torn last record (the process was killed
+while writing it) is dropped, as it was never acknowledged. Leases are not persisted: they
+die with the process, as the connections that held them do.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fcntl
+import os
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import msgpack
+
+from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from .base import (
+    EVENT_LOG_LENGTH,
+    ORDER,
+    PRESENTER,
+    Commit,
+    FrameRef,
+    IndexSpec,
+    Lease,
+    QueueSubscription,
+    Record,
+    Resolved,
+    RoomInfo,
+    Store,
+    frame_target,
+    resolve_indices,
+)
+
+_LENGTH = struct.Struct("<I")
+SNAPSHOT_EVERY = 10_000
+
+
+@dataclass
+class _Room:
+    name: str
+    created: float
+    order: list[str] = field(default_factory=list)
+    frames: dict[str, list[Any]] = field(default_factory=dict)  # id -> [version, hash, loc]
+    history: dict[str, list[list[Any]]] = field(default_factory=dict)  # id -> [[v, hash, loc]]
+    order_version: int = 0
+    seq: int = 0
+    step: int = 0
+    events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
+    records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def info(self) -> RoomInfo:
+        return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
+                        self.created)
+
+    def ref(self, frame_id: str) -> FrameRef:
+        version, hash_, location = self.frames[frame_id]
+        return FrameRef(frame_id, version, hash_, location)
+
+    def stack(self, session: str, name: str) -> list[dict[str, Any]]:
+        return self.records.setdefault(session, {"undo": [], "redo": []})[name]
+
+
+class MemoryStore(Store):
+    """Room state in this process; ``path`` (a directory) makes it survive restarts."""
+
+    def __init__(self, path: str | Path | None = None, history_depth: int = 100,
+                 record_depth: int = 100) -> None:
+        self.history_depth = history_depth
+        self.record_depth = record_depth
+        self._rooms: dict[str, _Room] = {}
+        self._default: str | None = None
+        self._hashes: dict[str, str] = {}
+        self._leases: dict[tuple[str, str], Lease] = {}
+        self._subscribers: dict[str, set[QueueSubscription]] = {}
+        self._journal = None
+        self._records_since_snapshot = 0
+        if path is not None:
+            self._open(Path(path))
+
+    # -- persistence ----------------------------------------------------------------------
+    def _open(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._lockfile = open(path / "state.lock", "w")
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"the state in {path} is in use by another process; to run several server "
+                "processes on one storage path, give them a Redis URL"
+            ) from None
+        snapshot = path / "state.snapshot"
+        if snapshot.exists():
+            self._load_snapshot(msgpack.unpackb(snapshot.read_bytes(), strict_map_key=False))
+        journal = path / "state.journal"
+        good = 0
+        if journal.exists():
+            data = journal.read_bytes()
+            while good + 4 <= len(data):
+                (length,) = _LENGTH.unpack_from(data, good)
+                if good + 4 + length > len(data):
+                    break
+                op, args = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
+                getattr(self, f"_apply_{op}")(*args)
+                good += 4 + length
+                self._records_since_snapshot += 1
+        self._journal = open(journal, "ab")
+        self._journal.truncate(good)  # drop a torn record that was never acknowledged
+        if self._records_since_snapshot >= SNAPSHOT_EVERY:
+            self._snapshot()
+
+    def _log(self, op: str, *args: Any) -> Any:
+        """Apply ``op`` in memory, then make it durable before it is acknowledged."""
+        result = getattr(self, f"_apply_{op}")(*args)
+        if self._journal is not None:
+            record = msgpack.packb([op, list(args)])
+            self._journal.write(_LENGTH.pack(len(record)) + record)
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+            self._records_since_snapshot += 1
+            if self._records_since_snapshot >= SNAPSHOT_EVERY:
+                self._snapshot()
+        return result
+
+    def _snapshot(self) -> None:
+        state = {
+            "default": self._default,
+            "hashes": self._hashes,
+            "rooms": [
+                [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
+                 r.step, list(r.events), r.records]
+                for r in self._rooms.values()
+            ],
+        }
+        tmp = self._path / "state.snapshot.tmp"
+        with open(tmp, "wb") as f:
+            f.write(msgpack.packb(state))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._path / "state.snapshot")
+        self._journal.seek(0)
+        self._journal.truncate(0)
+        self._records_since_snapshot = 0
+
+    def _load_snapshot(self, state: dict[str, Any]) -> None:
+        self._default = state["default"]
+        self._hashes = state["hashes"]
+        for (name, created, order, frames, history, order_version, seq, step, events,
+             records) in state["rooms"]:
+            room = _Room(name, created, order, frames, history, order_version, seq, step)
+            room.events.extend(events)
+            room.records = records
+            self._rooms[name] = room
+
+    async def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._lockfile.close()
+            self._journal = None
+
+    # -- helpers --------------------------------------------------------------------------
+    def _room(self, name: str) -> _Room:
+        room = self._rooms.get(name)
+        if room is None:
+            raise NotFound(f"room {name!r} does not exist")
+        return room
+
+    def _holder(self, room: str, target: str) -> Lease | None:
+        lease = self._leases.get((room, target))
+        if lease is not None and lease.expires <= time.time():
+            del self._leases[(room, target)]
+            return None
+        return lease
+
+    def _check_lease(self, room: str, target: str, session: str) -> None:
+        lease = self._holder(room, target)
+        if lease is not None and lease.holder != session:
+            what = "the frame order" if target == ORDER else target
+            raise Locked(f"{what} is locked by {lease.holder}", holder=lease.holder,
+                         target=target, expires=lease.expires)
+
+    def _emit(self, room: _Room, event: dict[str, Any], data: bool = True) -> dict[str, Any]:
+        if data:
+            room.seq += 1
+            event = {**event, "seq": room.seq}
+            room.events.append(event)
+        else:
+            event = {**event, "seq": room.seq}
+        for subscription in self._subscribers.get(room.name, ()):
+            subscription.queue.put_nowait(event)
+        return event
+
+    def _record(self, room: _Room, session: str, record: Record, inverse: dict[str, Any]) -> None:
+        stack = room.stack(session, "redo" if record == "undo" else "undo")
+        stack.append(inverse)
+        del stack[: -self.record_depth]
+        if record == "do":
+            room.stack(session, "redo").clear()
+
+    def _set_frame(self, room: _Room, frame_id: str, version: int, hash_: str, location: str) -> None:
+        room.frames[frame_id] = [version, hash_, location]
+        history = room.history.setdefault(frame_id, [])
+        history.append([version, hash_, location])
+        del history[: -self.history_depth]
+        self._hashes[hash_] = location
+
+    # -- rooms ----------------------------------------------------------------------------
+    async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
+                          created: float) -> RoomInfo:
+        refs = [[r.version, r.hash, r.location] for r in copy_of]
+        return self._log("create_room", name, refs, new_ids, created)
+
+    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
+        if name in self._rooms:
+            raise AlreadyExists(f"room {name!r} already exists")
+        room = _Room(name, created)
+        for frame_id, (_, hash_, location) in zip(new_ids, refs):
+            room.order.append(frame_id)
+            self._set_frame(room, frame_id, 1, hash_, location)
+        self._rooms[name] = room
+        return room.info()
+
+    async def delete_room(self, name: str) -> None:
+        self._log("delete_room", name)
+        for key in [k for k in self._leases if k[0] == name]:
+            del self._leases[key]
+        for subscription in self._subscribers.get(name, ()):
+            subscription.queue.put_nowait({"type": "room_deleted", "room": name, "seq": -1})
+
+    def _apply_delete_room(self, name: str) -> None:
+        self._room(name)
+        del self._rooms[name]
+        if self._default == name:
+            self._default = None
+
+    async def room_info(self, name: str) -> RoomInfo:
+        return self._room(name).info()
+
+    async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
+        names = sorted(self._rooms)
+        return len(names), [self._rooms[n].info() for n in names[offset : offset + limit]]
+
+    async def get_default_room(self) -> str | None:
+        return self._default
+
+    async def set_default_room(self, name: str | None) -> None:
+        self._log("set_default_room", name)
+
+    def _apply_set_default_room(self, name: str | None) -> None:
+        if name is not None:
+            self._room(name)
+        self._default = name
+
+    # -- frames ---------------------------------------------------------------------------
+    async def resolve(self, room: str, spec: IndexSpec) -> Resolved:
+        state = self._room(room)
+        indices = resolve_indices(spec, len(state.order))
+        order = state.order
+        refs = [state.ref(order[i]) for i in indices]
+        return Resolved(len(order), state.seq, state.order_version, indices, refs)
+
+    async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
+        return self._log("insert", room, wire, session, order_base, record)
+
+    def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
+                      record: Record) -> Commit:
+        state = self._room(room)
+        self._check_order(state, session, order_base)
+        length = len(state.order)
+        for offset, (index, frame_id, *_rest) in enumerate(items):
+            if not 0 <= index <= length + offset:
+                raise IndexError(f"insert position {index} out of range")
+            if frame_id in state.frames:
+                raise BadRequest(f"frame id {frame_id} already exists")
+        for index, frame_id, version, hash_, location in items:
+            state.order.insert(index, frame_id)
+            self._set_frame(state, frame_id, version, hash_, location)
+        state.order_version += 1
+        ids = [item[1] for item in items]
+        self._record(state, session, record, {"op": "delete", "ids": ids})
+        event = self._emit(state, {
+            "type": "frames_inserted", "room": room, "indices": [item[0] for item in items],
+            "ids": ids, "order_version": state.order_version, "length": len(state.order),
+        })
+        return Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+
+    def _check_order(self, state: _Room, session: str, order_base: int | None) -> None:
+        self._check_lease(state.name, ORDER, session)
+        if order_base is not None and order_base != state.order_version:
+            raise Conflict(
+                f"the frame order changed: it is at version {state.order_version}, "
+                f"the change was based on {order_base}",
+                current_version=state.order_version,
+            )
+
+    async def delete(self, room: str, ids: list[str], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        return self._log("delete", room, ids, session, order_base, record)
+
+    def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
+                      record: Record) -> Commit:
+        state = self._room(room)
+        self._check_order(state, session, order_base)
+        missing = [i for i in ids if i not in state.frames]
+        if missing:
+            raise Conflict(f"frames {missing} are no longer in the room",
+                           current_version=state.order_version)
+        gone = set(ids)
+        positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
+        inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
+        state.order = [frame_id for frame_id in state.order if frame_id not in gone]
+        for frame_id in ids:
+            del state.frames[frame_id]
+        state.order_version += 1
+        self._record(state, session, record, {"op": "insert", "items": inverse})
+        event = self._emit(state, {
+            "type": "frames_deleted", "room": room, "indices": positions, "ids": ids,
+            "order_version": state.order_version, "length": len(state.order),
+        })
+        return Commit(state.seq, state.order_version, [], [event])
+
+    async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
+                     session: str, record: Record = "do") -> Commit:
+        return self._log("update", room, [list(c) for c in changes], session, record)
+
+    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+        state = self._room(room)
+        for frame_id, base_version, _, _ in changes:
+            if frame_id not in state.frames:
+                raise Conflict(f"frame {frame_id} is no longer in the room", current_version=None)
+            self._check_lease(room, frame_target(frame_id), session)
+            current = state.frames[frame_id][0]
+            if current != base_version:
+                raise Conflict(
+                    f"frame {frame_id} is at version {current}, the change was based on "
+                    f"{base_version}",
+                    current_version=current, id=frame_id,
+                )
+        inverse, events, versions = [], [], []
+        index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
+        for frame_id, base_version, hash_, location in changes:
+            _, old_hash, old_location = state.frames[frame_id]
+            self._set_frame(state, frame_id, base_version + 1, hash_, location)
+            inverse.append([frame_id, base_version + 1, old_hash, old_location])
+            versions.append(base_version + 1)
+            index = index_of[frame_id] if index_of else state.order.index(frame_id)
+            events.append(self._emit(state, {
+                "type": "frame_updated", "room": room, "frame": index, "id": frame_id,
+                "version": base_version + 1,
+            }))
+        self._record(state, session, record, {"op": "update", "frames": inverse})
+        return Commit(state.seq, state.order_version, versions, events)
+
+    async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
+        state = self._room(room)
+        if frame_id not in state.frames:
+            raise NotFound(f"frame {frame_id} is not in room {room!r}")
+        return [{"version": v, "hash": h} for v, h, _ in state.history.get(frame_id, [])]
+
+    async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
+        known = self._hashes
+        return {h: known[h] for h in hashes if h in known}
+
+    # -- undo / redo ----------------------------------------------------------------------
+    async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
+                         ) -> dict[str, Any] | None:
+        state = self._room(room)
+        if not state.stack(session, stack):
+            return None
+        return self._log("pop_record", room, session, stack)
+
+    def _apply_pop_record(self, room: str, session: str, stack: str) -> dict[str, Any]:
+        return self._room(room).stack(session, stack).pop()
+
+    async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
+                          record: dict[str, Any]) -> None:
+        self._log("push_record", room, session, stack, record)
+
+    def _apply_push_record(self, room: str, session: str, stack: str, record: dict) -> None:
+        self._room(room).stack(session, stack).append(record)
+
+    # -- leases ---------------------------------------------------------------------------
+    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        state = self._room(room)
+        self._check_lease(room, target, session)
+        lease = Lease(room, target, session, time.time() + ttl)
+        is_new = (room, target) not in self._leases
+        self._leases[(room, target)] = lease
+        if is_new:
+            self._emit(state, {"type": "lease", "room": room, **_lease_event(lease)}, data=False)
+        return lease
+
+    async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        self._room(room)
+        lease = self._holder(room, target)
+        if lease is None:
+            raise NotFound(f"no lease on {target} to renew: it expired or was released")
+        if lease.holder != session:
+            raise Locked(f"{target} is held by {lease.holder}", holder=lease.holder, target=target)
+        lease = Lease(room, target, session, time.time() + ttl)
+        self._leases[(room, target)] = lease
+        return lease
+
+    async def release(self, room: str, target: str, session: str) -> bool:
+        lease = self._holder(room, target)
+        if lease is None or lease.holder != session:
+            if lease is not None:
+                raise Locked(f"{target} is held by {lease.holder}", holder=lease.holder,
+                             target=target)
+            return False
+        del self._leases[(room, target)]
+        if room in self._rooms:
+            self._emit(self._rooms[room], {"type": "lease", "room": room, "target": target,
+                                           "holder": None, "expires": None}, data=False)
+        return True
+
+    async def release_all(self, session: str) -> list[Lease]:
+        mine = [lease for lease in self._leases.values() if lease.holder == session]
+        for lease in mine:
+            await self.release(lease.room, lease.target, session)
+        return mine
+
+    async def leases(self, room: str) -> list[Lease]:
+        self._room(room)
+        return [
+            lease for (r, target) in list(self._leases)
+            if r == room and (lease := self._holder(r, target)) is not None
+        ]
+
+    async def set_step(self, room: str, step: int, session: str) -> int:
+        state = self._room(room)
+        lease = self._holder(room, PRESENTER)
+        if lease is None or lease.holder != session:
+            raise Locked("only the presenter may set the room's frame; request the presenter "
+                         "token first", holder=lease.holder if lease else None, target=PRESENTER)
+        state.step = step
+        self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
+                   data=False)
+        return step
+
+    # -- events ---------------------------------------------------------------------------
+    async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
+        state = self._room(room)
+        if seq >= state.seq:
+            return []
+        if not state.events or state.events[0]["seq"] > seq + 1:
+            return None
+        first = bisect.bisect_right([e["seq"] for e in state.events], seq)
+        return list(state.events)[first:]
+
+    async def subscribe(self, room: str) -> QueueSubscription:
+        subscribers = self._subscribers.setdefault(room, set())
+        subscription = QueueSubscription(subscribers.discard)
+        subscribers.add(subscription)
+        return subscription
+
+    async def publish(self, room: str, event: dict[str, Any]) -> None:
+        self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _lease_event(lease: Lease) -> dict[str, Any]:
+    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires}

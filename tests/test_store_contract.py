@@ -1,0 +1,311 @@
+"""One contract for every state backend: MemoryStore and RedisStore pass the same tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
+from zndraw_widget.state.memory import MemoryStore
+
+ALL = SliceSpec(None, None, None)
+
+
+def refs(*names: str, version: int = 1) -> list[FrameRef]:
+    return [FrameRef(f"id-{n}", version, f"sha256:{n}", f"seg/{n}") for n in names]
+
+
+def items(start: int, *names: str) -> list[tuple[int, FrameRef]]:
+    return [(start + k, ref) for k, ref in enumerate(refs(*names))]
+
+
+async def make_store(kind: str, tmp_path, redis_url: str | None):
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "memory-persisted":
+        return MemoryStore(tmp_path / "state")
+    from zndraw_widget.state.redis import RedisStore
+
+    store = RedisStore(redis_url, prefix=f"test-{tmp_path.name}:")
+    return store
+
+
+@pytest.fixture(params=["memory", "memory-persisted", "redis"])
+def store_kind(request):
+    return request.param
+
+
+@pytest_asyncio.fixture
+async def store(store_kind, tmp_path, request):
+    url = request.getfixturevalue("redis_url") if store_kind == "redis" else None
+    store = await make_store(store_kind, tmp_path, url)
+    yield store
+    await store.close()
+
+
+async def ids(store, room="r") -> list[str]:
+    return [ref.id for ref in (await store.resolve(room, ALL)).refs]
+
+
+@pytest.mark.asyncio
+async def test_rooms_lifecycle(store):
+    info = await store.create_room("r", [], [], 1.0)
+    assert (info.name, info.length, info.seq, info.order_version) == ("r", 0, 0, 0)
+    with pytest.raises(AlreadyExists):
+        await store.create_room("r", [], [], 2.0)
+    await store.create_room("a", [], [], 3.0)
+    total, rooms = await store.list_rooms(0, 10)
+    assert total == 2 and [r.name for r in rooms] == ["a", "r"]
+    total, rooms = await store.list_rooms(1, 1)
+    assert total == 2 and [r.name for r in rooms] == ["r"]
+    await store.delete_room("a")
+    with pytest.raises(NotFound):
+        await store.room_info("a")
+    with pytest.raises(NotFound):
+        await store.delete_room("a")
+
+
+@pytest.mark.asyncio
+async def test_default_room(store):
+    assert await store.get_default_room() is None
+    with pytest.raises(NotFound):
+        await store.set_default_room("missing")
+    await store.create_room("d", [], [], 1.0)
+    await store.set_default_room("d")
+    assert await store.get_default_room() == "d"
+    await store.delete_room("d")
+    assert await store.get_default_room() is None
+
+
+@pytest.mark.asyncio
+async def test_copy_shares_content_with_new_ids(store):
+    await store.create_room("base", [], [], 1.0)
+    await store.insert("base", items(0, "a", "b"), session="s", order_base=0)
+    base = (await store.resolve("base", ALL)).refs
+    info = await store.create_room("copy", base, ["n1", "n2"], 2.0)
+    assert info.length == 2
+    copy = (await store.resolve("copy", ALL)).refs
+    assert [r.id for r in copy] == ["n1", "n2"]
+    assert [(r.hash, r.location, r.version) for r in copy] == [
+        (r.hash, r.location, 1) for r in base]
+
+
+@pytest.mark.asyncio
+async def test_insert_resolve_and_counters(store):
+    await store.create_room("r", [], [], 1.0)
+    commit = await store.insert("r", items(0, "a", "b", "c"), session="s", order_base=0)
+    assert (commit.seq, commit.order_version) == (1, 1)
+    assert commit.events[0]["type"] == "frames_inserted"
+    assert commit.events[0]["indices"] == [0, 1, 2] and commit.events[0]["seq"] == 1
+    await store.insert("r", items(1, "x"), session="s", order_base=1)
+    assert await ids(store) == ["id-a", "id-x", "id-b", "id-c"]
+    resolved = await store.resolve("r", [-1, 0])
+    assert resolved.indices == [3, 0] and [r.id for r in resolved.refs] == ["id-c", "id-a"]
+    resolved = await store.resolve("r", SliceSpec(None, None, -2))
+    assert resolved.indices == [3, 1]
+    assert (resolved.length, resolved.seq, resolved.order_version) == (4, 2, 2)
+    with pytest.raises(IndexError):
+        await store.resolve("r", [4])
+    with pytest.raises(IndexError):
+        await store.resolve("r", [-5])
+    with pytest.raises(NotFound):
+        await store.resolve("missing", [0])
+
+
+@pytest.mark.asyncio
+async def test_insert_many_at_front_keeps_order(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, *"abcdefgh"), session="s", order_base=0)
+    for k in range(60):  # repeated inserts at one place exhaust naive fractional scores
+        await store.insert("r", [(1, FrameRef(f"f{k}", 1, "h", "l"))], session="s",
+                           order_base=k + 1)
+    order = await ids(store)
+    assert order[0] == "id-a" and order[1] == "f59" and order[60] == "f0"
+    assert order[61:] == [f"id-{c}" for c in "bcdefgh"]
+
+
+@pytest.mark.asyncio
+async def test_stale_order_base_conflicts_and_changes_nothing(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    with pytest.raises(Conflict) as error:
+        await store.insert("r", items(0, "b"), session="s", order_base=0)
+    assert error.value.current_version == 1
+    with pytest.raises(Conflict):
+        await store.delete("r", ["id-a"], session="s", order_base=0)
+    assert await ids(store) == ["id-a"]
+    assert (await store.room_info("r")).seq == 1
+
+
+@pytest.mark.asyncio
+async def test_delete(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b", "c", "d"), session="s", order_base=0)
+    commit = await store.delete("r", ["id-b", "id-d"], session="s", order_base=1)
+    assert commit.events[0]["type"] == "frames_deleted"
+    assert commit.events[0]["indices"] == [1, 3]
+    assert await ids(store) == ["id-a", "id-c"]
+    with pytest.raises(Conflict):
+        await store.delete("r", ["id-b"], session="s", order_base=2)
+
+
+@pytest.mark.asyncio
+async def test_update_versions_history_and_conflict(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    commit = await store.update("r", [("id-b", 1, "sha256:b2", "seg/b2")], session="s")
+    assert commit.versions == [2]
+    assert commit.events[0] == {"type": "frame_updated", "room": "r", "frame": 1, "id": "id-b",
+                                "version": 2, "seq": 2}
+    ref = (await store.resolve("r", [1])).refs[0]
+    assert (ref.version, ref.hash, ref.location) == (2, "sha256:b2", "seg/b2")
+    with pytest.raises(Conflict) as error:
+        await store.update("r", [("id-b", 1, "sha256:b3", "seg/b3")], session="t")
+    assert error.value.current_version == 2
+    assert (await store.resolve("r", [1])).refs[0].hash == "sha256:b2"
+    history = await store.frame_history("r", "id-b")
+    assert history == [{"version": 1, "hash": "sha256:b"}, {"version": 2, "hash": "sha256:b2"}]
+    assert await store.locations(["sha256:b2", "sha256:zz"]) == {"sha256:b2": "seg/b2"}
+
+
+@pytest.mark.asyncio
+async def test_update_of_several_frames_is_all_or_nothing(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    with pytest.raises(Conflict):
+        await store.update("r", [("id-a", 1, "h1", "l1"), ("id-b", 7, "h2", "l2")], session="s")
+    assert [r.version for r in (await store.resolve("r", ALL)).refs] == [1, 1]
+
+
+@pytest.mark.asyncio
+async def test_undo_records(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    record = await store.pop_record("r", "s", "undo")
+    assert record == {"op": "delete", "ids": ["id-a"]}
+    assert await store.pop_record("r", "s", "undo") is None
+    await store.push_record("r", "s", "undo", record)
+    await store.delete("r", ["id-a"], session="s", order_base=None, record="undo")
+    assert await ids(store) == []
+    redo = await store.pop_record("r", "s", "redo")
+    assert redo["op"] == "insert"
+    assert redo["items"] == [[0, "id-a", 1, "sha256:a", "seg/a"]]
+    assert await store.pop_record("r", "other", "undo") is None
+
+
+@pytest.mark.asyncio
+async def test_leases(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    lease = await store.acquire("r", ORDER, "alice", 10)
+    assert lease.holder == "alice"
+    with pytest.raises(Locked) as error:
+        await store.acquire("r", ORDER, "bob", 10)
+    assert error.value.holder == "alice"
+    with pytest.raises(Locked):
+        await store.insert("r", items(1, "b"), session="bob", order_base=1)
+    with pytest.raises(Locked):
+        await store.renew("r", ORDER, "bob", 10)
+    with pytest.raises(Locked):
+        await store.release("r", ORDER, "bob")
+    await store.insert("r", items(1, "b"), session="alice", order_base=1)
+    await store.acquire("r", frame_target("id-a"), "alice", 10)
+    with pytest.raises(Locked):
+        await store.update("r", [("id-a", 1, "h", "l")], session="bob")
+    assert {lease.target for lease in await store.leases("r")} == {ORDER, "frame:id-a"}
+    released = await store.release_all("alice")
+    assert {lease.target for lease in released} == {ORDER, "frame:id-a"}
+    assert await store.leases("r") == []
+    await store.update("r", [("id-a", 1, "h", "l")], session="bob")
+    assert await store.release("r", ORDER, "bob") is False
+
+
+@pytest.mark.asyncio
+async def test_lease_expires(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.acquire("r", ORDER, "alice", 0.05)
+    with pytest.raises(Locked):
+        await store.acquire("r", ORDER, "bob", 10)
+    # Wait out the TTL itself: expiry is the behaviour under test.
+    await asyncio.sleep(0.1)
+    lease = await store.acquire("r", ORDER, "bob", 10)
+    assert lease.holder == "bob"
+    with pytest.raises(NotFound):
+        await store.renew("r", PRESENTER, "alice", 10)
+
+
+@pytest.mark.asyncio
+async def test_step_needs_presenter(store):
+    await store.create_room("r", [], [], 1.0)
+    with pytest.raises(Locked):
+        await store.set_step("r", 3, "alice")
+    await store.acquire("r", PRESENTER, "alice", 5)
+    assert await store.set_step("r", 3, "alice") == 3
+    assert (await store.room_info("r")).step == 3
+    with pytest.raises(Locked):
+        await store.set_step("r", 4, "bob")
+
+
+@pytest.mark.asyncio
+async def test_events_since(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    await store.insert("r", items(1, "b"), session="s", order_base=1)
+    await store.update("r", [("id-a", 1, "h", "l")], session="s")
+    events = await store.events_since("r", 1)
+    assert [e["seq"] for e in events] == [2, 3]
+    assert [e["type"] for e in events] == ["frames_inserted", "frame_updated"]
+    assert await store.events_since("r", 3) == []
+
+
+@pytest.mark.asyncio
+async def test_events_since_too_old(store):
+    await store.create_room("r", [], [], 1.0)
+    for k in range(1005):
+        await store.insert("r", [(k, FrameRef(f"f{k}", 1, "h", "l"))], session="s",
+                           order_base=k)
+    assert await store.events_since("r", 0) is None
+    assert len(await store.events_since("r", 1000)) == 5
+
+
+@pytest.mark.asyncio
+async def test_subscribe_sees_commits(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert event["type"] == "frames_inserted" and event["seq"] == 1
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_bad_ids_on_insert(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    with pytest.raises(BadRequest):
+        await store.insert("r", items(0, "a"), session="s", order_base=1)
+    with pytest.raises(IndexError):
+        await store.insert("r", items(5, "b"), session="s", order_base=1)
+    assert await ids(store) == ["id-a"]
+
+
+@pytest.mark.asyncio
+async def test_memory_store_survives_restart(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    await store.update("r", [("id-b", 1, "h2", "l2")], session="s")
+    with pytest.raises(RuntimeError, match="in use by another process"):
+        MemoryStore(tmp_path)
+    await store.close()
+    # A torn record at the end (a crash mid-write) is dropped, the rest replayed.
+    with open(tmp_path / "state.journal", "ab") as f:
+        f.write(b"\x40\x00\x00\x00partial")
+    again = MemoryStore(tmp_path)
+    refs_ = (await again.resolve("r", ALL)).refs
+    assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
+    assert (await again.room_info("r")).seq == 2
+    await again.close()
