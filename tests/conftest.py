@@ -58,3 +58,106 @@ def make_atoms(count: int, natoms: int = 4, seed: int = 0):
         atoms.info["step"] = i
         frames.append(atoms)
     return frames
+
+
+# -- the HTTP API, mounted in Jupyter or standalone ----------------------------------------
+class Api:
+    """Calls ``{base}zndraw/api/<path>`` on one mounted server; never raises on 4xx."""
+
+    def __init__(self, fetch, kind: str) -> None:
+        self._fetch = fetch
+        self.kind = kind
+
+    async def call(self, method: str, path: str, *, params=None, json_body=None, body=None,
+                   headers=None):
+        import json as json_module
+
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json_module.dumps(json_body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if body is None and method in ("POST", "PUT", "PATCH"):
+            body = b""
+        return await self._fetch(method, path, params or {}, body, headers)
+
+    async def json(self, method: str, path: str, expect: int = 200, **kwargs):
+        import json as json_module
+
+        response = await self.call(method, path, **kwargs)
+        assert response.code == expect, (response.code, response.body)
+        return json_module.loads(response.body) if response.body else None
+
+    async def create_room(self, name: str, **body):
+        return await self.json("POST", "rooms", 201, json_body={"name": name, "base": None, **body})
+
+    async def extend(self, room: str, atoms, *, base: int | None = None, at: int | None = None):
+        from zndraw_widget import codec
+        from zndraw_widget.frames import FrameBatch
+
+        if base is None:
+            base = (await self.json("GET", f"rooms/{room}"))["order_version"]
+        params = {"base_version": base, **({} if at is None else {"at": at})}
+        body = codec.encode(FrameBatch.from_atoms(atoms).to_wire())
+        return await self.json("POST", f"rooms/{room}/frames", 201, params=params, body=body)
+
+    async def read(self, room: str, index: str | None = None, data: str | None = None):
+        from zndraw_widget import codec
+
+        params = {k: v for k, v in {"index": index, "data": data}.items() if v is not None}
+        response = await self.call("GET", f"rooms/{room}/frames", params=params)
+        assert response.code == 200, (response.code, response.body)
+        return codec.decode(response.body)
+
+
+def _standalone_fetch(tmp_path, token: str = "secret-token"):
+    from tornado import httpclient, httpserver, netutil
+    from urllib.parse import urlencode
+
+    from zndraw_widget.config import Settings
+    from zndraw_widget.server.standalone import make_app
+
+    app = make_app(Settings(storage_path=tmp_path / "standalone", max_upload_mb=4), token)
+    server = httpserver.HTTPServer(app, max_body_size=(4 << 20) + 1)
+    sockets = netutil.bind_sockets(0, "127.0.0.1")
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    client = httpclient.AsyncHTTPClient()
+
+    async def fetch(method, path, params, body, headers):
+        headers.setdefault("Authorization", f"token {token}")
+        url = f"http://127.0.0.1:{port}/zndraw/api/{path}"
+        if params:
+            url += "?" + urlencode(params)
+        return await client.fetch(url, method=method, body=body, headers=headers,
+                                  raise_error=False, allow_nonstandard_methods=True,
+                                  request_timeout=60)
+
+    fetch.url = f"http://127.0.0.1:{port}/zndraw/api/"
+    fetch.app = app
+    return server, fetch
+
+
+@pytest.fixture
+def jp_server_config(tmp_path):
+    return {
+        "ServerApp": {"jpserver_extensions": {"zndraw_widget": True}},
+        "ZnDrawWidget": {"storage_path": str(tmp_path / "jupyter"), "max_upload_mb": 4},
+    }
+
+
+@pytest.fixture(params=["jupyter", "standalone"])
+def api(request, tmp_path):
+    """The data channel, as a Jupyter server extension and as the standalone server."""
+    if request.param == "jupyter":
+        jp_fetch = request.getfixturevalue("jp_fetch")
+
+        async def fetch(method, path, params, body, headers):
+            return await jp_fetch("zndraw", "api", *path.split("/"), method=method, body=body,
+                                  headers=headers, params=params, raise_error=False,
+                                  allow_nonstandard_methods=True, request_timeout=60)
+
+        yield Api(fetch, "jupyter")
+        return
+    server, fetch = _standalone_fetch(tmp_path)
+    yield Api(fetch, "standalone")
+    server.stop()

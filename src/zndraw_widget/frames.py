@@ -155,8 +155,9 @@ class FrameBatch:
         return cls.from_frames([atoms_to_frame(atoms) for atoms in atoms_list])
 
     @classmethod
-    def from_wire(cls, message: Any) -> FrameBatch:
-        """Validate and build a batch from a decoded ``{"data": {field: column}}`` message."""
+    def from_wire(cls, message: Any, validate: bool = True) -> FrameBatch:
+        """Build a batch from a decoded ``{"data": {field: column}}`` message, validated
+        unless ``validate`` is False (a partial update is validated once merged)."""
         if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
             raise BadRequest("the body must be a map with a 'data' map of fields")
         columns = {}
@@ -171,7 +172,8 @@ class FrameBatch:
         if len(sizes) > 1:
             raise BadRequest(f"fields disagree on the number of frames: {sorted(sizes)}")
         batch = cls(columns, sizes.pop() if sizes else 0)
-        batch.validate()
+        if validate:
+            batch.validate()
         return batch
 
     def to_wire(self) -> dict[str, Any]:

@@ -103,7 +103,7 @@ class RoomService:
                 if unknown and locations:
                     raise BadRequest(f"unknown fields {sorted(unknown)}",
                                      available=sorted(self._known_fields(locations)))
-            batch = await _in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
+            batch = await in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
             body = codec.encode(_read_message(resolved, batch))
             if single:
                 self._encoded.put(key, body)
@@ -116,13 +116,13 @@ class RoomService:
                          ) -> tuple[Resolved, FrameBatch]:
         """The selected frames as a :class:`FrameBatch` (for in-process use)."""
         resolved = await self.store.resolve(check_room_name(room), spec)
-        batch = await _in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
+        batch = await in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
         return resolved, batch
 
     # -- writing --------------------------------------------------------------------------
     async def _store_batch(self, batch: FrameBatch) -> list[tuple[str, str]]:
         """Write the content of ``batch`` that is not stored yet; ``(hash, location)`` each."""
-        hashes = await _in_thread(batch.hashes, big=len(batch) > 100)
+        hashes = await in_thread(batch.hashes, big=len(batch) > 100)
         known = await self.store.locations(hashes)
         fresh: dict[str, int] = {}
         for row, hash_ in enumerate(hashes):
@@ -131,7 +131,7 @@ class RoomService:
         if fresh:
             rows = list(fresh.values())
             part = batch if len(rows) == len(batch) else batch.take(rows)
-            locations = await _in_thread(self.storage.write, part, big=True)
+            locations = await in_thread(self.storage.write, part, big=True)
             known.update(zip(fresh, locations))
         return [(h, known[h]) for h in hashes]
 
@@ -164,7 +164,7 @@ class RoomService:
             raise Conflict(f"frame {index} is at version {ref.version}, the change was based on "
                            f"{base_version}", current_version=ref.version, id=ref.id)
         if partial:
-            current = await _in_thread(self.storage.read, [ref.location])
+            current = await in_thread(self.storage.read, [ref.location])
             batch = current.merge(batch)
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
@@ -250,7 +250,7 @@ def _read_message(resolved: Resolved, batch: FrameBatch) -> dict[str, Any]:
     }
 
 
-async def _in_thread(function: Any, *args: Any, big: bool = True) -> Any:
+async def in_thread(function: Any, *args: Any, big: bool = True) -> Any:
     """Run blocking work off the event loop when it is big enough to matter."""
     if not big:
         return function(*args)

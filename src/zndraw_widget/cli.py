@@ -1,0 +1,51 @@
+"""The ``zndraw-widget`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from .config import Settings, default_storage_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zndraw-widget", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="run the standalone server",
+        description="Serve rooms over HTTP. Options fall back to the ZNDRAW_* environment "
+                    "variables, then to the defaults.")
+    serve.add_argument("--host", default=os.environ.get("ZNDRAW_HOST", "127.0.0.1"),
+                       help="address to bind (default: 127.0.0.1, loopback only)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("ZNDRAW_PORT", 8765)),
+                       help="port (default: 8765; 0 picks a free one)")
+    serve.add_argument("--storage", default=None,
+                       help=f"storage directory (ZNDRAW_STORAGE_PATH; default: "
+                            f"{default_storage_path()})")
+    serve.add_argument("--redis-url", default=None,
+                       help="Redis URL for several server processes (ZNDRAW_REDIS_URL)")
+    serve.add_argument("--token", default=os.environ.get("ZNDRAW_TOKEN"),
+                       help="access token (ZNDRAW_TOKEN; default: generated and printed)")
+    serve.add_argument("--max-upload-mb", type=float, default=None,
+                       help="largest request body in MB (ZNDRAW_MAX_UPLOAD_MB; default: 500)")
+    serve.add_argument("--base-url", default="/", help="URL prefix, e.g. /services/zndraw/")
+    args = parser.parse_args(argv)
+
+    from .server.standalone import serve as run
+
+    settings = Settings.from_env(storage_path=args.storage, redis_url=args.redis_url,
+                                 max_upload_mb=args.max_upload_mb)
+    base_url = "/" + args.base_url.strip("/") + "/" if args.base_url.strip("/") else "/"
+    try:
+        asyncio.run(run(settings, args.host, args.port, args.token, base_url,
+                        ready=lambda line: print(line, flush=True)))
+    except RuntimeError as error:  # e.g. the storage is in use by another process
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

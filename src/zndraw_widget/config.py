@@ -1,0 +1,53 @@
+"""Settings shared by the Jupyter extension and the standalone server."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .rooms import RoomService
+from .state import open_store
+from .storage import ZarrProvider
+
+
+@dataclass
+class Settings:
+    """Where rooms live and how big requests may be."""
+
+    storage_path: Path
+    redis_url: str | None = None
+    max_upload_mb: float = 500.0
+    history_depth: int = 100
+    cache_mb: int = 256
+    lease_ttl: float = 10.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then the ``ZNDRAW_*`` environment variables, then ``overrides``."""
+        env = os.environ
+        values: dict[str, object] = {
+            "storage_path": Path(env.get("ZNDRAW_STORAGE_PATH", default_storage_path())),
+            "redis_url": env.get("ZNDRAW_REDIS_URL") or None,
+            "max_upload_mb": float(env.get("ZNDRAW_MAX_UPLOAD_MB", 500)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["storage_path"] = Path(values["storage_path"]).expanduser()
+        return cls(**values)
+
+    def create_service(self) -> RoomService:
+        """The room service on these settings (call inside the running event loop)."""
+        store = open_store(
+            self.redis_url,
+            None if self.redis_url else str(self.storage_path / "state"),
+            history_depth=self.history_depth,
+        )
+        storage = ZarrProvider(self.storage_path / "frames")
+        return RoomService(store, storage, cache_bytes=self.cache_mb << 20,
+                           lease_ttl=self.lease_ttl)
+
+
+def default_storage_path() -> Path:
+    """``$XDG_DATA_HOME/zndraw-widget`` (``~/.local/share/zndraw-widget``)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "zndraw-widget"

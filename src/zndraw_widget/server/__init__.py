@@ -1,0 +1,1 @@
+"""The two ways to serve rooms: a Jupyter server extension and a standalone server."""

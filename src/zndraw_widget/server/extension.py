@@ -1,0 +1,96 @@
+"""The Jupyter server extension: the data channel inside a running Jupyter server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import ensure_async
+from tornado import web
+from traitlets import Float, Int, Unicode
+
+from ..config import Settings
+from ..rooms import RoomService
+from .handlers import build_handlers
+
+AUTH_RESOURCE = "zndraw"
+
+
+class JupyterAuth(APIHandler):
+    """Jupyter's authentication (token, or cookie plus XSRF) and authorization."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished:
+            return
+        user = self.current_user
+        if not user:
+            raise web.HTTPError(403, "authentication required")
+        action = "read" if self.request.method in ("GET", "HEAD") else "write"
+        if not await ensure_async(self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE)):
+            raise web.HTTPError(403, f"user is not authorized to {action} zndraw rooms")
+
+    @property
+    def user_name(self) -> str:
+        return self.current_user.username
+
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        # APIHandler.finish forces JSON; keep the type a handler chose (msgpack frames).
+        kwargs.setdefault("set_content_type", self._headers.get("Content-Type", "application/json"))
+        return super().finish(*args, **kwargs)
+
+
+class ZnDrawWidget(ExtensionApp):
+    """Serves zndraw rooms under ``{base_url}zndraw/api/``."""
+
+    name = "zndraw_widget"
+
+    redis_url = Unicode(
+        "", config=True,
+        help="Redis URL (redis://, rediss://, unix://) shared by several server processes; "
+             "empty: the embedded store, persisted under storage_path.",
+    )
+    storage_path = Unicode(
+        "", config=True,
+        help="Directory holding frame data (and, without Redis, the room state); "
+             "default: <jupyter data dir>/zndraw-widget.",
+    )
+    max_upload_mb = Float(500.0, config=True, help="Largest request body accepted, in MB.")
+    history_depth = Int(100, config=True, help="Versions kept per frame for undo.")
+    lease_ttl = Float(10.0, config=True, help="Seconds a lease lives unless renewed.")
+
+    _service: RoomService | None = None
+
+    def initialize_settings(self) -> None:
+        self.zndraw_settings = Settings.from_env(
+            storage_path=self.storage_path or Path(jupyter_data_dir()) / "zndraw-widget",
+            redis_url=self.redis_url or None,
+            max_upload_mb=self.max_upload_mb,
+            history_depth=self.history_depth,
+            lease_ttl=self.lease_ttl,
+        )
+        self.settings.update({
+            "zndraw_service": self.service,
+            "zndraw_max_upload_mb": self.zndraw_settings.max_upload_mb,
+        })
+
+    def service(self) -> RoomService:
+        """The room service, created on first use inside the running event loop."""
+        if self._service is None:
+            self._service = self.zndraw_settings.create_service()
+        return self._service
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(build_handlers("/", JupyterAuth))
+
+    async def stop_extension(self) -> None:
+        if self._service is not None:
+            await self._service.store.close()
+
+    def current_activity(self) -> Any:
+        return None

@@ -1,0 +1,373 @@
+"""Tornado handlers of the HTTP data channel, shared by the Jupyter extension and the
+standalone server.
+
+Each handler here is a mixin holding the logic; :func:`build_handlers` combines them with
+an authentication base class (Jupyter's ``APIHandler`` or the standalone token handler).
+Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import re
+from typing import Any, Awaitable, Callable
+
+from tornado import web
+
+from .. import __version__, codec
+from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
+from ..frames import FIELD_NAME, FrameBatch
+from ..rooms import DEFAULT, RoomService, in_thread
+from ..state.base import IndexSpec, SliceSpec
+
+API_PREFIX = "zndraw/api"
+ROOM = r"(?P<room>[^/]+)"
+SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}$")
+INDEX_PART = re.compile(r"^-?\d{1,12}$")
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error with a JSON body."""
+
+    def __init__(self, status: int, payload: dict[str, Any]) -> None:
+        super().__init__(status, payload.get("message", ""))
+        self.payload = payload
+
+
+def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Answer core errors with their HTTP status and a JSON body naming the problem."""
+
+    @functools.wraps(method)
+    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except ZnDrawError as error:
+            raise ApiError(error.status, error.to_json()) from None
+        except IndexError as error:
+            raise ApiError(404, {"error": "index_out_of_range", "message": str(error)}) from None
+
+    return wrapper
+
+
+def parse_index(text: str | None) -> IndexSpec:
+    """``5``, ``-1``, ``0:100:2`` or ``1,5,7`` (absent: every frame)."""
+    if text is None or text == "":
+        return SliceSpec(None, None, None)
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) > 3 or not all(p == "" or INDEX_PART.match(p) for p in parts):
+            raise BadRequest(f"invalid slice {text!r}: use start:stop:step with integers")
+        values = [int(p) if p else None for p in parts] + [None] * (3 - len(parts))
+        return SliceSpec(*values)
+    parts = text.split(",")
+    if not all(INDEX_PART.match(p) for p in parts):
+        raise BadRequest(f"invalid index {text!r}: use an integer, a list 1,2,3 or a slice a:b:c")
+    return [int(p) for p in parts]
+
+
+class BaseHandler(web.RequestHandler):
+    """What every zndraw handler shares: the service, arguments, bodies and errors.
+
+    The authentication base it is combined with provides ``user_name``.
+    """
+
+    user_name: str
+
+    @property
+    def service(self) -> RoomService:
+        return self.settings["zndraw_service"]()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.settings["zndraw_max_upload_mb"] * (1 << 20))
+
+    @property
+    def session_id(self) -> str:
+        """Who owns leases and undo history: the client's session, else the user."""
+        session = self.request.headers.get("X-ZnDraw-Session")
+        if session is None:
+            return f"user:{self.user_name}"
+        if not SESSION.match(session):
+            raise BadRequest("invalid X-ZnDraw-Session header: 1-100 letters, digits or _-:.@")
+        return session
+
+    def int_argument(self, name: str, default: int | None = None) -> int:
+        value = self.get_query_argument(name, None)
+        if value is None:
+            if default is None:
+                raise BadRequest(f"missing query argument {name!r}")
+            return default
+        if not INDEX_PART.match(value):
+            raise BadRequest(f"query argument {name!r} must be an integer, not {value!r}")
+        return int(value)
+
+    def base_version(self) -> int:
+        value = self.get_query_argument("base_version", None)
+        if value is None:
+            raise BadRequest(
+                "missing query argument 'base_version': state the version your change is "
+                "based on (the room's order_version, or the frame's version)"
+            )
+        return self.int_argument("base_version")
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as error:
+            raise BadRequest(f"malformed JSON body: {error}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("the JSON body must be an object")
+        return body
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        payload = getattr(error, "payload", None)
+        if payload is None:
+            message = getattr(error, "log_message", None) or self._reason
+            payload = {"error": self._reason.lower().replace(" ", "_"), "message": message}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload))
+
+
+class UploadHandler(BaseHandler):
+    """A handler whose request body streams in, refused (413) past ``max_upload_mb``."""
+
+    def initialize(self, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._chunks: list[bytes] = []
+        self._received = 0
+
+    async def prepare(self) -> None:
+        await _maybe_await(super().prepare())
+        if self._finished:
+            return
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > self.max_upload_bytes:
+            self._too_large()
+        self.request.connection.set_max_body_size(max(self.max_upload_bytes + 1, 1))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.max_upload_bytes:
+            self._too_large()
+        self._chunks.append(chunk)
+
+    def _too_large(self) -> None:
+        error = PayloadTooLarge(
+            f"the body exceeds the limit of {self.settings['zndraw_max_upload_mb']} MB; send "
+            "fewer frames per request", limit_mb=self.settings["zndraw_max_upload_mb"])
+        raise ApiError(413, error.to_json())
+
+    def body(self) -> bytes:
+        body = b"".join(self._chunks)
+        self._chunks = []
+        expected = self.request.headers.get("X-Content-SHA256")
+        if expected is not None:
+            actual = hashlib.sha256(body).hexdigest()
+            if not hmac.compare_digest(actual, expected.strip().lower().removeprefix("sha256:")):
+                raise BadRequest(
+                    "the body does not match its X-Content-SHA256: it was corrupted or "
+                    "truncated on the way; nothing was written", received_sha256=actual)
+        return body
+
+    async def batch(self, validate: bool = True) -> FrameBatch:
+        body = self.body()
+        if not body:
+            raise BadRequest("the request has no body: send frames as msgpack (docs/protocol.md)")
+        big = len(body) > (1 << 20)
+        return await in_thread(_decode_batch, body, validate, big=big)
+
+
+def _decode_batch(body: bytes, validate: bool) -> FrameBatch:
+    return FrameBatch.from_wire(codec.decode(body), validate)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if isinstance(value, Awaitable):
+        return await value
+    return value
+
+
+# -- the handlers -------------------------------------------------------------------------
+class HealthHandler(BaseHandler):
+    @api
+    async def get(self) -> None:
+        self.write_json({"status": "ok", "version": __version__})
+
+
+class RoomsHandler(BaseHandler):
+    @api
+    async def get(self) -> None:
+        offset = self.int_argument("offset", 0)
+        limit = self.int_argument("limit", 100)
+        total, rooms = await self.service.list_rooms(offset, limit)
+        self.write_json({"total": total, "offset": offset, "limit": limit,
+                         "rooms": [room.to_json() for room in rooms]})
+
+    @api
+    async def post(self) -> None:
+        body = self.json_body()
+        base = body.get("base", DEFAULT) if "base" in body else DEFAULT
+        info = await self.service.create_room(body.get("name"), base)
+        self.write_json(info.to_json(), status=201)
+
+
+class RoomHandler(BaseHandler):
+    @api
+    async def get(self, room: str) -> None:
+        info = await self.service.room_info(room)
+        leases = await self.service.store.leases(room)
+        self.write_json({**info.to_json(), "leases": [lease.to_json() for lease in leases]})
+
+    @api
+    async def delete(self, room: str) -> None:
+        await self.service.delete_room(room)
+        self.set_status(204)
+        self.finish()
+
+
+class DefaultRoomHandler(BaseHandler):
+    @api
+    async def get(self) -> None:
+        self.write_json({"name": await self.service.store.get_default_room()})
+
+    @api
+    async def put(self) -> None:
+        name = self.json_body().get("name")
+        await self.service.set_default_room(name)
+        self.write_json({"name": name})
+
+
+class FramesHandler(UploadHandler):
+    """Read, insert (append) and delete frames of a room."""
+
+    @api
+    async def get(self, room: str) -> None:
+        spec = parse_index(self.get_query_argument("index", None))
+        fields = self.get_query_argument("data", None)
+        names = None
+        if fields:
+            names = list(dict.fromkeys(fields.split(",")))
+            bad = [n for n in names if not FIELD_NAME.match(n)]
+            if bad:
+                raise BadRequest(f"invalid field names {bad}")
+        read = await self.service.read(room, spec, names)
+        self._etag = read.etag
+        self.set_header("Content-Type", "application/msgpack")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(read.body)
+
+    def compute_etag(self) -> str | None:
+        return getattr(self, "_etag", None)
+
+    @api
+    async def post(self, room: str) -> None:
+        at = self.get_query_argument("at", None)
+        index = None if at is None else self.int_argument("at")
+        base = self.base_version()
+        batch = await self.batch()
+        commit = await self.service.insert(room, batch, index=index, order_base=base,
+                                           session=self.session_id)
+        self.write_json({"seq": commit.seq, "order_version": commit.order_version,
+                         "count": len(batch)}, status=201)
+
+    @api
+    async def delete(self, room: str) -> None:
+        spec = parse_index(self.get_query_argument("index", None))
+        commit = await self.service.delete(room, spec, order_base=self.base_version(),
+                                           session=self.session_id)
+        self.write_json({"seq": commit.seq, "order_version": commit.order_version})
+
+
+class FrameHandler(UploadHandler):
+    """Replace one frame (PUT) or some of its fields (PATCH)."""
+
+    async def _write(self, room: str, index: str, partial: bool) -> None:
+        base = self.base_version()
+        batch = await self.batch(validate=not partial)
+        commit = await self.service.replace(room, int(index), batch, base_version=base,
+                                            session=self.session_id, partial=partial)
+        self.write_json({"seq": commit.seq, "version": commit.versions[0]})
+
+    @api
+    async def put(self, room: str, index: str) -> None:
+        await self._write(room, index, partial=False)
+
+    @api
+    async def patch(self, room: str, index: str) -> None:
+        await self._write(room, index, partial=True)
+
+
+class HistoryHandler(BaseHandler):
+    @api
+    async def get(self, room: str, index: str) -> None:
+        self.write_json({"versions": await self.service.history(room, int(index))})
+
+
+class UndoHandler(BaseHandler):
+    @api
+    async def post(self, room: str, action: str) -> None:
+        replay = self.service.undo if action == "undo" else self.service.redo
+        commit = await replay(room, self.session_id)
+        self.write_json({"seq": commit.seq, "order_version": commit.order_version,
+                         "events": commit.events})
+
+
+class EventsHandler(BaseHandler):
+    @api
+    async def get(self, room: str) -> None:
+        since = self.int_argument("since", 0)
+        info = await self.service.room_info(room)
+        events = await self.service.events_since(room, since)
+        self.write_json({"seq": info.seq, "reload": events is None, "events": events or []})
+
+
+class LeaseHandler(BaseHandler):
+    """Take or renew (POST), release (DELETE) a lease: ``order``, ``presenter`` or
+    ``frame:<id>``."""
+
+    @api
+    async def post(self, room: str, target: str) -> None:
+        ttl = self.json_body().get("ttl")
+        if ttl is not None and (not isinstance(ttl, (int, float)) or not 0 < ttl <= 300):
+            raise BadRequest("ttl must be a number of seconds between 0 and 300")
+        lease = await self.service.acquire(room, target, self.session_id, ttl)
+        self.write_json(lease.to_json())
+
+    @api
+    async def delete(self, room: str, target: str) -> None:
+        released = await self.service.release(room, target, self.session_id)
+        self.write_json({"released": released})
+
+
+def build_handlers(base_url: str, auth_base: type[web.RequestHandler]) -> list[tuple]:
+    """URL specs of every data-channel handler, authenticated by ``auth_base``."""
+    prefix = base_url.rstrip("/") + "/" + API_PREFIX
+    target = r"(?P<target>order|presenter|frame:[0-9a-f]{1,64})"
+    routes = [
+        (r"/health", HealthHandler),
+        (r"/rooms", RoomsHandler),
+        (r"/default-room", DefaultRoomHandler),
+        (rf"/rooms/{ROOM}", RoomHandler),
+        (rf"/rooms/{ROOM}/frames", FramesHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)", FrameHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
+        (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
+        (rf"/rooms/{ROOM}/events", EventsHandler),
+        (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
+    ]
+    specs = []
+    for path, handler in routes:
+        cls = type(handler.__name__, (handler, auth_base), {})
+        if issubclass(handler, UploadHandler):
+            cls = web.stream_request_body(cls)
+        specs.append((prefix + path, cls))
+    return specs
