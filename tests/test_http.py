@@ -342,3 +342,17 @@ async def test_leases_guard_writes(api):
     assert (await api.json("DELETE", "rooms/r/leases/order", headers=alice))["released"]
     await api.json("POST", "rooms/r/frames", 201, params={"base_version": 1},
                    body=frame_body(make_atoms(1)), headers=bob)
+
+
+async def test_select_reads_long_index_lists_from_the_body(api):
+    await api.create_room("r")
+    atoms = make_atoms(30)
+    await api.extend("r", atoms, base=0)
+    wanted = [int(i) for i in np.random.default_rng(3).integers(-30, 30, 5000)]
+    response = await api.call("POST", "rooms/r/select", json_body={"index": wanted, "data": ["numbers"]})
+    assert response.code == 200
+    message = codec.decode(response.body)
+    assert list(message["indices"]) == [i % 30 for i in wanted]
+    np.testing.assert_array_equal(message["data"]["numbers"]["values"][0], atoms[wanted[0]].numbers)
+    await api.json("POST", "rooms/r/select", 400, json_body={"index": ["x"]})
+    await api.json("POST", "rooms/r/select", 404, json_body={"index": [30]})

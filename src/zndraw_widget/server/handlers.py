@@ -246,20 +246,19 @@ class DefaultRoomHandler(BaseHandler):
         self.write_json({"name": name})
 
 
-class FramesHandler(UploadHandler):
-    """Read, insert (append) and delete frames of a room."""
+def parse_fields(names: list[str] | None) -> list[str] | None:
+    if not names:
+        return None
+    names = list(dict.fromkeys(names))
+    bad = [n for n in names if not isinstance(n, str) or not FIELD_NAME.match(n)]
+    if bad:
+        raise BadRequest(f"invalid field names {bad}")
+    return names
 
-    @api
-    async def get(self, room: str) -> None:
-        spec = parse_index(self.get_query_argument("index", None))
-        fields = self.get_query_argument("data", None)
-        names = None
-        if fields:
-            names = list(dict.fromkeys(fields.split(",")))
-            bad = [n for n in names if not FIELD_NAME.match(n)]
-            if bad:
-                raise BadRequest(f"invalid field names {bad}")
-        read = await self.service.read(room, spec, names)
+
+class ReadMixin(BaseHandler):
+    async def send_frames(self, room: str, spec: IndexSpec, fields: list[str] | None) -> None:
+        read = await self.service.read(room, spec, parse_fields(fields))
         self._etag = read.etag
         self.set_header("Content-Type", "application/msgpack")
         self.set_header("Cache-Control", "no-cache")
@@ -267,6 +266,16 @@ class FramesHandler(UploadHandler):
 
     def compute_etag(self) -> str | None:
         return getattr(self, "_etag", None)
+
+
+class FramesHandler(ReadMixin, UploadHandler):
+    """Read, insert (append) and delete frames of a room."""
+
+    @api
+    async def get(self, room: str) -> None:
+        spec = parse_index(self.get_query_argument("index", None))
+        fields = self.get_query_argument("data", None)
+        await self.send_frames(room, spec, fields.split(",") if fields else None)
 
     @api
     async def post(self, room: str) -> None:
@@ -285,6 +294,25 @@ class FramesHandler(UploadHandler):
         commit = await self.service.delete(room, spec, order_base=self.base_version(),
                                            session=self.session_id)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
+
+
+class SelectHandler(ReadMixin):
+    """A read whose selection is too long for a URL: ``{"index": [...], "data": [...]}``."""
+
+    @api
+    async def post(self, room: str) -> None:
+        body = self.json_body()
+        index = body.get("index")
+        if isinstance(index, list):
+            if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+                raise BadRequest("'index' must be a list of integers")
+            spec: IndexSpec = index
+        else:
+            spec = parse_index(index if isinstance(index, str) else None)
+        fields = body.get("data")
+        if fields is not None and not isinstance(fields, list):
+            raise BadRequest("'data' must be a list of field names")
+        await self.send_frames(room, spec, fields)
 
 
 class FrameHandler(UploadHandler):
@@ -358,6 +386,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler]) -> list[t
         (r"/default-room", DefaultRoomHandler),
         (rf"/rooms/{ROOM}", RoomHandler),
         (rf"/rooms/{ROOM}/frames", FramesHandler),
+        (rf"/rooms/{ROOM}/select", SelectHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)", FrameHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
