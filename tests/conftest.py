@@ -161,3 +161,45 @@ def api(request, tmp_path):
     server, fetch = _standalone_fetch(tmp_path)
     yield Api(fetch, "standalone")
     server.stop()
+
+
+# -- a standalone server in its own process ------------------------------------------------
+class ServerProcess:
+    """``zndraw-widget serve`` in a subprocess; ``url`` is its API root."""
+
+    def __init__(self, storage: Path, *args: str, token: str = "test-token", env=None) -> None:
+        import os
+        import re
+        import sys
+
+        self.token = token
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "zndraw_widget", "serve", "--port", "0", "--storage",
+             str(storage), "--token", token, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})},
+        )
+        output = []
+        for line in self.process.stdout:  # the server prints one line once it listens
+            output.append(line)
+            match = re.search(r"serving on (http://\S+?)/? \(token", line)
+            if match:
+                self.base = match.group(1) + "/"
+                self.url = self.base + "zndraw/api/"
+                break
+        else:
+            raise RuntimeError("the server did not start:\n" + "".join(output))
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
