@@ -309,3 +309,31 @@ async def test_memory_store_survives_restart(tmp_path):
     assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
     assert (await again.room_info("r")).seq == 2
     await again.close()
+
+
+@pytest.mark.asyncio
+async def test_expired_leases_are_swept_once_and_announced(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    await store.acquire("r", ORDER, "alice", 0.05)
+    assert (await asyncio.wait_for(subscription.__anext__(), 5))["holder"] == "alice"
+    await asyncio.sleep(0.1)  # wait out the TTL: expiry is what is tested
+    expired = await store.expire_leases()
+    assert [(lease.target, lease.holder) for lease in expired] == [(ORDER, "alice")]
+    assert await store.expire_leases() == []
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert event["type"] == "lease" and event["holder"] is None and event["expired"] == "alice"
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_presence(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    assert await store.presence("r", "s1", "alice") == [{"session": "s1", "user": "alice"}]
+    present = await store.presence("r", "s2", "bob")
+    assert sorted(p["session"] for p in present) == ["s1", "s2"]
+    assert await store.presence("r", "s1", None) == [{"session": "s2", "user": "bob"}]
+    events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(3)]
+    assert [(e["session"], e["present"]) for e in events] == [("s1", True), ("s2", True), ("s1", False)]
+    await subscription.aclose()

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .hub import Hub
 from .rooms import RoomService
 from .state import open_store
 from .storage import ZarrProvider
@@ -45,6 +46,32 @@ class Settings:
         storage = ZarrProvider(self.storage_path / "frames")
         return RoomService(store, storage, cache_bytes=self.cache_mb << 20,
                            lease_ttl=self.lease_ttl)
+
+
+class Runtime:
+    """One server process's room service and event hub, created on first use (inside the
+    running event loop, where a Redis client must be made)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._service: RoomService | None = None
+        self._hub: Hub | None = None
+
+    def service(self) -> RoomService:
+        if self._service is None:
+            self._service = self.settings.create_service()
+        return self._service
+
+    def hub(self) -> Hub:
+        if self._hub is None:
+            self._hub = Hub(self.service().store)
+        return self._hub
+
+    async def close(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
+        if self._service is not None:
+            await self._service.store.close()
 
 
 def default_storage_path() -> Path:

@@ -67,3 +67,10 @@ class Locked(ZnDrawError):
     @property
     def holder(self) -> str | None:
         return self.details.get("holder")
+
+
+class RateLimited(ZnDrawError):
+    """A client sends faster than the server accepts."""
+
+    status = 429
+    code = "rate_limited"

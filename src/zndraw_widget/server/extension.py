@@ -6,14 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Float, Int, Unicode
 
-from ..config import Settings
-from ..rooms import RoomService
+from ..config import Runtime, Settings
+from .control import ControlHandler
 from .handlers import build_handlers
 
 AUTH_RESOURCE = "zndraw"
@@ -45,6 +47,23 @@ class JupyterAuth(APIHandler):
         return super().finish(*args, **kwargs)
 
 
+class JupyterControl(WebSocketMixin, ControlHandler, JupyterHandler):
+    """The control channel behind Jupyter's authentication (origin check kept)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def user_name(self) -> str:
+        return self.current_user.username
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        user = self.current_user
+        if not await ensure_async(self.authorizer.is_authorized(self, user, "write", AUTH_RESOURCE)):
+            raise web.HTTPError(403, "user is not authorized to use zndraw rooms")
+        await super().get(*args, **kwargs)
+
+
 class ZnDrawWidget(ExtensionApp):
     """Serves zndraw rooms under ``{base_url}zndraw/api/``."""
 
@@ -64,8 +83,6 @@ class ZnDrawWidget(ExtensionApp):
     history_depth = Int(100, config=True, help="Versions kept per frame for undo.")
     lease_ttl = Float(10.0, config=True, help="Seconds a lease lives unless renewed.")
 
-    _service: RoomService | None = None
-
     def initialize_settings(self) -> None:
         self.zndraw_settings = Settings.from_env(
             storage_path=self.storage_path or Path(jupyter_data_dir()) / "zndraw-widget",
@@ -74,23 +91,18 @@ class ZnDrawWidget(ExtensionApp):
             history_depth=self.history_depth,
             lease_ttl=self.lease_ttl,
         )
+        self.runtime = Runtime(self.zndraw_settings)
         self.settings.update({
-            "zndraw_service": self.service,
+            "zndraw_service": self.runtime.service,
+            "zndraw_hub": self.runtime.hub,
             "zndraw_max_upload_mb": self.zndraw_settings.max_upload_mb,
         })
 
-    def service(self) -> RoomService:
-        """The room service, created on first use inside the running event loop."""
-        if self._service is None:
-            self._service = self.zndraw_settings.create_service()
-        return self._service
-
     def initialize_handlers(self) -> None:
-        self.handlers.extend(build_handlers("/", JupyterAuth))
+        self.handlers.extend(build_handlers("/", JupyterAuth, JupyterControl))
 
     async def stop_extension(self) -> None:
-        if self._service is not None:
-            await self._service.store.close()
+        await self.runtime.close()
 
     def current_activity(self) -> Any:
         return None

@@ -29,6 +29,22 @@ SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}$")
 INDEX_PART = re.compile(r"^-?\d{1,12}$")
 
 
+LEASE_TARGET = re.compile(r"^(order|presenter|frame:[0-9A-Za-z_\-]{1,64})$")
+
+
+def session_of(user: str, given: str | None) -> str:
+    """The session owning leases and undo history: the id the client sends, else the user.
+
+    Not scoped by user: with a shared Jupyter token every cookie-less request is a new
+    anonymous user, so ownership follows the client's (random, unguessable) session id.
+    """
+    if given is None:
+        return f"user:{user}"
+    if not SESSION.match(given):
+        raise BadRequest("invalid session id: 1-100 letters, digits or _-:.@")
+    return given
+
+
 class ApiError(web.HTTPError):
     """An HTTP error with a JSON body."""
 
@@ -86,13 +102,8 @@ class BaseHandler(web.RequestHandler):
 
     @property
     def session_id(self) -> str:
-        """Who owns leases and undo history: the client's session, else the user."""
-        session = self.request.headers.get("X-ZnDraw-Session")
-        if session is None:
-            return f"user:{self.user_name}"
-        if not SESSION.match(session):
-            raise BadRequest("invalid X-ZnDraw-Session header: 1-100 letters, digits or _-:.@")
-        return session
+        """Who owns leases and undo history: the client's session of this user."""
+        return session_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
 
     def int_argument(self, name: str, default: int | None = None) -> int:
         value = self.get_query_argument(name, None)
@@ -362,8 +373,14 @@ class LeaseHandler(BaseHandler):
     """Take or renew (POST), release (DELETE) a lease: ``order``, ``presenter`` or
     ``frame:<id>``."""
 
+    def target(self, target: str) -> str:
+        if not LEASE_TARGET.match(target):
+            raise BadRequest("a lease target is 'order', 'presenter' or 'frame:<id>'")
+        return target
+
     @api
     async def post(self, room: str, target: str) -> None:
+        target = self.target(target)
         ttl = self.json_body().get("ttl")
         if ttl is not None and (not isinstance(ttl, (int, float)) or not 0 < ttl <= 300):
             raise BadRequest("ttl must be a number of seconds between 0 and 300")
@@ -372,14 +389,17 @@ class LeaseHandler(BaseHandler):
 
     @api
     async def delete(self, room: str, target: str) -> None:
+        target = self.target(target)
         released = await self.service.release(room, target, self.session_id)
         self.write_json({"released": released})
 
 
-def build_handlers(base_url: str, auth_base: type[web.RequestHandler]) -> list[tuple]:
-    """URL specs of every data-channel handler, authenticated by ``auth_base``."""
+def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
+                   control: type[web.RequestHandler]) -> list[tuple]:
+    """URL specs of every data-channel handler, authenticated by ``auth_base``, and of the
+    control channel's websocket handler ``control``."""
     prefix = base_url.rstrip("/") + "/" + API_PREFIX
-    target = r"(?P<target>order|presenter|frame:[0-9a-f]{1,64})"
+    target = r"(?P<target>[^/]+)"
     routes = [
         (r"/health", HealthHandler),
         (r"/rooms", RoomsHandler),
@@ -399,4 +419,5 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler]) -> list[t
         if issubclass(handler, UploadHandler):
             cls = web.stream_request_body(cls)
         specs.append((prefix + path, cls))
+    specs.append((prefix + "/ws", control))
     return specs

@@ -10,8 +10,8 @@ from typing import Any
 
 from tornado import httpserver, netutil, web
 
-from ..config import Settings
-from ..rooms import RoomService
+from ..config import Runtime, Settings
+from .control import ControlHandler
 from .handlers import build_handlers
 
 
@@ -37,22 +37,23 @@ class TokenAuth(web.RequestHandler):
         return self.current_user
 
 
+class TokenControl(ControlHandler, TokenAuth):
+    """The control channel behind the token (browsers pass it as ``?token=``)."""
+
+
 def make_app(settings: Settings, token: str, base_url: str = "/") -> web.Application:
     """The standalone Tornado application serving ``settings``' rooms."""
-    holder: dict[str, RoomService] = {}
-
-    def service() -> RoomService:
-        if "service" not in holder:
-            holder["service"] = settings.create_service()
-        return holder["service"]
-
+    runtime = Runtime(settings)
     app = web.Application(
-        build_handlers(base_url, TokenAuth),
-        zndraw_service=service,
+        build_handlers(base_url, TokenAuth, TokenControl),
+        zndraw_service=runtime.service,
+        zndraw_hub=runtime.hub,
         zndraw_token=token,
         zndraw_max_upload_mb=settings.max_upload_mb,
+        websocket_ping_interval=10,
+        websocket_ping_timeout=30,
     )
-    app.zndraw_service = service
+    app.zndraw_runtime = runtime
     return app
 
 
@@ -66,7 +67,7 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
     sockets = netutil.bind_sockets(port, address=host)
     server.add_sockets(sockets)
     bound = sockets[0].getsockname()[1]
-    app.zndraw_service()  # open storage now: a bad path fails at start, not on first request
+    app.zndraw_runtime.service()  # open storage now: a bad path fails at start
     ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,4 +75,4 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     server.stop()
-    await app.zndraw_service().store.close()
+    await app.zndraw_runtime.close()

@@ -241,6 +241,16 @@ class Store(ABC):
     async def set_step(self, room: str, step: int, session: str) -> int:
         """Set the room's current frame; only the presenter may."""
 
+    @abstractmethod
+    async def expire_leases(self) -> list[Lease]:
+        """Remove leases past their expiry and tell their rooms (each lease once, even
+        with several processes sweeping)."""
+
+    @abstractmethod
+    async def presence(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
+        """Mark ``session`` (of ``user``) present in ``room``, or absent when ``user`` is
+        None; tell the room; return who is present now."""
+
     # -- events ---------------------------------------------------------------------------
     @abstractmethod
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:

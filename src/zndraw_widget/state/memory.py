@@ -79,6 +79,7 @@ class MemoryStore(Store):
         self._default: str | None = None
         self._hashes: dict[str, str] = {}
         self._leases: dict[tuple[str, str], Lease] = {}
+        self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._subscribers: dict[str, set[QueueSubscription]] = {}
         self._journal = None
         self._records_since_snapshot = 0
@@ -174,9 +175,9 @@ class MemoryStore(Store):
         return room
 
     def _holder(self, room: str, target: str) -> Lease | None:
+        """The live lease on ``target`` (an expired one stays until swept, unseen)."""
         lease = self._leases.get((room, target))
         if lease is not None and lease.expires <= time.time():
-            del self._leases[(room, target)]
             return None
         return lease
 
@@ -230,6 +231,7 @@ class MemoryStore(Store):
 
     async def delete_room(self, name: str) -> None:
         self._log("delete_room", name)
+        self._present.pop(name, None)
         for key in [k for k in self._leases if k[0] == name]:
             del self._leases[key]
         for subscription in self._subscribers.get(name, ()):
@@ -394,7 +396,7 @@ class MemoryStore(Store):
         state = self._room(room)
         self._check_lease(room, target, session)
         lease = Lease(room, target, session, time.time() + ttl)
-        is_new = (room, target) not in self._leases
+        is_new = self._holder(room, target) is None
         self._leases[(room, target)] = lease
         if is_new:
             self._emit(state, {"type": "lease", "room": room, **_lease_event(lease)}, data=False)
@@ -425,7 +427,8 @@ class MemoryStore(Store):
         return True
 
     async def release_all(self, session: str) -> list[Lease]:
-        mine = [lease for lease in self._leases.values() if lease.holder == session]
+        mine = [lease for lease in self._leases.values()
+                if lease.holder == session and lease.expires > time.time()]
         for lease in mine:
             await self.release(lease.room, lease.target, session)
         return mine
@@ -447,6 +450,29 @@ class MemoryStore(Store):
         self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
                    data=False)
         return step
+
+    async def expire_leases(self) -> list[Lease]:
+        now = time.time()
+        expired = [lease for lease in self._leases.values() if lease.expires <= now]
+        for lease in expired:
+            del self._leases[(lease.room, lease.target)]
+            if lease.room in self._rooms:
+                self._emit(self._rooms[lease.room], {
+                    "type": "lease", "room": lease.room, "target": lease.target, "holder": None,
+                    "expires": None, "expired": lease.holder}, data=False)
+        return expired
+
+    async def presence(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
+        state = self._room(room)
+        present = self._present.setdefault(room, {})
+        if user is None:
+            if present.pop(session, None) is None:
+                return list(present.values())
+        else:
+            present[session] = {"session": session, "user": user}
+        self._emit(state, {"type": "presence", "room": room, "session": session, "user": user,
+                           "present": user is not None}, data=False)
+        return list(present.values())
 
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:

@@ -1,0 +1,140 @@
+"""Fan-out of room events to this process's control connections.
+
+One store subscription per room and process, however many connections joined it: with
+Redis, a change made through any process reaches every listener here through that one
+subscription. The hub also sweeps expired leases so that rooms hear of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from itertools import count
+from typing import Any, Callable
+
+from .state.base import Store, Subscription
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[dict[str, Any]], None]
+SWEEP_INTERVAL = 0.5  # seconds between sweeps for expired leases
+
+
+class Hub:
+    """Delivers each room's events to the listeners of this process."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._listeners: dict[str, set[Listener]] = {}
+        self._feeds: dict[str, asyncio.Task] = {}
+        self._ready: dict[str, asyncio.Future] = {}
+        self._sweeper: asyncio.Task | None = None
+
+    async def join(self, room: str, listener: Listener) -> None:
+        """Deliver ``room``'s events to ``listener`` from the moment this returns."""
+        self._listeners.setdefault(room, set()).add(listener)
+        if room not in self._feeds:
+            ready = asyncio.get_running_loop().create_future()
+            self._ready[room] = ready
+            self._feeds[room] = asyncio.create_task(self._feed(room, ready))
+        await asyncio.shield(self._ready[room])
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    def leave(self, room: str, listener: Listener) -> None:
+        listeners = self._listeners.get(room)
+        if listeners is None:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            del self._listeners[room]
+            self._ready.pop(room, None)
+            self._feeds.pop(room).cancel()
+
+    async def _feed(self, room: str, ready: asyncio.Future) -> None:
+        subscription: Subscription | None = None
+        try:
+            subscription = await self.store.subscribe(room)
+            ready.set_result(None)
+            async for event in subscription:
+                for listener in list(self._listeners.get(room, ())):
+                    listener(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the store went away: listeners hear it and resync
+            log.warning("event feed of room %s failed: %s", room, error)
+            if not ready.done():
+                ready.set_exception(error)
+            for listener in list(self._listeners.get(room, ())):
+                listener({"type": "resync", "room": room, "reason": str(error)})
+        finally:
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.aclose()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            try:
+                await self.store.expire_leases()
+            except Exception as error:  # keep sweeping: a transient store error passes
+                log.warning("sweeping expired leases failed: %s", error)
+
+    async def close(self) -> None:
+        tasks = [*self._feeds.values(), *([self._sweeper] if self._sweeper else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._feeds.clear()
+        self._listeners.clear()
+        self._sweeper = None
+
+
+class Outbox:
+    """A connection's bounded queue of outgoing messages.
+
+    Messages that only state the latest value of something (the room's current frame, who
+    holds a lease, who is present) replace an undelivered one with the same key, so a
+    slow reader never makes them pile up; everything else keeps its order. ``put`` returns
+    False once ``limit`` messages are waiting: the connection is then too slow to keep.
+    """
+
+    def __init__(self, limit: int = 2000) -> None:
+        self.limit = limit
+        self._pending: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self._counter = count()
+        self._waiter: asyncio.Future | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def put(self, message: dict[str, Any]) -> bool:
+        key = coalescing_key(message)
+        if key is not None and key in self._pending:
+            self._pending[key] = message
+            return True
+        if len(self._pending) >= self.limit:
+            return False
+        self._pending[key if key is not None else next(self._counter)] = message
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        return True
+
+    async def get(self) -> dict[str, Any]:
+        while not self._pending:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._pending.popitem(last=False)[1]
+
+
+def coalescing_key(message: dict[str, Any]) -> tuple | None:
+    kind = message.get("type")
+    if kind == "step":
+        return ("step", message.get("room"))
+    if kind == "lease":
+        return ("lease", message.get("room"), message.get("target"))
+    if kind == "presence":
+        return ("presence", message.get("room"), message.get("session"))
+    return None

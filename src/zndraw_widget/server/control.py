@@ -1,0 +1,225 @@
+"""The control channel: one websocket per client for rooms, leases, the presenter token and
+live change events (msgpack messages; see ``docs/protocol.md``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Any, Awaitable, Callable
+
+import msgpack
+from tornado import websocket
+
+from ..errors import BadRequest, RateLimited, ZnDrawError
+from ..hub import Hub, Outbox
+from ..rooms import RoomService
+from ..state.base import PRESENTER, check_room_name
+from .handlers import LEASE_TARGET, session_of
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024
+PRESENTER_TTL = 5.0
+RATE = 200.0  # messages per second a client may send on average
+BURST = 400.0  # ... and at once
+MAX_REFUSED = 1000  # refused (over-rate) messages before the connection is closed
+
+
+class ControlHandler(websocket.WebSocketHandler):
+    """The control channel's logic; an authentication base supplies ``user_name``."""
+
+    user_name: str
+
+    @property
+    def service(self) -> RoomService:
+        return self.settings["zndraw_service"]()
+
+    @property
+    def hub(self) -> Hub:
+        return self.settings["zndraw_hub"]()
+
+    @property
+    def max_message_size(self) -> int:
+        return 1 << 20  # past this tornado closes; up to it we answer with an error
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        given = self.get_query_argument("session", None) or secrets.token_hex(8)
+        try:
+            self.session = session_of(self.user_name, given)
+        except BadRequest as error:
+            self.close(1008, error.message)
+            return
+        self.rooms: set[str] = set()
+        self.outbox = Outbox()
+        self._tokens, self._stamp, self._refused = BURST, time.monotonic(), 0
+        self._writer = asyncio.create_task(self._write_loop())
+        self._send({"type": "hello", "session": self.session, "user": self.user_name})
+
+    # -- sending --------------------------------------------------------------------------
+    def _send(self, message: dict[str, Any]) -> None:
+        if not self.outbox.put(message):
+            log.warning("closing control connection of %s: it does not keep up", self.session)
+            self.close(1008, "too slow: reconnect and resynchronise by seq")
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """A room event from the hub."""
+        self._send(event)
+
+    async def _write_loop(self) -> None:
+        with contextlib.suppress(websocket.WebSocketClosedError, asyncio.CancelledError):
+            while True:
+                message = await self.outbox.get()
+                await self.write_message(msgpack.packb(message), binary=True)
+
+    # -- receiving ------------------------------------------------------------------------
+    async def on_message(self, message: str | bytes) -> None:
+        request_id = None
+        try:
+            if not self._allow():
+                raise RateLimited("too many messages: slow down", retry_after=1 / RATE)
+            if not isinstance(message, bytes):
+                raise BadRequest("control messages are binary msgpack maps")
+            if len(message) > MAX_MESSAGE_BYTES:
+                raise BadRequest(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+            try:
+                request = msgpack.unpackb(message, raw=False)
+            except (ValueError, msgpack.UnpackException) as error:
+                raise BadRequest(f"malformed msgpack: {error}") from None
+            if not isinstance(request, dict) or not isinstance(request.get("type"), str):
+                raise BadRequest("a message is a map with a string 'type'")
+            request_id = request.get("id")
+            action = self._actions().get(request["type"])
+            if action is None:
+                raise BadRequest(f"unknown message type {request['type']!r}",
+                                 known=sorted(self._actions()))
+            result = await action(request)
+            if request_id is not None:
+                self._send({"type": "reply", "id": request_id, "ok": True, **(result or {})})
+        except (ZnDrawError, IndexError) as error:
+            details = error.to_json() if isinstance(error, ZnDrawError) else {
+                "error": "index_out_of_range", "message": str(error)}
+            self._send({"type": "reply", "id": request_id, "ok": False, **details})
+
+    def _allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(BURST, self._tokens + (now - self._stamp) * RATE)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._refused += 1
+        if self._refused > MAX_REFUSED:
+            self.close(1008, "flooding: too many messages")
+        return False
+
+    def _actions(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        return {
+            "join_room": self._join_room,
+            "leave_room": self._leave_room,
+            "lock_request": self._lock_request,
+            "lock_renew": self._lock_renew,
+            "lock_release": self._lock_release,
+            "request_presenter_token": self._request_presenter,
+            "renew_presenter_token": self._renew_presenter,
+            "release_presenter_token": self._release_presenter,
+            "set_room_frame": self._set_room_frame,
+            "ping": self._ping,
+        }
+
+    # -- actions --------------------------------------------------------------------------
+    async def _join_room(self, request: dict[str, Any]) -> dict[str, Any]:
+        room = _room(request)
+        info = await self.service.room_info(room)
+        if room not in self.rooms:
+            self.rooms.add(room)
+            await self.hub.join(room, self.deliver)
+        present = await self.service.store.presence(room, self.session, self.user_name)
+        info = await self.service.room_info(room)
+        leases = await self.service.store.leases(room)
+        return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
+                "presence": present}
+
+    async def _leave_room(self, request: dict[str, Any]) -> None:
+        room = _room(request)
+        if room in self.rooms:
+            await self._leave(room)
+
+    async def _leave(self, room: str) -> None:
+        self.rooms.discard(room)
+        self.hub.leave(room, self.deliver)
+        with contextlib.suppress(ZnDrawError):
+            await self.service.store.presence(room, self.session, None)
+
+    async def _lock_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        lease = await self.service.acquire(_room(request), _target(request), self.session,
+                                           _ttl(request))
+        return {"lease": lease.to_json()}
+
+    async def _lock_renew(self, request: dict[str, Any]) -> dict[str, Any]:
+        lease = await self.service.renew(_room(request), _target(request), self.session,
+                                         _ttl(request))
+        return {"lease": lease.to_json()}
+
+    async def _lock_release(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"released": await self.service.release(_room(request), _target(request),
+                                                       self.session)}
+
+    async def _request_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
+        lease = await self.service.acquire(_room(request), PRESENTER, self.session,
+                                           _ttl(request) or PRESENTER_TTL)
+        return {"lease": lease.to_json()}
+
+    async def _renew_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
+        lease = await self.service.renew(_room(request), PRESENTER, self.session,
+                                         _ttl(request) or PRESENTER_TTL)
+        return {"lease": lease.to_json()}
+
+    async def _release_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"released": await self.service.release(_room(request), PRESENTER, self.session)}
+
+    async def _set_room_frame(self, request: dict[str, Any]) -> dict[str, Any]:
+        frame = request.get("frame")
+        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+            raise BadRequest("'frame' must be a non-negative integer")
+        return {"frame": await self.service.store.set_step(_room(request), frame, self.session)}
+
+    async def _ping(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"time": time.time()}
+
+    # -- closing --------------------------------------------------------------------------
+    def on_close(self) -> None:
+        if not hasattr(self, "outbox"):
+            return
+        self._writer.cancel()
+        asyncio.ensure_future(self._cleanup())
+
+    async def _cleanup(self) -> None:
+        """A disconnect releases the session's leases and presence at once."""
+        for room in list(self.rooms):
+            await self._leave(room)
+        try:
+            await self.service.store.release_all(self.session)
+        except Exception as error:  # the store is unreachable: leases expire by TTL
+            log.warning("releasing the leases of %s failed: %s", self.session, error)
+
+
+def _room(request: dict[str, Any]) -> str:
+    return check_room_name(request.get("room"))
+
+
+def _target(request: dict[str, Any]) -> str:
+    target = request.get("target")
+    if not isinstance(target, str) or not LEASE_TARGET.match(target):
+        raise BadRequest("'target' must be 'order', 'presenter' or 'frame:<id>'")
+    return target
+
+
+def _ttl(request: dict[str, Any]) -> float | None:
+    ttl = request.get("ttl")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+                            or not 0 < ttl <= 300):
+        raise BadRequest("'ttl' must be a number of seconds between 0 and 300")
+    return ttl
