@@ -1,0 +1,286 @@
+"""The websocket control channel, on both mounts, with real websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import subprocess
+import sys
+import textwrap
+
+import msgpack
+import pytest
+from tornado import httpclient, websocket
+
+from zndraw_widget import codec
+from zndraw_widget.frames import FrameBatch
+
+from .conftest import ServerProcess, make_atoms
+
+TIMEOUT = 10
+
+
+class Control:
+    """A control-channel client: requests get replies; events are queued in order."""
+
+    def __init__(self, connection: websocket.WebSocketClientConnection) -> None:
+        self.connection = connection
+        self.ids = itertools.count(1)
+        self.events: list[dict] = []
+        self.hello = None
+
+    async def _read(self) -> dict | None:
+        raw = await asyncio.wait_for(self.connection.read_message(), TIMEOUT)
+        return None if raw is None else msgpack.unpackb(raw)
+
+    async def start(self) -> Control:
+        self.hello = await self._read()
+        assert self.hello["type"] == "hello"
+        return self
+
+    async def request(self, kind: str, **fields) -> dict:
+        request_id = next(self.ids)
+        await self.connection.write_message(msgpack.packb({"type": kind, "id": request_id,
+                                                           **fields}), binary=True)
+        return await self.reply(request_id)
+
+    async def reply(self, request_id) -> dict:
+        while True:
+            message = await self._read()
+            assert message is not None, "connection closed"
+            if message["type"] == "reply" and message["id"] == request_id:
+                return message
+            self.events.append(message)
+
+    async def event(self, predicate) -> dict:
+        """The first queued or arriving event matching ``predicate``."""
+        for index, message in enumerate(self.events):
+            if predicate(message):
+                return self.events.pop(index)
+        while True:
+            message = await self._read()
+            assert message is not None, "connection closed"
+            if predicate(message):
+                return message
+            self.events.append(message)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def connect(api, request):
+    """Open control connections to the server that ``api`` talks to."""
+    opened: list[Control] = []
+
+    async def open_control(session: str | None = None) -> Control:
+        params = {"session": session} if session else {}
+        if api.kind == "jupyter":
+            jp_ws_fetch = request.getfixturevalue("jp_ws_fetch")
+            connection = await jp_ws_fetch("zndraw", "api", "ws", params=params)
+        else:
+            url = api._fetch.url.replace("http://", "ws://") + "ws"
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            connection = await websocket.websocket_connect(httpclient.HTTPRequest(
+                url + ("?" + query if query else ""),
+                headers={"Authorization": "token secret-token"}))
+        control = await Control(connection).start()
+        opened.append(control)
+        return control
+
+    yield open_control
+    for control in opened:
+        control.close()
+
+
+async def test_two_clients_see_each_others_changes(api, connect):
+    await api.create_room("r")
+    alice, bob = await connect("alice"), await connect("bob")
+    joined = await alice.request("join_room", room="r")
+    assert joined["ok"] and joined["room"]["length"] == 0
+    await bob.request("join_room", room="r")
+    presence = await alice.event(lambda e: e["type"] == "presence" and e["session"] == "bob")
+    assert presence["present"] is True
+
+    await api.json("POST", "rooms/r/frames", 201, params={"base_version": 0},
+                   body=codec.encode(FrameBatch.from_atoms(make_atoms(2)).to_wire()),
+                   headers={"X-ZnDraw-Session": "alice"})
+    for client in (alice, bob):
+        event = await client.event(lambda e: e["type"] == "frames_inserted")
+        assert event["indices"] == [0, 1] and event["seq"] == 1 and len(event["ids"]) == 2
+    ids = (await api.read("r"))["ids"]
+    await api.json("PATCH", "rooms/r/frames/1", params={"base_version": 1},
+                   body=codec.encode({"data": {"positions": {"values": make_atoms(1)[0].positions[None] + 1}}}))
+    event = await bob.event(lambda e: e["type"] == "frame_updated")
+    assert (event["frame"], event["id"], event["version"], event["seq"]) == (1, ids[1], 2, 2)
+
+
+async def test_leases_and_presenter_token(api, connect):
+    await api.create_room("r")
+    alice, bob = await connect("alice"), await connect("bob")
+    await alice.request("join_room", room="r")
+    await bob.request("join_room", room="r")
+    lease = await alice.request("lock_request", room="r", target="order", ttl=30)
+    assert lease["ok"] and lease["lease"]["holder"] == "alice"
+    event = await bob.event(lambda e: e["type"] == "lease" and e["target"] == "order")
+    assert event["holder"] == "alice"
+    refused = await bob.request("lock_request", room="r", target="order")
+    assert not refused["ok"] and refused["error"] == "locked" and refused["holder"] == "alice"
+    for kind in ("lock_renew", "lock_release"):
+        reply = await bob.request(kind, room="r", target="order")
+        assert not reply["ok"] and reply["error"] == "locked"
+    # A write through HTTP by another session meets the lease.
+    error = await api.json("POST", "rooms/r/frames", 423, params={"base_version": 0},
+                           body=codec.encode(FrameBatch.from_atoms(make_atoms(1)).to_wire()),
+                           headers={"X-ZnDraw-Session": "bob"})
+    assert error["holder"] == "alice"
+
+    reply = await bob.request("set_room_frame", room="r", frame=3)
+    assert not reply["ok"] and reply["error"] == "locked"
+    assert (await bob.request("request_presenter_token", room="r"))["ok"]
+    assert not (await alice.request("request_presenter_token", room="r"))["ok"]
+    assert (await bob.request("set_room_frame", room="r", frame=3))["ok"]
+    step = await alice.event(lambda e: e["type"] == "step")
+    assert (step["step"], step["holder"]) == (3, "bob")
+    late = await connect("carol")
+    assert (await late.request("join_room", room="r"))["room"]["step"] == 3
+    assert (await bob.request("renew_presenter_token", room="r"))["ok"]
+    assert (await bob.request("release_presenter_token", room="r"))["released"]
+
+
+async def test_disconnect_releases_leases_and_presenter_at_once(api, connect):
+    await api.create_room("r")
+    alice, bob = await connect("alice"), await connect("bob")
+    await alice.request("join_room", room="r")
+    await bob.request("join_room", room="r")
+    assert (await alice.request("lock_request", room="r", target="order", ttl=300))["ok"]
+    assert (await alice.request("request_presenter_token", room="r", ttl=300))["ok"]
+    alice.close()
+    released = set()
+    while released != {"order", "presenter"}:
+        event = await bob.event(lambda e: e["type"] == "lease" and e["holder"] is None)
+        released.add(event["target"])
+    gone = await bob.event(lambda e: e["type"] == "presence" and e["session"] == "alice")
+    assert gone["present"] is False
+    assert (await bob.request("lock_request", room="r", target="order"))["ok"]
+
+
+async def test_http_lease_expires_and_the_room_hears_it(api, connect):
+    await api.create_room("r")
+    watcher = await connect("watcher")
+    await watcher.request("join_room", room="r")
+    await api.json("POST", "rooms/r/leases/order", json_body={"ttl": 0.3},
+                   headers={"X-ZnDraw-Session": "kernel"})
+    event = await watcher.event(lambda e: e["type"] == "lease" and e["holder"] is None)
+    assert event["expired"] == "kernel" and event["target"] == "order"
+
+
+@pytest.mark.parametrize("message, error", [
+    (msgpack.packb({"type": "nope", "id": 1}), "unknown message type"),
+    (b"\xc1\xc1garbage", "malformed msgpack"),
+    (msgpack.packb([1, 2]), "a map with a string 'type'"),
+    (msgpack.packb({"type": "join_room", "id": 1, "room": "../x"}), "invalid room name"),
+    (msgpack.packb({"type": "join_room", "id": 1, "room": "missing"}), "does not exist"),
+    (msgpack.packb({"type": "lock_request", "id": 1, "room": "r", "target": "all"}), "'target'"),
+    (msgpack.packb({"type": "lock_request", "id": 1, "room": "r", "target": "order", "ttl": -1}), "'ttl'"),
+    (msgpack.packb({"type": "set_room_frame", "id": 1, "room": "r", "frame": "x"}), "'frame'"),
+    (msgpack.packb({"type": "ping", "id": 1, "pad": "x" * 70_000}), "exceeds"),
+])
+async def test_bad_messages_get_clear_errors_and_the_connection_stays(api, connect, message, error):
+    await api.create_room("r")
+    client = await connect("c")
+    await client.connection.write_message(message, binary=True)
+    reply = await client.event(lambda e: e["type"] == "reply")
+    assert reply["ok"] is False and error in reply["message"]
+    assert (await client.request("ping"))["ok"]
+    assert (await api.json("GET", "rooms/r"))["leases"] == []
+
+
+async def test_text_messages_are_refused(api, connect):
+    client = await connect("c")
+    await client.connection.write_message(json.dumps({"type": "ping"}))
+    reply = await client.event(lambda e: e["type"] == "reply")
+    assert reply["ok"] is False and "binary msgpack" in reply["message"]
+
+
+async def test_a_flooding_client_is_throttled_not_the_server(api, connect):
+    await api.create_room("r")
+    flood = await connect("flood")
+    other = await connect("other")
+    ping = msgpack.packb({"type": "ping", "id": 0})
+    for _ in range(1000):
+        flood.connection.write_message(ping, binary=True)
+    limited = await flood.event(lambda e: e["type"] == "reply" and not e["ok"])
+    assert limited["error"] == "rate_limited"
+    assert (await other.request("join_room", room="r"))["ok"]
+    assert (await api.json("GET", "health"))["status"] == "ok"
+
+
+async def test_concurrent_writers_of_one_frame_exactly_one_wins(api):
+    await api.create_room("r")
+    await api.extend("r", make_atoms(1), base=0)
+    candidates = [make_atoms(1, seed=10 + k)[0] for k in range(8)]
+    responses = await asyncio.gather(*(
+        api.call("PUT", "rooms/r/frames/0", params={"base_version": 1},
+                 body=codec.encode(FrameBatch.from_atoms([atoms]).to_wire()),
+                 headers={"X-ZnDraw-Session": f"writer{k}"})
+        for k, atoms in enumerate(candidates)))
+    codes = [r.code for r in responses]
+    assert sorted(codes) == [200] + [409] * 7
+    winner = candidates[codes.index(200)]
+    for response in responses:
+        if response.code == 409:
+            assert json.loads(response.body)["current_version"] == 2
+    assert FrameBatch.from_wire(await api.read("r", "0")).to_atoms()[0] == winner
+
+
+def test_killed_client_process_loses_its_leases(tmp_path):
+    """A kernel that dies holding a lease over HTTP loses it after the TTL; one that dies
+    holding it over the websocket loses it at once."""
+    server = ServerProcess(tmp_path)
+    script = textwrap.dedent(f"""
+        import json, os, signal, sys, urllib.request
+        from tornado import httpclient, ioloop, websocket
+        import msgpack
+        url, how = {server.url!r}, sys.argv[1]
+        headers = {{"Authorization": "token {server.token}", "X-ZnDraw-Session": how}}
+        if how == "http":
+            request = urllib.request.Request(url + "rooms/r/leases/order", method="POST",
+                data=json.dumps({{"ttl": 1}}).encode(), headers=headers)
+            urllib.request.urlopen(request).read()
+            os.kill(os.getpid(), signal.SIGKILL)
+        async def main():
+            ws = await websocket.websocket_connect(httpclient.HTTPRequest(
+                url.replace("http", "ws") + "ws?session=ws", headers=headers))
+            await ws.read_message()
+            await ws.write_message(msgpack.packb({{"type": "lock_request", "id": 1,
+                "room": "r", "target": "frame:abc", "ttl": 300}}), binary=True)
+            await ws.read_message()
+            os.kill(os.getpid(), signal.SIGKILL)
+        ioloop.IOLoop.current().run_sync(main)
+    """)
+
+    async def scenario():
+        created = await httpclient.AsyncHTTPClient().fetch(
+            server.url + "rooms", method="POST", body=json.dumps({"name": "r", "base": None}),
+            headers=server.headers)
+        assert created.code == 201
+        watcher = await Control(await websocket.websocket_connect(httpclient.HTTPRequest(
+            server.url.replace("http", "ws") + "ws?session=watcher", headers=server.headers))
+        ).start()
+        await watcher.request("join_room", room="r")
+        for how, target in (("http", "order"), ("ws", "frame:abc")):
+            process = subprocess.run([sys.executable, "-c", script, how], timeout=60)
+            assert process.returncode == -9
+            taken = await watcher.event(lambda e: e["type"] == "lease" and e["holder"] == how)
+            assert taken["target"] == target
+            freed = await watcher.event(lambda e: e["type"] == "lease" and e["holder"] is None)
+            assert freed["target"] == target
+            assert ("expired" in freed) == (how == "http")
+        watcher.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
