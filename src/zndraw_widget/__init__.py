@@ -6,6 +6,20 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# The client is imported on first use, so that ``import zndraw_widget`` stays light.
+_CLIENT = frozenset({
+    "Room", "ConflictError", "LockedError", "RoomNotFoundError", "ServerNotFoundError",
+    "AuthenticationError",
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.extension import ZnDrawWidget

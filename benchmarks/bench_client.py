@@ -1,0 +1,121 @@
+"""Benchmarks of the kernel-side ``Room`` against a standalone server in a subprocess.
+
+    python benchmarks/bench_client.py [--frames 10000] [--atoms 100]
+
+- ``room.extend`` of N ase.Atoms (frames/s), and as a fraction of a raw msgpack extend of
+  the same frames (one ``FrameBatch`` encoded and POSTed in one request) in the same run;
+- ``room[:]`` of the N frames in one call;
+- ``room[i]`` random reads of 1k-atom frames (p50, p90; goal: p50 <= 2 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import httpx
+import numpy as np
+
+from zndraw_widget import Room, codec
+from zndraw_widget.frames import FrameBatch
+
+TOKEN = "bench-token"
+
+
+def make_atoms(count: int, natoms: int, seed: int = 0) -> list:
+    import ase
+
+    rng = np.random.default_rng(seed)
+    numbers = rng.integers(1, 20, natoms)
+    frames = []
+    for i in range(count):
+        atoms = ase.Atoms(numbers=numbers, positions=rng.random((natoms, 3)) * 10,
+                          cell=np.eye(3) * 10, pbc=True)
+        atoms.info["step"] = i
+        frames.append(atoms)
+    return frames
+
+
+def start_server(storage: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zndraw_widget", "serve", "--port", "0", "--storage", storage,
+         "--token", TOKEN], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+        match = re.search(r"serving on (http://\S+) \(token", line)
+        if match:
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return process, match.group(1)
+    raise RuntimeError("the server did not start")
+
+
+def raw_extend(url: str, room: str, frames: list) -> float:
+    """Seconds for the plainest upload: one batch, one msgpack body, one POST."""
+    with httpx.Client(base_url=url + "zndraw/api/", timeout=600,
+                      headers={"Authorization": f"token {TOKEN}"}) as client:
+        client.post("rooms", json={"name": room, "base": None}).raise_for_status()
+        start = time.perf_counter()
+        body = codec.encode(FrameBatch.from_atoms(frames).to_wire())
+        client.post(f"rooms/{room}/frames", params={"base_version": 0},
+                    content=body).raise_for_status()
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=10_000)
+    parser.add_argument("--atoms", type=int, default=100)
+    parser.add_argument("--reads", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    frames = make_atoms(args.frames, args.atoms)
+    with tempfile.TemporaryDirectory() as storage:
+        process, url = start_server(storage)
+        try:
+            raw, ours = [], []
+            for k in range(args.repeat):  # alternate, so both see the same server state
+                raw.append(raw_extend(url, f"raw{k}", frames))
+                with Room(f"room{k}", url=url, token=TOKEN) as room:
+                    start = time.perf_counter()
+                    room.extend(frames, progress=False)
+                    ours.append(time.perf_counter() - start)
+            best_raw, best = min(raw), min(ours)
+            print(f"extend {args.frames} x {args.atoms} atoms: room.extend "
+                  f"{args.frames / best:,.0f} frames/s ({best:.2f} s), raw msgpack "
+                  f"{args.frames / best_raw:,.0f} frames/s ({best_raw:.2f} s): "
+                  f"{best_raw / best:.2f}x raw")
+
+            with Room("room0", url=url, token=TOKEN) as room:
+                times = []
+                for _ in range(args.repeat):
+                    start = time.perf_counter()
+                    back = room[:]
+                    times.append(time.perf_counter() - start)
+                assert len(back) == args.frames and back[-1] == frames[-1]
+                print(f"room[:] of {args.frames} frames: {min(times):.2f} s "
+                      f"({args.frames / min(times):,.0f} frames/s)")
+
+            with Room("big", url=url, token=TOKEN) as room:
+                room.extend(make_atoms(200, 1000, seed=1), progress=False)
+                rng = np.random.default_rng(0)
+                for i in rng.integers(0, 200, 50):  # warm up connection and caches
+                    room[int(i)]
+                times = []
+                for i in rng.integers(0, 200, args.reads):
+                    start = time.perf_counter()
+                    room[int(i)]
+                    times.append(time.perf_counter() - start)
+                p50, p90 = np.percentile(times, [50, 90]) * 1e3
+                print(f"room[i] of 1k-atom frames, {args.reads} random reads: p50 {p50:.2f} ms, "
+                      f"p90 {p90:.2f} ms")
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Finding the zndraw server a kernel or script should talk to.
+
+In order: an explicit ``url`` (and ``token``); ``ZNDRAW_URL`` / ``ZNDRAW_TOKEN`` (a
+standalone server); the runtime file ``jpserver-$JPY_PARENT_PID.json`` of the Jupyter server
+that started this kernel; the JupyterHub single-user environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ServerNotFoundError
+
+API_PATH = "zndraw/api/"
+
+HOW_TO = (
+    "pass Room(name, url=..., token=...), set ZNDRAW_URL (and ZNDRAW_TOKEN) for a standalone "
+    "server started with `zndraw-widget serve`, or run in a Jupyter kernel whose server has "
+    "the zndraw_widget extension enabled"
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the API lives (``api_url`` ends with ``zndraw/api/``) and how to log in."""
+
+    api_url: str
+    token: str | None
+    source: str  # where the endpoint was found, for error messages
+
+
+def api_url(url: str) -> str:
+    """The API root for a server URL (``http://host:port/base/``) or an API URL."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ServerNotFoundError(f"the server URL {url!r} must start with http:// or https://")
+    url = url.rstrip("/") + "/"
+    return url if url.endswith(API_PATH) else url + API_PATH
+
+
+def discover(url: str | None = None, token: str | None = None,
+             env: Mapping[str, str] | None = None) -> Endpoint:
+    """The endpoint to use; :class:`ServerNotFoundError` saying what to do if none is found."""
+    env = os.environ if env is None else env
+    if url:
+        return Endpoint(api_url(url), token or env.get("ZNDRAW_TOKEN"), "the url argument")
+    if env.get("ZNDRAW_URL"):
+        return Endpoint(api_url(env["ZNDRAW_URL"]), token or env.get("ZNDRAW_TOKEN"),
+                        "ZNDRAW_URL")
+    hub_token = env.get("JUPYTERHUB_API_TOKEN")
+    found = _from_runtime_file(env)
+    if found is not None:
+        server_url, server_token, path = found
+        return Endpoint(api_url(server_url), token or server_token or hub_token, str(path))
+    if hub_token and env.get("JUPYTERHUB_SERVICE_PREFIX"):
+        return Endpoint(api_url(_hub_url(env)), token or hub_token, "the JupyterHub environment")
+    pid = env.get("JPY_PARENT_PID")
+    where = f" (no jpserver-{pid}.json in {_runtime_dir(env)})" if pid else ""
+    raise ServerNotFoundError(f"no zndraw server found{where}: {HOW_TO}")
+
+
+def _runtime_dir(env: Mapping[str, str]) -> Path:
+    if env.get("JUPYTER_RUNTIME_DIR"):
+        return Path(env["JUPYTER_RUNTIME_DIR"])
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return Path(jupyter_runtime_dir())
+
+
+def _from_runtime_file(env: Mapping[str, str]) -> tuple[str, str | None, Path] | None:
+    """(url including base_url, token, path) of the parent Jupyter server, if it has one."""
+    pid = env.get("JPY_PARENT_PID")
+    if not pid or not pid.isdigit():
+        return None
+    path = _runtime_dir(env) / f"jpserver-{pid}.json"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    url = info.get("url")
+    if not url:
+        return None
+    base_url = info.get("base_url") or "/"
+    if not url.rstrip("/").endswith(base_url.rstrip("/")):
+        url = url.rstrip("/") + "/" + base_url.strip("/")
+    return url, info.get("token") or None, path
+
+
+def _hub_url(env: Mapping[str, str]) -> str:
+    """This user's server under JupyterHub: its own URL, else localhost and the prefix."""
+    for name in ("JUPYTER_SERVER_URL", "JUPYTERHUB_SERVICE_URL"):
+        if env.get(name):
+            return env[name].replace("://0.0.0.0", "://127.0.0.1")
+    port = env.get("JUPYTER_PORT", "8888")
+    return f"http://127.0.0.1:{port}/{env['JUPYTERHUB_SERVICE_PREFIX'].strip('/')}/"

@@ -1,0 +1,93 @@
+"""A synchronous HTTP client for the data channel (keep-alive, errors as exceptions).
+
+Synchronous on purpose: it works the same in a plain script and inside a kernel whose
+asyncio loop is already running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import httpx
+
+from .. import codec
+from ..errors import AlreadyExists, BadRequest, NotFound, PayloadTooLarge, ZnDrawError
+from .discovery import HOW_TO, Endpoint
+from .errors import AuthenticationError, ConflictError, LockedError, ServerNotFoundError
+
+TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
+class HttpClient:
+    """Calls ``{api_url}<path>`` as one session (``X-ZnDraw-Session``)."""
+
+    def __init__(self, endpoint: Endpoint, session: str) -> None:
+        self.endpoint = endpoint
+        headers = {"X-ZnDraw-Session": session, "Accept": "application/json, application/msgpack"}
+        if endpoint.token:
+            headers["Authorization"] = f"token {endpoint.token}"
+        self._client = httpx.Client(base_url=endpoint.api_url, headers=headers, timeout=TIMEOUT)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                json_body: Any = None, body: bytes | None = None) -> httpx.Response:
+        """Send one request; raise the matching exception for any error status."""
+        headers = {}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        elif body is not None:
+            headers["Content-Type"] = "application/msgpack"
+            headers["X-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        try:
+            response = self._client.request(method, path, params=params, content=body,
+                                            headers=headers)
+        except httpx.TransportError as error:
+            raise ServerNotFoundError(
+                f"cannot reach the zndraw server at {self.endpoint.api_url} (from "
+                f"{self.endpoint.source}): {error}. Is it running? Otherwise {HOW_TO}") from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def msgpack(self, method: str, path: str, **kwargs: Any) -> Any:
+        return codec.decode(self.request(method, path, **kwargs).content)
+
+    def _error(self, response: httpx.Response) -> Exception:
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        code = payload.pop("error", "")
+        message = payload.pop("message", "") or response.reason_phrase
+        if status in (401, 403):
+            return AuthenticationError(
+                f"the zndraw server at {self.endpoint.api_url} refused the credentials "
+                f"(from {self.endpoint.source}): {message}. Check the token (ZNDRAW_TOKEN or "
+                "Room(..., token=...))", **payload)
+        if status == 409 and code == "conflict":
+            return ConflictError(f"{message}; re-read the room and try again", **payload)
+        if status == 423:
+            return LockedError(message, **payload)
+        if status == 404 and code == "index_out_of_range":
+            return IndexError(message)
+        if status == 404 and not code:
+            return ServerNotFoundError(
+                f"{self.endpoint.api_url} does not serve the zndraw API ({status}): is the "
+                "zndraw_widget extension enabled on that server?")
+        kinds = {400: BadRequest, 404: NotFound, 409: AlreadyExists, 413: PayloadTooLarge}
+        error = kinds.get(status, ZnDrawError)(message, **payload)
+        if error.__class__ is ZnDrawError:
+            error.status, error.code = status, code or "error"
+        return error

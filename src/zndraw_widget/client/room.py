@@ -1,0 +1,364 @@
+"""``Room``: a room of a zndraw server as a mutable sequence of ``ase.Atoms``."""
+
+from __future__ import annotations
+
+import getpass
+import operator
+import re
+import secrets
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence, Sized
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import AlreadyExists, NotFound, PayloadTooLarge
+from ..frames import Column, Frame, FrameBatch
+from . import upload
+from .discovery import discover
+from .errors import ConflictError, RoomNotFoundError
+from .http import HttpClient
+from .indexing import Key, clamp_insert, is_extended, list_text, normalize, slice_text
+from .lease import OrderLease
+from .view import View
+
+if TYPE_CHECKING:
+    import ase
+
+ITER_CHUNK = 256  # frames per request while iterating
+MAX_URL_INDEX = 2000  # longer index lists are sent in a POST body
+
+
+def new_session_id() -> str:
+    """A random session id that also says whose it is (it names lease holders)."""
+    try:
+        user = re.sub(r"[^A-Za-z0-9_.\-]", "", getpass.getuser())[:40]
+    except (OSError, KeyError):
+        user = ""
+    return f"{user or 'client'}-{secrets.token_hex(8)}"
+
+
+class Room(MutableSequence["ase.Atoms"]):
+    """The frames of room ``name`` on a zndraw server, as a list of ``ase.Atoms``.
+
+    The server is found from ``url``/``token``, the ``ZNDRAW_URL``/``ZNDRAW_TOKEN``
+    environment variables, the Jupyter server running this kernel, or JupyterHub. A missing
+    room is created (empty, or as a copy of room ``base``) unless ``create`` is False.
+    Reads and writes follow a Python list's rules; every write states the version it is
+    based on (:class:`ConflictError` if the room changed meanwhile) and fails with
+    :class:`LockedError` while another client holds the room's lock. Not thread-safe.
+    """
+
+    def __init__(self, name: str, url: str | None = None, token: str | None = None,
+                 create: bool = True, base: str | None = None, *, lease_ttl: float = 30.0,
+                 batch_bytes: int = 8 << 20) -> None:
+        self.name = name
+        self.session = new_session_id()
+        self.batch_bytes = batch_bytes
+        self._path = f"rooms/{quote(str(name), safe='')}"
+        self._http = HttpClient(discover(url, token), self.session)
+        self._view = View()
+        self._lease = OrderLease(self._http, f"{self._path}/leases/order", lease_ttl)
+        try:
+            self._open(create, base)
+        except BaseException:
+            self._http.close()
+            raise
+
+    def _open(self, create: bool, base: str | None) -> None:
+        try:
+            self._info()
+            return
+        except NotFound:
+            if not create:
+                raise RoomNotFoundError(
+                    f"room {self.name!r} does not exist on {self.url}: create it with "
+                    f"Room({self.name!r}) (create=True)") from None
+        try:
+            info = self._http.json("POST", "rooms", json_body={"name": self.name, "base": base})
+        except AlreadyExists:  # created by someone else just now
+            self._info()
+            return
+        except NotFound as error:
+            raise RoomNotFoundError(f"cannot copy room {base!r}: {error}") from None
+        self._view.saw_order(info["order_version"], info["length"])
+
+    @property
+    def url(self) -> str:
+        """The API root of the server."""
+        return self._http.endpoint.api_url
+
+    def __repr__(self) -> str:
+        return f"Room({self.name!r}, url={self.url!r})"
+
+    # -- lifetime -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection to the server."""
+        self._http.close()
+
+    def __enter__(self) -> Room:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lock(self) -> OrderLease:
+        """``with room.lock(): ...`` holds the room's order lease (renewed in the background)
+        so that no other client inserts or deletes frames until the block ends."""
+        return self._lease
+
+    # -- reading --------------------------------------------------------------------------
+    def _info(self) -> dict[str, Any]:
+        info = self._http.json("GET", self._path)
+        self._view.saw_order(info["order_version"], info["length"])
+        return info
+
+    def info(self) -> dict[str, Any]:
+        """The room's metadata: length, seq, order_version, step, created, leases."""
+        return self._info()
+
+    def __len__(self) -> int:
+        return self._info()["length"]
+
+    def _read(self, key: Key, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """One request reading the frames ``key`` selects."""
+        params = {"data": ",".join(fields)} if fields else {}
+        if isinstance(key, list) and len(key) * 8 > MAX_URL_INDEX:
+            body = {"index": key, "data": list(fields) if fields else None}
+            message = self._http.msgpack("POST", f"{self._path}/select", json_body=body)
+        else:
+            index = slice_text(key) if isinstance(key, slice) else (
+                list_text(key) if isinstance(key, list) else str(key))
+            message = self._http.msgpack("GET", f"{self._path}/frames",
+                                         params={"index": index, **params})
+        single = key if isinstance(key, int) else key[0] if isinstance(key, list) else None
+        self._view.saw_read(message, single if single is not None and single >= 0 else None)
+        return message
+
+    def __getitem__(self, key: Any) -> Any:
+        key = normalize(key)
+        if isinstance(key, list) and not key:
+            return []
+        atoms = FrameBatch.from_wire(self._read(key), validate=False).to_atoms()
+        return atoms[0] if isinstance(key, int) else atoms
+
+    def get(self, key: Any, fields: Sequence[str] | None = ("positions",),
+            columnar: bool = False) -> Any:
+        """Raw arrays of the selected frames without building ``ase.Atoms``.
+
+        ``fields`` names what to read (``None``: everything). Returns a dict of field ->
+        read-only numpy array per frame (one dict for an int ``key``, else a list), or with
+        ``columnar=True`` one dict of field -> array stacked over the frames.
+        """
+        key = normalize(key)
+        if isinstance(key, list) and not key:
+            return {} if columnar else []
+        batch = FrameBatch.from_wire(self._read(key, fields), validate=False)
+        if columnar:
+            return {name: _dense(name, column) for name, column in batch.columns.items()}
+        frames = batch.frames()
+        return frames[0] if isinstance(key, int) else frames
+
+    def __iter__(self) -> Iterator[ase.Atoms]:
+        start = 0
+        while True:
+            chunk = self[start:start + ITER_CHUNK]
+            yield from chunk
+            if len(chunk) < ITER_CHUNK:
+                return
+            start += ITER_CHUNK
+
+    def __reversed__(self) -> Iterator[ase.Atoms]:
+        stop = len(self)
+        while stop > 0:
+            start = max(0, stop - ITER_CHUNK)
+            yield from reversed(self[start:stop])
+            stop = start
+
+    # -- writing --------------------------------------------------------------------------
+    def _order_base(self) -> int:
+        if self._view.order_version is None:
+            self._info()
+        return self._view.order_version
+
+    def _length(self) -> int:
+        if self._view.length is None:
+            self._info()
+        return self._view.length
+
+    def _insert(self, frames: list[Frame], body: bytes, at: int | None,
+                retry: bool = False) -> int:
+        """POST ``frames`` (encoded as ``body``) at ``at`` (append when None); the count.
+
+        An append (``retry``) based on an outdated order is retried once at the current
+        version: where it lands does not depend on what this client saw. A body over the
+        server's limit is sent in halves.
+        """
+        base = self._order_base()
+        path = f"{self._path}/frames"
+        params = {"base_version": base, **({} if at is None else {"at": at})}
+        try:
+            try:
+                reply = self._http.json("POST", path, params=params, body=body)
+            except ConflictError as error:
+                if not retry or error.current_version is None:
+                    raise
+                base = params["base_version"] = error.current_version
+                reply = self._http.json("POST", path, params=params, body=body)
+        except PayloadTooLarge:
+            if len(frames) == 1:
+                raise
+            self.batch_bytes = max(1 << 16, len(body) // 2)
+            half = len(frames) // 2
+            first = self._insert(frames[:half], upload.encode(frames[:half]), at, retry)
+            rest = None if at is None else at + first
+            return first + self._insert(frames[half:], upload.encode(frames[half:]), rest, retry)
+        self._view.saw_insert(base, reply)
+        return reply["count"]
+
+    def append(self, value: ase.Atoms | Frame) -> None:
+        """Add one frame at the end."""
+        frame = upload.to_frame(value)
+        self._insert([frame], upload.encode([frame]), None, retry=True)
+
+    def insert(self, index: int, value: ase.Atoms | Frame) -> None:
+        """Insert one frame before ``index`` (clamped to the room, as ``list.insert``)."""
+        index = operator.index(index)
+        frame = upload.to_frame(value)
+        body = upload.encode([frame])
+        self._insert([frame], body, clamp_insert(index, self._length()))
+
+    def extend(self, values: Iterable[ase.Atoms | Frame], progress: bool | None = None) -> None:
+        """Append every frame of ``values`` (any iterable, read lazily), holding the lock.
+
+        Frames go in requests of about ``batch_bytes``, each encoded while the previous one
+        uploads; a progress bar shows for long uploads (``progress``: always / never). On
+        an error nothing stays written: frames already sent are removed again.
+        """
+        if values is self:
+            values = self[:]
+        bar = upload.Progress(len(values) if isinstance(values, Sized) else None, progress)
+        with self._lease, ThreadPoolExecutor(1, thread_name_prefix="zndraw-upload") as pool:
+            start = self._info()["length"]
+            written = 0
+            pending: Future[int] | None = None
+            try:
+                for frames in upload.batches(values, self.batch_bytes):
+                    body = upload.encode(frames)
+                    if pending is not None:
+                        written += pending.result()
+                        pending = None
+                    pending = pool.submit(self._insert, frames, body, None)
+                    bar.update(len(frames), len(body))
+                if pending is not None:
+                    written += pending.result()
+            except BaseException as error:
+                if pending is not None and pending.exception() is None:
+                    written += pending.result()
+                self._remove_written(start, written, error)
+                raise
+            finally:
+                bar.close()
+
+    def _remove_written(self, start: int, count: int, error: BaseException) -> None:
+        """Undo the part of a failed extend that reached the server (the lock is held)."""
+        if not count:
+            return
+        try:
+            self._delete(f"{start}:{start + count}")
+        except Exception as cleanup:
+            error.add_note(f"the {count} frames written before the error stay in the room "
+                           f"(at {start}): removing them failed: {cleanup}")
+
+    def _delete(self, index: str) -> None:
+        reply = self._http.json("DELETE", f"{self._path}/frames",
+                                params={"index": index, "base_version": self._order_base()})
+        self._view.saw_order(reply["order_version"], None)
+
+    def __delitem__(self, key: Any) -> None:
+        key = normalize(key)
+        if isinstance(key, list):
+            if key:
+                self._delete(list_text(key))
+        else:
+            self._delete(slice_text(key) if isinstance(key, slice) else str(key))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        key = normalize(key)
+        if isinstance(key, int):
+            frame = upload.to_frame(value)
+            self._replace(self._position(key), upload.encode([frame]))
+        elif isinstance(key, slice):
+            self._assign_slice(key, value)
+        else:
+            raise TypeError("a Room assigns to an index or a slice, not to a list of indices")
+
+    def _position(self, index: int) -> int:
+        """The non-negative position of ``index``, its id and version known to the view."""
+        position = index + self._length() if index < 0 else index
+        if position < 0:
+            raise IndexError("list assignment index out of range")
+        if position not in self._view.frames:
+            self._read([position], ["numbers"])
+        return position
+
+    def _replace(self, position: int, body: bytes) -> None:
+        frame_id, version = self._view.frames[position]
+        reply = self._http.json("PUT", f"{self._path}/frames/{position}",
+                                params={"base_version": version}, body=body)
+        self._view.frames[position] = (frame_id, reply["version"])
+
+    def _assign_slice(self, key: slice, value: Any) -> None:
+        if not isinstance(value, Iterable):
+            raise TypeError("must assign iterable to extended slice" if is_extended(key)
+                            else "can only assign an iterable")
+        frames = [upload.to_frame(v) for v in value]
+        with self._lease:
+            positions = range(*key.indices(self._info()["length"]))
+            if is_extended(key):
+                if len(frames) != len(positions):
+                    raise ValueError(f"attempt to assign sequence of size {len(frames)} to "
+                                     f"extended slice of size {len(positions)}")
+                bodies = [upload.encode([frame]) for frame in frames]
+                if positions:
+                    self._read(list(positions), ["numbers"])
+                for position, body in zip(positions, bodies):
+                    self._replace(position, body)
+                return
+            body = upload.encode(frames) if frames else b""
+            start, stop = positions.start, max(positions.start, positions.stop)
+            if stop > start:
+                self._delete(f"{start}:{stop}")
+            if frames:
+                self._insert(frames, body, start)
+
+    def clear(self) -> None:
+        del self[:]
+
+    def reverse(self) -> None:
+        self[:] = self[::-1]
+
+    # -- history --------------------------------------------------------------------------
+    def undo(self) -> None:
+        """Reverse this client's last change (``NotFound`` if there is none)."""
+        self._http.json("POST", f"{self._path}/undo")
+        self._view.forget()
+
+    def redo(self) -> None:
+        """Re-apply the change the last :meth:`undo` reversed."""
+        self._http.json("POST", f"{self._path}/redo")
+        self._view.forget()
+
+    def history(self, index: int) -> list[dict[str, Any]]:
+        """``[{"version", "hash"}, ...]`` of frame ``index``'s kept versions, oldest first."""
+        return self._http.json("GET", f"{self._path}/frames/{operator.index(index)}/history"
+                               )["versions"]
+
+
+def _dense(name: str, column: Column) -> Any:
+    """A column as one array over the frames (a list for non-numeric values)."""
+    if column.objects is not None:
+        return column.objects
+    if column.shapes is not None or column.present is not None:
+        raise ValueError(f"field {name!r} differs in shape between the frames: use "
+                         "columnar=False")
+    return column.values

@@ -1,0 +1,468 @@
+"""The kernel-side ``Room`` against a real standalone server (and once a real Jupyter
+server with a real kernel)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+import weakref
+
+import ase
+import numpy as np
+import pytest
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from zndraw_widget import ConflictError, LockedError, Room
+from zndraw_widget.client import (
+    AuthenticationError,
+    RoomNotFoundError,
+    ServerNotFoundError,
+    discover,
+)
+
+from .conftest import ServerProcess, make_atoms
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("client-server"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_server(monkeypatch):
+    """Discovery sees only what a test sets."""
+    for name in ("ZNDRAW_URL", "ZNDRAW_TOKEN", "JPY_PARENT_PID", "JUPYTERHUB_API_TOKEN",
+                 "JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL", "JUPYTERHUB_SERVICE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+_names = iter(range(10**6))
+
+
+@pytest.fixture
+def room_name():
+    return f"room-{next(_names)}"
+
+
+@pytest.fixture
+def connect(server, room_name):
+    opened = []
+
+    def open_room(name: str = room_name, **kwargs) -> Room:
+        room = Room(name, url=server.base, token=server.token, **kwargs)
+        opened.append(room)
+        return room
+
+    yield open_room
+    for room in opened:
+        room.close()
+
+
+def tagged(tag: int, natoms: int = 2) -> ase.Atoms:
+    atoms = make_atoms(1, natoms=natoms, seed=tag)[0]
+    atoms.info["tag"] = tag
+    return atoms
+
+
+def tags(frames) -> list[int]:
+    return [atoms.info["tag"] for atoms in frames]
+
+
+# -- list semantics ------------------------------------------------------------------------
+def _random_op(rng: random.Random, length: int, new):
+    """One random list operation as (description, function of a list-like)."""
+    i = rng.randint(-length - 2, length + 2)
+    a, b = rng.randint(-length - 2, length + 2), rng.randint(-length - 2, length + 2)
+    step = rng.choice([None, 1, 2, -1, -2, 3])
+    kind = rng.choice(["append", "insert", "extend", "set", "set_slice", "set_ext", "del",
+                       "del_slice", "get", "get_slice", "get_list", "pop", "iadd"])
+    if kind == "append":
+        value = new()
+        return kind, lambda s: s.append(value)
+    if kind == "insert":
+        value = new()
+        return f"insert({i})", lambda s: s.insert(i, value)
+    if kind in ("extend", "iadd"):
+        values = [new() for _ in range(rng.randint(0, 3))]
+        if kind == "iadd":
+            def iadd(s):
+                s += values
+            return kind, iadd
+        return kind, lambda s: s.extend(values)
+    if kind == "set":
+        value = new()
+        return f"[{i}] =", lambda s: s.__setitem__(i, value)
+    if kind == "set_slice":
+        values = [new() for _ in range(rng.randint(0, 3))]
+        return f"[{a}:{b}] = {len(values)}", lambda s: s.__setitem__(slice(a, b), values)
+    if kind == "set_ext":
+        size = len(range(*slice(a, b, step or 2).indices(length)))
+        values = [new() for _ in range(size + rng.choice([0, 0, 0, 1, -1]))]
+        key = slice(a, b, step or 2)
+        return f"[{key}] = {len(values)}", lambda s: s.__setitem__(key, values)
+    if kind == "del":
+        return f"del [{i}]", lambda s: s.__delitem__(i)
+    if kind == "del_slice":
+        key = slice(a, b, step)
+        return f"del [{key}]", lambda s: s.__delitem__(key)
+    if kind == "get":
+        return f"[{i}]", lambda s: tags([s[i]])
+    if kind == "get_slice":
+        key = slice(a, b, step)
+        return f"[{key}]", lambda s: tags(s[key])
+    if kind == "get_list":
+        picks = [rng.randint(-length, max(length - 1, 0)) for _ in range(3)] if length else []
+        return f"[{picks}]", lambda s: tags(s[picks] if isinstance(s, Room) else [s[p] for p in picks])
+    return f"pop({i})", lambda s: tags([s.pop(i)])
+
+
+def _outcome(function, target):
+    try:
+        return "ok", function(target)
+    except Exception as error:  # compared by type
+        return "error", type(error)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_list_semantics_match_a_python_list(connect, seed):
+    rng = random.Random(seed)
+    room, model = connect(f"list-{seed}"), []
+    counter = iter(range(10**6))
+
+    def new() -> ase.Atoms:
+        return tagged(next(counter), natoms=rng.randint(1, 3))
+
+    for step in range(250):
+        what, function = _random_op(rng, len(model), new)
+        expected = _outcome(function, model)
+        got = _outcome(function, room)
+        assert got == expected, f"step {step}: {what}"
+        assert tags(room[:]) == tags(model), f"step {step}: {what}"
+    assert len(room) == len(model)
+    assert tags(room) == tags(model) and tags(reversed(room)) == tags(reversed(model))
+
+
+def test_indexing_with_numpy_and_errors_like_a_list(connect):
+    room = connect()
+    room.extend([tagged(k) for k in range(6)])
+    assert tags(room[np.array([5, 0, -1])]) == [5, 0, 5]
+    assert tags([room[np.int64(2)]]) == [2]
+    assert tags(room[::-2]) == [5, 3, 1]
+    assert room[[]] == []
+    with pytest.raises(IndexError):
+        room[6]
+    with pytest.raises(IndexError):
+        room[[0, 6]]
+    with pytest.raises(TypeError, match="not str"):
+        room["0"]
+    with pytest.raises(TypeError):
+        room[0:2.5]
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        room[::0]
+    with pytest.raises(TypeError):
+        room[(0, 1)]
+    with pytest.raises(ValueError, match="attempt to assign sequence of size 1 to extended "
+                                         "slice of size 3"):
+        room[::2] = [tagged(9)]
+    del room[[0, -1, 0]]
+    assert tags(room) == [1, 2, 3, 4]
+    room.insert(-100, tagged(7))
+    room.insert(100, tagged(8))
+    assert tags(room) == [7, 1, 2, 3, 4, 8]
+    room.clear()
+    assert len(room) == 0
+
+
+# -- content -------------------------------------------------------------------------------
+def rich_atoms() -> ase.Atoms:
+    atoms = ase.Atoms("H2O", positions=[[0, 0, 0], [0.9, 0.1, 0], [-0.2, 0.8, 0.3]],
+                      cell=[[4, 0, 0], [0.5, 5, 0], [0, 0, 6]], pbc=[True, False, True])
+    atoms.set_initial_magnetic_moments([0.5, 0, -0.5])
+    atoms.set_momenta(np.arange(9.0).reshape(3, 3))
+    atoms.arrays["label_id"] = np.array([3, 1, 2], dtype=np.int32)
+    atoms.info.update({"name": "water", "energy_ref": -14.25, "step": 7, "converged": True,
+                       "meta": {"code": "x", "tags": [1, 2]}, "charges": [0.1, 0.2]})
+    atoms.calc = SinglePointCalculator(atoms, energy=-14.5, forces=np.ones((3, 3)) * 0.25,
+                                       stress=np.arange(6.0), free_energy=-14.6)
+    return atoms
+
+
+def test_frames_come_back_equal_and_inputs_are_untouched(connect):
+    room = connect()
+    atoms = rich_atoms()
+    before = copy.deepcopy(atoms)
+    room.append(atoms)
+    room.extend([atoms, make_atoms(1, natoms=5)[0]])
+    room[1] = atoms
+    back = room[0]
+    for original in (atoms, before):
+        assert back == original
+        assert back.info == original.info
+        assert sorted(back.arrays) == sorted(original.arrays)
+        for name, value in original.arrays.items():
+            np.testing.assert_array_equal(back.arrays[name], value)
+            assert back.arrays[name].dtype == value.dtype
+        assert back.calc.results.keys() == original.calc.results.keys()
+        for name, value in original.calc.results.items():
+            np.testing.assert_array_equal(back.calc.results[name], value)
+    np.testing.assert_array_equal(back.cell, before.cell)
+    assert list(back.pbc) == [True, False, True]
+    assert atoms.info == before.info and atoms == before
+    assert room[1] == before and room[1].info == before.info
+
+
+def test_get_returns_raw_arrays(connect):
+    room = connect()
+    frames = make_atoms(4, natoms=3)
+    room.extend(frames)
+    one = room.get(2)
+    assert list(one) == ["positions"]
+    np.testing.assert_array_equal(one["positions"], frames[2].positions)
+    many = room.get(slice(1, 3), fields=["positions", "numbers"])
+    assert [sorted(f) for f in many] == [["numbers", "positions"]] * 2
+    np.testing.assert_array_equal(many[1]["numbers"], frames[2].numbers)
+    stacked = room.get([0, 3], columnar=True)
+    assert stacked["positions"].shape == (2, 3, 3)
+    np.testing.assert_array_equal(stacked["positions"][1], frames[3].positions)
+    room.append(make_atoms(1, natoms=5)[0])
+    with pytest.raises(ValueError, match="columnar=False"):
+        room.get(slice(None), columnar=True)
+    long = room.get(list(range(5)) * 100)  # sent as POST select
+    assert len(long) == 500
+
+
+def test_frame_dicts_are_accepted(connect):
+    room = connect()
+    room.append({"positions": np.zeros((2, 3)), "numbers": np.array([1, 8])})
+    assert room[0].get_chemical_formula() == "HO"
+
+
+# -- several clients -------------------------------------------------------------------------
+def test_two_clients_see_each_others_changes(connect):
+    a, b = connect(), connect()
+    a.extend([tagged(k) for k in range(3)])
+    assert tags(b) == [0, 1, 2]
+    b[1] = tagged(10)
+    del b[0]
+    b.append(tagged(11))
+    assert tags(a[:]) == [10, 2, 11]
+    a.append(tagged(12))  # a's view of the order is outdated: an append lands anyway
+    assert tags(b) == [10, 2, 11, 12]
+
+
+def test_lock_blocks_other_writers_and_is_released_on_exception(connect):
+    a, b = connect(lease_ttl=1.0), connect()
+    a.append(tagged(0))
+    with a.lock():
+        threading.Event().wait(1.5)  # longer than the ttl: the lease is renewed meanwhile
+        with pytest.raises(LockedError) as raised:
+            b.append(tagged(1))
+        assert raised.value.holder == a.session and a.session in str(raised.value)
+        assert len(b) == 1  # b's view of the order is current: the lease is what stops it
+        with pytest.raises(LockedError):
+            del b[0]
+        a.append(tagged(2))
+    b.append(tagged(3))
+    with pytest.raises(RuntimeError), a.lock():
+        raise RuntimeError("boom")
+    assert b.info()["leases"] == []
+    b.append(tagged(4))
+    assert tags(a) == [0, 2, 3, 4]
+
+
+def test_stale_writes_raise_conflicts(connect):
+    a, b = connect(), connect()
+    a.extend([tagged(0), tagged(1)])
+    assert tags([a[0]]) == [0]
+    b[0] = tagged(5)  # frame 0 is now at version 2
+    with pytest.raises(ConflictError) as raised:
+        a[0] = tagged(6)
+    assert raised.value.current_version == 2
+    assert tags([a[0]]) == [5]  # reading again brings a up to date
+    a[0] = tagged(6)
+    order = len(a) and a.info()["order_version"]
+    with pytest.raises(ConflictError):  # b has not seen a's extend
+        b.insert(0, tagged(7))
+    assert len(b) == 2
+    b.insert(0, tagged(7))
+    with pytest.raises(ConflictError) as raised:
+        del a[0]
+    assert raised.value.current_version == order + 1
+    assert len(a) == 3
+    del a[0]
+    assert tags(b) == [6, 1]
+
+
+# -- writes: batching, bad input -------------------------------------------------------------
+def test_extend_streams_a_generator_in_batches(connect):
+    room = connect(batch_bytes=64 << 10)
+    alive = peak = 0
+
+    def gone() -> None:
+        nonlocal alive
+        alive -= 1
+
+    def frames():
+        nonlocal alive, peak
+        for k in range(3000):
+            atoms = tagged(k, natoms=4)
+            weakref.finalize(atoms, gone)
+            alive += 1
+            peak = max(peak, alive)
+            yield atoms
+
+    room.extend(frames())
+    assert len(room) == 3000
+    assert tags(room[-3:]) == [2997, 2998, 2999]
+    assert peak < 1000  # never all at once
+    info = room.info()
+    assert info["leases"] == [] and info["order_version"] > 2  # several requests
+
+
+def test_extend_splits_bodies_over_the_servers_limit(tmp_path):
+    small = ServerProcess(tmp_path, "--max-upload-mb", "0.05")
+    try:
+        with Room("r", url=small.url, token=small.token) as room:
+            room.extend(make_atoms(300, natoms=8))
+            assert len(room) == 300 and room[-1].info["step"] == 299
+    finally:
+        small.stop()
+
+
+def test_bad_input_writes_nothing(connect):
+    room = connect(batch_bytes=1 << 10)
+    room.extend([tagged(0)])
+    version = room.info()["order_version"]
+    with pytest.raises(TypeError, match="not str"):
+        room.append("H2O")
+    with pytest.raises(TypeError, match="not int"):
+        room.extend([tagged(1), 5])
+    mismatched = {"positions": np.zeros((3, 3)), "numbers": np.array([1, 1])}
+    with pytest.raises(ValueError, match="same length"):
+        room.insert(0, mismatched)
+    with pytest.raises(ValueError, match="same length"):
+        room[0] = mismatched
+    with pytest.raises(ValueError, match="same length"):  # after several batches were sent
+        room.extend([*(tagged(k) for k in range(100)), mismatched])
+    with pytest.raises(ValueError):
+        room.append(ase.Atoms("H", positions=[[np.nan, 0, 0]]))
+    with pytest.raises(TypeError, match="can only assign an iterable"):
+        room[0:1] = 5
+    assert tags(room) == [0]
+    assert room.info()["leases"] == []
+    assert room.info()["order_version"] > version + 2  # batches were sent, then removed
+
+
+def test_undo_redo_history(connect):
+    room = connect()
+    room.extend([tagged(0), tagged(1)])
+    room[0] = tagged(2)
+    assert [v["version"] for v in room.history(0)] == [1, 2]
+    room.undo()
+    assert tags(room) == [0, 1]
+    room.redo()
+    assert tags(room) == [2, 1]
+    room.undo()
+    room.undo()
+    assert len(room) == 0
+
+
+# -- discovery -------------------------------------------------------------------------------
+def test_discovery_from_environment(server, monkeypatch):
+    monkeypatch.setenv("ZNDRAW_URL", server.base)
+    monkeypatch.setenv("ZNDRAW_TOKEN", server.token)
+    with Room("from-env") as room:
+        room.append(tagged(0))
+        assert room.url == server.url
+    with pytest.raises(RoomNotFoundError, match="does not exist"):
+        Room("missing", create=False)
+    with Room("copy", base="from-env") as copied:
+        assert tags(copied) == [0]
+    monkeypatch.setenv("ZNDRAW_TOKEN", "wrong")
+    with pytest.raises(AuthenticationError, match="token"):
+        Room("from-env")
+
+
+def test_discovery_errors_say_what_to_do(monkeypatch):
+    with pytest.raises(ServerNotFoundError, match="ZNDRAW_URL"):
+        Room("x")
+    with pytest.raises(ServerNotFoundError, match="Is it running"):
+        Room("x", url="http://127.0.0.1:9/", token="t")
+
+
+def test_discovery_from_a_runtime_file(server, monkeypatch, tmp_path):
+    pid = 424242
+    (tmp_path / f"jpserver-{pid}.json").write_text(json.dumps(
+        {"url": server.base, "base_url": "/", "token": server.token, "pid": pid}))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("JPY_PARENT_PID", str(pid))
+    with Room("from-runtime-file") as room:
+        room.append(tagged(0))
+        assert room.url == server.url and len(room) == 1
+    monkeypatch.setenv("JPY_PARENT_PID", "1")
+    with pytest.raises(ServerNotFoundError, match="no jpserver-1.json"):
+        Room("x")
+
+
+def test_discovery_under_jupyterhub():
+    env = {"JUPYTERHUB_API_TOKEN": "hub", "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/",
+           "JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:8888/user/alice/"}
+    endpoint = discover(env=env)
+    assert endpoint.api_url == "http://127.0.0.1:8888/user/alice/zndraw/api/"
+    assert endpoint.token == "hub"
+    assert discover("http://h:1/zndraw/api", env=env).api_url == "http://h:1/zndraw/api/"
+
+
+def test_a_kernel_of_a_real_jupyter_server_finds_it(tmp_path):
+    from jupyter_client.manager import KernelManager
+
+    runtime, config = tmp_path / "runtime", tmp_path / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(json.dumps({
+        "ServerApp": {"jpserver_extensions": {"zndraw_widget": True}},
+        "ZnDrawWidget": {"storage_path": str(tmp_path / "storage")}}))
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config)}
+    server = subprocess.Popen(  # with a generated token, to be read from the runtime file
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root", "--ip",
+         "127.0.0.1", "--port", "0", f"--ServerApp.root_dir={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    kernel = None
+    try:
+        for line in server.stderr:  # logged right after the runtime file is written
+            if "copy and paste one of these URLs" in line:
+                break
+        else:
+            pytest.fail("the Jupyter server did not start")
+        threading.Thread(target=server.stderr.read, daemon=True).start()
+        info = json.loads((runtime / f"jpserver-{server.pid}.json").read_text())
+        kernel = KernelManager(kernel_name="python3")
+        # independent: else jupyter_client sets JPY_PARENT_PID to this test's pid
+        kernel.start_kernel(env={**env, "JPY_PARENT_PID": str(server.pid)}, independent=True)
+        client = kernel.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        code = ("import ase\nfrom zndraw_widget import Room\nroom = Room('x')\n"
+                "room.append(ase.Atoms('H2', positions=[[0, 0, 0], [0, 0, 0.7]]))\n"
+                "print(len(room), room.url)")
+        outputs = []
+        reply = client.execute_interactive(
+            code, timeout=60,
+            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")))
+        client.stop_channels()
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert "".join(outputs).split() == ["1", info["url"] + "zndraw/api/"]
+        with Room("x", url=info["url"], token=info["token"], create=False) as room:
+            assert room[0].get_chemical_formula() == "H2"
+    finally:
+        if kernel is not None:
+            kernel.shutdown_kernel(now=True)
+        server.terminate()
+        server.wait(30)
