@@ -356,3 +356,39 @@ async def test_select_reads_long_index_lists_from_the_body(api):
     np.testing.assert_array_equal(message["data"]["numbers"]["values"][0], atoms[wanted[0]].numbers)
     await api.json("POST", "rooms/r/select", 400, json_body={"index": ["x"]})
     await api.json("POST", "rooms/r/select", 404, json_body={"index": [30]})
+
+
+async def test_a_write_naming_the_frame_id_conflicts_when_the_order_moved(api):
+    await api.create_room("r")
+    await api.extend("r", make_atoms(2), base=0)
+    first = (await api.read("r", "0"))["ids"][0]
+    await api.extend("r", make_atoms(1, seed=4), base=1, at=0)  # frame 0 is another one now
+    error = await api.json("PUT", "rooms/r/frames/0", 409, params={"base_version": 1, "id": first},
+                           body=frame_body(make_atoms(1, seed=5)))
+    assert first in error["message"]
+    await api.json("PUT", "rooms/r/frames/1", params={"base_version": 1, "id": first},
+                   body=frame_body(make_atoms(1, seed=5)))
+
+
+async def test_delete_with_a_body_and_empty_delete(api):
+    await api.create_room("r")
+    await api.extend("r", make_atoms(5), base=0)
+    ids = (await api.read("r"))["ids"]
+    await api.json("DELETE", "rooms/r/frames", params={"base_version": 1},
+                   body=json.dumps({"index": [0, -1]}).encode())
+    assert (await api.read("r"))["ids"] == ids[1:4]
+    before = await api.json("GET", "rooms/r")
+    await api.json("DELETE", "rooms/r/frames", params={"index": "3:3", "base_version": 2})
+    after = await api.json("GET", "rooms/r")
+    assert (after["order_version"], after["seq"]) == (before["order_version"], before["seq"])
+
+
+async def test_a_lease_outranks_a_stale_version(api):
+    await api.create_room("r")
+    await api.json("POST", "rooms/r/leases/order", json_body={"ttl": 30},
+                   headers={"X-ZnDraw-Session": "alice"})
+    error = await api.json("POST", "rooms/r/frames", 423, params={"base_version": 7},
+                           body=frame_body(make_atoms(1)), headers={"X-ZnDraw-Session": "bob"})
+    assert error["holder"] == "alice"
+    error = await api.json("DELETE", "rooms/r/frames", 423, params={"index": "0:1", "base_version": 7},
+                           headers={"X-ZnDraw-Session": "bob"})

@@ -18,10 +18,11 @@ import numpy as np
 
 from . import codec
 from .cache import ByteLRU
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
 from .state.base import (
     Commit,
+    ORDER,
     FrameRef,
     IndexSpec,
     Lease,
@@ -89,25 +90,35 @@ class RoomService:
     # -- reading --------------------------------------------------------------------------
     async def read(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None
                    ) -> FrameRead:
-        """The selected frames, encoded as one columnar message (see docs/protocol.md)."""
+        """The selected frames, encoded as one columnar message (see docs/protocol.md).
+
+        A single frame's message is cached; it states the room's length, seq and the frame's
+        index, so it is cached under those too."""
         resolved = await self.store.resolve(check_room_name(room), spec)
         field_key = None if fields is None else tuple(fields)
         etag = _etag(resolved.refs, field_key)
-        single = len(resolved.refs) == 1
-        key = (resolved.refs[0].id, resolved.refs[0].version, field_key) if single else None
-        body = self._encoded.get(key) if single else None
-        if body is None:
-            locations = [ref.location for ref in resolved.refs]
-            if fields is not None:
-                unknown = set(fields) - self._known_fields(locations)
-                if unknown and locations:
-                    raise BadRequest(f"unknown fields {sorted(unknown)}",
-                                     available=sorted(self._known_fields(locations)))
-            batch = await in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
-            body = codec.encode(_read_message(resolved, batch))
-            if single:
-                self._encoded.put(key, body)
+        key = None
+        if len(resolved.refs) == 1:
+            ref = resolved.refs[0]
+            key = (ref.id, ref.version, resolved.indices[0], resolved.seq, field_key)
+            body = self._encoded.get(key)
+            if body is not None:
+                return FrameRead(body, etag, resolved)
+        locations = [ref.location for ref in resolved.refs]
+        if fields is not None:
+            unknown = set(fields) - self._known_fields(locations)
+            if unknown and locations:
+                raise BadRequest(f"unknown fields {sorted(unknown)}",
+                                 available=sorted(self._known_fields(locations)))
+        body = await in_thread(self._encode_read, resolved, locations, fields,
+                               big=len(locations) > 1)
+        if key is not None:
+            self._encoded.put(key, body)
         return FrameRead(body, etag, resolved)
+
+    def _encode_read(self, resolved: Resolved, locations: list[str],
+                     fields: Sequence[str] | None) -> bytes:
+        return codec.encode(_read_message(resolved, self.storage.read(locations, fields)))
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
@@ -131,7 +142,7 @@ class RoomService:
         if fresh:
             rows = list(fresh.values())
             part = batch if len(rows) == len(batch) else batch.take(rows)
-            locations = await in_thread(self.storage.write, part, big=True)
+            locations = await in_thread(self.storage.write, part, big=part.nbytes > (1 << 20))
             known.update(zip(fresh, locations))
         return [(h, known[h]) for h in hashes]
 
@@ -145,8 +156,7 @@ class RoomService:
         if not 0 <= index <= info.length:
             raise IndexError(f"insert position {index} out of range for {info.length} frames")
         if info.order_version != order_base:
-            raise Conflict(_order_conflict(info.order_version, order_base),
-                           current_version=info.order_version)
+            await self._order_conflict(room, info.order_version, order_base, session)
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
@@ -154,12 +164,20 @@ class RoomService:
         return commit
 
     async def replace(self, room: str, index: int, batch: FrameBatch, *, base_version: int,
-                      session: str, partial: bool = False) -> Commit:
-        """Replace frame ``index`` (or, with ``partial``, some of its fields)."""
+                      session: str, partial: bool = False, frame_id: str | None = None
+                      ) -> Commit:
+        """Replace frame ``index`` (or, with ``partial``, some of its fields).
+
+        ``frame_id``, when given, must be the id of the frame at ``index``: a writer whose
+        view of the order is stale then gets a conflict instead of editing another frame.
+        """
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
         resolved = await self.store.resolve(check_room_name(room), [index])
         ref = resolved.refs[0]
+        if frame_id is not None and ref.id != frame_id:
+            raise Conflict(f"frame {index} is now frame {ref.id}, not {frame_id}: the order "
+                           "changed; re-read the room", current_version=ref.version, id=ref.id)
         if ref.version != base_version:
             raise Conflict(f"frame {index} is at version {ref.version}, the change was based on "
                            f"{base_version}", current_version=ref.version, id=ref.id)
@@ -174,10 +192,21 @@ class RoomService:
     async def delete(self, room: str, spec: IndexSpec, *, order_base: int, session: str) -> Commit:
         resolved = await self.store.resolve(check_room_name(room), spec)
         if resolved.order_version != order_base:
-            raise Conflict(_order_conflict(resolved.order_version, order_base),
-                           current_version=resolved.order_version)
+            await self._order_conflict(room, resolved.order_version, order_base, session)
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
+        if not ids:
+            return Commit(resolved.seq, resolved.order_version)
         return await self.store.delete(room, ids, session=session, order_base=order_base)
+
+    async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
+        """Raise why a structural write based on ``base`` cannot go on: the order lease held
+        by someone else (423) takes precedence over the stale version (409)."""
+        for lease in await self.store.leases(room):
+            if lease.target == ORDER and lease.holder != session:
+                raise Locked(f"the frame order is locked by {lease.holder}",
+                             holder=lease.holder, target=ORDER, expires=lease.expires)
+        raise Conflict(f"the frame order is at version {current}, the change was based on "
+                       f"{base}", current_version=current)
 
     # -- history --------------------------------------------------------------------------
     async def history(self, room: str, index: int) -> list[dict[str, Any]]:
@@ -223,10 +252,6 @@ class RoomService:
 
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
         return await self.store.events_since(check_room_name(room), seq)
-
-
-def _order_conflict(current: int, base: int) -> str:
-    return f"the frame order is at version {current}, the change was based on {base}"
 
 
 def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:

@@ -84,6 +84,17 @@ def parse_index(text: str | None) -> IndexSpec:
     return [int(p) for p in parts]
 
 
+def parse_selection(index: Any) -> IndexSpec:
+    """A selection from a JSON body: a list of integers or an index string."""
+    if isinstance(index, list):
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+            raise BadRequest("'index' must be a list of integers")
+        return index
+    if index is not None and not isinstance(index, str):
+        raise BadRequest("'index' must be a list of integers or a string like '0:10'")
+    return parse_index(index)
+
+
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
@@ -125,8 +136,12 @@ class BaseHandler(web.RequestHandler):
         return self.int_argument("base_version")
 
     def json_body(self) -> dict[str, Any]:
+        return self.json_from(self.request.body)
+
+    @staticmethod
+    def json_from(raw: bytes) -> dict[str, Any]:
         try:
-            body = json.loads(self.request.body or b"{}")
+            body = json.loads(raw or b"{}")
         except ValueError as error:
             raise BadRequest(f"malformed JSON body: {error}") from None
         if not isinstance(body, dict):
@@ -149,7 +164,14 @@ class BaseHandler(web.RequestHandler):
 
 
 class UploadHandler(BaseHandler):
-    """A handler whose request body streams in, refused (413) past ``max_upload_mb``."""
+    """A handler whose request body streams in.
+
+    A body over ``max_upload_mb`` is read and dropped, then answered with 413, so that the
+    client sees the answer rather than a connection reset; one over ``DRAIN_FACTOR`` times
+    the limit is cut off at once.
+    """
+
+    DRAIN_FACTOR = 8
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
@@ -160,16 +182,18 @@ class UploadHandler(BaseHandler):
         await _maybe_await(super().prepare())
         if self._finished:
             return
+        hard_limit = self.DRAIN_FACTOR * self.max_upload_bytes
         length = self.request.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > self.max_upload_bytes:
+        if length is not None and length.isdigit() and int(length) > hard_limit:
             self._too_large()
-        self.request.connection.set_max_body_size(max(self.max_upload_bytes + 1, 1))
+        self.request.connection.set_max_body_size(hard_limit)
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
-        if self._received > self.max_upload_bytes:
-            self._too_large()
-        self._chunks.append(chunk)
+        if self._received <= self.max_upload_bytes:
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
 
     def _too_large(self) -> None:
         error = PayloadTooLarge(
@@ -178,6 +202,8 @@ class UploadHandler(BaseHandler):
         raise ApiError(413, error.to_json())
 
     def body(self) -> bytes:
+        if self._received > self.max_upload_bytes:
+            self._too_large()
         body = b"".join(self._chunks)
         self._chunks = []
         expected = self.request.headers.get("X-Content-SHA256")
@@ -301,7 +327,11 @@ class FramesHandler(ReadMixin, UploadHandler):
 
     @api
     async def delete(self, room: str) -> None:
-        spec = parse_index(self.get_query_argument("index", None))
+        body = self.body()
+        if body:  # a selection too long for a URL: {"index": [...]}
+            spec = parse_selection(self.json_from(body).get("index"))
+        else:
+            spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(room, spec, order_base=self.base_version(),
                                            session=self.session_id)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
@@ -313,13 +343,7 @@ class SelectHandler(ReadMixin):
     @api
     async def post(self, room: str) -> None:
         body = self.json_body()
-        index = body.get("index")
-        if isinstance(index, list):
-            if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
-                raise BadRequest("'index' must be a list of integers")
-            spec: IndexSpec = index
-        else:
-            spec = parse_index(index if isinstance(index, str) else None)
+        spec = parse_selection(body.get("index"))
         fields = body.get("data")
         if fields is not None and not isinstance(fields, list):
             raise BadRequest("'data' must be a list of field names")
@@ -331,9 +355,11 @@ class FrameHandler(UploadHandler):
 
     async def _write(self, room: str, index: str, partial: bool) -> None:
         base = self.base_version()
+        frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
         commit = await self.service.replace(room, int(index), batch, base_version=base,
-                                            session=self.session_id, partial=partial)
+                                            session=self.session_id, partial=partial,
+                                            frame_id=frame_id)
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
     @api

@@ -12,7 +12,7 @@ from tornado import httpserver, netutil, web
 
 from ..config import Runtime, Settings
 from .control import ControlHandler
-from .handlers import build_handlers
+from .handlers import UploadHandler, build_handlers
 
 
 class TokenAuth(web.RequestHandler):
@@ -63,7 +63,8 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
     token = token or secrets.token_urlsafe(24)
     app = make_app(settings, token, base_url)
     server = httpserver.HTTPServer(
-        app, max_body_size=int(settings.max_upload_mb * (1 << 20)) + 1, xheaders=True)
+        app, max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)),
+        xheaders=True)
     sockets = netutil.bind_sockets(port, address=host)
     server.add_sockets(sockets)
     bound = sockets[0].getsockname()[1]
