@@ -11,6 +11,8 @@ from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, No
 from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
 from zndraw_widget.state.memory import MemoryStore
 
+from .conftest import start_redis
+
 ALL = SliceSpec(None, None, None)
 
 
@@ -293,6 +295,32 @@ async def test_bad_ids_on_insert(store):
 
 
 @pytest.mark.asyncio
+async def test_empty_changes_keep_lists(store):
+    await store.create_room("r", [], [], 1.0)
+    commit = await store.insert("r", [], session="s", order_base=0)
+    assert (commit.events[0]["indices"], commit.events[0]["ids"]) == ([], [])
+    assert await store.pop_record("r", "s", "undo") == {"op": "delete", "ids": []}
+    await store.update("r", [], session="s")
+    assert await store.pop_record("r", "s", "undo") == {"op": "update", "frames": []}
+    assert (await store.resolve("r", [])).refs == []
+    assert (await store.resolve("r", ALL)).indices == []
+
+
+@pytest.mark.asyncio
+async def test_ids_given_twice(store):
+    await store.create_room("r", [], [], 1.0)
+    with pytest.raises(BadRequest):
+        await store.insert("r", items(0, "a", "a"), session="s", order_base=0)
+    await store.insert("r", items(0, "a", "b", "c"), session="s", order_base=0)
+    commit = await store.delete("r", ["id-c", "id-a", "id-c"], session="s", order_base=1)
+    assert commit.events[0]["indices"] == [0, 2]
+    assert await ids(store) == ["id-b"]
+    undo = await store.pop_record("r", "s", "undo")
+    assert undo == {"op": "insert", "items": [
+        [0, "id-a", 1, "sha256:a", "seg/a"], [2, "id-c", 1, "sha256:c", "seg/c"]]}
+
+
+@pytest.mark.asyncio
 async def test_memory_store_survives_restart(tmp_path):
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)
@@ -337,3 +365,85 @@ async def test_presence(store):
     events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(3)]
     assert [(e["session"], e["present"]) for e in events] == [("s1", True), ("s2", True), ("s1", False)]
     await subscription.aclose()
+
+
+# -- Redis only ----------------------------------------------------------------------------
+REDIS_AOF = ("--appendonly", "yes", "--appendfsync", "always")
+
+
+@pytest.mark.asyncio
+async def test_redis_aof_keeps_acknowledged_state_across_sigkill(tmp_path):
+    from zndraw_widget.state.redis import RedisStore
+
+    process, url = start_redis(tmp_path, *REDIS_AOF)
+    try:
+        store = RedisStore(url)
+        await store.create_room("r", [], [], 1.5)
+        await store.insert("r", items(0, "a", "b", "c"), session="s", order_base=0)
+        await store.update("r", [("id-b", 1, "sha256:b2", "seg/b2")], session="s")
+        await store.delete("r", ["id-c"], session="s", order_base=1)
+        await store.set_default_room("r")
+        await store.acquire("r", PRESENTER, "alice", 60)
+        await store.set_step("r", 1, "alice")
+        process.kill()  # no shutdown, no final save: only what the AOF holds survives
+        process.wait()
+        await store.close()
+        process, url = start_redis(tmp_path, *REDIS_AOF)
+        again = RedisStore(url)
+        refs_ = (await again.resolve("r", ALL)).refs
+        assert [(r.id, r.version, r.hash, r.location) for r in refs_] == [
+            ("id-a", 1, "sha256:a", "seg/a"), ("id-b", 2, "sha256:b2", "seg/b2")]
+        info = await again.room_info("r")
+        assert (info.seq, info.order_version, info.step, info.created) == (3, 2, 1, 1.5)
+        assert await again.get_default_room() == "r"
+        assert [e["type"] for e in await again.events_since("r", 0)] == [
+            "frames_inserted", "frame_updated", "frames_deleted"]
+        assert await again.frame_history("r", "id-b") == [
+            {"version": 1, "hash": "sha256:b"}, {"version": 2, "hash": "sha256:b2"}]
+        assert await again.locations(["sha256:b2"]) == {"sha256:b2": "seg/b2"}
+        assert [(lease.target, lease.holder) for lease in await again.leases("r")] == [
+            (PRESENTER, "alice")]
+        assert await again.pop_record("r", "s", "undo") == {
+            "op": "insert", "items": [[2, "id-c", 1, "sha256:c", "seg/c"]]}
+        await again.close()
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.asyncio
+async def test_two_redis_stores_share_state_and_events(redis_url, tmp_path):
+    from zndraw_widget.state.redis import RedisStore
+
+    prefix = f"shared-{tmp_path.name}:"  # two processes of one deployment share the prefix
+    one, two = RedisStore(redis_url, prefix=prefix), RedisStore(redis_url, prefix=prefix)
+    try:
+        await one.create_room("r", [], [], 1.0)
+        heard_by_two = await two.subscribe("r")
+        heard_by_one = await one.subscribe("r")
+        commit = await one.insert("r", items(0, "a", "b"), session="s1", order_base=0)
+        assert await ids(two) == ["id-a", "id-b"]
+        assert await asyncio.wait_for(heard_by_two.__anext__(), 5) == commit.events[0]
+
+        await two.acquire("r", ORDER, "s2", 10)
+        with pytest.raises(Locked) as error:
+            await one.insert("r", items(2, "c"), session="s1", order_base=1)
+        assert error.value.holder == "s2"
+        commit = await two.update("r", [("id-a", 1, "h2", "l2")], session="s2")
+        with pytest.raises(Conflict) as error:
+            await one.update("r", [("id-a", 1, "h3", "l3")], session="s1")
+        assert error.value.current_version == 2
+        await one.publish("r", {"type": "hello"})
+        heard = [await asyncio.wait_for(heard_by_one.__anext__(), 5) for _ in range(4)]
+        assert [e["type"] for e in heard] == ["frames_inserted", "lease", "frame_updated", "hello"]
+        assert heard[2] == commit.events[0] and heard[3]["seq"] == 2
+
+        # Both processes sweep: each expired lease is reported once.
+        await one.acquire("r", PRESENTER, "s1", 0)
+        swept = await asyncio.gather(one.expire_leases(), two.expire_leases())
+        assert sorted(len(leases) for leases in swept) == [0, 1]
+        await heard_by_one.aclose()
+        await heard_by_two.aclose()
+    finally:
+        await one.close()
+        await two.close()

@@ -279,11 +279,13 @@ class MemoryStore(Store):
         state = self._room(room)
         self._check_order(state, session, order_base)
         length = len(state.order)
+        seen = set()
         for offset, (index, frame_id, *_rest) in enumerate(items):
             if not 0 <= index <= length + offset:
                 raise IndexError(f"insert position {index} out of range")
-            if frame_id in state.frames:
+            if frame_id in state.frames or frame_id in seen:
                 raise BadRequest(f"frame id {frame_id} already exists")
+            seen.add(frame_id)
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
             self._set_frame(state, frame_id, version, hash_, location)
@@ -321,7 +323,7 @@ class MemoryStore(Store):
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
         inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
         state.order = [frame_id for frame_id in state.order if frame_id not in gone]
-        for frame_id in ids:
+        for frame_id in gone:  # an id may be given twice
             del state.frames[frame_id]
         state.order_version += 1
         self._record(state, session, record, {"op": "insert", "items": inverse})
