@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
 PRESENTER_TTL = 5.0
-RATE = 200.0  # messages per second a client may send on average
-BURST = 400.0  # ... and at once
+RATE = 500.0  # messages per second a client may send on average
+BURST = 1000.0  # ... and at once
 MAX_REFUSED = 1000  # refused (over-rate) messages before the connection is closed
 
 
@@ -78,8 +78,6 @@ class ControlHandler(websocket.WebSocketHandler):
     async def on_message(self, message: str | bytes) -> None:
         request_id = None
         try:
-            if not self._allow():
-                raise RateLimited("too many messages: slow down", retry_after=1 / RATE)
             if not isinstance(message, bytes):
                 raise BadRequest("control messages are binary msgpack maps")
             if len(message) > MAX_MESSAGE_BYTES:
@@ -91,6 +89,8 @@ class ControlHandler(websocket.WebSocketHandler):
             if not isinstance(request, dict) or not isinstance(request.get("type"), str):
                 raise BadRequest("a message is a map with a string 'type'")
             request_id = request.get("id")
+            if not self._allow():
+                raise RateLimited("too many messages: slow down", retry_after=1 / RATE)
             action = self._actions().get(request["type"])
             if action is None:
                 raise BadRequest(f"unknown message type {request['type']!r}",
