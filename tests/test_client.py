@@ -288,17 +288,18 @@ def test_stale_writes_raise_conflicts(connect):
     assert raised.value.current_version == 2
     assert tags([a[0]]) == [5]  # reading again brings a up to date
     a[0] = tagged(6)
-    order = len(a) and a.info()["order_version"]
-    with pytest.raises(ConflictError):  # b has not seen a's extend
+    a.append(tagged(8))
+    order = a.info()["order_version"]
+    with pytest.raises(ConflictError):  # b has not seen a's append
         b.insert(0, tagged(7))
-    assert len(b) == 2
+    assert len(b) == 3
     b.insert(0, tagged(7))
     with pytest.raises(ConflictError) as raised:
         del a[0]
     assert raised.value.current_version == order + 1
-    assert len(a) == 3
+    assert len(a) == 4
     del a[0]
-    assert tags(b) == [6, 1]
+    assert tags(b) == [6, 1, 8]
 
 
 # -- writes: batching, bad input -------------------------------------------------------------

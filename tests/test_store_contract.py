@@ -447,3 +447,23 @@ async def test_two_redis_stores_share_state_and_events(redis_url, tmp_path):
     finally:
         await one.close()
         await two.close()
+
+
+@pytest.mark.asyncio
+async def test_live_segments_and_forgetting_hashes(store):
+    def ref(name: str, segment: str) -> FrameRef:
+        return FrameRef(f"id-{name}", 1, f"sha256:{name}", f"{segment}/0")
+
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", [(0, ref("a", "s1")), (1, ref("b", "s2"))], session="s",
+                       order_base=0)
+    await store.update("r", [("id-a", 1, "sha256:a2", "s3/4")], session="s")
+    await store.delete("r", ["id-b"], session="s", order_base=1)
+    # s1: a's old version (history); s2: b, deleted but restorable by undo; s3: a now.
+    assert await store.live_segments() == {"s1", "s2", "s3"}
+    await store.create_room("gone", [], [], 1.0)
+    await store.insert("gone", [(0, ref("c", "s4"))], session="s", order_base=0)
+    await store.delete_room("gone")
+    assert "s4" not in await store.live_segments()
+    await store.forget_segments({"s4", "s9"})
+    assert await store.locations(["sha256:c", "sha256:a"]) == {"sha256:a": "s1/0"}

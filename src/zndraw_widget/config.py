@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,8 @@ from .hub import Hub
 from .rooms import RoomService
 from .state import open_store
 from .storage import ZarrProvider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +26,7 @@ class Settings:
     history_depth: int = 100
     cache_mb: int = 256
     lease_ttl: float = 10.0
+    reclaim_interval: float = 600.0  # seconds between sweeps for unreferenced data; 0: never
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -56,11 +61,25 @@ class Runtime:
         self.settings = settings
         self._service: RoomService | None = None
         self._hub: Hub | None = None
+        self._reclaimer: asyncio.Task | None = None
 
     def service(self) -> RoomService:
         if self._service is None:
             self._service = self.settings.create_service()
+            if self.settings.reclaim_interval > 0:
+                self._reclaimer = asyncio.get_running_loop().create_task(self._reclaim())
         return self._service
+
+    async def _reclaim(self) -> None:
+        """Reclaim superseded data now and then (a maintenance timer)."""
+        while True:
+            await asyncio.sleep(self.settings.reclaim_interval)
+            try:
+                count = await self._service.reclaim(min_age=self.settings.reclaim_interval)
+                if count:
+                    log.info("reclaimed %d unreferenced segments", count)
+            except Exception:  # keep serving; try again next time
+                log.exception("reclaiming unreferenced data failed")
 
     def hub(self) -> Hub:
         if self._hub is None:
@@ -68,6 +87,8 @@ class Runtime:
         return self._hub
 
     async def close(self) -> None:
+        if self._reclaimer is not None:
+            self._reclaimer.cancel()
         if self._hub is not None:
             await self._hub.close()
         if self._service is not None:

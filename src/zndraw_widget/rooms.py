@@ -110,15 +110,11 @@ class RoomService:
             if unknown and locations:
                 raise BadRequest(f"unknown fields {sorted(unknown)}",
                                  available=sorted(self._known_fields(locations)))
-        body = await in_thread(self._encode_read, resolved, locations, fields,
-                               big=len(locations) > 1)
+        batch = await in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
+        body = codec.encode(_read_message(resolved, batch))
         if key is not None:
             self._encoded.put(key, body)
         return FrameRead(body, etag, resolved)
-
-    def _encode_read(self, resolved: Resolved, locations: list[str],
-                     fields: Sequence[str] | None) -> bytes:
-        return codec.encode(_read_message(resolved, self.storage.read(locations, fields)))
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
@@ -233,11 +229,27 @@ class RoomService:
                 items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["items"]]
                 return await self.store.insert(room, items, session=session, order_base=None,
                                                record=stack)
-            changes = [(fid, v, h, loc) for fid, v, h, loc in record["frames"]]
+            changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
             return await self.store.update(room, changes, session=session, record=stack)
         except Exception:
             await self.store.push_record(room, session, stack, record)
             raise
+
+    async def reclaim(self, min_age: float = 600.0, settle: float = 60.0) -> int:
+        """Delete stored segments that nothing refers to any more (frames, versions kept
+        for undo, undo/redo records), written at least ``min_age`` seconds ago; return how
+        many. Their content hashes are forgotten first, then, after ``settle`` seconds for
+        writes that found them just before, whatever is still unreferenced is deleted."""
+        live = await self.store.live_segments()
+        ages = await in_thread(self.storage.segment_ages)
+        dead = {segment for segment, age in ages.items() if age >= min_age} - live
+        if not dead:
+            return 0
+        await self.store.forget_segments(dead)
+        await asyncio.sleep(settle)
+        dead -= await self.store.live_segments()
+        await in_thread(self.storage.delete_segments, dead)
+        return len(dead)
 
     # -- leases and step ------------------------------------------------------------------
     async def acquire(self, room: str, target: str, session: str, ttl: float | None = None) -> Lease:

@@ -6,19 +6,23 @@ import getpass
 import operator
 import re
 import secrets
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence, Sized
+import weakref
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
-from ..frames import Column, Frame, FrameBatch
+from ..frames import Column, Frame, FrameBatch, frame_to_atoms
 from . import upload
 from .discovery import discover
-from .errors import ConflictError, RoomNotFoundError
+from .errors import ConflictError, LockedError, RoomNotFoundError
+from .feed import Callback, RoomFeed
+from .frame_cache import FrameCache
 from .http import HttpClient
 from .indexing import Key, clamp_insert, is_extended, list_text, normalize, slice_text
 from .lease import OrderLease
+from .link import TIMEOUT, Link
 from .view import View
 
 if TYPE_CHECKING:
@@ -45,24 +49,32 @@ class Room(MutableSequence["ase.Atoms"]):
     room is created (empty, or as a copy of room ``base``) unless ``create`` is False.
     Reads and writes follow a Python list's rules; every write states the version it is
     based on (:class:`ConflictError` if the room changed meanwhile) and fails with
-    :class:`LockedError` while another client holds the room's lock. Not thread-safe.
+    :class:`LockedError` while another client holds the room's lock. A control channel
+    (websocket, in a daemon thread) keeps :attr:`step`, the frame cache (up to
+    ``cache_bytes``) and :meth:`on_change` callbacks current. Not thread-safe.
     """
 
     def __init__(self, name: str, url: str | None = None, token: str | None = None,
                  create: bool = True, base: str | None = None, *, lease_ttl: float = 30.0,
-                 batch_bytes: int = 8 << 20) -> None:
+                 batch_bytes: int = 8 << 20, cache_bytes: int = 256 << 20) -> None:
         self.name = name
         self.session = new_session_id()
         self.batch_bytes = batch_bytes
         self._path = f"rooms/{quote(str(name), safe='')}"
-        self._http = HttpClient(discover(url, token), self.session)
+        endpoint = discover(url, token)
+        self._http = HttpClient(endpoint, self.session)
         self._view = View()
+        self._cache = FrameCache(cache_bytes)
         self._lease = OrderLease(self._http, f"{self._path}/leases/order", lease_ttl)
         try:
             self._open(create, base)
         except BaseException:
             self._http.close()
             raise
+        self._feed = RoomFeed(name, HttpClient(endpoint, self.session), self._path, self._cache)
+        self._link = Link(endpoint, self.session, name, self._feed)
+        self._closer = weakref.finalize(self, _close, self._link, self._feed, self._http)
+        self._link.joined.wait(TIMEOUT)  # else it keeps trying; the cache waits for it
 
     def _open(self, create: bool, base: str | None) -> None:
         try:
@@ -92,14 +104,57 @@ class Room(MutableSequence["ase.Atoms"]):
 
     # -- lifetime -------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the connection to the server."""
-        self._http.close()
+        """Close the control channel (its thread ends) and the connection to the server."""
+        self._closer()
 
     def __enter__(self) -> Room:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- live -----------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        """The room's current frame (what viewers show), kept current by the room's events.
+
+        Setting it takes the presenter token for a moment: :class:`LockedError` naming the
+        holder while someone else presents. Negative values count from the end; outside
+        the room an ``IndexError``.
+        """
+        step = self._feed.step
+        return self._info()["step"] if step is None else step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        index = operator.index(value)
+        length = len(self)
+        position = index + length if index < 0 else index
+        if not 0 <= position < length:
+            raise IndexError(f"step {index} is outside the room of {length} frames")
+        try:
+            self._link.request("request_presenter_token", room=self.name)
+        except LockedError as error:
+            raise LockedError(f"cannot set the step of room {self.name!r}: {error.holder} is "
+                              "presenting (holds the presenter token); try again once they "
+                              "stop", **error.details) from None
+        try:
+            self._link.request("set_room_frame", room=self.name, frame=position)
+        finally:
+            self._link.request("release_presenter_token", room=self.name)
+        self._feed.step = position
+
+    def on_change(self, callback: Callback) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event of the room from now on.
+
+        ``event`` is a dict with a ``type``: ``frames_inserted``, ``frames_deleted``,
+        ``frame_updated``, ``step``, ``lease``, ``presence``, ``room_deleted`` (as in
+        docs/protocol.md) or ``resync`` (after a reconnect or a gap: ``reload`` says whether
+        the missed changes were unknown). It runs in the Room's link thread, one event at a
+        time and in order: keep it short, and do not set :attr:`step` from it. Returns a
+        function that removes the callback again.
+        """
+        return self._feed.subscribe(callback)
 
     def lock(self) -> OrderLease:
         """``with room.lock(): ...`` holds the room's order lease (renewed in the background)
@@ -130,16 +185,50 @@ class Room(MutableSequence["ase.Atoms"]):
                 list_text(key) if isinstance(key, list) else str(key))
             message = self._http.msgpack("GET", f"{self._path}/frames",
                                          params={"index": index, **params})
-        single = key if isinstance(key, int) else key[0] if isinstance(key, list) else None
-        self._view.saw_read(message, single if single is not None and single >= 0 else None)
+        self._view.saw_read(message)
         return message
 
     def __getitem__(self, key: Any) -> Any:
         key = normalize(key)
         if isinstance(key, list) and not key:
             return []
-        atoms = FrameBatch.from_wire(self._read(key), validate=False).to_atoms()
+        frames = self._cached(key)
+        if frames is None:
+            token = self._cache.begin()
+            message = self._read(key)
+            frames = FrameBatch.from_wire(message, validate=False).frames()
+            self._remember(token, key, message, frames)
+        atoms = [frame_to_atoms(frame) for frame in frames]
         return atoms[0] if isinstance(key, int) else atoms
+
+    def _cached(self, key: Key) -> list[Frame] | None:
+        """The frames ``key`` selects if the cache has all of them, else None."""
+        if isinstance(key, slice):
+            length = self._cache.length()
+            if length is None:
+                return None
+            positions = range(*key.indices(length))
+        else:
+            positions = [self._cache.position(k) for k in
+                         ([key] if isinstance(key, int) else key)]
+            if None in positions:
+                return None
+        found = self._cache.lookup(positions)
+        return None if found is None else [frame for _, frame in found]
+
+    def _remember(self, token: int, key: Key, message: dict[str, Any],
+                  frames: list[Frame]) -> None:
+        """Cache what a read of all fields returned (one-frame answers may carry the
+        counters of an earlier order: then only the position that was asked for counts)."""
+        refs = list(zip(message["ids"], message["versions"].tolist()))
+        if len(refs) != 1:
+            self._cache.store(token, message["indices"].tolist(), refs, frames,
+                              int(message["length"]))
+            return
+        single = key if isinstance(key, int) else key[0] if isinstance(key, list) else None
+        position = None if single is None else self._cache.position(single)
+        if position is not None:  # a negative index is stored only while the length is known
+            self._cache.store(token, [position], refs, frames, None)
 
     def get(self, key: Any, fields: Sequence[str] | None = ("positions",),
             columnar: bool = False) -> Any:
@@ -204,6 +293,8 @@ class Room(MutableSequence["ase.Atoms"]):
                     raise
                 base = params["base_version"] = error.current_version
                 reply = self._http.json("POST", path, params=params, body=body)
+            finally:
+                self._cache.changed_order(None)
         except PayloadTooLarge:
             if len(frames) == 1:
                 raise
@@ -270,8 +361,11 @@ class Room(MutableSequence["ase.Atoms"]):
                            f"(at {start}): removing them failed: {cleanup}")
 
     def _delete(self, index: str) -> None:
-        reply = self._http.json("DELETE", f"{self._path}/frames",
-                                params={"index": index, "base_version": self._order_base()})
+        try:
+            reply = self._http.json("DELETE", f"{self._path}/frames",
+                                    params={"index": index, "base_version": self._order_base()})
+        finally:
+            self._cache.changed_order(None)
         self._view.saw_order(reply["order_version"], None)
 
     def __delitem__(self, key: Any) -> None:
@@ -303,8 +397,12 @@ class Room(MutableSequence["ase.Atoms"]):
 
     def _replace(self, position: int, body: bytes) -> None:
         frame_id, version = self._view.frames[position]
-        reply = self._http.json("PUT", f"{self._path}/frames/{position}",
-                                params={"base_version": version}, body=body)
+        try:
+            reply = self._http.json("PUT", f"{self._path}/frames/{position}",
+                                    params={"base_version": version, "id": frame_id},
+                                    body=body)
+        finally:
+            self._cache.changed_frame(position)
         self._view.frames[position] = (frame_id, reply["version"])
 
     def _assign_slice(self, key: slice, value: Any) -> None:
@@ -340,12 +438,17 @@ class Room(MutableSequence["ase.Atoms"]):
     # -- history --------------------------------------------------------------------------
     def undo(self) -> None:
         """Reverse this client's last change (``NotFound`` if there is none)."""
-        self._http.json("POST", f"{self._path}/undo")
-        self._view.forget()
+        self._replay("undo")
 
     def redo(self) -> None:
         """Re-apply the change the last :meth:`undo` reversed."""
-        self._http.json("POST", f"{self._path}/redo")
+        self._replay("redo")
+
+    def _replay(self, action: str) -> None:
+        try:
+            self._http.json("POST", f"{self._path}/{action}")
+        finally:
+            self._cache.changed_order(None)
         self._view.forget()
 
     def history(self, index: int) -> list[dict[str, Any]]:
@@ -362,3 +465,10 @@ def _dense(name: str, column: Column) -> Any:
         raise ValueError(f"field {name!r} differs in shape between the frames: use "
                          "columnar=False")
     return column.values
+
+
+def _close(link: Link, feed: RoomFeed, http: HttpClient) -> None:
+    """End what a Room holds open (on close, or once it is garbage)."""
+    link.close()
+    feed.close()
+    http.close()

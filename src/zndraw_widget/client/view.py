@@ -20,17 +20,8 @@ class View:
         self.order_version = order_version
         self.length = length
 
-    def saw_read(self, message: dict[str, Any], position: int | None) -> None:
-        """Take the counters and the frames' ids and versions from a read response.
-
-        ``position``: the non-negative index a one-frame read asked for, if known. The
-        server answers one-frame reads from a cache whose counters and indices may be those
-        of an earlier order: of those only the frame's id and version are used.
-        """
-        if len(message["ids"]) == 1:
-            if position is not None:
-                self.frames[position] = (message["ids"][0], int(message["versions"][0]))
-            return
+    def saw_read(self, message: dict[str, Any]) -> None:
+        """Take the counters and the frames' ids and versions from a read response."""
         self.saw_order(int(message["order_version"]), int(message["length"]))
         versions = message["versions"].tolist()
         self.frames.update(zip(message["indices"].tolist(), zip(message["ids"], versions)))

@@ -36,6 +36,24 @@ def check_room_name(name: Any) -> str:
     return name
 
 
+def segments_in(value: Any) -> set[str]:
+    """The storage segments named by the locations (``"<segment>/<row>"``) in ``value``, a
+    nest of lists and dicts such as frame metadata, histories and undo records."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            segment, slash, row = item.rpartition("/")
+            if slash and row.isdigit():
+                found.add(segment)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
 def frame_target(frame_id: str) -> str:
     """The lease target for editing one frame's content."""
     return f"frame:{frame_id}"
@@ -191,11 +209,14 @@ class Store(ABC):
         """Remove frames ``ids`` from the order. Checks the order lease and ``order_base``."""
 
     @abstractmethod
-    async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
+    async def update(self, room: str, changes: list[tuple[str, int | str, str, str]], *,
                      session: str, record: Record = "do") -> Commit:
-        """Point frames at new data: ``(id, base_version, hash, location)`` each.
+        """Point frames at new data: ``(id, base, hash, location)`` each.
 
-        Checks each frame's lease and that its version is ``base_version``.
+        Checks each frame's lease and that its version is ``base`` (an int), or, when
+        ``base`` is a content hash (undo/redo), that the frame still holds that content.
+        The inverse recorded for undo is ``[id, hash written, previous hash, previous
+        location]``.
         """
 
     @abstractmethod
@@ -205,6 +226,16 @@ class Store(ABC):
     @abstractmethod
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
         """The stored location of each known content hash."""
+
+    @abstractmethod
+    async def live_segments(self) -> set[str]:
+        """The storage segments any room still refers to: its frames, the versions kept in
+        their history and the frames its undo/redo records would bring back."""
+
+    @abstractmethod
+    async def forget_segments(self, segments: set[str]) -> None:
+        """Drop content-hash entries pointing into ``segments`` (before they are deleted),
+        so no new write deduplicates onto them."""
 
     # -- undo / redo ----------------------------------------------------------------------
     @abstractmethod

@@ -37,6 +37,7 @@ from .base import (
     Store,
     frame_target,
     resolve_indices,
+    segments_in,
 )
 
 _LENGTH = struct.Struct("<I")
@@ -339,28 +340,31 @@ class MemoryStore(Store):
 
     def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
         state = self._room(room)
-        for frame_id, base_version, _, _ in changes:
+        for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
                 raise Conflict(f"frame {frame_id} is no longer in the room", current_version=None)
             self._check_lease(room, frame_target(frame_id), session)
-            current = state.frames[frame_id][0]
-            if current != base_version:
+            current, current_hash, _ = state.frames[frame_id]
+            if isinstance(base, str) and current_hash != base:  # undo/redo: by content
+                raise Conflict(f"frame {frame_id} was changed since by another change: it "
+                               "cannot be undone or redone", current_version=current, id=frame_id)
+            if not isinstance(base, str) and current != base:
                 raise Conflict(
-                    f"frame {frame_id} is at version {current}, the change was based on "
-                    f"{base_version}",
+                    f"frame {frame_id} is at version {current}, the change was based on {base}",
                     current_version=current, id=frame_id,
                 )
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
-        for frame_id, base_version, hash_, location in changes:
-            _, old_hash, old_location = state.frames[frame_id]
-            self._set_frame(state, frame_id, base_version + 1, hash_, location)
-            inverse.append([frame_id, base_version + 1, old_hash, old_location])
-            versions.append(base_version + 1)
+        for frame_id, _, hash_, location in changes:
+            old_version, old_hash, old_location = state.frames[frame_id]
+            version = old_version + 1
+            self._set_frame(state, frame_id, version, hash_, location)
+            inverse.append([frame_id, hash_, old_hash, old_location])
+            versions.append(version)
             index = index_of[frame_id] if index_of else state.order.index(frame_id)
             events.append(self._emit(state, {
                 "type": "frame_updated", "room": room, "frame": index, "id": frame_id,
-                "version": base_version + 1,
+                "version": version,
             }))
         self._record(state, session, record, {"op": "update", "frames": inverse})
         return Commit(state.seq, state.order_version, versions, events)
@@ -374,6 +378,17 @@ class MemoryStore(Store):
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
         known = self._hashes
         return {h: known[h] for h in hashes if h in known}
+
+    async def live_segments(self) -> set[str]:
+        return segments_in([[r.frames, r.history, r.records] for r in self._rooms.values()])
+
+    async def forget_segments(self, segments: set[str]) -> None:
+        self._log("forget_segments", sorted(segments))
+
+    def _apply_forget_segments(self, segments: list[str]) -> None:
+        dead = set(segments)
+        self._hashes = {h: loc for h, loc in self._hashes.items()
+                        if loc.rpartition("/")[0] not in dead}
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]

@@ -54,6 +54,7 @@ from .base import (
     SliceSpec,
     Store,
     frame_target,
+    segments_in,
 )
 
 log = logging.getLogger(__name__)
@@ -425,7 +426,8 @@ return commit(R, {event})
 """)
 
 _UPDATE = _lua("""
--- changes: [[id, base_version, hash, location], ...]
+-- changes: [[id, base, hash, location], ...]; base: the frame's version, or (undo/redo)
+-- the content hash the frame must still have
 local room, changes, session, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7]
 local R = need_room(room)
 local frames = R .. ':frames'
@@ -434,17 +436,20 @@ for _, change in ipairs(changes) do
   local value = redis.call('HGET', frames, id)
   if not value then fail('frame_gone', {id = id}) end
   check_lease(room, '$FRAME' .. id, session)
-  local current = cjson.decode(value)[1]
-  if current ~= base then
-    fail('frame_version', {id = id, current_version = current, base = base})
+  local current = cjson.decode(value)
+  if type(base) == 'string' and current[2] ~= base then
+    fail('frame_changed', {id = id, current_version = current[1]})
+  elseif type(base) ~= 'string' and current[1] ~= base then
+    fail('frame_version', {id = id, current_version = current[1], base = base})
   end
 end
 local inverse, events = {}, {}
 for k, change in ipairs(changes) do
-  local id, version = change[1], change[2] + 1
+  local id = change[1]
   local old = cjson.decode(redis.call('HGET', frames, id))
+  local version = old[1] + 1
   set_frame(R, id, version, change[3], change[4])
-  inverse[k] = {id, version, old[2], old[3]}
+  inverse[k] = {id, change[3], old[2], old[3]}
   events[k] = emit(room, {type = 'frame_updated', id = id, version = version,
                           frame = redis.call('ZRANK', R .. ':order', id)}, nil, true)
 end
@@ -604,6 +609,10 @@ redis.call('PUBLISH', R .. ':events', string.sub(ARGV[5], 1, -2) .. ',"seq":' ..
 """)
 
 
+def _changed(frame_id: str) -> str:
+    return f"frame {frame_id} was changed since by another change: it cannot be undone or redone"
+
+
 def _what(target: str) -> str:
     return "the frame order" if target == ORDER else target
 
@@ -628,6 +637,8 @@ _ERRORS: dict[str, Callable[[dict[str, Any]], Exception]] = {
     "frame_version": lambda d: Conflict(
         f"frame {d['id']} is at version {d['current_version']}, the change was based on "
         f"{d['base']}", current_version=d["current_version"], id=d["id"]),
+    "frame_changed": lambda d: Conflict(_changed(d["id"]), current_version=d["current_version"],
+                                        id=d["id"]),
     "insert_position": lambda d: IndexError(f"insert position {d['index']} out of range"),
     "frame_exists": lambda d: BadRequest(f"frame id {d['id']} already exists"),
     "step_zero": lambda d: BadRequest("slice step cannot be zero"),
@@ -768,7 +779,7 @@ class RedisStore(Store):
                      session: str, record: Record = "do") -> Commit:
         reply = await self._run(_UPDATE, room, json.dumps(changes, default=operator.index),
                                 session, record)
-        return _commit(reply, [base + 1 for _, base, _, _ in changes])
+        return _commit(reply, [json.loads(event)["version"] for event in reply[2]])
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         history = json.loads(await self._run(_FRAME_HISTORY, room, frame_id))
@@ -781,6 +792,28 @@ class RedisStore(Store):
         return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
 
     # -- undo / redo ----------------------------------------------------------------------
+    async def live_segments(self) -> set[str]:
+        client = self._redis()
+        live: set[str] = set()
+        for room in await client.zrange(self.prefix + "rooms", 0, -1):
+            key = f"{self.prefix}room:{room}"
+            values = await client.hvals(key + ":frames")
+            async with client.pipeline(transaction=False) as pipe:
+                for kept in await client.smembers(key + ":keys"):  # histories, records
+                    pipe.lrange(kept, 0, -1)
+                for lists in await pipe.execute():
+                    values.extend(lists)
+            live |= segments_in([json.loads(value) for value in values])
+        return live
+
+    async def forget_segments(self, segments: set[str]) -> None:
+        client = self._redis()
+        stale = [content async for content, location in
+                 client.hscan_iter(self.prefix + "hashes", count=10_000)
+                 if location.rpartition("/")[0] in segments]
+        for start in range(0, len(stale), 10_000):
+            await client.hdel(self.prefix + "hashes", *stale[start : start + 10_000])
+
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
                          ) -> dict[str, Any] | None:
         record = await self._run(_POP_RECORD, room, session, stack)
