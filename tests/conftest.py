@@ -7,6 +7,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import ase
 import numpy as np
 import pytest
 
@@ -44,8 +45,6 @@ def redis_url(tmp_path_factory):
 
 def make_atoms(count: int, natoms: int = 4, seed: int = 0):
     """``count`` small ase.Atoms with distinct positions, a cell and some extras."""
-    import ase
-
     rng = np.random.default_rng(seed)
     frames = []
     for i in range(count):
@@ -203,3 +202,55 @@ class ServerProcess:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(10)
+
+
+# -- kernel-side clients on a server process ------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A standalone server process shared by a test module's clients."""
+    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def no_ambient_server(monkeypatch):
+    """Discovery sees only what a test sets."""
+    for name in ("ZNDRAW_URL", "ZNDRAW_TOKEN", "JPY_PARENT_PID", "JUPYTERHUB_API_TOKEN",
+                 "JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL", "JUPYTERHUB_SERVICE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+_names = iter(range(10**6))
+
+
+@pytest.fixture
+def room_name():
+    return f"room-{next(_names)}"
+
+
+@pytest.fixture
+def connect(server, room_name, no_ambient_server):
+    """Open ``Room`` clients on ``server`` (closed after the test)."""
+    opened = []
+
+    def open_room(name: str = room_name, **kwargs):
+        from zndraw_widget import Room
+
+        room = Room(name, url=server.base, token=server.token, **kwargs)
+        opened.append(room)
+        return room
+
+    yield open_room
+    for room in opened:
+        room.close()
+
+
+def tagged(tag: int, natoms: int = 2) -> ase.Atoms:
+    atoms = make_atoms(1, natoms=natoms, seed=tag)[0]
+    atoms.info["tag"] = tag
+    return atoms
+
+
+def tags(frames) -> list[int]:
+    return [atoms.info["tag"] for atoms in frames]

@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import threading
@@ -26,54 +25,9 @@ from zndraw_widget.client import (
     discover,
 )
 
-from .conftest import ServerProcess, make_atoms
+from .conftest import ServerProcess, make_atoms, tagged, tags
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("client-server"))
-    yield process
-    process.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_server(monkeypatch):
-    """Discovery sees only what a test sets."""
-    for name in ("ZNDRAW_URL", "ZNDRAW_TOKEN", "JPY_PARENT_PID", "JUPYTERHUB_API_TOKEN",
-                 "JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL", "JUPYTERHUB_SERVICE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-_names = iter(range(10**6))
-
-
-@pytest.fixture
-def room_name():
-    return f"room-{next(_names)}"
-
-
-@pytest.fixture
-def connect(server, room_name):
-    opened = []
-
-    def open_room(name: str = room_name, **kwargs) -> Room:
-        room = Room(name, url=server.base, token=server.token, **kwargs)
-        opened.append(room)
-        return room
-
-    yield open_room
-    for room in opened:
-        room.close()
-
-
-def tagged(tag: int, natoms: int = 2) -> ase.Atoms:
-    atoms = make_atoms(1, natoms=natoms, seed=tag)[0]
-    atoms.info["tag"] = tag
-    return atoms
-
-
-def tags(frames) -> list[int]:
-    return [atoms.info["tag"] for atoms in frames]
+pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
 
 # -- list semantics ------------------------------------------------------------------------

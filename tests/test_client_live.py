@@ -16,8 +16,9 @@ import pytest
 
 from zndraw_widget import LockedError, Room
 
-from .conftest import ServerProcess
-from .test_client import connect, no_ambient_server, room_name, server, tagged, tags  # noqa: F401
+from .conftest import ServerProcess, tagged, tags
+
+pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
 WAIT = 30  # seconds any one awaited event may take (reconnecting backs off up to 5 s)
 
