@@ -95,6 +95,14 @@ def encode(obj: Any) -> bytes:
     return encoder.getvalue()
 
 
+def encode_pieces(obj: Any) -> list[bytes | memoryview]:
+    """Encode ``obj`` as pieces that, sent one after another, are one message: arrays stay
+    views of their data, so a large message is never copied."""
+    encoder = Encoder()
+    encoder.encode(obj)
+    return encoder.chunks
+
+
 def _ext_hook(code: int, data: bytes) -> Any:
     if code != NDARRAY_EXT:
         raise BadRequest(f"unknown msgpack extension type {code}")

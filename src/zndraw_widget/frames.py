@@ -136,6 +136,11 @@ class FrameBatch:
     def __len__(self) -> int:
         return self.size
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the numeric values (objects not counted)."""
+        return sum(c.values.nbytes for c in self.columns.values() if c.values is not None)
+
     # -- building -------------------------------------------------------------------------
     @classmethod
     def from_frames(cls, frames: Sequence[Mapping[str, Any]]) -> FrameBatch:

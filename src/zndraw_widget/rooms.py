@@ -34,6 +34,7 @@ from .state.base import (
 )
 from .storage import DataProvider
 
+SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
 DEFAULT = object()  # "no base given": start from the default room, if one is set
 
 
@@ -43,11 +44,15 @@ def new_frame_ids(count: int) -> list[str]:
 
 @dataclass
 class FrameRead:
-    """An encoded read of frames, ready to send."""
+    """An encoded read of frames, ready to send: ``pieces`` make up one message."""
 
-    body: bytes
+    pieces: list[bytes | memoryview]
     etag: str
     resolved: Resolved
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.pieces)
 
 
 class RoomService:
@@ -103,7 +108,7 @@ class RoomService:
             key = (ref.id, ref.version, resolved.indices[0], resolved.seq, field_key)
             body = self._encoded.get(key)
             if body is not None:
-                return FrameRead(body, etag, resolved)
+                return FrameRead([body], etag, resolved)
         locations = [ref.location for ref in resolved.refs]
         if fields is not None:
             unknown = set(fields) - self._known_fields(locations)
@@ -111,10 +116,12 @@ class RoomService:
                 raise BadRequest(f"unknown fields {sorted(unknown)}",
                                  available=sorted(self._known_fields(locations)))
         batch = await in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
-        body = codec.encode(_read_message(resolved, batch))
-        if key is not None:
-            self._encoded.put(key, body)
-        return FrameRead(body, etag, resolved)
+        pieces = codec.encode_pieces(_read_message(resolved, batch))
+        if sum(len(piece) for piece in pieces) <= SMALL_BODY:  # one small body, kept
+            pieces = [b"".join(pieces)]
+            if key is not None:
+                self._encoded.put(key, pieces[0])
+        return FrameRead(pieces, etag, resolved)
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)

@@ -1,27 +1,35 @@
 """Frame data storage: a :class:`DataProvider` interface and its zarr implementation.
 
-Frame data is written once and never moved. Each write of a batch becomes one *segment*,
-a zarr group with one array per field (padded to the batch's largest frame); a frame's
-*location* is ``"<segment>/<row>"``. Which location is current for which frame is the
-business of :mod:`zndraw_widget.state`, never of the storage.
+Frame data is written once and never moved. Each write of a batch becomes one *segment*:
+a zarr group with one array per field (padded to the batch's largest frame), or, for a
+batch no bigger than one chunk, a single msgpack file (zarr's per-array overhead, ~6 ms,
+would dominate such small writes). A frame's *location* is ``"<segment>/<row>"``. Which
+location is current for which frame is the business of :mod:`zndraw_widget.state`, never
+of the storage.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import msgpack
 import numpy as np
 import zarr
 
+from . import codec
 from .cache import ByteLRU
 from .frames import Column, FrameBatch
 
 TARGET_CHUNK_BYTES = 1 << 20
+FILE_SUFFIX = ".msgpack"
+ONE_CHUNK = 1 << 62  # rows per chunk of a field stored whole (objects, file segments)
 
 
 class DataProvider(ABC):
@@ -40,152 +48,202 @@ class DataProvider(ABC):
         """The union of the fields stored at ``locations``."""
 
     @abstractmethod
-    def segments(self) -> set[str]:
-        """Every stored segment."""
+    def segment_ages(self) -> dict[str, float]:
+        """Every stored segment and the seconds since it was written."""
 
     @abstractmethod
     def delete_segments(self, segments: Iterable[str]) -> None:
         """Reclaim whole segments that no frame version refers to any more."""
 
 
-def split_location(location: str) -> tuple[str, int]:
-    segment, _, row = location.rpartition("/")
-    return segment, int(row)
+def _runs(locations: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """``(segment, rows)`` for each run of consecutive locations in the same segment."""
+    segment, rows = None, []
+    for location in locations:
+        part, _, row = location.rpartition("/")
+        if part != segment and rows:
+            yield segment, np.asarray(rows, dtype=np.int64)
+            rows = []
+        segment = part
+        rows.append(int(row))
+    if rows:
+        yield segment, np.asarray(rows, dtype=np.int64)
+
+
+@dataclass
+class _Field:
+    """Where one field of a segment is stored: ``rows`` frames per chunk, in ``array``
+    (``None``: in the segment's msgpack file)."""
+
+    rows: int
+    objects: bool
+    shapes: np.ndarray | None
+    present: np.ndarray | None
+    array: Any = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.shapes, self.present) if a is not None) + 256
 
 
 class ZarrProvider(DataProvider):
-    """Segments as zarr v3 groups under ``path``; hot chunks cached in memory."""
+    """Segments under ``path``; chunks recently written or read are cached in memory."""
 
     def __init__(self, path: str | Path, cache_bytes: int = 512 << 20) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._root = zarr.open_group(str(self.path), mode="a", zarr_format=3)
         self._chunks: ByteLRU[Any] = ByteLRU(cache_bytes, size_of=_nbytes)
-        self._meta: ByteLRU[dict[str, Any]] = ByteLRU(64 << 20, size_of=lambda m: m["nbytes"])
+        self._meta: ByteLRU[dict[str, _Field]] = ByteLRU(
+            64 << 20, size_of=lambda meta: sum(f.nbytes for f in meta.values()))
 
     # -- writing --------------------------------------------------------------------------
     def write(self, batch: FrameBatch) -> list[str]:
+        """Store ``batch``; its arrays stay cached as they are, so they must not change."""
         segment = secrets.token_hex(8)
-        group = self._root.create_group(segment)
-        for name, column in batch.columns.items():
-            _write_column(group, name, column)
+        if batch.nbytes <= TARGET_CHUNK_BYTES:
+            self._file(segment).write_bytes(codec.encode(batch.to_wire()))
+            fields = {name: _field(column) for name, column in batch.columns.items()}
+        else:
+            group = self._root.create_group(segment)
+            fields = {name: _write_column(group, name, column)
+                      for name, column in batch.columns.items()}
+        self._remember(segment, batch, fields)
         return [f"{segment}/{row}" for row in range(len(batch))]
+
+    def _remember(self, segment: str, batch: FrameBatch, fields: dict[str, _Field]) -> None:
+        """Cache where the fields of ``segment`` are and their chunks (views of ``batch``)."""
+        self._meta.put(segment, fields)
+        for name, field in fields.items():
+            column = batch.columns[name]
+            data = column.objects if field.objects else column.values
+            for chunk, start in enumerate(range(0, len(batch), field.rows)):
+                self._chunks.put((segment, name, chunk), data[start : start + field.rows])
+
+    def _file(self, segment: str) -> Path:
+        return self.path / (segment + FILE_SUFFIX)
 
     # -- reading --------------------------------------------------------------------------
     def read(self, locations: Sequence[str], fields: Iterable[str] | None = None) -> FrameBatch:
-        wanted = None if fields is None else list(fields)
-        parts: list[FrameBatch] = []
-        run_segment, run_rows = None, []
-        for location in locations:
-            segment, row = split_location(location)
-            if segment != run_segment and run_rows:
-                parts.append(self._read_rows(run_segment, run_rows, wanted))
-                run_rows = []
-            run_segment = segment
-            run_rows.append(row)
-        if run_rows:
-            parts.append(self._read_rows(run_segment, run_rows, wanted))
-        if not parts:
-            return FrameBatch({}, 0)
-        return FrameBatch.concat(parts)
+        runs = [(segment, self._segment_meta(segment), rows) for segment, rows in _runs(locations)]
+        if fields is None:
+            fields = dict.fromkeys(name for _, meta, _ in runs for name in meta)
+        columns = {}
+        for name in fields:
+            parts = [part for segment, meta, rows in runs
+                     for part in self._parts(segment, name, meta.get(name), rows)]
+            if any(part.columns for part in parts):
+                columns[name] = FrameBatch.concat(parts).columns[name]
+        return FrameBatch(columns, len(locations))
 
     def fields(self, locations: Sequence[str]) -> set[str]:
-        segments = {split_location(loc)[0] for loc in locations}
-        return set().union(*(self._segment_meta(s)["fields"] for s in segments))
+        segments = {location.rpartition("/")[0] for location in locations}
+        return set().union(*(self._segment_meta(s) for s in segments))
 
-    def _segment_meta(self, segment: str) -> dict[str, Any]:
+    def _segment_meta(self, segment: str) -> dict[str, _Field]:
         meta = self._meta.get(segment)
         if meta is None:
-            group = self._root[segment]
-            arrays = {name: array for name, array in group.arrays()}
-            columns = {}
-            nbytes = 0
-            for name, array in arrays.items():
-                attrs = dict(array.attrs)
-                shapes = np.asarray(attrs["shapes"], dtype=np.int64) if "shapes" in attrs else None
-                present = np.asarray(attrs["present"], dtype=bool) if "present" in attrs else None
-                columns[name] = (array, attrs.get("kind", "values"), shapes, present)
-                nbytes += 0 if shapes is None else shapes.nbytes
-            meta = {"fields": set(arrays), "columns": columns, "nbytes": nbytes + 1024}
-            self._meta.put(segment, meta)
+            if self._file(segment).exists():
+                meta = self._read_file(segment)[0]
+            else:
+                meta = {name: _stored_field(array) for name, array in self._root[segment].arrays()}
+                self._meta.put(segment, meta)
         return meta
 
-    def _read_rows(self, segment: str, rows: list[int], fields: list[str] | None) -> FrameBatch:
-        meta = self._segment_meta(segment)
-        names = meta["fields"] if fields is None else [f for f in fields if f in meta["fields"]]
-        rows_array = np.asarray(rows, dtype=np.int64)
-        columns = {}
-        for name in names:
-            array, kind, shapes, present = meta["columns"][name]
-            part_present = None if present is None else present[rows_array]
-            if kind == "objects":
-                objects = self._chunk(segment, name, array, 0, kind)
-                columns[name] = Column(objects=[objects[r] for r in rows], present=part_present)
-                continue
-            values = self._rows(segment, name, array, rows_array)
-            part_shapes = None if shapes is None else shapes[rows_array]
-            columns[name] = Column(values=values, shapes=part_shapes, present=part_present)
-        return FrameBatch(columns, len(rows))
+    def _read_file(self, segment: str) -> tuple[dict[str, _Field], FrameBatch]:
+        batch = FrameBatch.from_wire(codec.decode(self._file(segment).read_bytes()), validate=False)
+        meta = {name: _field(column) for name, column in batch.columns.items()}
+        self._remember(segment, batch, meta)
+        return meta, batch
 
-    def _rows(self, segment: str, name: str, array: Any, rows: np.ndarray) -> np.ndarray:
-        per_chunk = array.chunks[0]
-        first, last = rows.min() // per_chunk, rows.max() // per_chunk
-        if first == last:
-            return self._chunk(segment, name, array, int(first), "values")[rows - first * per_chunk]
-        out = np.empty((len(rows), *array.shape[1:]), dtype=array.dtype)
-        chunk_of = rows // per_chunk
-        for chunk in np.unique(chunk_of):
-            mask = chunk_of == chunk
-            data = self._chunk(segment, name, array, int(chunk), "values")
-            out[mask] = data[rows[mask] - chunk * per_chunk]
-        return out
+    def _parts(self, segment: str, name: str, field: _Field | None, rows: np.ndarray
+               ) -> Iterator[FrameBatch]:
+        """Field ``name`` of the frames at ``rows`` of ``segment``, one batch per chunk (views
+        of the cached chunk where the rows are consecutive)."""
+        if field is None:
+            yield FrameBatch({}, len(rows))
+            return
+        chunk_of = rows // field.rows
+        for part in np.split(rows, np.flatnonzero(np.diff(chunk_of)) + 1):
+            chunk = int(part[0]) // field.rows
+            data = self._chunk(segment, name, field, chunk)
+            local = part - chunk * field.rows
+            present = None if field.present is None else field.present[part]
+            if field.objects:
+                column = Column(objects=[data[r] for r in local], present=present)
+            else:
+                consecutive = len(local) == 1 or bool((np.diff(local) == 1).all())
+                values = data[local[0] : local[-1] + 1] if consecutive else data[local]
+                shapes = None if field.shapes is None else field.shapes[part]
+                column = Column(values=values, shapes=shapes, present=present)
+            yield FrameBatch({name: column}, len(part))
 
-    def _chunk(self, segment: str, name: str, array: Any, chunk: int, kind: str) -> Any:
+    def _chunk(self, segment: str, name: str, field: _Field, chunk: int) -> Any:
         key = (segment, name, chunk)
         data = self._chunks.get(key)
         if data is None:
-            if kind == "objects":
-                data = msgpack.unpackb(array[:].tobytes(), raw=False, strict_map_key=False)
+            if field.array is None:  # a file segment's only chunk
+                column = self._read_file(segment)[1].columns[name]
+                data = column.objects if field.objects else column.values
+            elif field.objects:
+                data = msgpack.unpackb(field.array[:].tobytes(), raw=False, strict_map_key=False)
             else:
-                per_chunk = array.chunks[0]
-                data = array[chunk * per_chunk : (chunk + 1) * per_chunk]
+                data = field.array[chunk * field.rows : (chunk + 1) * field.rows]
             self._chunks.put(key, data)
         return data
 
     # -- reclaiming -----------------------------------------------------------------------
-    def segments(self) -> set[str]:
-        return {name for name, _ in self._root.groups()}
+    def segment_ages(self) -> dict[str, float]:
+        now = time.time()
+        return {entry.name.removesuffix(FILE_SUFFIX): now - entry.stat().st_mtime
+                for entry in os.scandir(self.path) if entry.name != "zarr.json"}
 
     def delete_segments(self, segments: Iterable[str]) -> None:
         for segment in segments:
             shutil.rmtree(self.path / segment, ignore_errors=True)
+            self._file(segment).unlink(missing_ok=True)
 
 
-def _write_column(group: Any, name: str, column: Column) -> None:
+def _field(column: Column) -> _Field:
+    """A field of a file segment: one chunk."""
+    return _Field(ONE_CHUNK, column.objects is not None, column.shapes, column.present)
+
+
+def _write_column(group: Any, name: str, column: Column) -> _Field:
     attrs: dict[str, Any] = {}
     if column.present is not None:
         attrs["present"] = column.present.tolist()
     if column.objects is not None:
         packed = np.frombuffer(msgpack.packb(column.objects), dtype=np.uint8)
+        attrs["kind"] = "objects"
         array = group.create_array(
             name, shape=packed.shape, chunks=(max(1, len(packed)),), dtype=np.uint8,
-            compressors=None, fill_value=0,
+            compressors=None, fill_value=0, attributes=attrs,
         )
         array[:] = packed
-        attrs["kind"] = "objects"
-        array.attrs.update(attrs)
-        return
+        return _Field(ONE_CHUNK, True, None, column.present, array)
     values = column.values
     if column.shapes is not None:
         attrs["shapes"] = column.shapes.tolist()
     frame_bytes = max(1, values[:1].nbytes)
     per_chunk = int(min(len(values), max(1, TARGET_CHUNK_BYTES // frame_bytes))) or 1
-    array = group.create_array(
+    array = group.create_array(  # write_empty_chunks: skip scanning each chunk for zeros
         name, shape=values.shape, chunks=(per_chunk, *values.shape[1:]), dtype=values.dtype,
-        compressors=None, fill_value=0, attributes=attrs,
+        compressors=None, fill_value=0, attributes=attrs, config={"write_empty_chunks": True},
     )
     if values.size:
         array[...] = values
+    return _Field(per_chunk, False, column.shapes, column.present, array)
+
+
+def _stored_field(array: Any) -> _Field:
+    """The field stored in zarr ``array`` (as :func:`_write_column` wrote it)."""
+    attrs = array.attrs
+    shapes = np.asarray(attrs["shapes"], dtype=np.int64) if "shapes" in attrs else None
+    present = np.asarray(attrs["present"], dtype=bool) if "present" in attrs else None
+    if attrs.get("kind") == "objects":
+        return _Field(ONE_CHUNK, True, None, present, array)
+    return _Field(array.chunks[0], False, shapes, present, array)
 
 
 def _nbytes(data: Any) -> int:
