@@ -32,7 +32,7 @@ import numpy as np
 from tornado import httpclient, httpserver, netutil, web, websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import ServerProcess  # noqa: E402  (the tests' subprocess helper)
+from conftest import ServerProcess, start_redis  # noqa: E402  (the tests' helpers)
 
 TOKEN = "bench-token"
 
@@ -225,20 +225,6 @@ async def presenter(server: ServerProcess, watchers: int, seconds: float) -> tup
     return frame, early, late
 
 
-def start_redis(directory: Path) -> tuple[subprocess.Popen, str] | None:
-    if shutil.which("redis-server") is None:
-        return None
-    socket_path = directory / "redis.sock"
-    process = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(socket_path), "--save", "",
-         "--appendonly", "yes", "--dir", str(directory)],
-        stdout=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        if "Ready to accept connections" in line:
-            break
-    return process, f"unix://{socket_path}"
-
-
 def row(name: str, value: str, ceiling: str, ratio: str, goal: str, ok: bool | None) -> None:
     mark = "" if ok is None else ("pass" if ok else "MISS")
     print(f"{name:<48} {value:>16} {ceiling:>14} {ratio:>8}  {goal:<16} {mark}")
@@ -271,15 +257,10 @@ async def main(quick: bool) -> None:
         row(f"presenter 60 Hz x10 watchers {seconds}s: lag early/late",
             f"{early}/{late} frames", f"{sent} sent", "", "<= 2 frames", max(early, late) <= 2)
 
-        redis = start_redis(work)
-        if redis is not None:
-            try:
-                from zndraw_widget.state.redis import RedisStore  # noqa: F401
-            except ImportError:
-                redis = None
-        if redis is None:
-            print("(Redis figures skipped: redis-server or RedisStore not available)")
+        if shutil.which("redis-server") is None:
+            print("(Redis figures skipped: redis-server is not installed)")
             return
+        redis = start_redis(work, "--appendonly", "yes")
         env = {"ZNDRAW_REDIS_URL": redis[1]}
         a = ServerProcess(work / "shared", token=TOKEN, env=env)
         b = ServerProcess(work / "shared", token=TOKEN, env=env)
