@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "Viewer":  # the widget imports anywidget: only on first use
+        from .widget import Viewer
+
+        return Viewer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

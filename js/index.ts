@@ -1,0 +1,11 @@
+// The anywidget entry point (bundled to src/zndraw_widget/static/widget.js).
+import { Model, Viewer } from "./widget";
+
+async function render({ model, el }: { model: Model; el: HTMLElement }): Promise<() => void> {
+  const viewer = new Viewer(model, el);
+  (el as HTMLElement & { zndraw?: Viewer }).zndraw = viewer;
+  await viewer.start().catch((error) => console.error("zndraw viewer failed to start", error));
+  return () => viewer.dispose();
+}
+
+export default { render };

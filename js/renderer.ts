@@ -1,0 +1,520 @@
+// three.js view of one frame: atoms (instanced low-poly spheres, or impostor spheres for
+// big systems), bonds (instanced half-cylinders), the cell, an orbit camera. Per frame only
+// the instance position attribute (12 B/atom) and the bond buffers change.
+import {
+  BufferAttribute,
+  BufferGeometry,
+  Color,
+  CylinderGeometry,
+  DynamicDrawUsage,
+  IcosahedronGeometry,
+  InstancedBufferAttribute,
+  InstancedBufferGeometry,
+  LineBasicMaterial,
+  LineSegments,
+  Mesh,
+  PerspectiveCamera,
+  Scene,
+  ShaderMaterial,
+  Vector3,
+  WebGLRenderer,
+} from "three";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { computeBonds } from "./bonds";
+import { colorOf, radiusOf } from "./elements";
+import type { Frame } from "./frames";
+
+export const IMPOSTOR_THRESHOLD = 10000;
+export const BOND_LIMIT = 100000;
+const RADIUS_SCALE = 0.5;
+const BOND_RADIUS = 0.12;
+
+const LIGHT = /* glsl */ `
+vec3 shade(vec3 color, vec3 n, vec3 viewPos, float selected) {
+  vec3 l = normalize(vec3(0.35, 0.55, 1.0));
+  float diff = max(dot(n, l), 0.0);
+  vec3 v = normalize(-viewPos);
+  float spec = pow(max(dot(reflect(-l, n), v), 0.0), 40.0);
+  vec3 c = color * (0.38 + 0.62 * diff) + vec3(0.22) * spec;
+  float rim = 1.0 - max(dot(n, v), 0.0);
+  return mix(c, vec3(1.0, 0.8, 0.1), selected * (0.35 + 0.65 * smoothstep(0.45, 0.8, rim)));
+}`;
+
+const MESH_VERTEX = /* glsl */ `
+attribute vec3 instancePosition;
+attribute float instanceRadius;
+attribute vec3 instanceColor;
+attribute float instanceSelected;
+varying vec3 vNormal;
+varying vec3 vColor;
+varying vec3 vViewPos;
+varying float vSelected;
+void main() {
+  vec3 p = instancePosition + position * instanceRadius;
+  vec4 mv = modelViewMatrix * vec4(p, 1.0);
+  vViewPos = mv.xyz;
+  vNormal = normalize(normalMatrix * normal);
+  vColor = instanceColor;
+  vSelected = instanceSelected;
+  gl_Position = projectionMatrix * mv;
+}`;
+
+const MESH_FRAGMENT = /* glsl */ `
+varying vec3 vNormal;
+varying vec3 vColor;
+varying vec3 vViewPos;
+varying float vSelected;
+${LIGHT}
+void main() {
+  gl_FragColor = vec4(shade(vColor, normalize(vNormal), vViewPos, vSelected), 1.0);
+}`;
+
+const IMPOSTOR_VERTEX = /* glsl */ `
+attribute vec3 instancePosition;
+attribute float instanceRadius;
+attribute vec3 instanceColor;
+attribute float instanceSelected;
+varying vec3 vViewPos;
+varying vec3 vCenter;
+varying float vRadius;
+varying vec3 vColor;
+varying float vSelected;
+void main() {
+  vec4 center = modelViewMatrix * vec4(instancePosition, 1.0);
+  vec3 corner = center.xyz + vec3(position.xy * instanceRadius * 1.6, 0.0);
+  vViewPos = corner;
+  vCenter = center.xyz;
+  vRadius = instanceRadius;
+  vColor = instanceColor;
+  vSelected = instanceSelected;
+  gl_Position = projectionMatrix * vec4(corner, 1.0);
+}`;
+
+const IMPOSTOR_FRAGMENT = /* glsl */ `
+uniform mat4 projectionMatrix;
+varying vec3 vViewPos;
+varying vec3 vCenter;
+varying float vRadius;
+varying vec3 vColor;
+varying float vSelected;
+${LIGHT}
+void main() {
+  vec3 dir = normalize(vViewPos);
+  float b = dot(dir, vCenter);
+  float c = dot(vCenter, vCenter) - vRadius * vRadius;
+  float disc = b * b - c;
+  if (disc < 0.0) discard;
+  float t = b - sqrt(disc);
+  vec3 hit = dir * t;
+  vec3 n = (hit - vCenter) / vRadius;
+  vec4 clip = projectionMatrix * vec4(hit, 1.0);
+  gl_FragDepth = 0.5 * (clip.z / clip.w) + 0.5;
+  gl_FragColor = vec4(shade(vColor, n, hit, vSelected), 1.0);
+}`;
+
+const BOND_VERTEX = /* glsl */ `
+attribute vec3 bondStart;
+attribute vec3 bondEnd;
+attribute vec3 bondColor;
+uniform float bondRadius;
+varying vec3 vNormal;
+varying vec3 vColor;
+varying vec3 vViewPos;
+void main() {
+  vec3 axis = bondEnd - bondStart;
+  float len = length(axis);
+  vec3 y = len > 0.0 ? axis / len : vec3(0.0, 1.0, 0.0);
+  vec3 t = abs(y.x) < 0.9 ? vec3(1.0, 0.0, 0.0) : vec3(0.0, 1.0, 0.0);
+  vec3 x = normalize(cross(y, t));
+  vec3 z = cross(x, y);
+  vec3 p = bondStart + x * position.x * bondRadius + y * (position.y + 0.5) * len + z * position.z * bondRadius;
+  vec4 mv = modelViewMatrix * vec4(p, 1.0);
+  vViewPos = mv.xyz;
+  vNormal = normalize(normalMatrix * (x * normal.x + z * normal.z));
+  vColor = bondColor;
+  gl_Position = projectionMatrix * mv;
+}`;
+
+const BOND_FRAGMENT = /* glsl */ `
+varying vec3 vNormal;
+varying vec3 vColor;
+varying vec3 vViewPos;
+${LIGHT}
+void main() {
+  gl_FragColor = vec4(shade(vColor, normalize(vNormal), vViewPos, 0.0), 1.0);
+}`;
+
+function growAttribute(geometry: BufferGeometry, name: string, itemSize: number, count: number): InstancedBufferAttribute {
+  let attribute = geometry.getAttribute(name) as InstancedBufferAttribute | undefined;
+  if (!attribute || attribute.count < count) {
+    const capacity = Math.max(count, Math.ceil((attribute?.count ?? 0) * 1.5), 16);
+    attribute = new InstancedBufferAttribute(new Float32Array(capacity * itemSize), itemSize);
+    attribute.setUsage(DynamicDrawUsage);
+    geometry.setAttribute(name, attribute);
+  }
+  return attribute;
+}
+
+export interface RenderedInfo {
+  atoms: number;
+  bonds: number;
+  impostors: boolean;
+  ms: number;
+}
+
+export class Renderer {
+  readonly canvas: HTMLCanvasElement;
+  readonly renderer: WebGLRenderer;
+  readonly scene = new Scene();
+  readonly camera = new PerspectiveCamera(45, 1, 0.1, 1000);
+  readonly controls: OrbitControls;
+  onRendered: ((info: RenderedInfo) => void) | null = null;
+  showBonds = true;
+  private atomGeometry: InstancedBufferGeometry | null = null;
+  private atomMesh: Mesh | null = null;
+  private impostors = false;
+  private bondGeometry: InstancedBufferGeometry;
+  private bondMesh: Mesh;
+  private cellLines: LineSegments;
+  private numbers: Uint8Array = new Uint8Array(0);
+  private radii: Float32Array = new Float32Array(0);
+  positions: Float32Array = new Float32Array(0);
+  private selected = new Set<number>();
+  private pending = 0;
+  private resizeObserver: ResizeObserver | null = null;
+  private bondCount = 0;
+  private fitted = false;
+  private lastCell: Float32Array | null = null;
+
+  constructor(private readonly container: HTMLElement) {
+    this.canvas = document.createElement("canvas");
+    this.canvas.style.display = "block";
+    this.canvas.style.width = "100%";
+    this.canvas.style.height = "100%";
+    this.canvas.style.touchAction = "none";
+    container.appendChild(this.canvas);
+    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: true, preserveDrawingBuffer: true, alpha: false });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.controls = new OrbitControls(this.camera, this.canvas);
+    this.controls.enableDamping = false;
+    this.controls.addEventListener("change", () => this.requestRender());
+
+    const bondShape = new CylinderGeometry(1, 1, 1, 8, 1, true);
+    this.bondGeometry = new InstancedBufferGeometry();
+    this.bondGeometry.index = bondShape.index;
+    this.bondGeometry.setAttribute("position", bondShape.getAttribute("position"));
+    this.bondGeometry.setAttribute("normal", bondShape.getAttribute("normal"));
+    this.bondGeometry.instanceCount = 0;
+    const bondMaterial = new ShaderMaterial({
+      vertexShader: BOND_VERTEX,
+      fragmentShader: BOND_FRAGMENT,
+      uniforms: { bondRadius: { value: BOND_RADIUS } },
+    });
+    this.bondMesh = new Mesh(this.bondGeometry, bondMaterial);
+    this.bondMesh.frustumCulled = false;
+    this.scene.add(this.bondMesh);
+
+    const cellGeometry = new BufferGeometry();
+    cellGeometry.setAttribute("position", new BufferAttribute(new Float32Array(24 * 3), 3));
+    this.cellLines = new LineSegments(cellGeometry, new LineBasicMaterial({ color: 0x888888 }));
+    this.cellLines.frustumCulled = false;
+    this.cellLines.visible = false;
+    this.scene.add(this.cellLines);
+
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+    this.resize();
+  }
+
+  setBackground(color: string): void {
+    const c = new Color();
+    try {
+      c.setStyle(color);
+    } catch {
+      c.set(0xffffff);
+    }
+    this.scene.background = c;
+    const luminance = 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+    (this.cellLines.material as LineBasicMaterial).color.set(luminance > 0.5 ? 0x666666 : 0xaaaaaa);
+    this.requestRender();
+  }
+
+  get atomCount(): number {
+    return this.numbers.length;
+  }
+
+  resize(): void {
+    const width = Math.max(1, this.container.clientWidth);
+    const height = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(width, height, false);
+    this.camera.aspect = width / height;
+    this.camera.updateProjectionMatrix();
+    this.requestRender();
+  }
+
+  private buildAtoms(count: number): void {
+    if (this.atomMesh) {
+      this.scene.remove(this.atomMesh);
+      this.atomGeometry?.dispose();
+      (this.atomMesh.material as ShaderMaterial).dispose();
+    }
+    this.impostors = count > IMPOSTOR_THRESHOLD;
+    const geometry = new InstancedBufferGeometry();
+    if (this.impostors) {
+      geometry.setAttribute("position", new BufferAttribute(new Float32Array([-1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 1, 0]), 3));
+      geometry.setIndex([0, 1, 2, 0, 2, 3]);
+    } else {
+      const shape = new IcosahedronGeometry(1, count > 500 ? 1 : 2);
+      geometry.setAttribute("position", shape.getAttribute("position"));
+      geometry.setAttribute("normal", shape.getAttribute("normal"));
+    }
+    const material = new ShaderMaterial({
+      vertexShader: this.impostors ? IMPOSTOR_VERTEX : MESH_VERTEX,
+      fragmentShader: this.impostors ? IMPOSTOR_FRAGMENT : MESH_FRAGMENT,
+    });
+    const positions = new InstancedBufferAttribute(new Float32Array(count * 3), 3);
+    positions.setUsage(DynamicDrawUsage);
+    geometry.setAttribute("instancePosition", positions);
+    geometry.setAttribute("instanceRadius", new InstancedBufferAttribute(new Float32Array(count), 1));
+    geometry.setAttribute("instanceColor", new InstancedBufferAttribute(new Float32Array(count * 3), 3));
+    geometry.setAttribute("instanceSelected", new InstancedBufferAttribute(new Float32Array(count), 1));
+    geometry.instanceCount = count;
+    this.atomGeometry = geometry;
+    this.atomMesh = new Mesh(geometry, material);
+    this.atomMesh.frustumCulled = false;
+    this.scene.add(this.atomMesh);
+    this.positions = positions.array as Float32Array;
+    this.numbers = new Uint8Array(0);
+  }
+
+  /** Show ``frame``: positions always; colours and radii when the elements changed. */
+  setFrame(frame: Frame): void {
+    const count = frame.numbers.length;
+    if (!this.atomGeometry || this.atomGeometry.instanceCount !== count) this.buildAtoms(count);
+    const geometry = this.atomGeometry!;
+    const positions = geometry.getAttribute("instancePosition") as InstancedBufferAttribute;
+    (positions.array as Float32Array).set(frame.positions);
+    positions.needsUpdate = true;
+    if (!sameNumbers(this.numbers, frame.numbers)) {
+      this.numbers = frame.numbers.slice();
+      const radius = geometry.getAttribute("instanceRadius") as InstancedBufferAttribute;
+      const color = geometry.getAttribute("instanceColor") as InstancedBufferAttribute;
+      const c = new Color();
+      this.radii = radius.array as Float32Array;
+      for (let i = 0; i < count; i++) {
+        this.radii[i] = radiusOf(frame.numbers[i]) * RADIUS_SCALE;
+        c.setHex(colorOf(frame.numbers[i]));
+        color.array[3 * i] = c.r;
+        color.array[3 * i + 1] = c.g;
+        color.array[3 * i + 2] = c.b;
+      }
+      radius.needsUpdate = true;
+      color.needsUpdate = true;
+      this.applySelection();
+    }
+    this.updateBonds();
+    this.setCell(frame.cell);
+    if (!this.fitted) {
+      this.fit();
+      this.fitted = true;
+    }
+    this.requestRender();
+  }
+
+  /** Positions changed in place (dragging): upload them and the bonds. */
+  positionsChanged(): void {
+    if (!this.atomGeometry) return;
+    (this.atomGeometry.getAttribute("instancePosition") as InstancedBufferAttribute).needsUpdate = true;
+    this.updateBonds();
+    this.requestRender();
+  }
+
+  private updateBonds(): void {
+    const n = this.numbers.length;
+    if (!this.showBonds || n > BOND_LIMIT) {
+      this.bondGeometry.instanceCount = 0;
+      this.bondCount = 0;
+      return;
+    }
+    const pairs = computeBonds(this.positions, this.numbers);
+    const bonds = pairs.length / 2;
+    this.bondCount = bonds;
+    const starts = growAttribute(this.bondGeometry, "bondStart", 3, bonds * 2);
+    const ends = growAttribute(this.bondGeometry, "bondEnd", 3, bonds * 2);
+    const colors = growAttribute(this.bondGeometry, "bondColor", 3, bonds * 2);
+    const s = starts.array as Float32Array, e = ends.array as Float32Array, col = colors.array as Float32Array;
+    const atomColors = this.atomGeometry!.getAttribute("instanceColor").array as Float32Array;
+    const p = this.positions;
+    for (let b = 0; b < bonds; b++) {
+      const i = pairs[2 * b], j = pairs[2 * b + 1];
+      for (let k = 0; k < 3; k++) {
+        const mid = 0.5 * (p[3 * i + k] + p[3 * j + k]);
+        s[6 * b + k] = p[3 * i + k];
+        e[6 * b + k] = mid;
+        col[6 * b + k] = atomColors[3 * i + k];
+        s[6 * b + 3 + k] = mid;
+        e[6 * b + 3 + k] = p[3 * j + k];
+        col[6 * b + 3 + k] = atomColors[3 * j + k];
+      }
+    }
+    starts.needsUpdate = ends.needsUpdate = colors.needsUpdate = true;
+    this.bondGeometry.instanceCount = bonds * 2;
+  }
+
+  private setCell(cell: ArrayLike<number> | null): void {
+    const nonzero = !!cell && Array.from(cell).some((v) => v !== 0);
+    this.cellLines.visible = nonzero;
+    if (!nonzero || !cell) {
+      this.lastCell = null;
+      return;
+    }
+    if (this.lastCell && this.lastCell.every((v, i) => v === cell[i])) return;
+    this.lastCell = Float32Array.from(cell);
+    const a = new Vector3(cell[0], cell[1], cell[2]);
+    const b = new Vector3(cell[3], cell[4], cell[5]);
+    const c = new Vector3(cell[6], cell[7], cell[8]);
+    const o = new Vector3();
+    const corners = [o, a, b, c, a.clone().add(b), a.clone().add(c), b.clone().add(c), a.clone().add(b).add(c)];
+    const edges = [[0, 1], [0, 2], [0, 3], [1, 4], [1, 5], [2, 4], [2, 6], [3, 5], [3, 6], [4, 7], [5, 7], [6, 7]];
+    const attribute = this.cellLines.geometry.getAttribute("position") as BufferAttribute;
+    edges.forEach(([u, v], k) => {
+      attribute.setXYZ(2 * k, corners[u].x, corners[u].y, corners[u].z);
+      attribute.setXYZ(2 * k + 1, corners[v].x, corners[v].y, corners[v].z);
+    });
+    attribute.needsUpdate = true;
+  }
+
+  setSelection(indices: Iterable<number>): void {
+    this.selected = new Set(indices);
+    this.applySelection();
+    this.requestRender();
+  }
+
+  private applySelection(): void {
+    if (!this.atomGeometry) return;
+    const attribute = this.atomGeometry.getAttribute("instanceSelected") as InstancedBufferAttribute;
+    const array = attribute.array as Float32Array;
+    array.fill(0);
+    for (const i of this.selected) if (i >= 0 && i < array.length) array[i] = 1;
+    attribute.needsUpdate = true;
+  }
+
+  /** Point the camera at everything (atoms and cell). */
+  fit(): void {
+    const p = this.positions;
+    const n = this.numbers.length || p.length / 3;
+    const min = new Vector3(Infinity, Infinity, Infinity);
+    const max = new Vector3(-Infinity, -Infinity, -Infinity);
+    const v = new Vector3();
+    for (let i = 0; i < n; i++) {
+      v.set(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
+      min.min(v);
+      max.max(v);
+    }
+    if (this.lastCell) {
+      const c = this.lastCell;
+      for (const [x, y, z] of [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]]) {
+        v.set(x * c[0] + y * c[3] + z * c[6], x * c[1] + y * c[4] + z * c[7], x * c[2] + y * c[5] + z * c[8]);
+        min.min(v);
+        max.max(v);
+      }
+    }
+    if (!Number.isFinite(min.x)) {
+      min.set(-5, -5, -5);
+      max.set(5, 5, 5);
+    }
+    const center = min.clone().add(max).multiplyScalar(0.5);
+    const radius = Math.max(2, max.distanceTo(min) / 2 + 1.5);
+    const fov = (this.camera.fov * Math.PI) / 180;
+    const fitFov = this.camera.aspect < 1 ? 2 * Math.atan(Math.tan(fov / 2) * this.camera.aspect) : fov;
+    const distance = radius / Math.sin(fitFov / 2);
+    const direction = this.camera.position.clone().sub(this.controls.target);
+    if (direction.lengthSq() < 1e-9) direction.set(0.3, 0.4, 1);
+    direction.normalize();
+    this.controls.target.copy(center);
+    this.camera.position.copy(center).addScaledVector(direction, distance);
+    this.camera.near = Math.max(0.01, distance / 100);
+    this.camera.far = distance * 20 + radius * 4;
+    this.camera.updateProjectionMatrix();
+    this.controls.update();
+    this.requestRender();
+  }
+
+  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first. */
+  pick(x: number, y: number): number | null {
+    const n = this.numbers.length;
+    if (!n) return null;
+    const width = this.canvas.clientWidth, height = this.canvas.clientHeight;
+    this.camera.updateMatrixWorld();
+    const view = this.camera.matrixWorldInverse.elements;
+    const proj = this.camera.projectionMatrix.elements;
+    const p = this.positions;
+    const scale = height / 2 / Math.tan((this.camera.fov * Math.PI) / 360);
+    let best: number | null = null;
+    let bestDepth = Infinity;
+    for (let i = 0; i < n; i++) {
+      const px = p[3 * i], py = p[3 * i + 1], pz = p[3 * i + 2];
+      const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
+      const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
+      const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
+      if (vz >= 0) continue;
+      const depth = -vz;
+      const sx = ((proj[0] * vx) / depth + 1) * 0.5 * width;
+      const sy = (1 - (proj[5] * vy) / depth) * 0.5 * height;
+      const r = (this.radii[i] * scale) / depth;
+      const dx = sx - x, dy = sy - y;
+      if (dx * dx + dy * dy <= r * r && depth < bestDepth) {
+        best = i;
+        bestDepth = depth;
+      }
+    }
+    return best;
+  }
+
+  /** Where a canvas point meets the plane facing the camera through ``through``. */
+  pointOnPlane(x: number, y: number, through: Vector3): Vector3 {
+    const ndc = new Vector3((x / this.canvas.clientWidth) * 2 - 1, -(y / this.canvas.clientHeight) * 2 + 1, 0.5);
+    const origin = this.camera.position.clone();
+    const dir = ndc.unproject(this.camera).sub(origin).normalize();
+    const normal = this.camera.getWorldDirection(new Vector3());
+    const t = through.clone().sub(origin).dot(normal) / dir.dot(normal);
+    return origin.addScaledVector(dir, t);
+  }
+
+  requestRender(): void {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.renderNow();
+    });
+  }
+
+  renderNow(): void {
+    const t0 = performance.now();
+    this.renderer.render(this.scene, this.camera);
+    this.onRendered?.({ atoms: this.numbers.length, bonds: this.bondCount, impostors: this.impostors, ms: performance.now() - t0 });
+  }
+
+  screenshot(): string {
+    this.renderer.render(this.scene, this.camera);
+    return this.canvas.toDataURL("image/png");
+  }
+
+  dispose(): void {
+    if (this.pending) cancelAnimationFrame(this.pending);
+    this.resizeObserver?.disconnect();
+    this.controls.dispose();
+    this.atomGeometry?.dispose();
+    this.bondGeometry.dispose();
+    this.cellLines.geometry.dispose();
+    this.renderer.dispose();
+    this.renderer.forceContextLoss();
+    this.canvas.remove();
+  }
+}
+
+function sameNumbers(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

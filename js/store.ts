@@ -1,0 +1,161 @@
+// Frames of one room in the browser: chunked reads, prefetch ahead, a byte-bounded LRU
+// cache, invalidated by the room's data events.
+import type { DataClient } from "./data";
+import type { Frame } from "./frames";
+import type { RoomEvent } from "./sync";
+
+export interface FrameStoreOptions {
+  fields?: string[];
+  maxBytes?: number;
+  /** Bytes per request to aim for (chunks of several small frames, one big frame). */
+  chunkBytes?: number;
+  maxChunk?: number;
+}
+
+export class FrameStore {
+  length = 0;
+  private cache = new Map<number, Frame>();
+  private inflight = new Map<number, Promise<void>>();
+  private bytes = 0;
+  private frameBytes = 0;
+  private generation = 0;
+  readonly fields: string[];
+  private readonly maxBytes: number;
+  private readonly chunkBytes: number;
+  private readonly maxChunk: number;
+
+  constructor(private readonly data: DataClient, readonly room: string, options: FrameStoreOptions = {}) {
+    this.fields = options.fields ?? ["positions", "numbers", "cell", "pbc"];
+    this.maxBytes = options.maxBytes ?? 256 << 20;
+    this.chunkBytes = options.chunkBytes ?? 1 << 20;
+    this.maxChunk = options.maxChunk ?? 32;
+  }
+
+  get(index: number): Frame | undefined {
+    const frame = this.cache.get(index);
+    if (frame) {
+      // LRU: most recently used last
+      this.cache.delete(index);
+      this.cache.set(index, frame);
+    }
+    return frame;
+  }
+
+  has(index: number): boolean {
+    return this.cache.has(index);
+  }
+
+  /** Frames per request: 1 for big frames, up to maxChunk for small ones. */
+  chunkSize(): number {
+    if (!this.frameBytes) return 1;
+    return Math.max(1, Math.min(this.maxChunk, Math.floor(this.chunkBytes / this.frameBytes)));
+  }
+
+  /** Load frame ``index`` (and its neighbours in the same chunk). */
+  async load(index: number): Promise<Frame> {
+    const cached = this.get(index);
+    if (cached) return cached;
+    // A change event may invalidate a read in flight (its frames are dropped): read again.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const chunk = this.chunkSize();
+      const start = chunk > 1 ? Math.floor(index / chunk) * chunk : index;
+      const stop = this.length ? Math.min(this.length, start + chunk) : start + 1;
+      await this.fetchRange(start, Math.max(stop, index + 1));
+      const frame = this.cache.get(index);
+      if (frame) return frame;
+      if (this.length && index >= this.length) break;
+    }
+    throw new RangeError(`frame ${index} is not in room ${this.room} (length ${this.length})`);
+  }
+
+  /** Start loading the frames after ``index`` (up to ``ahead`` of them), wrapping around. */
+  prefetch(index: number, ahead: number): void {
+    if (!this.length) return;
+    const chunk = this.chunkSize();
+    for (let k = 1; k <= ahead; k++) {
+      const i = (index + k) % this.length;
+      if (this.cache.has(i)) continue;
+      const start = chunk > 1 ? Math.floor(i / chunk) * chunk : i;
+      if (this.inflight.has(start)) continue;
+      void this.fetchRange(start, Math.min(this.length, start + chunk)).catch(() => undefined);
+      return; // one request at a time ahead
+    }
+  }
+
+  private fetchRange(start: number, stop: number): Promise<void> {
+    const existing = this.inflight.get(start);
+    if (existing) return existing;
+    const generation = this.generation;
+    const index = stop - start === 1 ? String(start) : `${start}:${stop}`;
+    const promise: Promise<void> = this.data
+      .frames(this.room, index, this.fields)
+      .then((read) => {
+        if (generation !== this.generation) return;
+        this.length = read.length;
+        for (const frame of read.frames) this.put(frame);
+      })
+      .finally(() => {
+        if (this.inflight.get(start) === promise) this.inflight.delete(start);
+      });
+    this.inflight.set(start, promise);
+    return promise;
+  }
+
+  private put(frame: Frame): void {
+    const old = this.cache.get(frame.index);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.cache.delete(frame.index);
+    }
+    this.cache.set(frame.index, frame);
+    this.bytes += frame.bytes;
+    this.frameBytes = frame.bytes;
+    for (const [key, value] of this.cache) {
+      if (this.bytes <= this.maxBytes) break;
+      this.cache.delete(key);
+      this.bytes -= value.bytes;
+    }
+  }
+
+  /** Replace a cached frame by a local copy (e.g. after an edit, before the refetch). */
+  replace(frame: Frame): void {
+    this.put(frame);
+  }
+
+  /** Forget everything (the room changed order or must be re-read). */
+  clear(): void {
+    this.generation += 1;
+    this.cache.clear();
+    this.inflight.clear();
+    this.bytes = 0;
+  }
+
+  /** Apply data events; returns the indices whose content changed (null: everything). */
+  apply(events: RoomEvent[]): Set<number> | null {
+    let all = false;
+    const changed = new Set<number>();
+    for (const event of events) {
+      if (event.type === "frame_updated") {
+        const index = event.frame as number;
+        const old = this.cache.get(index);
+        if (old && old.version === event.version) continue;
+        if (old) {
+          this.cache.delete(index);
+          this.bytes -= old.bytes;
+        }
+        // a later fetch of the same chunk must not resurrect the stale copy
+        this.generation += 1;
+        this.inflight.clear();
+        changed.add(index);
+      } else if (event.type === "frames_inserted" || event.type === "frames_deleted") {
+        if (typeof event.length === "number") this.length = event.length;
+        all = true;
+      }
+    }
+    if (all) {
+      this.clear();
+      return null;
+    }
+    return changed;
+  }
+}

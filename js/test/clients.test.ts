@@ -1,0 +1,293 @@
+import { encode as msgpackEncode, decode as msgpackDecode } from "@msgpack/msgpack";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { encode, NDArray } from "../codec";
+import { ControlClient, ControlError, SocketLike } from "../control";
+import { ApiError, DataClient, xsrfFromCookie } from "../data";
+import { apiUrlOf, websocketUrl } from "../env";
+import { FrameStore } from "../store";
+import { RoomSync } from "../sync";
+
+// -- a fake server for the data channel ---------------------------------------------------
+function readBody(length: number, indices: number[], atoms = 3) {
+  const n = indices.length;
+  return encode({
+    length, seq: 7, order_version: 1,
+    indices: new NDArray("<i8", [n], BigInt64Array.from(indices, BigInt)),
+    ids: indices.map((i) => `id${i}`),
+    versions: new NDArray("<i8", [n], BigInt64Array.from(indices, () => 1n)),
+    hashes: indices.map(() => "sha256:0"),
+    data: {
+      positions: { values: new NDArray("<f8", [n, atoms, 3], Float64Array.from({ length: n * atoms * 3 }, (_, k) => Math.floor(k / (atoms * 3)) + indices[0])) },
+      numbers: { values: new NDArray("<i8", [n, atoms], BigInt64Array.from({ length: n * atoms }, () => 6n)) },
+    },
+  });
+}
+
+type Call = { url: string; init: RequestInit };
+
+function fakeFetch(handler: (url: string, init: RequestInit) => Response) {
+  const calls: Call[] = [];
+  const fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init ?? {} });
+    return handler(String(url), init ?? {});
+  });
+  return { fetch: fetch as unknown as typeof globalThis.fetch, calls };
+}
+
+function rangeOf(url: string, length: number): number[] {
+  const index = new URL(url).searchParams.get("index")!;
+  if (!index.includes(":")) return [Number(index)];
+  const [a, b] = index.split(":").map(Number);
+  return Array.from({ length: Math.min(b, length) - a }, (_, k) => a + k);
+}
+
+describe("DataClient", () => {
+  it("sends the session, the XSRF token and cookies; reads frames with a field list", async () => {
+    const { fetch, calls } = fakeFetch((url) => new Response(readBody(10, rangeOf(url, 10)), { headers: { "Content-Type": "application/msgpack" } }));
+    const client = new DataClient({ apiUrl: "http://h/base/zndraw/api/", session: "s1", auth: { xsrf: () => "tok" }, fetch });
+    const read = await client.frames("my room", "0:4", ["positions", "numbers"]);
+    expect(calls[0].url).toBe("http://h/base/zndraw/api/rooms/my%20room/frames?index=0%3A4&data=positions,numbers");
+    const headers = calls[0].init.headers as Record<string, string>;
+    expect(headers["X-ZnDraw-Session"]).toBe("s1");
+    expect(headers["X-XSRFToken"]).toBe("tok");
+    expect(calls[0].init.credentials).toBe("same-origin");
+    expect(read.frames.map((f) => f.index)).toEqual([0, 1, 2, 3]);
+    expect(read.frames[2].positions[0]).toBe(2);
+    expect(read.frames[0].numbers).toBeInstanceOf(Uint8Array);
+  });
+
+  it("turns JSON errors, bare 403/404 and network failures into clear ApiErrors", async () => {
+    const responses: Array<() => Response> = [
+      () => new Response(JSON.stringify({ error: "not_found", message: "room 'x' does not exist" }), { status: 404, headers: { "Content-Type": "application/json" } }),
+      () => new Response("<html>", { status: 404, headers: { "Content-Type": "text/html" } }),
+      () => new Response("", { status: 403 }),
+      () => new Response(JSON.stringify({ error: "conflict", message: "changed", current_version: 4 }), { status: 409, headers: { "Content-Type": "application/json" } }),
+    ];
+    let k = 0;
+    const { fetch } = fakeFetch(() => responses[k++]());
+    const client = new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch });
+    await expect(client.roomInfo("x")).rejects.toMatchObject({ status: 404, code: "not_found" });
+    await expect(client.roomInfo("x")).rejects.toMatchObject({ code: "extension_missing" });
+    await expect(client.roomInfo("x")).rejects.toMatchObject({ status: 403, code: "forbidden" });
+    const conflict = await client.patchPositions("x", 0, 3, new Float64Array(3)).catch((e) => e);
+    expect(conflict).toBeInstanceOf(ApiError);
+    expect(conflict.details.current_version).toBe(4);
+    const offline = new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch: (async () => { throw new TypeError("Failed to fetch"); }) as any });
+    await expect(offline.health()).rejects.toMatchObject({ code: "network" });
+  });
+
+  it("PATCHes positions as a msgpack batch of one with base_version", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response(JSON.stringify({ seq: 3, version: 2 }), { headers: { "Content-Type": "application/json" } }));
+    const client = new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", auth: { token: "abc" }, fetch });
+    expect(await client.patchPositions("r", 5, 1, new Float64Array([1, 2, 3]))).toEqual({ seq: 3, version: 2 });
+    expect(calls[0].url).toBe("http://h/zndraw/api/rooms/r/frames/5?base_version=1");
+    expect(calls[0].init.method).toBe("PATCH");
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe("token abc");
+  });
+
+  it("finds the XSRF cookie and the API URLs", () => {
+    expect(xsrfFromCookie("a=1; _xsrf=2%7Cabc; b=3")).toBe("2|abc");
+    expect(xsrfFromCookie("a=1")).toBeUndefined();
+    expect(apiUrlOf("http://x:8765/")).toBe("http://x:8765/zndraw/api/");
+    expect(apiUrlOf("http://x:8765/zndraw/api")).toBe("http://x:8765/zndraw/api/");
+    expect(websocketUrl("https://h/user/a/zndraw/api/", "s1")).toBe("wss://h/user/a/zndraw/api/ws?session=s1");
+  });
+});
+
+describe("FrameStore", () => {
+  it("reads chunks, prefetches ahead, and drops frames that changed", async () => {
+    const { fetch, calls } = fakeFetch((url) => new Response(readBody(100, rangeOf(url, 100))));
+    const store = new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r");
+    store.length = 100;
+    const first = await store.load(0);
+    expect(first.index).toBe(0);
+    expect(calls).toHaveLength(1);
+    // small frames: the next load of frame 5 fetches a whole chunk
+    await store.load(5);
+    const chunk = store.chunkSize();
+    expect(chunk).toBeGreaterThan(1);
+    expect(calls).toHaveLength(2);
+    expect(store.has(5 + 1)).toBe(true);
+    store.prefetch(5, 40);
+    await vi.waitFor(() => expect(store.has(chunk)).toBe(true));
+    const changed = store.apply([{ type: "frame_updated", frame: 5, version: 2, seq: 8 }]);
+    expect([...changed!]).toEqual([5]);
+    expect(store.has(5)).toBe(false);
+    expect(store.apply([{ type: "frames_inserted", length: 101, seq: 9 }])).toBeNull();
+    expect(store.length).toBe(101);
+    expect(store.has(0)).toBe(false);
+  });
+});
+
+describe("FrameStore races", () => {
+  it("reads again when a change event drops a read in flight", async () => {
+    let store: FrameStore;
+    let first = true;
+    const { fetch, calls } = fakeFetch((url) => {
+      if (first) {
+        first = false;
+        store.apply([{ type: "frame_updated", frame: 0, version: 2, seq: 2 }]);
+      }
+      return new Response(readBody(3, rangeOf(url, 3)));
+    });
+    store = new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r");
+    store.length = 3;
+    expect((await store.load(0)).index).toBe(0);
+    expect(calls).toHaveLength(2);
+  });
+});
+
+describe("RoomSync", () => {
+  it("applies contiguous events and fills gaps from events?since", async () => {
+    const applied: number[] = [];
+    const since = vi.fn(async (seq: number) => ({ seq: 6, reload: false, events: [4, 5, 6].filter((s) => s > seq).map((s) => ({ type: "frame_updated", seq: s, frame: s })) }));
+    const sync = new RoomSync(2, since, { onData: (events) => applied.push(...events.map((e) => e.seq as number)), onReload: () => applied.push(-1) });
+    sync.handle({ type: "frame_updated", seq: 3 });
+    sync.handle({ type: "frame_updated", seq: 3 }); // duplicate
+    expect(applied).toEqual([3]);
+    sync.handle({ type: "frame_updated", seq: 6 }); // gap: 4, 5 missed
+    await sync.idle();
+    expect(since).toHaveBeenCalledWith(3);
+    expect(applied).toEqual([3, 4, 5, 6]);
+    expect(sync.seq).toBe(6);
+  });
+
+  it("reloads when the log no longer reaches back, and resyncs on non-data events ahead", async () => {
+    const events: string[] = [];
+    const sync = new RoomSync(1, async () => ({ seq: 2000, reload: true, events: [] }), {
+      onData: () => events.push("data"), onReload: () => events.push("reload"), onOther: (e) => events.push(e.type),
+    });
+    sync.handle({ type: "step", seq: 50, step: 3 });
+    await sync.idle();
+    expect(events).toEqual(["step", "reload"]);
+    expect(sync.seq).toBe(2000);
+  });
+});
+
+// -- a fake websocket ------------------------------------------------------------------------
+class FakeSocket implements SocketLike {
+  static all: FakeSocket[] = [];
+  binaryType = "blob";
+  readyState = 0;
+  onopen: SocketLike["onopen"] = null;
+  onclose: SocketLike["onclose"] = null;
+  onerror: SocketLike["onerror"] = null;
+  onmessage: SocketLike["onmessage"] = null;
+  sent: any[] = [];
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(data: Uint8Array) {
+    this.sent.push(msgpackDecode(data));
+  }
+  close() {
+    this.drop(1000);
+  }
+  // server side
+  accept(session = "s1") {
+    this.readyState = 1;
+    this.onopen?.({});
+    this.push({ type: "hello", session, user: "u" });
+  }
+  push(message: object) {
+    const bytes = msgpackEncode(message);
+    this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+  }
+  drop(code = 1006) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason: "" });
+  }
+  reply(ok = true, extra: object = {}) {
+    const request = this.sent[this.sent.length - 1];
+    this.push({ type: "reply", id: request.id, ok, ...extra });
+  }
+}
+
+describe("ControlClient", () => {
+  beforeEach(() => {
+    FakeSocket.all = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  function client(extra: Partial<ConstructorParameters<typeof ControlClient>[0]> = {}) {
+    return new ControlClient({ url: "ws://h/zndraw/api/ws?session=s1", socket: (url) => new FakeSocket(url), backoffMin: 100, backoffMax: 1000, ...extra });
+  }
+
+  it("matches replies to requests by id and rejects refusals with the server's error", async () => {
+    const events: any[] = [];
+    const control = client({ onEvent: (e) => events.push(e) });
+    const ready = control.connect();
+    FakeSocket.all[0].accept();
+    await ready;
+    expect(control.session).toBe("s1");
+    const joined = control.join("r");
+    const socket = FakeSocket.all[0];
+    expect(socket.sent[0]).toMatchObject({ type: "join_room", room: "r" });
+    socket.reply(true, { room: { seq: 3 } });
+    expect((await joined).room).toEqual({ seq: 3 });
+    const lease = control.request({ type: "request_presenter_token", room: "r" });
+    socket.reply(false, { error: "locked", message: "held by x", holder: "x" });
+    const error = await lease.catch((e) => e);
+    expect(error).toBeInstanceOf(ControlError);
+    expect(error.code).toBe("locked");
+    expect(error.details.holder).toBe("x");
+    socket.push({ type: "step", room: "r", seq: 3, step: 4, holder: "x" });
+    expect(events).toEqual([{ type: "step", room: "r", seq: 3, step: 4, holder: "x" }]);
+  });
+
+  it("times out requests without a reply", async () => {
+    const control = client({ requestTimeout: 500 });
+    const ready = control.connect();
+    FakeSocket.all[0].accept();
+    await ready;
+    const pending = control.request({ type: "ping" });
+    vi.advanceTimersByTime(600);
+    await expect(pending).rejects.toMatchObject({ code: "timeout" });
+  });
+
+  it("reconnects with backoff and re-joins its rooms", async () => {
+    const statuses: string[] = [];
+    const rejoined: string[] = [];
+    const control = client({ onStatus: (s) => statuses.push(s), onJoined: (room, _r, again) => again && rejoined.push(room) });
+    const ready = control.connect();
+    FakeSocket.all[0].accept();
+    await ready;
+    const joined = control.join("r");
+    FakeSocket.all[0].reply(true, { room: { seq: 1 } });
+    await joined;
+    const inflight = control.request({ type: "ping" });
+    FakeSocket.all[0].drop();
+    await expect(inflight).rejects.toMatchObject({ code: "disconnected" });
+    expect(statuses).toContain("reconnecting");
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(200);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.all[1].drop(); // refused again: the delay grows (200 ms +-25%)
+    vi.advanceTimersByTime(140);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(200);
+    expect(FakeSocket.all).toHaveLength(3);
+    const socket = FakeSocket.all[2];
+    socket.accept();
+    await vi.waitFor(() => expect(socket.sent[0]).toMatchObject({ type: "join_room", room: "r" }));
+    socket.reply(true, { room: { seq: 5 } });
+    await vi.waitFor(() => expect(rejoined).toEqual(["r"]));
+    expect(control.status).toBe("open");
+    control.close();
+    expect(control.status).toBe("closed");
+  });
+
+  it("tells the caller when the channel cannot be opened at all", async () => {
+    const control = client();
+    const ready = control.connect();
+    FakeSocket.all[0].drop(1006);
+    vi.advanceTimersByTime(130);
+    FakeSocket.all[1].drop(1006);
+    vi.advanceTimersByTime(260);
+    FakeSocket.all[2].drop(1006);
+    await expect(ready).rejects.toMatchObject({ code: "unreachable" });
+    control.close();
+  });
+});

@@ -1,0 +1,91 @@
+"""``Viewer``: the anywidget front end of a room.
+
+The browser talks to the zndraw API itself (frames over HTTP, live changes over the
+control websocket); the widget comm only carries the small synced traits below. Inside
+JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+if TYPE_CHECKING:
+    import ase
+
+    from .client import Room
+
+BUNDLE = Path(__file__).parent / "static" / "widget.js"
+
+
+def _bundle() -> Path:
+    if not BUNDLE.is_file():
+        raise RuntimeError(
+            f"the front end bundle {BUNDLE} is missing: install the package with pip (which "
+            "builds it), or run `npm ci && npm run build` in a source checkout"
+        )
+    return BUNDLE
+
+
+class Viewer(anywidget.AnyWidget):
+    """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
+
+    ``Viewer(frames)`` (a list of ``ase.Atoms``) uploads them into a new room first.
+    ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
+    the viewer uses the Jupyter server's own zndraw extension.
+
+    Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
+    set it to move the view), ``selection`` (selected atom indices, both ways).
+    """
+
+    _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
+
+    room = traitlets.Unicode("").tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    selection = traitlets.List(traitlets.Int()).tag(sync=True)
+    #: API root for the browser ("" inside Jupyter: the page's own server).
+    api_url = traitlets.Unicode("").tag(sync=True)
+    #: Token for a standalone server (only with ``api_url``; stored in the widget state).
+    token = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(480).tag(sync=True)
+
+    def __init__(self, frames: Iterable[ase.Atoms] | Room | str | None = None, *,
+                 room: str | None = None, url: str | None = None, token: str | None = None,
+                 **kwargs: Any) -> None:
+        if isinstance(type(self)._esm, (str, Path)):  # the bundle was missing at import
+            self._esm = _bundle().read_text(encoding="utf-8")
+        self._url, self._token = url, token
+        self._room_client: Room | None = None
+        if isinstance(frames, str):
+            frames, room = None, frames
+        if frames is not None:
+            from .client import Room
+
+            if isinstance(frames, Room):
+                self._room_client, room, frames = frames, frames.name, None
+        if frames is not None:
+            name = room or f"viewer-{secrets.token_hex(6)}"
+            self._room_client = Room(name, url=url, token=token)
+            self._room_client.extend(list(frames))
+            room = name
+        if room is None:
+            raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
+        super().__init__(room=room, api_url=url or "", token=(token or "") if url else "",
+                         **kwargs)
+
+    @property
+    def frames(self) -> Room:
+        """The room as a list of ``ase.Atoms`` (writes show up in every open view)."""
+        if self._room_client is None or self._room_client.name != self.room:
+            from .client import Room
+
+            self._room_client = Room(self.room, url=self._url, token=self._token, create=False)
+        return self._room_client
+
+    def __repr__(self) -> str:
+        return f"Viewer(room={self.room!r}, step={self.step})"

@@ -1,0 +1,84 @@
+"""The Python side of the widget (``Viewer``) and the wire-format fixture the JS tests use."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zndraw_widget import codec
+
+from .conftest import ServerProcess, make_atoms
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
+
+
+def fixture_message() -> dict:
+    """The message behind ``js/test/fixture.ts`` (decoded by the JS codec tests)."""
+    return {"text": "héllo", "f8": np.arange(6, dtype="<f8").reshape(2, 3) / 2,
+            "i8": np.array([1, -2, 3], dtype="<i8"), "u1": np.array([1, 2, 250], dtype="u1"),
+            "b1": np.array([True, False, True]), "f4": np.ones(5, dtype="<f4"),
+            "empty": np.zeros((0, 3)), "nested": {"list": [1, 2, 3], "none": None}}
+
+
+def test_js_fixture_is_what_the_python_codec_writes():
+    text = (ROOT / "js" / "test" / "fixture.ts").read_text()
+    fixture = re.search(r'FIXTURE_HEX = "([0-9a-f]+)"', text).group(1)
+    assert codec.encode(fixture_message()).hex() == fixture, (
+        "js/test/fixture.ts is out of date: regenerate it from tests/test_widget.py")
+
+
+def test_importing_the_package_does_not_import_anywidget():
+    code = ("import sys, zndraw_widget\nassert 'anywidget' not in sys.modules\n"
+            "from zndraw_widget import Viewer\nassert 'anywidget' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("widget-server"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_server(monkeypatch):
+    for name in ("ZNDRAW_URL", "ZNDRAW_TOKEN", "JPY_PARENT_PID", "JUPYTERHUB_API_TOKEN",
+                 "JUPYTERHUB_SERVICE_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_viewer_of_a_room_syncs_its_traits():
+    if not BUNDLE.is_file():
+        pytest.skip("the front end bundle is not built")
+    from zndraw_widget import Viewer
+
+    viewer = Viewer(room="abc")
+    state = viewer.get_state()
+    assert state["room"] == "abc" and state["step"] == 0 and state["selection"] == []
+    assert state["api_url"] == "" and state["token"] == ""  # inside Jupyter: the page's server
+    assert "zndraw" in state["_esm"] and len(state["_esm"]) > 10_000
+    assert Viewer("by-name").room == "by-name"
+    with pytest.raises(TypeError, match="room="):
+        Viewer()
+
+
+def test_viewer_of_frames_uploads_them_into_a_new_room(server):
+    from zndraw_widget import Room, Viewer
+
+    frames = make_atoms(5, natoms=7)
+    viewer = Viewer(frames, url=server.base, token=server.token)
+    assert viewer.room.startswith("viewer-")
+    assert viewer.api_url == server.base and viewer.token == server.token
+    room = Room(viewer.room, url=server.base, token=server.token, create=False)
+    assert len(room) == 5
+    np.testing.assert_allclose(room[3].positions, frames[3].positions)
+    viewer.frames.append(frames[0])  # writes through the viewer's room
+    assert len(room) == 6
+    same = Viewer(room)  # a Room is shown as it is
+    assert same.room == viewer.room
