@@ -25,6 +25,8 @@ export interface Frame {
   version: number;
   /** (N*3) positions, float64 or float32 as sent. */
   positions: Float64Array | Float32Array;
+  /** (N*3) positions as float32 for drawing (the same array when sent as float32). */
+  display: Float32Array;
   /** (N) atomic numbers. */
   numbers: Uint8Array;
   /** (9) cell row vectors, if sent. */
@@ -72,6 +74,15 @@ export function columnFrame(column: Column, i: number): NDArray | unknown | unde
   return new NDArray(values.dtype, shape, out);
 }
 
+/** The positions column as float32, converted once for all its frames (drawing needs no
+ * more, and per-frame updates then upload without converting). */
+function float32Column(column: Column | undefined): Column | undefined {
+  const values = column?.values;
+  if (!column || !values) return undefined;
+  if (values.data instanceof Float32Array) return column;
+  return { ...column, values: new NDArray("<f4", values.shape, new Float32Array(values.data as ArrayLike<number>)) };
+}
+
 function strides(shape: number[]): number[] {
   const out = new Array<number>(shape.length).fill(1);
   for (let d = shape.length - 2; d >= 0; d--) out[d] = out[d + 1] * shape[d + 1];
@@ -82,6 +93,7 @@ function strides(shape: number[]): number[] {
 export function framesOf(response: ReadResponse): Frame[] {
   const indices = toNumbers(response.indices.data);
   const versions = toNumbers(response.versions.data);
+  const display = float32Column(response.data?.positions);
   const frames: Frame[] = [];
   for (let i = 0; i < indices.length; i++) {
     const fields: Record<string, unknown> = {};
@@ -100,11 +112,15 @@ export function framesOf(response: ReadResponse): Frame[] {
     delete fields.numbers;
     delete fields.cell;
     delete fields.pbc;
+    const shown = display && columnFrame(display, i);
+    const drawn = shown instanceof NDArray ? (shown.data as Float32Array) : null;
+    if (drawn && drawn !== positions?.data) bytes += drawn.byteLength;
     frames.push({
       index: indices[i],
       id: response.ids[i],
       version: versions[i],
       positions: (positions?.data as Float64Array | Float32Array) ?? new Float64Array(0),
+      display: drawn ?? new Float32Array(0),
       numbers: numbers ? toUint8(numbers.data) : new Uint8Array(0),
       cell: cell && cell.size === 9 ? (cell.data as Float64Array | Float32Array) : null,
       pbc: pbc ? Array.from(pbc.data as Uint8Array, (v) => !!v) : null,

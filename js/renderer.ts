@@ -1,13 +1,13 @@
-// three.js view of one frame: atoms (instanced low-poly spheres, or impostor spheres for
-// big systems), bonds (instanced half-cylinders), the cell, an orbit camera. Per frame only
-// the instance position attribute (12 B/atom) and the bond buffers change.
+// three.js view of one frame: atoms (impostor spheres: one camera-facing quad per atom, the
+// sphere ray-cast in the fragment shader), bonds (instanced half-cylinders), the cell, an
+// orbit camera. Per frame only the instance position attribute (12 B/atom) and the bond
+// buffers change.
 import {
   BufferAttribute,
   BufferGeometry,
   Color,
   CylinderGeometry,
   DynamicDrawUsage,
-  IcosahedronGeometry,
   InstancedBufferAttribute,
   InstancedBufferGeometry,
   LineBasicMaterial,
@@ -24,7 +24,6 @@ import { computeBonds } from "./bonds";
 import { colorOf, radiusOf } from "./elements";
 import type { Frame } from "./frames";
 
-export const IMPOSTOR_THRESHOLD = 10000;
 export const BOND_LIMIT = 100000;
 const RADIUS_SCALE = 0.5;
 const BOND_RADIUS = 0.12;
@@ -38,35 +37,6 @@ vec3 shade(vec3 color, vec3 n, vec3 viewPos, float selected) {
   vec3 c = color * (0.38 + 0.62 * diff) + vec3(0.22) * spec;
   float rim = 1.0 - max(dot(n, v), 0.0);
   return mix(c, vec3(1.0, 0.8, 0.1), selected * (0.35 + 0.65 * smoothstep(0.45, 0.8, rim)));
-}`;
-
-const MESH_VERTEX = /* glsl */ `
-attribute vec3 instancePosition;
-attribute float instanceRadius;
-attribute vec3 instanceColor;
-attribute float instanceSelected;
-varying vec3 vNormal;
-varying vec3 vColor;
-varying vec3 vViewPos;
-varying float vSelected;
-void main() {
-  vec3 p = instancePosition + position * instanceRadius;
-  vec4 mv = modelViewMatrix * vec4(p, 1.0);
-  vViewPos = mv.xyz;
-  vNormal = normalize(normalMatrix * normal);
-  vColor = instanceColor;
-  vSelected = instanceSelected;
-  gl_Position = projectionMatrix * mv;
-}`;
-
-const MESH_FRAGMENT = /* glsl */ `
-varying vec3 vNormal;
-varying vec3 vColor;
-varying vec3 vViewPos;
-varying float vSelected;
-${LIGHT}
-void main() {
-  gl_FragColor = vec4(shade(vColor, normalize(vNormal), vViewPos, vSelected), 1.0);
 }`;
 
 const IMPOSTOR_VERTEX = /* glsl */ `
@@ -158,8 +128,21 @@ function growAttribute(geometry: BufferGeometry, name: string, itemSize: number,
 export interface RenderedInfo {
   atoms: number;
   bonds: number;
-  impostors: boolean;
   ms: number;
+}
+
+let software: boolean | undefined;
+
+/** Whether WebGL is drawn by the CPU (SwiftShader, llvmpipe): multisampling there costs
+ * about twice the draw time, so the renderer goes without it. */
+export function softwareRendering(): boolean {
+  if (software !== undefined) return software;
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return (software = false);
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension("WEBGL_lose_context")?.loseContext();
+  return (software = /swiftshader|llvmpipe|softpipe|software/i.test(name));
 }
 
 export class Renderer {
@@ -172,13 +155,14 @@ export class Renderer {
   showBonds = true;
   private atomGeometry: InstancedBufferGeometry | null = null;
   private atomMesh: Mesh | null = null;
-  private impostors = false;
   private bondGeometry: InstancedBufferGeometry;
   private bondMesh: Mesh;
   private cellLines: LineSegments;
   private numbers: Uint8Array = new Uint8Array(0);
   private radii: Float32Array = new Float32Array(0);
+  /** The positions on screen: the shown frame's own array until an edit makes a copy. */
   positions: Float32Array = new Float32Array(0);
+  private ownPositions = false;
   private selected = new Set<number>();
   private pending = 0;
   private resizeObserver: ResizeObserver | null = null;
@@ -193,7 +177,7 @@ export class Renderer {
     this.canvas.style.height = "100%";
     this.canvas.style.touchAction = "none";
     container.appendChild(this.canvas);
-    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: true, preserveDrawingBuffer: true, alpha: false });
+    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: false });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.controls = new OrbitControls(this.camera, this.canvas);
     this.controls.enableDamping = false;
@@ -258,20 +242,10 @@ export class Renderer {
       this.atomGeometry?.dispose();
       (this.atomMesh.material as ShaderMaterial).dispose();
     }
-    this.impostors = count > IMPOSTOR_THRESHOLD;
     const geometry = new InstancedBufferGeometry();
-    if (this.impostors) {
-      geometry.setAttribute("position", new BufferAttribute(new Float32Array([-1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 1, 0]), 3));
-      geometry.setIndex([0, 1, 2, 0, 2, 3]);
-    } else {
-      const shape = new IcosahedronGeometry(1, count > 500 ? 1 : 2);
-      geometry.setAttribute("position", shape.getAttribute("position"));
-      geometry.setAttribute("normal", shape.getAttribute("normal"));
-    }
-    const material = new ShaderMaterial({
-      vertexShader: this.impostors ? IMPOSTOR_VERTEX : MESH_VERTEX,
-      fragmentShader: this.impostors ? IMPOSTOR_FRAGMENT : MESH_FRAGMENT,
-    });
+    geometry.setAttribute("position", new BufferAttribute(new Float32Array([-1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 1, 0]), 3));
+    geometry.setIndex([0, 1, 2, 0, 2, 3]);
+    const material = new ShaderMaterial({ vertexShader: IMPOSTOR_VERTEX, fragmentShader: IMPOSTOR_FRAGMENT });
     const positions = new InstancedBufferAttribute(new Float32Array(count * 3), 3);
     positions.setUsage(DynamicDrawUsage);
     geometry.setAttribute("instancePosition", positions);
@@ -284,6 +258,7 @@ export class Renderer {
     this.atomMesh.frustumCulled = false;
     this.scene.add(this.atomMesh);
     this.positions = positions.array as Float32Array;
+    this.ownPositions = true;
     this.numbers = new Uint8Array(0);
   }
 
@@ -293,7 +268,9 @@ export class Renderer {
     if (!this.atomGeometry || this.atomGeometry.instanceCount !== count) this.buildAtoms(count);
     const geometry = this.atomGeometry!;
     const positions = geometry.getAttribute("instancePosition") as InstancedBufferAttribute;
-    (positions.array as Float32Array).set(frame.positions);
+    // Draw straight from the frame's float32 array (no copy); an edit copies it first.
+    positions.array = this.positions = frame.display;
+    this.ownPositions = false;
     positions.needsUpdate = true;
     if (!sameNumbers(this.numbers, frame.numbers)) {
       this.numbers = frame.numbers.slice();
@@ -319,6 +296,16 @@ export class Renderer {
       this.fitted = true;
     }
     this.requestRender();
+  }
+
+  /** The positions array to change in place (dragging): a copy of the frame's own. */
+  editablePositions(): Float32Array {
+    if (!this.ownPositions && this.atomGeometry) {
+      const positions = this.atomGeometry.getAttribute("instancePosition") as InstancedBufferAttribute;
+      positions.array = this.positions = this.positions.slice();
+      this.ownPositions = true;
+    }
+    return this.positions;
   }
 
   /** Positions changed in place (dragging): upload them and the bonds. */
@@ -489,10 +476,19 @@ export class Renderer {
     });
   }
 
+  /** Draw now what a pending request would draw on the next animation frame. */
+  flush(): boolean {
+    if (!this.pending) return false;
+    cancelAnimationFrame(this.pending);
+    this.pending = 0;
+    this.renderNow();
+    return true;
+  }
+
   renderNow(): void {
     const t0 = performance.now();
     this.renderer.render(this.scene, this.camera);
-    this.onRendered?.({ atoms: this.numbers.length, bonds: this.bondCount, impostors: this.impostors, ms: performance.now() - t0 });
+    this.onRendered?.({ atoms: this.numbers.length, bonds: this.bondCount, ms: performance.now() - t0 });
   }
 
   screenshot(): string {
@@ -514,7 +510,13 @@ export class Renderer {
 }
 
 function sameNumbers(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  // Four atoms per comparison where both arrays allow a 32-bit view.
+  const words = a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 ? a.length >> 2 : 0;
+  const wa = new Int32Array(a.buffer, a.byteOffset, words);
+  const wb = new Int32Array(b.buffer, b.byteOffset, words);
+  for (let i = 0; i < words; i++) if (wa[i] !== wb[i]) return false;
+  for (let i = words * 4; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -4,7 +4,7 @@ import { ApiError, DataClient, RoomInfo, xsrfFromCookie } from "./data";
 import { ControlClient, ControlError, Message } from "./control";
 import { apiUrlOf, newSessionId, websocketUrl } from "./env";
 import type { Frame } from "./frames";
-import { IMPOSTOR_THRESHOLD, Renderer } from "./renderer";
+import { Renderer } from "./renderer";
 import { FrameStore } from "./store";
 import { CSS } from "./style";
 import { RoomEvent, RoomSync } from "./sync";
@@ -504,11 +504,19 @@ export class Viewer {
       const store = this.store;
       if (!store || !store.length) return;
       const interval = 1000 / this.fps;
+      // A frame that has just arrived from the server: show it for a whole interval.
+      if (this.renderer?.flush()) {
+        this.lastTick = now;
+        return;
+      }
       // Advance only once the requested frame is on screen: never run ahead of the data.
       if (now - this.lastTick >= interval - 1 && this.displayed === this.requested) {
         this.lastTick = now - Math.min(interval, now - this.lastTick - interval);
         this.go(this.displayed + 1);
         this.announceStep();
+        // Draw in this animation frame: a request made now would run on the next one,
+        // after this tick has moved on again, and every other frame would never be seen.
+        this.renderer?.flush();
       }
       if (now - this.lastFpsShown > 500) {
         this.lastFpsShown = now;
@@ -618,7 +626,7 @@ export class Viewer {
       const { x, y } = this.local(e);
       const anchor = vec(drag.original, drag.atoms[0], renderer);
       const offset = renderer.pointOnPlane(x, y, anchor).sub(drag.start);
-      const p = renderer.positions;
+      const p = renderer.editablePositions();
       for (const i of drag.atoms) {
         p[3 * i] = drag.original[3 * i] + offset.x;
         p[3 * i + 1] = drag.original[3 * i + 1] + offset.y;
@@ -634,7 +642,7 @@ export class Viewer {
       if (drag) {
         this.drag = null;
         renderer.controls.enabled = true;
-        if (drag.moved) void this.commitDrag(drag.original);
+        if (drag.moved) void this.commitDrag(drag.atoms, drag.original);
         return;
       }
       const down = this.pointerDown;
@@ -665,14 +673,17 @@ export class Viewer {
   }
 
   /** Write the dragged positions: frame lease, PATCH with base_version, release. */
-  private async commitDrag(original: Float32Array): Promise<void> {
+  private async commitDrag(atoms: number[], original: Float32Array): Promise<void> {
     const frame = this.shownFrame;
     const renderer = this.renderer;
     if (!frame || !renderer) return;
-    const positions = new Float64Array(renderer.positions);
+    // The frame's own positions (full precision), with only the dragged atoms moved.
+    const positions = Float64Array.from(frame.positions);
+    const moved = renderer.positions;
+    for (const i of atoms) for (let k = 0; k < 3; k++) positions[3 * i + k] = moved[3 * i + k];
     const target = `frame:${frame.id}`;
     const restore = (text: string) => {
-      renderer.positions.set(original);
+      renderer.editablePositions().set(original);
       renderer.positionsChanged();
       this.setBanner(text, 6000);
     };
@@ -683,7 +694,7 @@ export class Viewer {
         leased = true;
       }
       const result = await this.data.patchPositions(this.room, frame.index, frame.version, positions);
-      const edited: Frame = { ...frame, positions, version: result.version };
+      const edited: Frame = { ...frame, positions, display: new Float32Array(positions), version: result.version };
       this.store?.replace(edited);
       if (this.sync && result.seq === this.sync.seq + 1) this.sync.seq = result.seq;
       this.shownFrame = edited;
@@ -758,4 +769,3 @@ function vec(p: Float32Array, i: number, renderer: Renderer): Vector3 {
   return renderer.camera.position.clone().set(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
 }
 
-export { IMPOSTOR_THRESHOLD };

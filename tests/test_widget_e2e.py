@@ -532,23 +532,20 @@ def test_quickstart_notebook_runs(browser, lab):
         page.context.close()
 
 
-def test_big_system_draws_impostor_spheres(browser, lab):
+def test_big_system_draws(browser, lab):
     code = (
         "import numpy as np, ase\nfrom zndraw_widget import Viewer\n"
         "g = np.stack(np.meshgrid(*[np.arange(23)] * 3, indexing='ij'), -1).reshape(-1, 3)\n"
         "Viewer([ase.Atoms(numbers=np.resize([14, 8], len(g)), positions=g * 2.0)],"
         " room='e2e-big')")
-    name = write_notebook(lab["dir"], "impostors.ipynb", [code])
+    name = write_notebook(lab["dir"], "big.ipynb", [code])
     page = open_notebook(browser, lab, name)
     try:
         run_all(page)
         data = wait_rendered(page)
         assert data["zndrawAtoms"] == str(23**3)
-        impostors = page.evaluate(
-            "document.querySelector('.zn-root').parentElement.zndraw.renderer.impostors")
-        assert impostors
         changed, total = foreground_pixels(page)
         assert changed > 0.05 * total
-        screenshot(page, "e2e-impostors.png")
+        screenshot(page, "e2e-big.png")
     finally:
         page.context.close()

@@ -93,7 +93,7 @@ describe("frames", () => {
       versions: new NDArray("<i8", [2], new BigInt64Array([1n, 5n])),
       hashes: ["h1", "h2"],
       data: {
-        positions: { values: new NDArray("<f8", [2, 2, 3], new Float64Array(12).fill(1)) },
+        positions: { values: new NDArray("<f8", [2, 2, 3], Float64Array.from({ length: 12 }, (_, k) => k + 0.5)) },
         numbers: { values: new NDArray("<i8", [2, 2], new BigInt64Array([1n, 8n, 6n, 6n])) },
         cell: { values: new NDArray("<f8", [2, 3, 3], new Float64Array(18)) },
         "info.energy": { values: new NDArray("<f8", [2], new Float64Array([-1, -2])) },
@@ -104,6 +104,10 @@ describe("frames", () => {
     expect(Array.from(frames[0].numbers)).toEqual([1, 8]);
     expect(frames[1].numbers).toBeInstanceOf(Uint8Array);
     expect(frames[1].positions.length).toBe(6);
+    // float32 copies for drawing, converted once for the batch, values kept
+    expect(frames[1].display).toBeInstanceOf(Float32Array);
+    expect(Array.from(frames[1].display)).toEqual([6.5, 7.5, 8.5, 9.5, 10.5, 11.5]);
+    expect(frames[0].display.buffer).toBe(frames[1].display.buffer);
     expect(frames[1].cell?.length).toBe(9);
     expect(((frames[1].fields["info.energy"] as NDArray).data as Float64Array)[0]).toBe(-2);
   });

@@ -1,0 +1,319 @@
+"""Benchmark the front end in headless Chromium against this browser's own limits.
+
+Starts ``python -m zndraw_widget serve`` on 127.0.0.1 (temporary storage), uploads rooms
+with the Python client, and mounts the bundled widget (``static/widget.js``, the same file
+anywidget loads) in a bare page of the server's origin, with a minimal in-page model. Each
+figure is printed beside a ceiling measured in the same browser in the same run. See
+``benchmarks/README.md``.
+
+    python benchmarks/bench_widget.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BUNDLE = Path(__file__).resolve().parents[1] / "src" / "zndraw_widget" / "static" / "widget.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--enable-unsafe-swiftshader",
+]
+
+# The page: a minimal anywidget model, the widget mounted in an 800x600 box, and a promise
+# per DOM marker the widget sets, so that the benchmark waits on events, never on sleeps.
+PAGE = """<!doctype html><meta charset="utf-8"><title>zndraw-widget bench</title>
+<body style="margin:0"><div id="el" style="width:800px;height:600px"></div>
+<script type="module">
+function model(state) {
+  const listeners = new Map();
+  return {
+    get: (k) => state[k],
+    set: (k, v) => { state[k] = v; (listeners.get("change:" + k) || []).forEach((f) => f()); },
+    save_changes() {},
+    on: (e, f) => listeners.set(e, [...(listeners.get(e) || []), f]),
+    off: (e, f) => listeners.set(e, (listeners.get(e) || []).filter((g) => g !== f)),
+  };
+}
+window.mount = async (room) => {
+  const el = document.getElementById("el");
+  el.replaceChildren();
+  const { default: widget } = await import("./widget.js");
+  window.rendered = [];
+  const t0 = performance.now();
+  const firstDraw = new Promise((resolve) => {
+    new MutationObserver((records, observer) => {
+      const root = el.querySelector(".zn-root");
+      if (!root) return;
+      if (root.dataset.zndrawRendered !== undefined) {
+        window.rendered.push([performance.now(), Number(root.dataset.zndrawRendered)]);
+        if (window.rendered.length === 1) resolve(performance.now() - t0);
+      }
+      if (root.dataset.zndrawStatus === "error") resolve(-1);
+    }).observe(el, { subtree: true, attributes: true, attributeFilter: ["data-zndraw-rendered", "data-zndraw-status"] });
+  });
+  window.dispose = await widget.render({ model: model({ room, api_url: location.origin + "/",
+    token: "__TOKEN__", step: 0, selection: [], height: 600 }), el });
+  return firstDraw;
+};
+</script>"""
+
+
+# -- plumbing --------------------------------------------------------------------------------
+class Server:
+    """``zndraw-widget serve`` in a subprocess with a temporary storage directory."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_urlsafe(16)
+        self.storage = tempfile.mkdtemp(prefix="zndraw-bench-")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "zndraw_widget", "serve", "--port", "0", "--storage",
+             self.storage, "--token", self.token],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        output = []
+        for line in self.process.stdout:
+            output.append(line)
+            match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+            if match:
+                self.origin = match.group(1)
+                break
+        else:
+            raise RuntimeError("the server did not start:\n" + "".join(output))
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.storage, ignore_errors=True)
+
+
+def upload(server: Server, name: str, atoms: int, frames: int, seed: int = 0) -> None:
+    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice)."""
+    import ase
+
+    from zndraw_widget.client import Room
+
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(atoms ** (1 / 3)))
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    base = grid[:atoms] * 1.6
+    numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
+    room = Room(name, url=server.origin, token=server.token)
+    batch = []
+    for _ in range(frames):
+        positions = base + rng.normal(0, 0.05, base.shape)
+        batch.append(ase.Atoms(numbers=numbers, positions=positions))
+        if len(batch) * atoms >= 2_000_000:
+            room.extend(batch)
+            batch = []
+    room.extend(batch)
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- figures ---------------------------------------------------------------------------------
+def ceilings(page: Any, server: Server, room: str, atoms: int) -> dict[str, float]:
+    """This browser's limits for one frame of ``room``: fetch the bytes, copy positions,
+    upload them to a WebGL buffer."""
+    return page.evaluate("""async ([room, token, atoms]) => {
+      const url = `/zndraw/api/rooms/${room}/frames?index=0&data=positions,numbers,cell,pbc`;
+      const fetchMs = [];
+      for (let k = 0; k < 5; k++) {
+        const t = performance.now();
+        const body = await (await fetch(url, { headers: { Authorization: "token " + token } })).arrayBuffer();
+        fetchMs.push(performance.now() - t);
+        if (!body.byteLength) throw new Error("empty body");
+      }
+      const src = new Float64Array(atoms * 3).map((_, i) => i * 0.001);
+      const dst = new Float32Array(atoms * 3);
+      const copyMs = [];
+      for (let k = 0; k < 9; k++) { const t = performance.now(); dst.set(src); copyMs.push(performance.now() - t); }
+      const gl = document.createElement("canvas").getContext("webgl2");
+      const buffer = gl.createBuffer();
+      gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+      gl.bufferData(gl.ARRAY_BUFFER, dst.byteLength, gl.DYNAMIC_DRAW);
+      const uploadMs = [];
+      for (let k = 0; k < 9; k++) {
+        const t = performance.now(); gl.bufferSubData(gl.ARRAY_BUFFER, 0, dst); uploadMs.push(performance.now() - t);
+      }
+      gl.finish();
+      const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+      return { fetch: median(fetchMs), copy: median(copyMs), upload: median(uploadMs) };
+    }""", [room, server.token, atoms])
+
+
+def first_frame(page: Any, url: str, room: str, repeats: int) -> list[float]:
+    """ms from ``render()`` to the first drawn frame, each in a fresh page load."""
+    times = []
+    for _ in range(repeats):
+        page.goto(url)
+        ms = page.evaluate("room => window.mount(room)", room)
+        if ms < 0:
+            raise RuntimeError(f"the widget failed on {room}: " + page.inner_text(".zn-root"))
+        times.append(ms)
+    return times
+
+
+def playback(page: Any, url: str, room: str, frames: int) -> dict[str, float]:
+    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate."""
+    page.goto(url)
+    page.evaluate("room => window.mount(room)", room)
+    page.select_option(".zn-root select", "60")
+    return page.evaluate("""async (frames) => {
+      const root = document.querySelector(".zn-root");
+      const renderer = document.getElementById("el").zndraw.renderer;
+      const draws = [];
+      const render = renderer.renderNow.bind(renderer);
+      renderer.renderNow = () => { const t = performance.now(); render(); draws.push(performance.now() - t); };
+      // the browser's frame clock alone, with nothing to draw
+      const raf = await new Promise((resolve) => {
+        const ts = []; const step = (t) => { ts.push(t); ts.length < 61 ? requestAnimationFrame(step) : resolve(60000 / (ts[60] - ts[0])); };
+        requestAnimationFrame(step);
+      });
+      window.rendered = [];
+      const t0 = performance.now();
+      root.querySelector("[data-role=play]").click();
+      await new Promise((resolve) => {
+        new MutationObserver((r, observer) => {
+          if (window.rendered.length >= frames) { observer.disconnect(); resolve(); }
+        }).observe(root, { attributes: true, attributeFilter: ["data-zndraw-rendered"] });
+      });
+      const elapsed = (window.rendered[frames - 1][0] - t0) / 1000;
+      root.querySelector("[data-role=play]").click();
+      // what one draw of this frame costs the GPU (SwiftShader: the CPU), waited for
+      const gl = renderer.renderer.getContext();
+      const gpu = [];
+      const pixel = new Uint8Array(4);
+      for (let k = 0; k < 15; k++) {
+        const t = performance.now(); render(); gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel); gpu.push(performance.now() - t);
+      }
+      const gaps = window.rendered.slice(1).map((r, i) => r[0] - window.rendered[i][0]).sort((a, b) => a - b);
+      const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      const shown = window.rendered.slice(0, frames).map((r) => r[1]);
+      const skipped = shown.slice(1).reduce((n, f, i) => n + Math.max(0, f - shown[i] - 1), 0);
+      return { fps: frames / elapsed, skipped, raf, draw: median(draws), gpu: median(gpu), maxGap: gaps[gaps.length - 1],
+               p95Gap: gaps[Math.floor(gaps.length * 0.95)] };
+    }""", frames)
+
+
+def positions_update(page: Any, url: str, room: str, frames: int, rounds: int) -> dict[str, float]:
+    """JS ms per positions update of a big frame: the renderer's ``setFrame`` plus the draw
+    call that uploads the buffer (frames preloaded, so no network)."""
+    page.goto(url)
+    if page.evaluate("room => window.mount(room)", room) < 0:
+        raise RuntimeError("the widget failed on " + room)
+    return page.evaluate("""async ([frames, rounds]) => {
+      const viewer = document.getElementById("el").zndraw;
+      const renderer = viewer.renderer;
+      const store = viewer.store;
+      for (let i = 0; i < frames; i++) await store.load(i);
+      const set = [], draw = [];
+      for (let k = 0; k < rounds; k++) {
+        const frame = store.get(k % frames);
+        let t = performance.now();
+        renderer.setFrame(frame);
+        set.push(performance.now() - t);
+        t = performance.now();
+        renderer.renderNow();
+        draw.push(performance.now() - t);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      return { set: median(set), draw: median(draw), total: median(set.map((s, i) => s + draw[i])),
+               dtype: store.get(0).positions.constructor.name };
+    }""", [frames, rounds])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer frames and repeats")
+    args = parser.parse_args()
+    if not BUNDLE.is_file():
+        sys.exit(f"{BUNDLE} is missing: run `npm ci && npm run build` (or pip install .)")
+    from playwright.sync_api import sync_playwright
+
+    playback_frames = 300 if args.quick else 1000
+    repeats = 3 if args.quick else 5
+    big_atoms = 1_000_000
+    server = Server()
+    rows: list[tuple[str, str, str, str, bool | None]] = []
+    try:
+        progress("uploading rooms ...")
+        upload(server, "k1", 1000, playback_frames)
+        upload(server, "k100", 100_000, 2)
+        upload(server, "m1", big_atoms, 3)
+        bundle = BUNDLE.read_bytes()
+        page_html = PAGE.replace("__TOKEN__", server.token)
+        url = server.origin + "/__bench__/index.html"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page.route("**/__bench__/index.html",
+                       lambda route: route.fulfill(body=page_html, content_type="text/html"))
+            page.route("**/__bench__/widget.js",
+                       lambda route: route.fulfill(body=bundle, content_type="text/javascript"))
+            page.set_default_timeout(300_000)
+            page.goto(url)
+            browser_version = browser.version
+
+            for name, atoms in (("k1", 1000), ("k100", 100_000)):
+                progress(f"first frame, {atoms} atoms ...")
+                limit = ceilings(page, server, name, atoms)
+                times = first_frame(page, url, name, repeats)
+                ms = statistics.median(times)
+                rows.append((f"first frame, {atoms:,} atoms", f"{ms:.0f} ms",
+                             f"fetch of its bytes {limit['fetch']:.1f} ms",
+                             f"{ms / limit['fetch']:.1f}x", None))
+
+            progress(f"playback of {playback_frames} frames of 1,000 atoms ...")
+            play = playback(page, url, "k1", playback_frames)
+            # frames are shown on the display's clock: a draw of d ms takes ceil(d / tick) ticks
+            bound = play["raf"] / max(1, np.ceil(play["gpu"] * play["raf"] / 1000))
+            rows.append((f"playback, 1,000 atoms x {playback_frames} frames",
+                         f"{play['fps']:.1f} frames/s",
+                         f"rAF {play['raf']:.0f}/s, draw+readPixels {play['gpu']:.1f} ms -> {bound:.0f}/s",
+                         f"{play['fps'] / bound:.2f}", play["fps"] >= 30))
+            gaps = f"p95 {play['p95Gap']:.0f} ms, max {play['maxGap']:.0f} ms"
+            rows.append(("  gaps between drawn frames", gaps, "frames skipped",
+                         str(play["skipped"]), play["skipped"] == 0))
+
+            progress("positions update, 1,000,000 atoms ...")
+            limit = ceilings(page, server, "m1", big_atoms)
+            update = positions_update(page, url, "m1", 3, 5 if args.quick else 15)
+            rows.append(("positions update, 1,000,000 atoms", f"{update['total']:.2f} ms JS",
+                         f"bufferSubData of 12 MB {limit['upload']:.2f} ms",
+                         f"{update['total'] / limit['upload']:.2f}x", update["total"] <= 4))
+            split = f"{update['set']:.2f} / {update['draw']:.2f} ms"
+            note = f"sent as {update['dtype']}; float32 made on arrival ({limit['copy']:.1f} ms)"
+            rows.append(("  of which setFrame / draw call", split, note, "", None))
+            browser.close()
+    finally:
+        server.close()
+
+    print(f"\nzndraw-widget front end, headless Chromium {browser_version} (SwiftShader WebGL), "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'figure':<46} {'value':<24} {'ceiling (same run)':<44} {'ratio':<7} goal")
+    for name, value, ceiling, ratio, ok in rows:
+        goal = "" if ok is None else ("pass" if ok else "MISS")
+        print(f"{name:<46} {value:<24} {ceiling:<44} {ratio:<7} {goal}")
+    return 0 if all(ok is not False for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
