@@ -7,6 +7,7 @@ widget sets (``data-zndraw-rendered`` etc.), never on fixed sleeps. Screenshots 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -472,9 +473,9 @@ def test_missing_room_shows_an_error(browser, lab):
         page.context.close()
 
 
-def test_thousand_atoms_first_frame_and_playback(browser, lab):
-    """Measures (and records in test-artifacts/e2e-timings.json) the time to the first
-    drawn frame of a 1,000-atom trajectory and the playback rate in headless Chromium."""
+def test_playback_draws_every_frame_in_order(browser, lab):
+    """Playing a 1,000-atom trajectory draws frame after frame, none skipped (speed is
+    measured by benchmarks/bench_widget.py)."""
     code = SETUP.replace('v = Viewer(frames, room="e2e-main")\nv\n', "") + (
         "grid = np.stack(np.meshgrid(*[np.arange(10)] * 3, indexing='ij'), -1).reshape(-1, 3)\n"
         "big = [ase.Atoms(numbers=np.resize([6, 8, 1, 7], 1000),"
@@ -484,27 +485,23 @@ def test_thousand_atoms_first_frame_and_playback(browser, lab):
     name = write_notebook(lab["dir"], "big.ipynb", [code])
     page = open_notebook(browser, lab, name)
     try:
-        start = time.monotonic()
         run_all(page)
         data = wait_rendered(page)
-        cell_to_frame = time.monotonic() - start
         assert data["zndrawAtoms"] == "1000"
         page.select_option(f"{VIEWER} select", "60")
+        page.evaluate("""() => {
+            const root = document.querySelector('.zn-root');
+            window.drawn = [];
+            new MutationObserver(() => window.drawn.push(Number(root.dataset.zndrawRendered)))
+                .observe(root, { attributes: true, attributeFilter: ['data-zndraw-rendered'] });
+        }""")
         page.click(f"{VIEWER} [data-role=play]")
-        t0 = page.evaluate("performance.now()")
-        page.wait_for_function(
-            "() => Number(document.querySelector('.zn-root').dataset.zndrawRendered) >= 20")
-        elapsed = (page.evaluate("performance.now()") - t0) / 1000
+        page.wait_for_function("() => window.drawn.length >= 40")
         page.click(f"{VIEWER} [data-role=play]")
-        fps = 20 / elapsed
+        drawn = page.evaluate("window.drawn.slice(0, 40)")
+        steps = {(b - a) % 30 for a, b in itertools.pairwise(drawn)}
+        assert steps <= {0, 1} and 1 in steps, drawn  # 0: the same frame drawn again
         screenshot(page, "e2e-1k-atoms.png")
-        timings = {"first_draw_ms_in_widget": int(data["zndrawFirstDrawMs"]),
-                   "run_cell_to_first_frame_s": round(cell_to_frame, 2),
-                   "playback_fps_1k_atoms": round(fps, 1)}
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "e2e-timings.json").write_text(json.dumps(timings, indent=1))
-        print(timings)
-        assert fps > 0.5
     finally:
         page.context.close()
 
@@ -538,7 +535,7 @@ def test_big_system_draws(browser, lab):
         "g = np.stack(np.meshgrid(*[np.arange(23)] * 3, indexing='ij'), -1).reshape(-1, 3)\n"
         "Viewer([ase.Atoms(numbers=np.resize([14, 8], len(g)), positions=g * 2.0)],"
         " room='e2e-big')")
-    name = write_notebook(lab["dir"], "big.ipynb", [code])
+    name = write_notebook(lab["dir"], "big-system.ipynb", [code])
     page = open_notebook(browser, lab, name)
     try:
         run_all(page)
