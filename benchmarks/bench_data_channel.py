@@ -83,7 +83,9 @@ class Client:
         self.conn.connect()
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.headers = {"Authorization": f"token {token}"} if token else {}
-        self.buffer = bytearray(1 << 20)
+        # Sized for the largest response and written once, so that its pages are mapped:
+        # the first large read then measures the server, not this process's page faults.
+        self.buffer = bytearray(b"\x01" * (48 << 20))
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 content_type: str = "application/msgpack") -> memoryview:
@@ -250,9 +252,12 @@ def main() -> int:
             step("1M-atom frame")
             big_atoms = 1_000_000
             big = Room(client, "one-million")
-            big.insert(frames_body(rng.random((1, big_atoms, 3)),
-                                   np.ones((1, big_atoms), dtype=np.int64)))
-            big_cold = timed(lambda: big.read("index=0"))
+            cold_times = []
+            for i in range(3):  # write a frame, read it once: the median of three such reads
+                big.insert(frames_body(rng.random((1, big_atoms, 3)),
+                                       np.ones((1, big_atoms), dtype=np.int64)))
+                cold_times.append(timed(lambda i=i: big.read(f"index={i}")))
+            big_cold = statistics.median(cold_times)
             big_size = len(big.read("index=0"))
 
             step("ceilings")
