@@ -15,6 +15,8 @@ export interface Model {
   save_changes(): void;
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+  /** A custom message to the kernel (anywidget's models have it; a page's model may not). */
+  send?(content: unknown): void;
 }
 
 const PRESENTER_TTL = 5;
@@ -60,8 +62,8 @@ export class Viewer {
   private playButton = button("play", "Play / pause (space)");
   private presentButton = button("Follow", "Follow the room's presenter");
   private renderer: Renderer | null = null;
-  private data: DataClient;
-  private control: ControlClient;
+  private data!: DataClient;
+  private control!: ControlClient;
   private session = newSessionId();
   private room = "";
   private store: FrameStore | null = null;
@@ -93,8 +95,28 @@ export class Viewer {
   private readonly created = performance.now();
 
   constructor(private readonly model: Model, el: HTMLElement) {
-    const explicit = String(model.get("api_url") ?? "");
-    const token = String(model.get("token") ?? "") || undefined;
+    this.buildDom(el);
+  }
+
+  /** The token of a standalone server (``api_url`` set): from the page's model when it has
+   * one (full page), else asked of the kernel, so that it is never saved in the notebook. */
+  private async credentials(): Promise<string | undefined> {
+    const given = String(this.model.get("token") ?? "");
+    if (given || !this.model.get("api_url") || !this.model.send) return given || undefined;
+    this.setMessage("Waiting for the kernel to pass the server's token…");
+    return new Promise((resolve) => {
+      const answer = (content: { type?: string; token?: string }) => {
+        if (content?.type !== "credentials") return;
+        this.model.off("msg:custom", answer);
+        resolve(content.token || undefined);
+      };
+      this.listen("msg:custom", answer);
+      this.model.send!({ type: "credentials" });
+    });
+  }
+
+  private connect(token: string | undefined): void {
+    const explicit = String(this.model.get("api_url") ?? "");
     const apiUrl = apiUrlOf(explicit);
     this.data = new DataClient({ apiUrl, session: this.session, auth: { token, xsrf: () => xsrfFromCookie() } });
     this.control = new ControlClient({
@@ -108,7 +130,6 @@ export class Viewer {
         if (room === this.room) this.fail(error.code, `cannot rejoin room "${room}": ${error.message}`);
       },
     });
-    this.buildDom(el);
   }
 
   // -- DOM ------------------------------------------------------------------------------
@@ -237,6 +258,9 @@ export class Viewer {
     });
     this.listen("change:selection", () => this.renderer?.setSelection(this.model.get("selection") ?? []));
     this.renderer.setSelection(this.model.get("selection") ?? []);
+    const token = await this.credentials();
+    if (this.disposed) return;
+    this.connect(token);
     await this.openRoom(String(this.model.get("room") ?? ""));
   }
 
@@ -251,7 +275,7 @@ export class Viewer {
     for (const [event, callback] of this.listeners) this.model.off(event, callback);
     if (this.presenting) this.control.notify({ type: "release_presenter_token", room: this.room });
     this.stopPresenting();
-    this.control.close();
+    this.control?.close();
     this.themeObserver?.disconnect();
     this.renderer?.dispose();
     this.root.remove();

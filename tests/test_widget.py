@@ -12,10 +12,12 @@ import pytest
 
 from zndraw_widget import codec
 
-from .conftest import ServerProcess, make_atoms
+from .conftest import make_atoms
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
+
+pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
 
 def fixture_message() -> dict:
@@ -39,20 +41,6 @@ def test_importing_the_package_does_not_import_anywidget():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("widget-server"))
-    yield process
-    process.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_server(monkeypatch):
-    for name in ("ZNDRAW_URL", "ZNDRAW_TOKEN", "JPY_PARENT_PID", "JUPYTERHUB_API_TOKEN",
-                 "JUPYTERHUB_SERVICE_PREFIX"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_viewer_of_a_room_syncs_its_traits():
     if not BUNDLE.is_file():
         pytest.skip("the front end bundle is not built")
@@ -61,7 +49,8 @@ def test_viewer_of_a_room_syncs_its_traits():
     viewer = Viewer(room="abc")
     state = viewer.get_state()
     assert state["room"] == "abc" and state["step"] == 0 and state["selection"] == []
-    assert state["api_url"] == "" and state["token"] == ""  # inside Jupyter: the page's server
+    assert state["api_url"] == ""  # inside Jupyter: the page's server
+    assert "token" not in state
     assert "zndraw" in state["_esm"] and len(state["_esm"]) > 10_000
     assert Viewer("by-name").room == "by-name"
     with pytest.raises(TypeError, match="room="):
@@ -74,11 +63,18 @@ def test_viewer_of_frames_uploads_them_into_a_new_room(server):
     frames = make_atoms(5, natoms=7)
     viewer = Viewer(frames, url=server.base, token=server.token)
     assert viewer.room.startswith("viewer-")
-    assert viewer.api_url == server.base and viewer.token == server.token
+    assert viewer.api_url == server.base
+    # the token is no trait (it would be saved in the notebook): a view asks for it
+    assert "token" not in viewer.get_state()
+    sent = []
+    viewer.send = sent.append
+    viewer._handle_custom_msg({"type": "credentials"}, [])
+    assert sent == [{"type": "credentials", "token": server.token}]
     room = Room(viewer.room, url=server.base, token=server.token, create=False)
     assert len(room) == 5
     np.testing.assert_allclose(room[3].positions, frames[3].positions)
     viewer.frames.append(frames[0])  # writes through the viewer's room
     assert len(room) == 6
-    same = Viewer(room)  # a Room is shown as it is
+    same = Viewer(room)  # a Room is shown as it is, from its own server
     assert same.room == viewer.room
+    assert same.api_url == room.url

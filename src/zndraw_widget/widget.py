@@ -7,6 +7,7 @@ JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSR
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +38,8 @@ class Viewer(anywidget.AnyWidget):
 
     ``Viewer(frames)`` (a list of ``ase.Atoms``) uploads them into a new room first.
     ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
-    the viewer uses the Jupyter server's own zndraw extension.
+    the viewer uses the Jupyter server's own zndraw extension. The token is never saved in
+    the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
     set it to move the view), ``selection`` (selected atom indices, both ways).
@@ -50,8 +52,6 @@ class Viewer(anywidget.AnyWidget):
     selection = traitlets.List(traitlets.Int()).tag(sync=True)
     #: API root for the browser ("" inside Jupyter: the page's own server).
     api_url = traitlets.Unicode("").tag(sync=True)
-    #: Token for a standalone server (only with ``api_url``; stored in the widget state).
-    token = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(480).tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | Room | str | None = None, *,
@@ -59,24 +59,37 @@ class Viewer(anywidget.AnyWidget):
                  **kwargs: Any) -> None:
         if isinstance(type(self)._esm, (str, Path)):  # the bundle was missing at import
             self._esm = _bundle().read_text(encoding="utf-8")
-        self._url, self._token = url, token
-        self._room_client: Room | None = None
         if isinstance(frames, str):
             frames, room = None, frames
+        self._room_client: Room | None = None
         if frames is not None:
             from .client import Room
 
             if isinstance(frames, Room):
                 self._room_client, room, frames = frames, frames.name, None
+                endpoint = self._room_client.endpoint
+                if endpoint.explicit:
+                    url, token = endpoint.api_url, endpoint.token
+        # The browser talks to the server the kernel uses: ``url`` or ZNDRAW_URL (a
+        # standalone server), else the Jupyter server of the page (api_url "").
+        url = url or os.environ.get("ZNDRAW_URL") or None
+        self._url = url
+        self._token = (token or os.environ.get("ZNDRAW_TOKEN")) if url else None
         if frames is not None:
             name = room or f"viewer-{secrets.token_hex(6)}"
-            self._room_client = Room(name, url=url, token=token)
+            self._room_client = Room(name, url=url, token=self._token)
             self._room_client.extend(list(frames))
             room = name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
-        super().__init__(room=room, api_url=url or "", token=(token or "") if url else "",
-                         **kwargs)
+        super().__init__(room=room, api_url=url or "", **kwargs)
+        # A standalone server's token is no synced trait (that would save it in the
+        # notebook's widget state): each view asks the kernel for it.
+        self.on_msg(self._answer)
+
+    def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
+        if isinstance(content, dict) and content.get("type") == "credentials":
+            self.send({"type": "credentials", "token": self._token or ""})
 
     @property
     def frames(self) -> Room:

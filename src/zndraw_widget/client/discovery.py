@@ -31,6 +31,9 @@ class Endpoint:
     api_url: str
     token: str | None
     source: str  # where the endpoint was found, for error messages
+    #: Named by the user (``url`` or ZNDRAW_URL), not the Jupyter server running the kernel:
+    #: a browser must be told where it is.
+    explicit: bool = False
 
 
 def api_url(url: str) -> str:
@@ -47,10 +50,11 @@ def discover(url: str | None = None, token: str | None = None,
     """The endpoint to use; :class:`ServerNotFoundError` saying what to do if none is found."""
     env = os.environ if env is None else env
     if url:
-        return Endpoint(api_url(url), token or env.get("ZNDRAW_TOKEN"), "the url argument")
+        return Endpoint(api_url(url), token or env.get("ZNDRAW_TOKEN"), "the url argument",
+                        explicit=True)
     if env.get("ZNDRAW_URL"):
         return Endpoint(api_url(env["ZNDRAW_URL"]), token or env.get("ZNDRAW_TOKEN"),
-                        "ZNDRAW_URL")
+                        "ZNDRAW_URL", explicit=True)
     hub_token = env.get("JUPYTERHUB_API_TOKEN")
     found = _from_runtime_file(env)
     if found is not None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
 from ..frames import Column, Frame, FrameBatch, frame_to_atoms
 from . import upload
-from .discovery import discover
+from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
 from .frame_cache import FrameCache
@@ -98,6 +98,11 @@ class Room(MutableSequence["ase.Atoms"]):
     def url(self) -> str:
         """The API root of the server."""
         return self._http.endpoint.api_url
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The server this room lives on and how this client logs in."""
+        return self._http.endpoint
 
     def __repr__(self) -> str:
         return f"Room({self.name!r}, url={self.url!r})"
