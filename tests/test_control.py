@@ -70,8 +70,9 @@ class Control:
 
 
 @pytest.fixture
-def connect(api, request):
-    """Open control connections to the server that ``api`` talks to."""
+def connect(api, request, jp_asyncio_loop):
+    """Open control connections to the server that ``api`` talks to; at the end, close them
+    and wait until the server has cleaned up after each."""
     opened: list[Control] = []
 
     async def open_control(session: str | None = None) -> Control:
@@ -92,6 +93,12 @@ def connect(api, request):
     yield open_control
     for control in opened:
         control.close()
+    if api.kind == "jupyter":
+        settings = request.getfixturevalue("jp_serverapp").web_app.settings
+    else:
+        settings = api._fetch.app.settings
+    # the tests run in pytest-jupyter's loop: so does this wait
+    jp_asyncio_loop.run_until_complete(asyncio.wait_for(settings["zndraw_hub"]().idle(), TIMEOUT))
 
 
 async def test_two_clients_see_each_others_changes(api, connect):

@@ -31,6 +31,24 @@ class Hub:
         self._feeds: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Future] = {}
         self._sweeper: asyncio.Task | None = None
+        self._connections: set[object] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def connected(self, connection: object) -> None:
+        """A control connection opened (see :meth:`idle`)."""
+        self._connections.add(connection)
+        self._idle.clear()
+
+    def disconnected(self, connection: object) -> None:
+        """A control connection closed and released what it held."""
+        self._connections.discard(connection)
+        if not self._connections:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until every control connection has closed and cleaned up."""
+        await self._idle.wait()
 
     async def join(self, room: str, listener: Listener) -> None:
         """Deliver ``room``'s events to ``listener`` from the moment this returns."""

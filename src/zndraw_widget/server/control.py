@@ -56,6 +56,7 @@ class ControlHandler(websocket.WebSocketHandler):
         self.outbox = Outbox()
         self._tokens, self._stamp, self._refused = BURST, time.monotonic(), 0
         self._writer = asyncio.create_task(self._write_loop())
+        self.hub.connected(self)
         self._send({"type": "hello", "session": self.session, "user": self.user_name})
 
     # -- sending --------------------------------------------------------------------------
@@ -194,16 +195,18 @@ class ControlHandler(websocket.WebSocketHandler):
         if not hasattr(self, "outbox"):
             return
         self._writer.cancel()
-        asyncio.ensure_future(self._cleanup())
+        self._cleanup_task = asyncio.create_task(self._cleanup())
 
     async def _cleanup(self) -> None:
         """A disconnect releases the session's leases and presence at once."""
-        for room in list(self.rooms):
-            await self._leave(room)
         try:
+            for room in list(self.rooms):
+                await self._leave(room)
             await self.service.store.release_all(self.session)
         except Exception as error:  # the store is unreachable: leases expire by TTL
             log.warning("releasing the leases of %s failed: %s", self.session, error)
+        finally:
+            self.hub.disconnected(self)
 
 
 def _room(request: dict[str, Any]) -> str:

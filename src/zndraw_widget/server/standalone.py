@@ -51,7 +51,7 @@ def make_app(settings: Settings, token: str, base_url: str = "/") -> web.Applica
         zndraw_token=token,
         zndraw_max_upload_mb=settings.max_upload_mb,
         websocket_ping_interval=10,
-        websocket_ping_timeout=30,
+        websocket_ping_timeout=10,
     )
     app.zndraw_runtime = runtime
     return app
