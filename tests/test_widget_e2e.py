@@ -7,6 +7,7 @@ widget sets (``data-zndraw-rendered`` etc.), never on fixed sleeps. Screenshots 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,6 +39,8 @@ CHROMIUM_ARGS = [
     "--enable-unsafe-swiftshader",
 ]
 TIMEOUT_MS = 60_000
+# Served under a prefix as JupyterHub does (/user/<name>/): the widget must find its API there.
+BASE_URL = "/user/e2e/"
 VIEWER = ".zn-root"
 
 pytestmark = pytest.mark.timeout(240)
@@ -101,12 +105,14 @@ def lab(tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
          "--port", str(port), f"--IdentityProvider.token={token}",
-         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={base / 'notebooks'}",
+         "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+         f"--ServerApp.root_dir={base / 'notebooks'}",
          f"--ZnDrawWidget.storage_path={base / 'storage'}", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         f"--ServerApp.base_url={BASE_URL}"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}{BASE_URL.rstrip('/')}"
     deadline = time.monotonic() + 60
     with httpx.Client() as client:
         while True:  # poll the server's status endpoint until it answers
@@ -154,15 +160,19 @@ def write_notebook(directory: Path, name: str, cells: list[str]) -> str:
     return name
 
 
-def open_notebook(browser, lab, name: str) -> Page:
+def open_notebook(browser, lab, name: str, app: str = "lab") -> Page:
+    """Notebook ``name`` in JupyterLab (``app="lab"``) or Notebook 7 (``"notebooks"``)."""
     context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page._zndraw_errors = errors  # type: ignore[attr-defined]
-    page.goto(f"{lab['url']}/lab/workspaces/{uuid.uuid4().hex}/tree/{name}"
-              f"?reset&token={lab['token']}")
+    if app == "lab":
+        page.goto(f"{lab['url']}/lab/workspaces/{uuid.uuid4().hex}/tree/{name}"
+                  f"?reset&token={lab['token']}")
+    else:
+        page.goto(f"{lab['url']}/notebooks/{name}?token={lab['token']}")
     try:
         page.wait_for_function(
             "window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status"
@@ -175,6 +185,20 @@ def open_notebook(browser, lab, name: str) -> Page:
 
 def run_all(page: Page) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+@contextlib.contextmanager
+def running_notebook(browser, lab, name: str, cells: list[str] | None = None,
+                     app: str = "lab") -> Iterator[Page]:
+    """A page of notebook ``name`` (written from ``cells`` if given), every cell run."""
+    if cells is not None:
+        write_notebook(lab["dir"], name, cells)
+    page = open_notebook(browser, lab, name, app)
+    try:
+        run_all(page)
+        yield page
+    finally:
+        page.context.close()
 
 
 def kernel_execute(page: Page, code: str) -> None:
@@ -434,11 +458,8 @@ def test_background_follows_the_jupyterlab_theme(main_page):
 
 
 def test_two_pages_follow_one_presenter(browser, lab, main_page):
-    name = write_notebook(lab["dir"], "follower.ipynb", [
-        "from zndraw_widget import Viewer\nViewer(room='e2e-main')"])
-    follower = open_notebook(browser, lab, name)
-    try:
-        run_all(follower)
+    cells = ["from zndraw_widget import Viewer\nViewer(room='e2e-main')"]
+    with running_notebook(browser, lab, "follower.ipynb", cells) as follower:
         wait_rendered(follower)
         follower.wait_for_function(
             "() => document.querySelector('.zn-root').dataset.zndrawControl === 'open'")
@@ -454,23 +475,26 @@ def test_two_pages_follow_one_presenter(browser, lab, main_page):
         wait_rendered(main_page, frame=end - 1)
         wait_rendered(follower, frame=end - 1)
         screenshot(follower, "e2e-follower.png")
-    finally:
-        follower.context.close()
+
+
+def test_viewer_in_notebook_7(browser, lab, main_page):
+    cells = ["from zndraw_widget import Viewer\nViewer(room='e2e-main')"]
+    with running_notebook(browser, lab, "classic.ipynb", cells, app="notebooks") as page:
+        data = wait_rendered(page)
+        assert int(data["zndrawLength"]) > 1
+        changed, total = foreground_pixels(page)
+        assert changed > 0.01 * total
+        screenshot(page, "e2e-notebook7.png")
 
 
 def test_missing_room_shows_an_error(browser, lab):
-    name = write_notebook(lab["dir"], "missing.ipynb", [
-        "from zndraw_widget import Viewer\nViewer(room='no-such-room')"])
-    page = open_notebook(browser, lab, name)
-    try:
-        run_all(page)
+    cells = ["from zndraw_widget import Viewer\nViewer(room='no-such-room')"]
+    with running_notebook(browser, lab, "missing.ipynb", cells) as page:
         page.wait_for_function(
             "() => document.querySelector('.zn-root')?.dataset.zndrawStatus === 'error'")
         text = page.locator(f"{VIEWER} .zn-message").text_content()
         assert "does not exist" in text
         screenshot(page, "e2e-missing-room.png")
-    finally:
-        page.context.close()
 
 
 def test_playback_draws_every_frame_in_order(browser, lab):
@@ -482,10 +506,7 @@ def test_playback_draws_every_frame_in_order(browser, lab):
         " positions=grid * 1.5 + 0.3 * np.sin(i / 4 + grid[:, ::-1]), cell=np.eye(3) * 15,"
         " pbc=True) for i in range(30)]\n"
         "Viewer(big, room='e2e-1k')")
-    name = write_notebook(lab["dir"], "big.ipynb", [code])
-    page = open_notebook(browser, lab, name)
-    try:
-        run_all(page)
+    with running_notebook(browser, lab, "big.ipynb", [code]) as page:
         data = wait_rendered(page)
         assert data["zndrawAtoms"] == "1000"
         page.select_option(f"{VIEWER} select", "60")
@@ -502,15 +523,11 @@ def test_playback_draws_every_frame_in_order(browser, lab):
         steps = {(b - a) % 30 for a, b in itertools.pairwise(drawn)}
         assert steps <= {0, 1} and 1 in steps, drawn  # 0: the same frame drawn again
         screenshot(page, "e2e-1k-atoms.png")
-    finally:
-        page.context.close()
 
 
 def test_quickstart_notebook_runs(browser, lab):
     shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", lab["dir"] / "quickstart.ipynb")
-    page = open_notebook(browser, lab, "quickstart.ipynb")
-    try:
-        run_all(page)
+    with running_notebook(browser, lab, "quickstart.ipynb") as page:
         page.wait_for_function(
             "() => { const v = [...document.querySelectorAll('.zn-root')];"
             " return v.length === 2 && v.every(el => el.dataset.zndrawRendered !== undefined"
@@ -525,8 +542,6 @@ def test_quickstart_notebook_runs(browser, lab):
         banner = page.locator(f"{VIEWER} .zn-banner").first.text_content()
         assert not banner, banner
         screenshot(page, "e2e-quickstart.png")
-    finally:
-        page.context.close()
 
 
 def test_big_system_draws(browser, lab):
@@ -535,14 +550,9 @@ def test_big_system_draws(browser, lab):
         "g = np.stack(np.meshgrid(*[np.arange(23)] * 3, indexing='ij'), -1).reshape(-1, 3)\n"
         "Viewer([ase.Atoms(numbers=np.resize([14, 8], len(g)), positions=g * 2.0)],"
         " room='e2e-big')")
-    name = write_notebook(lab["dir"], "big-system.ipynb", [code])
-    page = open_notebook(browser, lab, name)
-    try:
-        run_all(page)
+    with running_notebook(browser, lab, "big-system.ipynb", [code]) as page:
         data = wait_rendered(page)
         assert data["zndrawAtoms"] == str(23**3)
         changed, total = foreground_pixels(page)
         assert changed > 0.05 * total
         screenshot(page, "e2e-big.png")
-    finally:
-        page.context.close()

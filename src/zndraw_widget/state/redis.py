@@ -206,6 +206,17 @@ local function record(R, session, kind, inverse)
   redis.call('SADD', R .. ':keys', stack)
   if kind == 'do' then redis.call('DEL', stacks .. 'redo') end
 end
+
+-- The end of an insert or delete: bump the order's version, push the inverse change, tell.
+local function order_changed(room, session, kind, inverse, event_type, indices, ids)
+  local R = room_key(room)
+  local order_version = redis.call('HINCRBY', R, 'order_version', 1)
+  record(R, session, kind, inverse)
+  local event = emit(room, {type = event_type, order_version = order_version,
+                            length = redis.call('ZCARD', R .. ':order')},
+                     {indices = json_list(indices), ids = json_list(ids)}, true)
+  return commit(R, {event})
+end
 """
 
 
@@ -382,12 +393,8 @@ for k, item in ipairs(items) do
   set_frame(R, item[2], item[3], item[4], item[5])
   ids[k], indices[k] = item[2], item[1]
 end
-local order_version = redis.call('HINCRBY', R, 'order_version', 1)
-record(R, session, kind, json_object({op = 'delete'}, {ids = json_list(ids)}))
-local event = emit(room, {type = 'frames_inserted', order_version = order_version,
-                          length = redis.call('ZCARD', order)},
-                   {indices = json_list(indices), ids = json_list(ids)}, true)
-return commit(R, {event})
+return order_changed(room, session, kind, json_object({op = 'delete'}, {ids = json_list(ids)}),
+                     'frames_inserted', indices, ids)
 """)
 
 _DELETE = _lua("""
@@ -417,12 +424,9 @@ table.sort(inverse, function(a, b) return a[1] < b[1] end)
 for k, item in ipairs(inverse) do positions[k] = item[1] end
 chunked('ZREM', order, unique, 1000)
 chunked('HDEL', frames, unique, 1000)
-local order_version = redis.call('HINCRBY', R, 'order_version', 1)
-record(R, session, kind, json_object({op = 'insert'}, {items = json_list(inverse)}))
-local event = emit(room, {type = 'frames_deleted', order_version = order_version,
-                          length = redis.call('ZCARD', order)},
-                   {indices = json_list(positions), ids = json_list(ids)}, true)
-return commit(R, {event})
+return order_changed(room, session, kind,
+                     json_object({op = 'insert'}, {items = json_list(inverse)}),
+                     'frames_deleted', positions, ids)
 """)
 
 _UPDATE = _lua("""
