@@ -16,7 +16,7 @@ import pytest
 
 from zndraw_widget import LockedError, Room
 
-from .conftest import ServerProcess, tagged, tags
+from .conftest import ServerProcess, make_atoms, tagged, tags
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
@@ -196,3 +196,23 @@ def test_a_script_exits_without_closing_its_room(server):
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "1"]
+
+
+def test_a_room_without_its_control_channel_still_reads_and_writes(server, room_name,
+                                                                    monkeypatch):
+    """A refused websocket (a proxy without websockets, say) does not hold Room() up for
+    the connect timeout: it warns at once, and reads and writes still work."""
+    from zndraw_widget.client import link
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    monkeypatch.setattr(link, "ws_url", lambda api_url, session: f"ws://127.0.0.1:{closed_port}/")
+    with pytest.warns(RuntimeWarning, match="live updates .* unavailable"):
+        room = Room(room_name, url=server.base, token=server.token)
+    try:
+        assert isinstance(room._link.error, OSError)  # settled by the refusal, not a timeout
+        room.extend(make_atoms(3, natoms=4))
+        assert len(room) == 3 and len(room[1]) == 4
+    finally:
+        room.close()

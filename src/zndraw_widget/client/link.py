@@ -76,6 +76,9 @@ class Link:
         self._stop = asyncio.Event()
         self._closed = False
         self.joined = threading.Event()  # set while the room is joined
+        #: Set once the first connection has joined or failed; ``error`` says why it failed.
+        self.settled = threading.Event()
+        self.error: Exception | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=f"zndraw-link-{room}",
                                         daemon=True)
@@ -139,6 +142,8 @@ class Link:
                 return
             except Exception as error:  # refused, unreachable, dropped: try again
                 log.debug("control channel %s: %s", self._url, error)
+                self.error = error
+            self.settled.set()
             if self.joined.is_set():
                 pause = PAUSES[0]
             self._left()
@@ -171,7 +176,9 @@ class Link:
             if not message.get("ok"):
                 raise reply_error(message)
             self._call("joined", message)
+            self.error = None
             self.joined.set()
+            self.settled.set()
             self._live.set()
         elif kind == "reply":
             future = self._pending.pop(message.get("id"), None)

@@ -6,6 +6,7 @@ import getpass
 import operator
 import re
 import secrets
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -74,7 +75,14 @@ class Room(MutableSequence["ase.Atoms"]):
         self._feed = RoomFeed(name, HttpClient(endpoint, self.session), self._path, self._cache)
         self._link = Link(endpoint, self.session, name, self._feed)
         self._closer = weakref.finalize(self, _close, self._link, self._feed, self._http)
-        self._link.joined.wait(TIMEOUT)  # else it keeps trying; the cache waits for it
+        # Joined, or the first attempt failed: then reads and writes still work, the frame
+        # cache waits for the link, and the link keeps trying in the background.
+        self._link.settled.wait(TIMEOUT)
+        if not self._link.joined.is_set():
+            warnings.warn(f"live updates of room {name!r} are unavailable for now "
+                          f"({self._link.error or 'no answer'}); reading and writing work, "
+                          "and the control channel keeps reconnecting", RuntimeWarning,
+                          stacklevel=2)
 
     def _open(self, create: bool, base: str | None) -> None:
         try:
