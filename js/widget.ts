@@ -78,6 +78,10 @@ export class Viewer {
   private playTimer = 0;
   private frameTimes: number[] = [];
   private presenter: string | null = null;
+  /** Sessions present in the room (session -> user) and leases other than the presenter's
+   * (target -> holding session), from the join reply and then from events. */
+  private people = new Map<string, string>();
+  private locks = new Map<string, string>();
   private presenting = false;
   private presenterIdle: ReturnType<typeof setTimeout> | null = null;
   private presenterRenew: ReturnType<typeof setInterval> | null = null;
@@ -220,11 +224,26 @@ export class Viewer {
     this.setMessage(text, true);
   }
 
+  /** Who holds a session: "you", the user present with it, else "someone". */
+  private who(session: string): string {
+    if (session === this.control?.session) return "you";
+    return this.people.get(session) ?? "someone";
+  }
+
   private updateStatus(): void {
     const parts = [`room ${this.room}`];
+    const others = [...this.people].filter(([session]) => session !== this.control?.session).map(([, user]) => user);
+    if (others.length) parts.push(others.length <= 3 ? `with ${[...new Set(others)].join(", ")}` : `with ${others.length} others`);
     if (this.presenting) parts.push("presenting");
-    else if (this.presenter && this.follow) parts.push("following presenter");
+    else if (this.presenter && this.follow) parts.push(`following ${this.who(this.presenter)}`);
+    const locked = [...this.locks].filter(([, holder]) => holder !== this.control?.session);
+    for (const [target, holder] of locked) {
+      if (target === "order") parts.push(`frames locked by ${this.who(holder)}`);
+      else if (this.shownFrame && target === `frame:${this.shownFrame.id}`) parts.push(`this frame is being edited by ${this.who(holder)}`);
+    }
     this.status.textContent = parts.join(" · ");
+    this.root.dataset.zndrawPresent = String(this.people.size);
+    this.root.dataset.zndrawLocked = locked.map(([target]) => target).join(",");
   }
 
   private updateCounter(): void {
@@ -302,6 +321,8 @@ export class Viewer {
     delete this.root.dataset.zndrawRendered;
     this.displayed = this.requested = -1;
     this.presenter = null;
+    this.people.clear();
+    this.locks.clear();
     this.updateStatus();
     if (!room) {
       this.fail("no_room", "No room: create the viewer with Viewer(room=\"name\") or Viewer(frames).");
@@ -355,6 +376,9 @@ export class Viewer {
   private onRejoined(reply: Message): void {
     const info = reply.room as RoomInfo | undefined;
     const leases = (reply.leases as Array<{ target: string; holder: string }>) ?? [];
+    const present = (reply.presence as Array<{ session: string; user: string }>) ?? [];
+    this.people = new Map(present.map((p) => [p.session, p.user]));
+    this.locks = new Map(leases.filter((l) => l.target !== "presenter").map((l) => [l.target, l.holder]));
     this.presenter = leases.find((l) => l.target === "presenter")?.holder ?? null;
     if (this.presenter === this.control.session) this.presenter = null;
     this.updateStatus();
@@ -428,6 +452,15 @@ export class Viewer {
       this.presenter = holder === this.control.session ? null : holder;
       if (holder !== this.control.session && this.presenting) this.stopPresenting();
       this.updateStatus();
+    } else if (event.type === "lease") {
+      const holder = (event.holder as string | null) ?? null;
+      if (holder) this.locks.set(String(event.target), holder);
+      else this.locks.delete(String(event.target));
+      this.updateStatus();
+    } else if (event.type === "presence") {
+      if (event.present) this.people.set(String(event.session), String(event.user));
+      else this.people.delete(String(event.session));
+      this.updateStatus();
     }
   }
 
@@ -473,6 +506,7 @@ export class Viewer {
     this.renderer.setFrame(frame);
     this.displayed = frame.index;
     this.updateCounter();
+    if (this.locks.size) this.updateStatus(); // "this frame is being edited" follows the frame
     this.syncStep(frame.index);
   }
 

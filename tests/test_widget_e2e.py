@@ -338,6 +338,17 @@ def test_a_kernel_write_changes_the_view(main_page):
     screenshot(main_page, "e2e-after-write.png")
 
 
+def test_a_kernel_lock_shows_in_the_view(main_page):
+    wait_rendered(main_page)
+    locked = "(targets) => document.querySelector('.zn-root').dataset.zndrawLocked === targets"
+    kernel_execute(main_page, "lock = v.frames.lock()\nlock.__enter__()")
+    main_page.wait_for_function(locked, arg="order")
+    assert "frames locked by" in main_page.locator(f"{VIEWER} .zn-status").text_content()
+    kernel_execute(main_page, "lock.__exit__(None, None, None)")
+    main_page.wait_for_function(locked, arg="")
+    assert "locked" not in main_page.locator(f"{VIEWER} .zn-status").text_content()
+
+
 def test_step_trait_moves_the_view(main_page):
     kernel_execute(main_page, "v.step = 7")
     wait_rendered(main_page, frame=7)
@@ -458,9 +469,14 @@ def test_background_follows_the_jupyterlab_theme(main_page):
 
 
 def test_two_pages_follow_one_presenter(browser, lab, main_page):
+    present = int(main_page.eval_on_selector(VIEWER, "el => el.dataset.zndrawPresent"))
     cells = ["from zndraw_widget import Viewer\nViewer(room='e2e-main')"]
     with running_notebook(browser, lab, "follower.ipynb", cells) as follower:
         wait_rendered(follower)
+        # The presenter's view counts the follower's view as present
+        main_page.wait_for_function(
+            f"() => Number(document.querySelector('.zn-root').dataset.zndrawPresent) > {present}")
+        assert " with " in main_page.locator(f"{VIEWER} .zn-status").text_content()
         follower.wait_for_function(
             "() => document.querySelector('.zn-root').dataset.zndrawControl === 'open'")
         main_page.wait_for_function(
