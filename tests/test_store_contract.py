@@ -361,9 +361,26 @@ async def test_presence(store):
     assert await store.presence("r", "s1", "alice") == [{"session": "s1", "user": "alice"}]
     present = await store.presence("r", "s2", "bob")
     assert sorted(p["session"] for p in present) == ["s1", "s2"]
+    await store.presence("r", "s2", "bob")  # a renewal: it tells nobody
     assert await store.presence("r", "s1", None) == [{"session": "s2", "user": "bob"}]
     events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(3)]
     assert [(e["session"], e["present"]) for e in events] == [("s1", True), ("s2", True), ("s1", False)]
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_presence_not_renewed_expires(store):
+    """A session whose server died without a goodbye fades out of the room."""
+    await store.create_room("r", [], [], 1.0)
+    await store.presence("r", "kept", "alice")
+    await store.presence("r", "ghost", "bob", ttl=0)
+    subscription = await store.subscribe("r")
+    await store.expire_leases()
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert (event["type"], event["session"], event["present"]) == ("presence", "ghost", False)
+    assert await store.presence("r", "kept", "alice") == [{"session": "kept", "user": "alice"}]
+    await store.delete_room("r")
+    await store.expire_leases()  # a deleted room's presences go quietly
     await subscription.aclose()
 
 
@@ -467,3 +484,21 @@ async def test_live_segments_and_forgetting_hashes(store):
     assert "s4" not in await store.live_segments()
     await store.forget_segments({"s4", "s9"})
     assert await store.locations(["sha256:c", "sha256:a"]) == {"sha256:a": "s1/0"}
+
+
+@pytest.mark.asyncio
+async def test_hub_renews_the_presence_of_its_sessions(store):
+    from zndraw_widget.hub import Hub
+
+    await store.create_room("r", [], [], 1.0)
+    hub = Hub(store)
+    await hub.present("r", "live", "alice")
+    await store.presence("r", "live", "alice", ttl=0)  # as if about to expire
+    await hub.renew_presence()
+    await store.expire_leases()
+    present = await store.presence("r", "probe", "bob")
+    assert sorted(p["session"] for p in present) == ["live", "probe"]
+    await hub.present("r", "live", None)  # left: no longer renewed
+    await hub.renew_presence()
+    assert await store.presence("r", "probe", "bob") == [{"session": "probe", "user": "bob"}]
+    await hub.close()

@@ -14,12 +14,13 @@ from collections import OrderedDict
 from itertools import count
 from typing import Any, Callable
 
-from .state.base import Store, Subscription
+from .errors import NotFound
+from .state.base import PRESENCE_TTL, Store, Subscription
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], None]
-SWEEP_INTERVAL = 0.5  # seconds between sweeps for expired leases
+SWEEP_INTERVAL = 0.5  # seconds between sweeps for expired leases and presences
 
 
 class Hub:
@@ -31,6 +32,7 @@ class Hub:
         self._feeds: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Future] = {}
         self._sweeper: asyncio.Task | None = None
+        self._present: dict[tuple[str, str], str] = {}  # (room, session) -> user, renewed
         self._connections: set[object] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -49,6 +51,22 @@ class Hub:
     async def idle(self) -> None:
         """Wait until every control connection has closed and cleaned up."""
         await self._idle.wait()
+
+    async def present(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
+        """Mark ``session`` present in ``room`` (absent when ``user`` is None), renewed by
+        this process while it lasts; who is present now."""
+        if user is None:
+            self._present.pop((room, session), None)
+        else:
+            self._present[(room, session)] = user
+        return await self.store.presence(room, session, user)
+
+    async def renew_presence(self) -> None:
+        """Renew the presence of this process's sessions (the sweeper does, every
+        ``PRESENCE_TTL / 3``)."""
+        for (room, session), user in list(self._present.items()):
+            with contextlib.suppress(NotFound):  # the room is gone
+                await self.store.presence(room, session, user)
 
     async def join(self, room: str, listener: Listener) -> None:
         """Deliver ``room``'s events to ``listener`` from the moment this returns."""
@@ -93,9 +111,13 @@ class Hub:
                     await subscription.aclose()
 
     async def _sweep(self) -> None:
+        renewed = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
             try:
+                if asyncio.get_running_loop().time() - renewed > PRESENCE_TTL / 3:
+                    renewed = asyncio.get_running_loop().time()
+                    await self.renew_presence()
                 await self.store.expire_leases()
             except Exception as error:  # keep sweeping: a transient store error passes
                 log.warning("sweeping expired leases failed: %s", error)

@@ -137,7 +137,7 @@ class ControlHandler(websocket.WebSocketHandler):
         if room not in self.rooms:
             self.rooms.add(room)
             await self.hub.join(room, self.deliver)
-        present = await self.service.store.presence(room, self.session, self.user_name)
+        present = await self.hub.present(room, self.session, self.user_name)
         info = await self.service.room_info(room)
         leases = await self.service.store.leases(room)
         return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
@@ -152,7 +152,7 @@ class ControlHandler(websocket.WebSocketHandler):
         self.rooms.discard(room)
         self.hub.leave(room, self.deliver)
         with contextlib.suppress(ZnDrawError):
-            await self.service.store.presence(room, self.session, None)
+            await self.hub.present(room, self.session, None)
 
     async def _lock_request(self, request: dict[str, Any]) -> dict[str, Any]:
         lease = await self.service.acquire(_room(request), _target(request), self.session,

@@ -22,6 +22,9 @@ ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 EVENT_LOG_LENGTH = 1000
 ORDER = "order"
 PRESENTER = "presenter"
+#: Seconds a session stays present in a room unless renewed: the sessions of a server
+#: process that died without saying goodbye fade out of every room after this long.
+PRESENCE_TTL = 30.0
 
 Record = Literal["do", "undo", "redo"]
 
@@ -274,13 +277,15 @@ class Store(ABC):
 
     @abstractmethod
     async def expire_leases(self) -> list[Lease]:
-        """Remove leases past their expiry and tell their rooms (each lease once, even
-        with several processes sweeping)."""
+        """Remove leases and presences past their expiry and tell their rooms (each once,
+        even with several processes sweeping); return the expired leases."""
 
     @abstractmethod
-    async def presence(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
-        """Mark ``session`` (of ``user``) present in ``room``, or absent when ``user`` is
-        None; tell the room; return who is present now."""
+    async def presence(self, room: str, session: str, user: str | None,
+                       ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
+        """Mark ``session`` (of ``user``) present in ``room`` for ``ttl`` seconds (calling
+        again renews it), or absent when ``user`` is None; tell the room when this changes
+        who is present; return who is present now."""
 
     # -- events ---------------------------------------------------------------------------
     @abstractmethod

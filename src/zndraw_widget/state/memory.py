@@ -25,6 +25,7 @@ from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
 from .base import (
     EVENT_LOG_LENGTH,
     ORDER,
+    PRESENCE_TTL,
     PRESENTER,
     Commit,
     FrameRef,
@@ -81,6 +82,7 @@ class MemoryStore(Store):
         self._hashes: dict[str, str] = {}
         self._leases: dict[tuple[str, str], Lease] = {}
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
+        self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
         self._subscribers: dict[str, set[QueueSubscription]] = {}
         self._journal = None
         self._records_since_snapshot = 0
@@ -477,18 +479,27 @@ class MemoryStore(Store):
                 self._emit(self._rooms[lease.room], {
                     "type": "lease", "room": lease.room, "target": lease.target, "holder": None,
                     "expires": None, "expired": lease.holder}, data=False)
+        for room, session in [key for key, until in self._present_until.items() if until <= now]:
+            if room in self._rooms:
+                await self.presence(room, session, None)
+            else:  # the room was deleted meanwhile
+                del self._present_until[(room, session)]
         return expired
 
-    async def presence(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
+    async def presence(self, room: str, session: str, user: str | None,
+                       ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
         state = self._room(room)
         present = self._present.setdefault(room, {})
         if user is None:
-            if present.pop(session, None) is None:
-                return list(present.values())
+            self._present_until.pop((room, session), None)
+            changed = present.pop(session, None) is not None
         else:
+            self._present_until[(room, session)] = time.time() + ttl
+            changed = session not in present
             present[session] = {"session": session, "user": user}
-        self._emit(state, {"type": "presence", "room": room, "session": session, "user": user,
-                           "present": user is not None}, data=False)
+        if changed:
+            self._emit(state, {"type": "presence", "room": room, "session": session,
+                               "user": user, "present": user is not None}, data=False)
         return list(present.values())
 
     # -- events ---------------------------------------------------------------------------

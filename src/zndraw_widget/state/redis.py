@@ -17,7 +17,8 @@ Redis, not a cluster):
   channel of the same name carries every event of the room
 - ``room:{name}:records:{session}:undo|redo``: lists of inverse changes (JSON)
 - ``room:{name}:keys``: set of the room's history and record keys, for ``delete_room``
-- ``room:{name}:presence``: hash session -> user
+- ``room:{name}:presence``: hash session -> user; ``presence`` scores each JSON
+  ``[room, session]`` by its expiry (ms), for the sweeper
 - ``room:{name}:lease:{target}``: JSON ``{room, target, holder, expires}`` (expires in ms);
   ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
   a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
@@ -42,6 +43,7 @@ from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
 from .base import (
     EVENT_LOG_LENGTH,
     ORDER,
+    PRESENCE_TTL,
     PRESENTER,
     Commit,
     FrameRef,
@@ -564,6 +566,13 @@ for _, key in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now_ms()
     redis.call('ZREM', P .. 'leases', key)
   end
 end
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'presence', '-inf', now_ms())) do
+  local room, session = unpack(cjson.decode(member))
+  redis.call('ZREM', P .. 'presence', member)
+  if redis.call('HDEL', room_key(room) .. ':presence', session) == 1 then
+    emit(room, {type = 'presence', session = session, user = cjson.null, present = false})
+  end
+end
 return expired
 """)
 
@@ -579,14 +588,17 @@ emit(room, {type = 'step', step = step, holder = session})
 """)
 
 _PRESENCE = _lua("""
-local room, session, user = ARGV[4], ARGV[5], cjson.decode(ARGV[6])
+local room, session, user, ttl_ms = ARGV[4], ARGV[5], cjson.decode(ARGV[6]), tonumber(ARGV[7])
 local R = need_room(room)
 local present = R .. ':presence'
-local changed = 1
+local member = cjson.encode({room, session})
+local changed
 if user == cjson.null then
   changed = redis.call('HDEL', present, session)
+  redis.call('ZREM', P .. 'presence', member)
 else
-  redis.call('HSET', present, session, user)
+  changed = redis.call('HSET', present, session, user)
+  redis.call('ZADD', P .. 'presence', now_ms() + ttl_ms, member)
 end
 if changed == 1 then
   emit(room, {type = 'presence', session = session, user = user, present = user ~= cjson.null})
@@ -852,8 +864,9 @@ class RedisStore(Store):
     async def expire_leases(self) -> list[Lease]:
         return [_lease(value) for value in await self._run(_EXPIRE_LEASES)]
 
-    async def presence(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
-        flat = await self._run(_PRESENCE, room, session, json.dumps(user))
+    async def presence(self, room: str, session: str, user: str | None,
+                       ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
+        flat = await self._run(_PRESENCE, room, session, json.dumps(user), int(ttl * 1000))
         return [{"session": s, "user": u} for s, u in zip(flat[::2], flat[1::2], strict=True)]
 
     # -- events ---------------------------------------------------------------------------
