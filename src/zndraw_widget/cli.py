@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-upload-mb", type=float, default=None,
                        help="largest request body in MB (ZNDRAW_MAX_UPLOAD_MB; default: 500)")
     serve.add_argument("--base-url", default="/", help="URL prefix, e.g. /services/zndraw/")
+    origins = os.environ.get("ZNDRAW_ALLOW_ORIGINS", "")
+    serve.add_argument("--allow-origin", action="append", dest="allow_origins",
+                       default=[o.strip() for o in origins.split(",") if o.strip()],
+                       metavar="ORIGIN",
+                       help="let pages of ORIGIN (e.g. http://127.0.0.1:8888, a JupyterLab "
+                            "showing Viewer(url=...)) call this server; repeatable "
+                            "(ZNDRAW_ALLOW_ORIGINS, comma-separated; default: none)")
     args = parser.parse_args(argv)
 
     from .server.standalone import serve as run
@@ -40,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     base_url = "/" + args.base_url.strip("/") + "/" if args.base_url.strip("/") else "/"
     try:
         asyncio.run(run(settings, args.host, args.port, args.token, base_url,
-                        ready=lambda line: print(line, flush=True)))
+                        ready=lambda line: print(line, flush=True),
+                        allow_origins=args.allow_origins))
     except RuntimeError as error:  # e.g. the storage is in use by another process
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import secrets
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 from tornado import httpserver, netutil, web
@@ -13,24 +14,59 @@ from tornado import httpserver, netutil, web
 from ..config import Runtime, Settings
 from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
+from .pages import page_handlers
+
+LOGIN_COOKIE = "zndraw-login"
+CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
 
 
 class TokenAuth(web.RequestHandler):
-    """A shared token in ``Authorization: token <t>`` (or ``Bearer``), or ``?token=``."""
+    """A shared token in ``Authorization: token <t>`` (or ``Bearer``), or ``?token=``; a
+    browser that sent ``?token=`` once gets a login cookie (HttpOnly, SameSite=Strict,
+    signed with a key derived from the token), which then needs the ``_xsrf`` cookie echoed
+    in ``X-XSRFToken`` on every request that changes something."""
+
+    _by_cookie = False
 
     def get_current_user(self) -> str | None:
-        expected = self.settings["zndraw_token"]
+        expected = self.settings["zndraw_token"].encode()
         header = self.request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         given = value.strip() if scheme.lower() in ("token", "bearer") else None
-        given = given or self.get_query_argument("token", None)
-        if given and hmac.compare_digest(given.encode(), expected.encode()):
+        from_query = self.get_query_argument("token", None)
+        given = given or from_query
+        if given and hmac.compare_digest(given.encode(), expected):
+            if from_query and self.request.method == "GET":
+                self.set_signed_cookie(LOGIN_COOKIE, "1", expires_days=30, httponly=True,
+                                       samesite="Strict", path=self.settings["zndraw_base_url"])
+            return "token"
+        if self.get_signed_cookie(LOGIN_COOKIE, max_age_days=30) == b"1":
+            self._by_cookie = True
             return "token"
         return None
 
     def prepare(self) -> None:
+        if self.request.method == "OPTIONS":  # a CORS preflight carries no credentials
+            return
         if self.current_user is None:
             raise web.HTTPError(401, "missing or wrong token: send 'Authorization: token <t>'")
+        if self._by_cookie and self.request.method not in ("GET", "HEAD"):
+            self.check_xsrf_cookie()  # a cookie alone must not write: cross-site forgery
+
+    def set_default_headers(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.settings["zndraw_allow_origins"]:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Allow-Headers", CORS_HEADERS)
+            self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+            self.set_header("Access-Control-Expose-Headers", "ETag")
+            self.set_header("Access-Control-Max-Age", "600")
+            self.add_header("Vary", "Origin")
+
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """Answer a CORS preflight (allowed origins get the headers above)."""
+        self.set_status(204)
+        self.finish()
 
     @property
     def user_name(self) -> str:
@@ -38,18 +74,28 @@ class TokenAuth(web.RequestHandler):
 
 
 class TokenControl(ControlHandler, TokenAuth):
-    """The control channel behind the token (browsers pass it as ``?token=``)."""
+    """The control channel behind the token (browsers pass it as ``?token=``, or the login
+    cookie from their own origin)."""
+
+    def check_origin(self, origin: str) -> bool:
+        return super().check_origin(origin) or origin in self.settings["zndraw_allow_origins"]
 
 
-def make_app(settings: Settings, token: str, base_url: str = "/") -> web.Application:
-    """The standalone Tornado application serving ``settings``' rooms."""
+def make_app(settings: Settings, token: str, base_url: str = "/",
+             allow_origins: Sequence[str] = ()) -> web.Application:
+    """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
+    for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
     runtime = Runtime(settings)
     app = web.Application(
-        build_handlers(base_url, TokenAuth, TokenControl),
+        build_handlers(base_url, TokenAuth, TokenControl) + page_handlers(base_url, TokenAuth),
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
         zndraw_token=token,
+        zndraw_base_url=base_url,
+        zndraw_allow_origins=frozenset(origin.rstrip("/") for origin in allow_origins),
         zndraw_max_upload_mb=settings.max_upload_mb,
+        # the same token gives the same key: replicas behind one proxy accept each other's
+        cookie_secret=hmac.new(token.encode(), b"zndraw-widget login", "sha256").hexdigest(),
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
     )
@@ -58,10 +104,11 @@ def make_app(settings: Settings, token: str, base_url: str = "/") -> web.Applica
 
 
 async def serve(settings: Settings, host: str, port: int, token: str | None,
-                base_url: str = "/", ready: Any = print) -> None:
+                base_url: str = "/", ready: Any = print,
+                allow_origins: Sequence[str] = ()) -> None:
     """Run the standalone server until SIGINT or SIGTERM."""
     token = token or secrets.token_urlsafe(24)
-    app = make_app(settings, token, base_url)
+    app = make_app(settings, token, base_url, allow_origins)
     server = httpserver.HTTPServer(
         app, max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)),
         xheaders=True)
@@ -69,7 +116,8 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
     server.add_sockets(sockets)
     bound = sockets[0].getsockname()[1]
     app.zndraw_runtime.service()  # open storage now: a bad path fails at start
-    ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})")
+    ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
+          f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the rooms")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,136 @@
+"""The standalone server's pages (room list, full-page viewer), its login cookie and CORS,
+against a real ``zndraw-widget serve`` process; the viewer page in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from zndraw_widget import Room
+
+from .conftest import ServerProcess, make_atoms
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
+JUPYTER = "http://127.0.0.1:8888"  # an allowed origin, as a JupyterLab showing Viewer(url=)
+
+pytestmark = pytest.mark.usefixtures("no_ambient_server")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("pages"), "--allow-origin", JUPYTER)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def browser_like(site):
+    """A client that keeps cookies, as a browser does."""
+    with httpx.Client(base_url=site.base, follow_redirects=False, timeout=30) as client:
+        yield client
+
+
+def test_pages_need_the_token_once_then_the_cookie(site, browser_like):
+    refused = browser_like.get("")
+    assert refused.status_code == 401
+    assert "?token=" in refused.text and "text/html" in refused.headers["content-type"]
+    assert browser_like.get("", params={"token": "wrong"}).status_code == 401
+    first = browser_like.get("", params={"token": site.token})
+    assert first.status_code == 200 and "<h1>Rooms</h1>" in first.text
+    cookie = first.headers["set-cookie"]
+    assert "zndraw-login=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert site.token not in cookie  # a signed flag, not the token itself
+    assert browser_like.get("").status_code == 200  # the cookie alone now
+    assert browser_like.get("zndraw/api/rooms").status_code == 200  # and for the API
+
+
+def test_a_cookie_alone_cannot_write(site, browser_like):
+    """Cross-site request forgery: a write with the login cookie needs the _xsrf echo."""
+    browser_like.get("", params={"token": site.token})
+    forged = browser_like.post("zndraw/api/rooms", json={"name": "forged"})
+    assert forged.status_code == 403
+    xsrf = browser_like.cookies["_xsrf"]
+    made = browser_like.post("zndraw/api/rooms", json={"name": "made-by-page"},
+                             headers={"X-XSRFToken": xsrf})
+    assert made.status_code == 201
+    # the token itself (kernels, scripts) needs no _xsrf
+    assert httpx.post(site.url + "rooms", json={"name": "by-token"},
+                      headers=site.headers).status_code == 201
+
+
+def test_room_list_links_each_room_and_opens_by_name(site, browser_like):
+    Room("listed-1", url=site.base, token=site.token).extend(make_atoms(2, natoms=3))
+    page = browser_like.get("", params={"token": site.token}).text
+    assert '<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>' in page
+    opened = browser_like.get("", params={"open": "some room"})
+    assert opened.status_code == 302 and opened.headers["location"] == "/rooms/some%20room"
+    assert browser_like.get("", params={"offset": "x"}).status_code == 400
+
+
+def test_room_page_and_bundle(site, browser_like):
+    browser_like.get("", params={"token": site.token})
+    page = browser_like.get("rooms/listed-2")
+    assert page.status_code == 200 and '"room": "listed-2"' in page.text
+    assert 'import("/static/widget.js")' in page.text
+    invalid = browser_like.get("rooms/%3Cb%3Ex")  # <b>x: refused, and escaped in the answer
+    assert invalid.status_code == 400
+    assert "<b>" not in invalid.text and "&lt;b&gt;x" in invalid.text
+    assert browser_like.get("rooms/" + "x" * 300).status_code == 400
+    bundle = browser_like.get("static/widget.js")
+    if BUNDLE.is_file():
+        assert bundle.status_code == 200
+        assert bundle.headers["content-type"].startswith("text/javascript")
+        assert bundle.content == BUNDLE.read_bytes()
+
+
+def test_cors_for_allowed_origins_only(site):
+    preflight = httpx.options(site.url + "rooms", headers={
+        "Origin": JUPYTER, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, x-zndraw-session"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == JUPYTER
+    assert "X-ZnDraw-Session" in preflight.headers["access-control-allow-headers"]
+    allowed = httpx.get(site.url + "rooms", headers={**site.headers, "Origin": JUPYTER})
+    assert allowed.headers["access-control-allow-origin"] == JUPYTER
+    other = httpx.get(site.url + "rooms", headers={**site.headers, "Origin": "http://evil"})
+    assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+    assert "access-control-allow-origin" not in httpx.options(
+        site.url + "rooms", headers={"Origin": "http://evil"}).headers
+
+
+# -- in a browser ----------------------------------------------------------------------------
+def test_full_page_viewer_in_chromium(site, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not BUNDLE.is_file():
+        pytest.skip("the front end bundle is not built")
+    from .test_widget_e2e import CHROMIUM, CHROMIUM_ARGS, foreground_pixels, wait_rendered
+
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("no chromium")
+    Room("full-page", url=site.base, token=site.token).extend(make_atoms(4, natoms=20))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.set_default_timeout(60_000)
+            page.goto(f"{site.base}?token={site.token}")
+            page.click("text=full-page")
+            data = wait_rendered(page)
+            assert data["zndrawLength"] == "4" and data["zndrawAtoms"] == "20"
+            changed, total = foreground_pixels(page)
+            assert changed > 0.005 * total
+            # the control channel opens with the login cookie (same origin)
+            page.wait_for_function(
+                "() => document.querySelector('.zn-root').dataset.zndrawControl === 'open'")
+            page.locator(".zn-root").focus()
+            page.keyboard.press("End")
+            wait_rendered(page, frame=3)
+            (ROOT / "test-artifacts").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "test-artifacts" / "full-page.png"))
+        finally:
+            browser.close()
