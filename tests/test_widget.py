@@ -78,3 +78,22 @@ def test_viewer_of_frames_uploads_them_into_a_new_room(server):
     same = Viewer(room)  # a Room is shown as it is, from its own server
     assert same.room == viewer.room
     assert same.api_url == room.url
+
+
+def test_ase_visualize_view_opens_a_viewer(server):
+    """``ase.visualize.view(..., viewer="zndraw")`` through the installed entry point."""
+    if not BUNDLE.is_file():
+        pytest.skip("the front end bundle is not built")
+    from ase.visualize import view
+
+    from zndraw_widget import Room, Viewer
+
+    frames = make_atoms(3, natoms=5)
+    viewer = view(frames, viewer="zndraw", url=server.base, token=server.token)
+    assert isinstance(viewer, Viewer)
+    assert len(Room(viewer.room, url=server.base, token=server.token, create=False)) == 3
+    repeated = view(frames[0], viewer="zndraw", repeat=(2, 1, 1), url=server.base,
+                    token=server.token, room="ase-view-repeated")
+    assert repeated.room == "ase-view-repeated" and len(repeated.frames[0]) == 10
+    with pytest.raises(TypeError, match="data=None"):
+        view(frames[0], viewer="zndraw", data=np.zeros((2, 2, 2)), url=server.base)
