@@ -29,6 +29,8 @@ pytest.importorskip("anywidget")
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+from .conftest import ServerProcess  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
@@ -501,6 +503,28 @@ def test_viewer_in_notebook_7(browser, lab, main_page):
         changed, total = foreground_pixels(page)
         assert changed > 0.01 * total
         screenshot(page, "e2e-notebook7.png")
+
+
+@pytest.fixture(scope="module")
+def remote(lab, tmp_path_factory):
+    """A standalone server on another origin than the notebook page, allowing that page."""
+    origin = "/".join(lab["url"].split("/")[:3])
+    process = ServerProcess(tmp_path_factory.mktemp("remote"), "--allow-origin", origin)
+    yield process
+    process.stop()
+
+
+def test_viewer_of_a_standalone_server_on_another_origin(browser, lab, remote):
+    """CORS, the websocket's origin check and the token asked of the kernel (never a
+    synced trait), end to end."""
+    cells = [SETUP.replace('v = Viewer(frames, room="e2e-main")',
+                           f'v = Viewer(frames[:5], url="{remote.base}", token="{remote.token}")')]
+    with running_notebook(browser, lab, "remote.ipynb", cells) as page:
+        data = wait_rendered(page)
+        assert data["zndrawLength"] == "5"
+        page.wait_for_function(
+            "() => document.querySelector('.zn-root').dataset.zndrawControl === 'open'")
+        screenshot(page, "e2e-remote.png")
 
 
 def test_missing_room_shows_an_error(browser, lab):
