@@ -162,8 +162,9 @@ export class ControlClient {
 
   private scheduleReconnect(why: string): void {
     if (this.closed) return;
-    const min = this.options.backoffMin ?? 250;
-    const max = this.options.backoffMax ?? 10000;
+    // docs/protocol.md "Reconnecting": the same policy as the kernel client (client/link.py)
+    const min = this.options.backoffMin ?? 100;
+    const max = this.options.backoffMax ?? 5000;
     const delay = Math.min(max, min * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
     this.attempt += 1;
     this.setStatus("reconnecting", why);

@@ -27,6 +27,7 @@ from .errors import ConflictError, LockedError, ServerNotFoundError
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for a reply
+# docs/protocol.md "Reconnecting": the same policy as the widget (js/control.ts)
 PAUSES = (0.1, 5.0)  # the first and the longest pause before reconnecting
 JOIN = "join"  # the id of the join_room request each connection starts with
 
