@@ -93,7 +93,7 @@ class Client:
         self.next_id = 0
 
     @classmethod
-    async def open(cls, server: ServerProcess, session: str) -> "Client":
+    async def open(cls, server: ServerProcess, session: str) -> Client:
         request = httpclient.HTTPRequest(
             server.url.replace("http", "ws") + f"ws?session={session}",
             headers={"Authorization": f"token {TOKEN}"})

@@ -22,8 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -287,7 +288,7 @@ def main() -> int:
             for repeat in (first, again):
                 for i in indices:
                     floor_times.append(timed(lambda: plain.request("GET", "/tiny")))
-                    repeat.append(timed(lambda: small.read(f"index={i}")))
+                    repeat.append(timed(lambda i=i: small.read(f"index={i}")))
             floor = statistics.median(floor_times)
             rows.append(Row("Tornado, tiny GET (per-request floor)", floor * 1e3, "ms"))
             for label, times in (("first read of each", first), ("repeated", again)):
@@ -333,7 +334,7 @@ def main() -> int:
                 times = []
                 for _ in range(inserts):
                     body = frames_body(rng.random((1, 10, 3)), np.ones((1, 10), dtype=np.int64))
-                    times.append(timed(lambda: long.insert(body, at=0)))
+                    times.append(timed(lambda body=body: long.insert(body, at=0)))
                 value = statistics.median(times)
                 rows.append(Row(f"insert 1 frame at index 0 of {length:,} (median)",
                                 value * 1e3, "ms", floor * 1e3, value / floor, "<= 5 ms",

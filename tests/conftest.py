@@ -109,8 +109,9 @@ class Api:
 
 
 def _standalone_fetch(tmp_path, token: str = "secret-token"):
-    from tornado import httpclient, httpserver, netutil
     from urllib.parse import urlencode
+
+    from tornado import httpclient, httpserver, netutil
 
     from zndraw_widget.config import Settings
     from zndraw_widget.server.standalone import make_app

@@ -279,7 +279,8 @@ def test_killed_client_process_loses_its_leases(tmp_path):
         for how, target in (("http", "order"), ("ws", "frame:abc")):
             process = subprocess.run([sys.executable, "-c", script, how], timeout=60)
             assert process.returncode == -9
-            taken = await watcher.event(lambda e: e["type"] == "lease" and e["holder"] == how)
+            taken = await watcher.event(
+                lambda e, how=how: e["type"] == "lease" and e["holder"] == how)
             assert taken["target"] == target
             freed = await watcher.event(lambda e: e["type"] == "lease" and e["holder"] is None)
             assert freed["target"] == target

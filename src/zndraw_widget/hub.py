@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 from .errors import NotFound
 from .state.base import PRESENCE_TTL, Store, Subscription

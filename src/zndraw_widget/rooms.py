@@ -11,8 +11,9 @@ import asyncio
 import hashlib
 import secrets
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from .cache import ByteLRU
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
 from .state.base import (
-    Commit,
     ORDER,
+    Commit,
     FrameRef,
     IndexSpec,
     Lease,

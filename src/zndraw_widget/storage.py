@@ -15,9 +15,10 @@ import secrets
 import shutil
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import msgpack
 import numpy as np

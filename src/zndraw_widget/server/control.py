@@ -8,7 +8,8 @@ import contextlib
 import logging
 import secrets
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgpack
 from tornado import websocket

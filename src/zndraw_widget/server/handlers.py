@@ -13,7 +13,8 @@ import hashlib
 import hmac
 import json
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tornado import web
 

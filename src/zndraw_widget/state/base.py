@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal, Sequence, Union
+from typing import Any, Literal
 
 from ..errors import BadRequest
 
@@ -124,7 +125,7 @@ class SliceSpec:
     step: int | None
 
 
-IndexSpec = Union[SliceSpec, Sequence[int]]
+IndexSpec = SliceSpec | Sequence[int]
 
 
 def resolve_indices(spec: IndexSpec, length: int) -> list[int]:
@@ -300,5 +301,5 @@ class Store(ABC):
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         """Send an event that changes no state (presence, lease expiry, ...)."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (nothing to release by default)
         """Release connections and files."""
