@@ -81,7 +81,7 @@ export class DataClient {
     return `rooms/${encodeURIComponent(room)}`;
   }
 
-  async request(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
+  async request(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
       response = await this.fetchImpl(this.apiUrl + path, {
@@ -90,8 +90,10 @@ export class DataClient {
         headers: this.headers(headers),
         credentials: "same-origin",
         cache: "no-store",
+        signal,
       });
     } catch (error) {
+      if ((error as Error).name === "AbortError") throw error; // the caller gave up on it
       throw new ApiError(0, "network", `cannot reach the zndraw server at ${this.apiUrl}: ${(error as Error).message}`);
     }
     if (!response.ok) throw await errorOf(response, this.apiUrl);
@@ -125,8 +127,7 @@ export class DataClient {
   async frames(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<FramesRead> {
     let path = `${this.roomPath(room)}/frames?index=${encodeURIComponent(index)}`;
     if (fields && fields.length) path += `&data=${fields.map(encodeURIComponent).join(",")}`;
-    void signal;
-    const response = await this.request("GET", path);
+    const response = await this.request("GET", path, undefined, {}, signal);
     const buffer = await response.arrayBuffer();
     const read = decode(buffer) as ReadResponse;
     return { length: read.length, seq: read.seq, orderVersion: read.order_version, frames: framesOf(read) };

@@ -15,7 +15,8 @@ export interface FrameStoreOptions {
 export class FrameStore {
   length = 0;
   private cache = new Map<number, Frame>();
-  private inflight = new Map<number, Promise<void>>();
+  /** Reads in flight by first index: their promise and the index they stop before. */
+  private inflight = new Map<number, { promise: Promise<void>; stop: number }>();
   private bytes = 0;
   private frameBytes = 0;
   private generation = 0;
@@ -51,8 +52,15 @@ export class FrameStore {
     return Math.max(1, Math.min(this.maxChunk, Math.floor(this.chunkBytes / this.frameBytes)));
   }
 
-  /** Load frame ``index`` (and its neighbours in the same chunk). */
-  async load(index: number): Promise<Frame> {
+  /** Whether a read in flight brings frame ``index``. */
+  loading(index: number): boolean {
+    for (const [start, read] of this.inflight) if (start <= index && index < read.stop) return true;
+    return false;
+  }
+
+  /** Load frame ``index`` (and its neighbours in the same chunk); ``signal`` aborts the read
+   * (a newer request made it stale: scrubbing past big frames must not queue them up). */
+  async load(index: number, signal?: AbortSignal): Promise<Frame> {
     const cached = this.get(index);
     if (cached) return cached;
     // A change event may invalidate a read in flight (its frames are dropped): read again.
@@ -60,7 +68,7 @@ export class FrameStore {
       const chunk = this.chunkSize();
       const start = chunk > 1 ? Math.floor(index / chunk) * chunk : index;
       const stop = this.length ? Math.min(this.length, start + chunk) : start + 1;
-      await this.fetchRange(start, Math.max(stop, index + 1));
+      await this.fetchRange(start, Math.max(stop, index + 1), signal);
       const frame = this.cache.get(index);
       if (frame) return frame;
       if (this.length && index >= this.length) break;
@@ -82,22 +90,22 @@ export class FrameStore {
     }
   }
 
-  private fetchRange(start: number, stop: number): Promise<void> {
+  private fetchRange(start: number, stop: number, signal?: AbortSignal): Promise<void> {
     const existing = this.inflight.get(start);
-    if (existing) return existing;
+    if (existing) return existing.promise;
     const generation = this.generation;
     const index = stop - start === 1 ? String(start) : `${start}:${stop}`;
     const promise: Promise<void> = this.data
-      .frames(this.room, index, this.fields)
+      .frames(this.room, index, this.fields, signal)
       .then((read) => {
         if (generation !== this.generation) return;
         this.length = read.length;
         for (const frame of read.frames) this.put(frame);
       })
       .finally(() => {
-        if (this.inflight.get(start) === promise) this.inflight.delete(start);
+        if (this.inflight.get(start)?.promise === promise) this.inflight.delete(start);
       });
-    this.inflight.set(start, promise);
+    this.inflight.set(start, { promise, stop });
     return promise;
   }
 

@@ -90,6 +90,7 @@ export class Viewer {
   private stepTimer: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
   private openToken = 0;
+  private loadingRead: AbortController | null = null;
   private drag: { start: Vector3; atoms: number[]; original: Float32Array; moved: boolean } | null = null;
   private pointerDown: { x: number; y: number } | null = null;
   private themeObserver: MutationObserver | null = null;
@@ -481,16 +482,20 @@ export class Viewer {
     const ticket = ++this.ticket;
     this.slider.value = String(index);
     this.updateCounter();
+    // A read for an earlier request that will not bring this frame is stale: drop it.
+    if (this.loadingRead && !store.loading(index)) this.loadingRead.abort();
     const cached = store.get(index);
     if (cached) this.display(cached);
     else {
+      const read = store.loading(index) ? undefined : (this.loadingRead = new AbortController());
       store
-        .load(index)
+        .load(index, read?.signal)
         .then((frame) => {
           if (ticket === this.ticket && store === this.store && !this.disposed) this.display(frame);
         })
         .catch((error) => {
           if (ticket !== this.ticket || store !== this.store) return; // superseded
+          if ((error as Error).name === "AbortError") return;
           if (error instanceof RangeError && index < store.length) return; // changing: a later event re-reads
           if (error instanceof ApiError && error.code === "not_found") this.failFrom(error, this.room);
           else if (error instanceof ApiError && error.status === 404) this.onData([{ type: "frames_deleted" }]);

@@ -137,6 +137,28 @@ describe("FrameStore races", () => {
   });
 });
 
+describe("FrameStore aborts", () => {
+  it("drops a read its caller gave up on, and says which frames are on their way", async () => {
+    const signals: AbortSignal[] = [];
+    // a server that never answers: only the abort ends the read
+    const fetch = vi.fn((url: RequestInfo | URL, init?: RequestInit) => {
+      signals.push(init!.signal!);
+      return new Promise<Response>((_, reject) =>
+        init!.signal!.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    }) as unknown as typeof globalThis.fetch;
+    const store = new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r");
+    store.length = 10;
+    const read = new AbortController();
+    const loading = store.load(3, read.signal);
+    expect(store.loading(3)).toBe(true);
+    expect(store.loading(4)).toBe(false); // big or unknown frames: one at a time
+    read.abort();
+    await expect(loading).rejects.toMatchObject({ name: "AbortError" });
+    expect(signals[0].aborted).toBe(true);
+    expect(store.loading(3)).toBe(false);
+  });
+});
+
 describe("RoomSync", () => {
   it("applies contiguous events and fills gaps from events?since", async () => {
     const applied: number[] = [];
