@@ -16,11 +16,13 @@ import {
   PerspectiveCamera,
   Scene,
   ShaderMaterial,
+  SRGBColorSpace,
   Vector3,
   WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { computeBonds } from "./bonds";
+import { NDArray } from "./codec";
 import { colorOf, radiusOf } from "./elements";
 import type { Frame } from "./frames";
 
@@ -163,6 +165,7 @@ export class Renderer {
   /** The positions on screen: the shown frame's own array until an edit makes a copy. */
   positions: Float32Array = new Float32Array(0);
   private ownPositions = false;
+  private styled = false; // colours or radii came from the shown frame's arrays
   private selected = new Set<number>();
   private pending = 0;
   private resizeObserver: ResizeObserver | null = null;
@@ -272,21 +275,29 @@ export class Renderer {
     positions.array = this.positions = frame.display;
     this.ownPositions = false;
     positions.needsUpdate = true;
-    if (!sameNumbers(this.numbers, frame.numbers)) {
+    // Per-atom colours (N,3: 0-1, or 0-255 as uint8) and radii (N) from the frame's arrays
+    // replace the element's where a frame has them.
+    const colors = perAtom(frame.fields["arrays.colors"], count * 3);
+    const radii = perAtom(frame.fields["arrays.radii"], count);
+    const styled = !!(colors || radii);
+    if (styled || this.styled || !sameNumbers(this.numbers, frame.numbers)) {
       this.numbers = frame.numbers.slice();
       const radius = geometry.getAttribute("instanceRadius") as InstancedBufferAttribute;
       const color = geometry.getAttribute("instanceColor") as InstancedBufferAttribute;
       const c = new Color();
+      const scale = colors instanceof Uint8Array ? 1 / 255 : 1;
       this.radii = radius.array as Float32Array;
       for (let i = 0; i < count; i++) {
-        this.radii[i] = radiusOf(frame.numbers[i]) * RADIUS_SCALE;
-        c.setHex(colorOf(frame.numbers[i]));
+        this.radii[i] = radii ? radii[i] : radiusOf(frame.numbers[i]) * RADIUS_SCALE;
+        if (colors) c.setRGB(colors[3 * i] * scale, colors[3 * i + 1] * scale, colors[3 * i + 2] * scale, SRGBColorSpace);
+        else c.setHex(colorOf(frame.numbers[i]));
         color.array[3 * i] = c.r;
         color.array[3 * i + 1] = c.g;
         color.array[3 * i + 2] = c.b;
       }
       radius.needsUpdate = true;
       color.needsUpdate = true;
+      this.styled = styled;
       this.applySelection();
     }
     this.updateBonds();
@@ -507,6 +518,12 @@ export class Renderer {
     this.renderer.forceContextLoss();
     this.canvas.remove();
   }
+}
+
+/** A per-atom array of ``size`` numbers, if the frame has it with that size. */
+function perAtom(value: unknown, size: number): ArrayLike<number> | null {
+  if (!(value instanceof NDArray) || value.size !== size || typeof value.data[0] === "bigint") return null;
+  return value.data as ArrayLike<number>;
 }
 
 function sameNumbers(a: Uint8Array, b: Uint8Array): boolean {

@@ -99,6 +99,27 @@ async def test_unknown_and_invalid_fields(api):
     assert "calc.nope" in error["message"]
     error = await api.json("GET", "rooms/r/frames", 400, params={"data": "../x"})
     assert "invalid field names" in error["message"]
+    error = await api.json("GET", "rooms/r/frames", 400, params={"data": "../x?"})
+    assert "invalid field names" in error["message"]
+
+
+async def test_optional_fields_are_sent_where_frames_have_them(api):
+    await api.create_room("r")
+    plain, colored = make_atoms(2)
+    colored.set_array("colors", np.tile([1.0, 0.0, 0.0], (len(colored), 1)))
+    await api.extend("r", [plain, colored], base=0)
+    read = await api.call("GET", "rooms/r/frames", params={"data": "positions,arrays.colors?"})
+    assert read.code == 200
+    data = codec.decode(read.body)["data"]
+    assert set(data) == {"positions", "arrays.colors"}
+    assert list(data["arrays.colors"]["present"]) == [False, True]
+    read = await api.call("GET", "rooms/r/frames",
+                          params={"index": "0", "data": "positions,arrays.nothing?"})
+    assert set(codec.decode(read.body)["data"]) == {"positions"}
+    # the same field, not optional, is still a 400 naming it
+    error = await api.json("GET", "rooms/r/frames", 400,
+                           params={"index": "0", "data": "positions,arrays.nothing"})
+    assert "arrays.nothing" in error["message"]
 
 
 async def test_etag_answers_304_until_the_frame_changes(api):

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from zndraw_widget import Room
@@ -15,7 +16,17 @@ from .conftest import ServerProcess, make_atoms
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
-JUPYTER = "http://127.0.0.1:8888"  # an allowed origin, as a JupyterLab showing Viewer(url=)
+JUPYTER = "http://127.0.0.1:8888"
+GREEN_PIXELS = """canvas => {
+    const c = document.createElement('canvas');
+    c.width = canvas.width; c.height = canvas.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(canvas, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 120 && d[i] < 90 && d[i + 2] < 90) n++;
+    return n;
+}"""  # an allowed origin, as a JupyterLab showing Viewer(url=)
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
@@ -132,5 +143,16 @@ def test_full_page_viewer_in_chromium(site, tmp_path):
             wait_rendered(page, frame=3)
             (ROOT / "test-artifacts").mkdir(exist_ok=True)
             page.screenshot(path=str(ROOT / "test-artifacts" / "full-page.png"))
+            # per-atom colours from the frame's arrays replace the elements' colours
+            styled = make_atoms(1, natoms=20)[0]
+            styled.numbers[:] = 8  # oxygen: red, unless the colours apply
+            styled.set_array("colors", np.tile([0.0, 1.0, 0.0], (20, 1)))
+            styled.set_array("radii", np.full(20, 0.6))
+            Room("styled", url=site.base, token=site.token).append(styled)
+            page.goto(f"{site.base}rooms/styled")
+            wait_rendered(page)
+            green = page.eval_on_selector(".zn-root canvas", GREEN_PIXELS)
+            assert green > 500, green
+            page.screenshot(path=str(ROOT / "test-artifacts" / "full-page-colors.png"))
         finally:
             browser.close()

@@ -94,14 +94,15 @@ class RoomService:
         await self.store.set_default_room(None if name is None else check_room_name(name))
 
     # -- reading --------------------------------------------------------------------------
-    async def read(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None
-                   ) -> FrameRead:
-        """The selected frames, encoded as one columnar message (see docs/protocol.md).
+    async def read(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None,
+                   optional: frozenset[str] = frozenset()) -> FrameRead:
+        """The selected frames, encoded as one columnar message (see docs/protocol.md);
+        of ``fields``, those in ``optional`` may be missing from every frame.
 
         A single frame's message is cached; it states the room's length, seq and the frame's
         index, so it is cached under those too."""
         resolved = await self.store.resolve(check_room_name(room), spec)
-        field_key = None if fields is None else tuple(fields)
+        field_key = None if fields is None else (tuple(fields), tuple(sorted(optional)))
         etag = _etag(resolved.refs, field_key)
         key = None
         if len(resolved.refs) == 1:
@@ -112,7 +113,7 @@ class RoomService:
                 return FrameRead([body], etag, resolved)
         locations = [ref.location for ref in resolved.refs]
         if fields is not None:
-            unknown = set(fields) - self._known_fields(locations)
+            unknown = set(fields) - optional - self._known_fields(locations)
             if unknown and locations:
                 raise BadRequest(f"unknown fields {sorted(unknown)}",
                                  available=sorted(self._known_fields(locations)))

@@ -284,20 +284,25 @@ class DefaultRoomHandler(BaseHandler):
         self.write_json({"name": name})
 
 
-def parse_fields(names: list[str] | None) -> list[str] | None:
+def parse_fields(names: list[str] | None) -> tuple[list[str] | None, frozenset[str]]:
+    """The field names asked for, and those of them marked optional with a trailing ``?``
+    (left out where no frame has them, instead of a 400)."""
     if not names:
-        return None
-    names = list(dict.fromkeys(names))
-    bad = [n for n in names if not isinstance(n, str) or not FIELD_NAME.match(n)]
+        return None, frozenset()
+    if not all(isinstance(n, str) for n in names):
+        raise BadRequest(f"invalid field names {names}")
+    optional = frozenset(n[:-1] for n in names if n.endswith("?"))
+    names = list(dict.fromkeys(n.removesuffix("?") for n in names))
+    bad = [n for n in names if not FIELD_NAME.match(n)]
     if bad:
         raise BadRequest(f"invalid field names {bad}")
-    return names
+    return names, optional
 
 
 class ReadMixin(BaseHandler):
     async def send_frames(self, room: str, spec: IndexSpec, fields: list[str] | None) -> None:
         """Send a read; a large one piece by piece, its arrays straight from memory."""
-        read = await self.service.read(room, spec, parse_fields(fields))
+        read = await self.service.read(room, spec, *parse_fields(fields))
         self.set_header("Content-Type", "application/msgpack")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("Etag", read.etag)
