@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ase.io
 import numpy as np
 import pytest
 
@@ -57,7 +58,7 @@ def test_viewer_of_a_room_syncs_its_traits():
         Viewer()
 
 
-def test_viewer_of_frames_uploads_them_into_a_new_room(server):
+def test_viewer_of_frames_uploads_them_into_a_new_room(server, tmp_path):
     from zndraw_widget import Room, Viewer
 
     frames = make_atoms(5, natoms=7)
@@ -75,6 +76,10 @@ def test_viewer_of_frames_uploads_them_into_a_new_room(server):
     np.testing.assert_allclose(room[3].positions, frames[3].positions)
     viewer.frames.append(frames[0])  # writes through the viewer's room
     assert len(room) == 6
+    path = tmp_path / "trajectory.extxyz"
+    ase.io.write(path, frames)
+    from_file = Viewer(path, url=server.base, token=server.token)  # a Path: a file ase reads
+    assert len(from_file.frames) == 5
     same = Viewer(room)  # a Room is shown as it is, from its own server
     assert same.room == viewer.room
     assert same.api_url == room.url

@@ -36,7 +36,8 @@ def _bundle() -> Path:
 class Viewer(anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
-    ``Viewer(frames)`` (a list of ``ase.Atoms``) uploads them into a new room first.
+    ``Viewer(frames)`` (a list of ``ase.Atoms``, or a ``pathlib.Path`` of a trajectory file
+    ase reads) uploads them into a new room first.
     ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
     the viewer uses the Jupyter server's own zndraw extension. The token is never saved in
     the notebook: each view asks this kernel for it.
@@ -54,13 +55,17 @@ class Viewer(anywidget.AnyWidget):
     api_url = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(480).tag(sync=True)
 
-    def __init__(self, frames: Iterable[ase.Atoms] | Room | str | None = None, *,
+    def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
                  room: str | None = None, url: str | None = None, token: str | None = None,
                  **kwargs: Any) -> None:
         if isinstance(type(self)._esm, (str, Path)):  # the bundle was missing at import
             self._esm = _bundle().read_text(encoding="utf-8")
         if isinstance(frames, str):
             frames, room = None, frames
+        elif isinstance(frames, os.PathLike):  # a trajectory file, in any format ase reads
+            import ase.io
+
+            frames = ase.io.read(frames, index=":")
         self._room_client: Room | None = None
         if frames is not None:
             from .client import Room
