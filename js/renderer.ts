@@ -53,7 +53,7 @@ varying vec3 vColor;
 varying float vSelected;
 void main() {
   vec4 center = modelViewMatrix * vec4(instancePosition, 1.0);
-  vec3 corner = center.xyz + vec3(position.xy * instanceRadius * 1.6, 0.0);
+  vec3 corner = center.xyz + vec3(position.xy * instanceRadius * 1.25, 0.0);
   vViewPos = corner;
   vCenter = center.xyz;
   vRadius = instanceRadius;
@@ -186,7 +186,7 @@ export class Renderer {
     this.controls.enableDamping = false;
     this.controls.addEventListener("change", () => this.requestRender());
 
-    const bondShape = new CylinderGeometry(1, 1, 1, 8, 1, true);
+    const bondShape = new CylinderGeometry(1, 1, 1, 6, 1, true);
     this.bondGeometry = new InstancedBufferGeometry();
     this.bondGeometry.index = bondShape.index;
     this.bondGeometry.setAttribute("position", bondShape.getAttribute("position"));
