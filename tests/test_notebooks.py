@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from zndraw_widget import Room
@@ -38,9 +39,19 @@ def run(name: str, server, monkeypatch, tmp_path) -> list[str]:
     return texts
 
 
+def rooms(server) -> dict[str, dict]:
+    """Every room of ``server``: name -> info."""
+    reply = httpx.get(server.url + "rooms", params={"limit": 1000}, headers=server.headers)
+    reply.raise_for_status()
+    return {info["name"]: info for info in reply.json()["rooms"]}
+
+
 def test_quickstart(server, monkeypatch, tmp_path):
+    before = rooms(server)
     outputs = run("quickstart.ipynb", server, monkeypatch, tmp_path)
     assert "80" in outputs  # len(v.frames) after appending 20 frames to 60
+    new = [info for name, info in rooms(server).items() if name not in before]
+    assert [info["length"] for info in new] == [80]  # Viewer(frames) made one room
 
 
 def test_collaboration(server, monkeypatch, tmp_path):
@@ -49,6 +60,7 @@ def test_collaboration(server, monkeypatch, tmp_path):
     room = Room("water-together", url=server.base, token=server.token, create=False)
     try:
         assert len(room) == 42
+        assert room.info()["step"] == 20  # room.step = 20: what every following view shows
         assert room[10].positions[0, 2] == pytest.approx(room[11].positions[0, 2] + 0.3, abs=0.1)
     finally:
         room.close()
@@ -59,6 +71,7 @@ def test_scripted_editing(server, monkeypatch, tmp_path):
     assert any(text.startswith("refused:") for text in outputs)  # the conflict, caught
     room = Room("scripted-editing", url=server.base, token=server.token, create=False)
     try:
-        assert len(room) == 7
+        assert len(room) == 6
+        assert {len(atoms) for atoms in room} == {32}
     finally:
         room.close()
