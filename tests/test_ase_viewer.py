@@ -71,3 +71,5 @@ def test_view_zndraw_uploads_the_frames_into_a_viewer(server, no_ambient_server)
     assert viewer.frames[2].positions == pytest.approx(frames[2].positions)
     single = view_zndraw(frames[0], url=server.base, token=server.token)  # one Atoms: one frame
     assert single.room != viewer.room and len(single.frames) == 1
+    viewer.frames.close()
+    single.frames.close()

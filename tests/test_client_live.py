@@ -163,7 +163,7 @@ def test_a_lost_connection_is_re_established_and_resynchronised(tmp_path, no_amb
         room.append(tagged(7))  # and it writes again
         assert events.next("frames_inserted")["length"] == 4
         room.close()
-        assert not [t for t in threading.enumerate() if t.name.startswith("zndraw-link")]
+        assert not [t for t in threading.enumerate() if t.name == "zndraw-link-r"]
     finally:
         server.stop()
 
