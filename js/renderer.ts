@@ -1,7 +1,7 @@
-// three.js view of one frame: atoms (impostor spheres: one camera-facing quad per atom, the
-// sphere ray-cast in the fragment shader), bonds (instanced half-cylinders), the cell, an
-// orbit camera. Per frame only the instance position attribute (12 B/atom) and the bond
-// buffers change.
+// three.js view of one frame: atoms (impostor spheres: one eye-facing quad per atom, the
+// sphere ray-cast in the fragment shader), bonds (instanced cylinders, each half in its
+// atom's colour), the cell, an orbit camera. Per frame only the instance position attribute
+// (12 B/atom) and the bond buffers change.
 import {
   BufferAttribute,
   BufferGeometry,
@@ -53,7 +53,15 @@ varying vec3 vColor;
 varying float vSelected;
 void main() {
   vec4 center = modelViewMatrix * vec4(instancePosition, 1.0);
-  vec3 corner = center.xyz + vec3(position.xy * instanceRadius * 1.25, 0.0);
+  // A square facing the eye, just large enough for the sphere's silhouette: the cone of
+  // tangents from the eye meets the plane through the centre in a circle of radius
+  // r / sqrt(1 - r^2 / d^2), at any angle off the view axis.
+  vec3 w = normalize(center.xyz);
+  vec3 u = normalize(cross(w, abs(w.y) < 0.99 ? vec3(0.0, 1.0, 0.0) : vec3(1.0, 0.0, 0.0)));
+  vec3 v = cross(u, w);
+  float r2 = instanceRadius * instanceRadius;
+  float size = 1.01 * instanceRadius / sqrt(max(1.0 - r2 / dot(center.xyz, center.xyz), 1e-4));
+  vec3 corner = center.xyz + (u * position.x + v * position.y) * size;
   vViewPos = corner;
   vCenter = center.xyz;
   vRadius = instanceRadius;
@@ -87,10 +95,13 @@ void main() {
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
 attribute vec3 bondEnd;
-attribute vec3 bondColor;
+attribute vec3 bondColorStart;
+attribute vec3 bondColorEnd;
 uniform float bondRadius;
 varying vec3 vNormal;
-varying vec3 vColor;
+varying vec3 vColorStart;
+varying vec3 vColorEnd;
+varying float vAlong;
 varying vec3 vViewPos;
 void main() {
   vec3 axis = bondEnd - bondStart;
@@ -103,17 +114,22 @@ void main() {
   vec4 mv = modelViewMatrix * vec4(p, 1.0);
   vViewPos = mv.xyz;
   vNormal = normalize(normalMatrix * (x * normal.x + z * normal.z));
-  vColor = bondColor;
+  vColorStart = bondColorStart;
+  vColorEnd = bondColorEnd;
+  vAlong = position.y + 0.5;
   gl_Position = projectionMatrix * mv;
 }`;
 
 const BOND_FRAGMENT = /* glsl */ `
 varying vec3 vNormal;
-varying vec3 vColor;
+varying vec3 vColorStart;
+varying vec3 vColorEnd;
+varying float vAlong;
 varying vec3 vViewPos;
 ${LIGHT}
 void main() {
-  gl_FragColor = vec4(shade(vColor, normalize(vNormal), vViewPos, 0.0), 1.0);
+  vec3 color = vAlong < 0.5 ? vColorStart : vColorEnd;  // each half in its atom's colour
+  gl_FragColor = vec4(shade(color, normalize(vNormal), vViewPos, 0.0), 1.0);
 }`;
 
 function growAttribute(geometry: BufferGeometry, name: string, itemSize: number, count: number): InstancedBufferAttribute {
@@ -337,26 +353,26 @@ export class Renderer {
     const pairs = computeBonds(this.positions, this.numbers);
     const bonds = pairs.length / 2;
     this.bondCount = bonds;
-    const starts = growAttribute(this.bondGeometry, "bondStart", 3, bonds * 2);
-    const ends = growAttribute(this.bondGeometry, "bondEnd", 3, bonds * 2);
-    const colors = growAttribute(this.bondGeometry, "bondColor", 3, bonds * 2);
-    const s = starts.array as Float32Array, e = ends.array as Float32Array, col = colors.array as Float32Array;
+    // One cylinder per bond, each half in the colour of its atom.
+    const starts = growAttribute(this.bondGeometry, "bondStart", 3, bonds);
+    const ends = growAttribute(this.bondGeometry, "bondEnd", 3, bonds);
+    const startColors = growAttribute(this.bondGeometry, "bondColorStart", 3, bonds);
+    const endColors = growAttribute(this.bondGeometry, "bondColorEnd", 3, bonds);
+    const s = starts.array as Float32Array, e = ends.array as Float32Array;
+    const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
     const atomColors = this.atomGeometry!.getAttribute("instanceColor").array as Float32Array;
     const p = this.positions;
     for (let b = 0; b < bonds; b++) {
       const i = pairs[2 * b], j = pairs[2 * b + 1];
       for (let k = 0; k < 3; k++) {
-        const mid = 0.5 * (p[3 * i + k] + p[3 * j + k]);
-        s[6 * b + k] = p[3 * i + k];
-        e[6 * b + k] = mid;
-        col[6 * b + k] = atomColors[3 * i + k];
-        s[6 * b + 3 + k] = mid;
-        e[6 * b + 3 + k] = p[3 * j + k];
-        col[6 * b + 3 + k] = atomColors[3 * j + k];
+        s[3 * b + k] = p[3 * i + k];
+        e[3 * b + k] = p[3 * j + k];
+        cs[3 * b + k] = atomColors[3 * i + k];
+        ce[3 * b + k] = atomColors[3 * j + k];
       }
     }
-    starts.needsUpdate = ends.needsUpdate = colors.needsUpdate = true;
-    this.bondGeometry.instanceCount = bonds * 2;
+    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = true;
+    this.bondGeometry.instanceCount = bonds;
   }
 
   private setCell(cell: ArrayLike<number> | null): void {
