@@ -50,24 +50,28 @@ def test_pages_need_the_token_once_then_the_cookie(site, browser_like):
     assert refused.status_code == 401
     assert "?token=" in refused.text and "text/html" in refused.headers["content-type"]
     assert browser_like.get("", params={"token": "wrong"}).status_code == 401
-    first = browser_like.get("", params={"token": site.token})
-    assert first.status_code == 200 and "<h1>Rooms</h1>" in first.text
+    first = browser_like.get("", params={"token": site.token, "offset": "0"})
+    assert first.status_code == 302  # logged in: the token leaves the address bar
+    assert first.headers["location"] == "/?offset=0"
     cookie = first.headers["set-cookie"]
-    assert "zndraw-login=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "zndraw-login-" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert site.token not in cookie  # a signed flag, not the token itself
-    assert browser_like.get("").status_code == 200  # the cookie alone now
+    page = browser_like.get("")  # the cookie alone now
+    assert page.status_code == 200 and "<h1>Rooms</h1>" in page.text
     assert browser_like.get("zndraw/api/rooms").status_code == 200  # and for the API
 
 
 def test_a_cookie_alone_cannot_write(site, browser_like):
-    """Cross-site request forgery: a write with the login cookie needs the _xsrf echo."""
+    """Cross-site request forgery: a write with only the login cookie (a form posted from
+    another site) is refused; the viewer's requests carry X-ZnDraw-Session, which another
+    origin could send only after a CORS preflight."""
     browser_like.get("", params={"token": site.token})
     forged = browser_like.post("zndraw/api/rooms", json={"name": "forged"})
-    assert forged.status_code == 403
-    xsrf = browser_like.cookies["_xsrf"]
+    assert forged.status_code == 403 and "X-ZnDraw-Session" in forged.text
     made = browser_like.post("zndraw/api/rooms", json={"name": "made-by-page"},
-                             headers={"X-XSRFToken": xsrf})
+                             headers={"X-ZnDraw-Session": "page-1"})
     assert made.status_code == 201
+    assert "_xsrf" not in browser_like.cookies  # nothing to collide with Jupyter's own
     # the token itself (kernels, scripts) needs no _xsrf
     assert httpx.post(site.url + "rooms", json={"name": "by-token"},
                       headers=site.headers).status_code == 201
@@ -75,7 +79,8 @@ def test_a_cookie_alone_cannot_write(site, browser_like):
 
 def test_room_list_links_each_room_and_opens_by_name(site, browser_like):
     Room("listed-1", url=site.base, token=site.token).extend(make_atoms(2, natoms=3))
-    page = browser_like.get("", params={"token": site.token}).text
+    browser_like.get("", params={"token": site.token})
+    page = browser_like.get("").text
     assert '<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>' in page
     opened = browser_like.get("", params={"open": "some room"})
     assert opened.status_code == 302 and opened.headers["location"] == "/rooms/some%20room"

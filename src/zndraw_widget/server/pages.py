@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tornado import web
+from tornado.httputil import url_concat
 
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
@@ -65,6 +66,13 @@ class PageHandler(web.RequestHandler):
     def base(self) -> str:
         return self.settings["zndraw_base_url"]
 
+    def prepare(self) -> None:
+        super().prepare()
+        if self.get_query_argument("token", None) is not None:  # logged in: now the cookie
+            query = {k: v for k, v in self.request.query_arguments.items() if k != "token"}
+            self.redirect(url_concat(self.request.path, {k: v[-1].decode() for k, v in
+                                                         query.items()}))
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None))[1]
         reason = escape(getattr(error, "log_message", None) or self._reason)
@@ -96,7 +104,6 @@ class RoomListPage(PageHandler):
         more = ""
         if offset + PAGE_SIZE < total:
             more = f'<p><a href="?offset={offset + PAGE_SIZE}">next {PAGE_SIZE}</a></p>'
-        self.xsrf_token  # noqa: B018 (sets the _xsrf cookie the viewer pages send back)
         self.finish(
             f"<!doctype html><html lang=en><head><meta charset=utf-8><title>zndraw-widget"
             f"</title><style>{STYLE}</style></head><body><main><h1>Rooms</h1>"
@@ -115,7 +122,6 @@ class RoomPage(PageHandler):
             check_room_name(room)
         except ZnDrawError as error:
             raise web.HTTPError(400, str(error).replace("%", "%%")) from None
-        self.xsrf_token  # noqa: B018 (sets the _xsrf cookie the API expects back)
         state = {"room": room, "api_url": "", "step": 0, "selection": [], "height": 0}
         self.finish(VIEWER_PAGE.format(
             title=escape(f"{room} · zndraw-widget"), base=escape(self.base),

@@ -16,17 +16,25 @@ from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
 
-LOGIN_COOKIE = "zndraw-login"
 CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
 
 
 class TokenAuth(web.RequestHandler):
     """A shared token in ``Authorization: token <t>`` (or ``Bearer``), or ``?token=``; a
     browser that sent ``?token=`` once gets a login cookie (HttpOnly, SameSite=Strict,
-    signed with a key derived from the token), which then needs the ``_xsrf`` cookie echoed
-    in ``X-XSRFToken`` on every request that changes something."""
+    signed with a key derived from the token). A request that changes something with only
+    the cookie must carry ``X-ZnDraw-Session``: a custom header, which another origin can
+    send only after a CORS preflight that this server answers for ``--allow-origin`` alone.
+    (Not Tornado's ``_xsrf`` cookie: cookies ignore ports, so it would collide with a
+    Jupyter server's on the same host.)"""
 
     _by_cookie = False
+
+    @property
+    def login_cookie(self) -> str:
+        """The cookie's name, one per token: servers on other ports of one host (cookies
+        ignore ports) keep their own, replicas sharing a token share it."""
+        return "zndraw-login-" + self.settings["cookie_secret"][:12]
 
     def get_current_user(self) -> str | None:
         expected = self.settings["zndraw_token"].encode()
@@ -37,10 +45,10 @@ class TokenAuth(web.RequestHandler):
         given = given or from_query
         if given and hmac.compare_digest(given.encode(), expected):
             if from_query and self.request.method == "GET":
-                self.set_signed_cookie(LOGIN_COOKIE, "1", expires_days=30, httponly=True,
+                self.set_signed_cookie(self.login_cookie, "1", expires_days=30, httponly=True,
                                        samesite="Strict", path=self.settings["zndraw_base_url"])
             return "token"
-        if self.get_signed_cookie(LOGIN_COOKIE, max_age_days=30) == b"1":
+        if self.get_signed_cookie(self.login_cookie, max_age_days=30) == b"1":
             self._by_cookie = True
             return "token"
         return None
@@ -50,8 +58,10 @@ class TokenAuth(web.RequestHandler):
             return
         if self.current_user is None:
             raise web.HTTPError(401, "missing or wrong token: send 'Authorization: token <t>'")
-        if self._by_cookie and self.request.method not in ("GET", "HEAD"):
-            self.check_xsrf_cookie()  # a cookie alone must not write: cross-site forgery
+        if (self._by_cookie and self.request.method not in ("GET", "HEAD")
+                and "X-ZnDraw-Session" not in self.request.headers):
+            raise web.HTTPError(403, "a write authenticated by the login cookie needs the "
+                                     "X-ZnDraw-Session header (cross-site request forgery)")
 
     def set_default_headers(self) -> None:
         origin = self.request.headers.get("Origin")
