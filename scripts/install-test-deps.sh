@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Install what the tests need beyond Python: redis-server and Chromium (Debian packages),
-# then the package itself with its test extras.
+# Install what the tests need beyond Python: redis-server, Chromium and Node.js (Debian
+# packages, when missing), then the package itself with its test extras (which builds the
+# front end with npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(nodejs npm)  # builds the front end, runs its tests
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
