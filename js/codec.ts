@@ -200,26 +200,15 @@ export function encode(value: unknown): Uint8Array<ArrayBuffer> {
 }
 
 // -- conversions ------------------------------------------------------------------------------
-/** Integers of any integer dtype as an Int32Array (one pass; int64 comes as BigInt64Array). */
-export function toInt32(data: TypedArray): Int32Array {
-  if (data instanceof Int32Array) return data;
-  const out = new Int32Array(data.length);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  } else {
-    out.set(data as ArrayLike<number>);
-  }
-  return out;
-}
-
-/** Small non-negative integers (atomic numbers) as a Uint8Array. */
+/** Small non-negative integers (atomic numbers) as a Uint8Array (one pass; int64 comes as
+ * BigInt64Array). */
 export function toUint8(data: TypedArray): Uint8Array {
   if (data instanceof Uint8Array) return data;
   const out = new Uint8Array(data.length);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
   } else {
-    for (let i = 0; i < data.length; i++) out[i] = (data as ArrayLike<number>)[i];
+    out.set(data as ArrayLike<number>);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // Frames from a read response (columnar batches, docs/protocol.md "Frame batches").
-import { NDArray, TypedArray, toInt32, toNumbers, toUint8 } from "./codec";
+import { NDArray, TypedArray, toNumbers, toUint8 } from "./codec";
 
 export interface Column {
   values?: NDArray;
@@ -130,5 +130,3 @@ export function framesOf(response: ReadResponse): Frame[] {
   }
   return frames;
 }
-
-export { toInt32 };
