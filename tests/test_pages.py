@@ -101,6 +101,10 @@ def test_room_page_and_bundle(site, browser_like):
         assert bundle.status_code == 200
         assert bundle.headers["content-type"].startswith("text/javascript")
         assert bundle.content == BUNDLE.read_bytes()
+        assert bundle.headers["cache-control"] == "no-cache"
+        again = browser_like.get("static/widget.js",
+                                 headers={"If-None-Match": bundle.headers["etag"]})
+        assert again.status_code == 304
 
 
 def test_cors_for_allowed_origins_only(site):

@@ -130,22 +130,22 @@ class RoomPage(PageHandler):
             bundle=json.dumps(f"{self.base}static/widget.js")))
 
 
-class BundleHandler(PageHandler):
-    """``GET {base}static/widget.js``: the front end bundle."""
+class BundleHandler(PageHandler, web.StaticFileHandler):
+    """``GET {base}static/widget.js``: the front end bundle (Tornado's static file serving:
+    ETag from a cached hash, 304 when unchanged)."""
 
-    def get(self) -> None:
-        if not BUNDLE.is_file():
-            raise web.HTTPError(404, "the front end bundle is not built")
-        self.set_header("Content-Type", "text/javascript; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")  # revalidated by ETag
-        self.finish(BUNDLE.read_bytes())
+    def get_content_type(self) -> str:
+        return "text/javascript; charset=utf-8"
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")  # revalidated: a rebuild shows at once
 
 
 def page_handlers(base_url: str, auth_base: type[web.RequestHandler]) -> list[tuple]:
     """URL specs of the pages, each authenticated by ``auth_base``."""
     base = base_url.rstrip("/") + "/"
-    pages = [("", RoomListPage), (r"rooms/(?P<room>[^/]+)", RoomPage),
-             ("static/widget.js", BundleHandler)]
-    return [(base + path, type(handler.__name__, (handler, auth_base), {}))
-            for path, handler in pages]
+    pages = [("", RoomListPage, {}), (r"rooms/(?P<room>[^/]+)", RoomPage, {}),
+             (r"static/(widget\.js)", BundleHandler, {"path": str(BUNDLE.parent)})]
+    return [(base + path, type(handler.__name__, (handler, auth_base), {}), kwargs)
+            for path, handler, kwargs in pages]
 
