@@ -91,6 +91,8 @@ export class Viewer {
   private disposed = false;
   private openToken = 0;
   private loadingRead: AbortController | null = null;
+  private lastFpsShown = 0;
+  private announced = -1; // the last frame told to the room as presenter
   private drag: { start: Vector3; atoms: number[]; original: Float32Array; moved: boolean } | null = null;
   private pointerDown: { x: number; y: number } | null = null;
   private themeObserver: MutationObserver | null = null;
@@ -589,7 +591,6 @@ export class Viewer {
     };
     this.playTimer = requestAnimationFrame(tick);
   }
-  private lastFpsShown = 0;
 
   pause(): void {
     if (!this.playing) return;
@@ -635,7 +636,6 @@ export class Viewer {
     this.announceStep();
   }
 
-  private announced = -1;
   private announceStep(): void {
     if (!this.presenting) return;
     const frame = this.requested;

@@ -196,7 +196,7 @@ class ControlHandler(websocket.WebSocketHandler):
         if not hasattr(self, "outbox"):
             return
         self._writer.cancel()
-        self._cleanup_task = asyncio.create_task(self._cleanup())
+        self._cleanup_task = asyncio.create_task(self._cleanup())  # a reference keeps it alive
 
     async def _cleanup(self) -> None:
         """A disconnect releases the session's leases and presence at once."""
