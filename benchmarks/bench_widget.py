@@ -13,26 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess  # noqa: E402  (the tests' helper)
+
 BUNDLE = Path(__file__).resolve().parents[1] / "src" / "zndraw_widget" / "static" / "widget.js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--enable-unsafe-swiftshader",
-]
 
 # The page: a minimal anywidget model, the widget mounted in an 800x600 box, and a promise
 # per DOM marker the widget sets, so that the benchmark waits on events, never on sleeps.
@@ -74,34 +67,7 @@ window.mount = async (room) => {
 
 
 # -- plumbing --------------------------------------------------------------------------------
-class Server:
-    """``zndraw-widget serve`` in a subprocess with a temporary storage directory."""
-
-    def __init__(self) -> None:
-        self.token = secrets.token_urlsafe(16)
-        self.storage = tempfile.mkdtemp(prefix="zndraw-bench-")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "zndraw_widget", "serve", "--port", "0", "--storage",
-             self.storage, "--token", self.token],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        output = []
-        for line in self.process.stdout:
-            output.append(line)
-            match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-            if match:
-                self.origin = match.group(1)
-                break
-        else:
-            raise RuntimeError("the server did not start:\n" + "".join(output))
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-        shutil.rmtree(self.storage, ignore_errors=True)
-
-
-def upload(server: Server, name: str, atoms: int, frames: int, seed: int = 0) -> None:
+def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0) -> None:
     """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice)."""
     import ase
 
@@ -112,7 +78,7 @@ def upload(server: Server, name: str, atoms: int, frames: int, seed: int = 0) ->
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
     base = grid[:atoms] * 1.6
     numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
-    room = Room(name, url=server.origin, token=server.token)
+    room = Room(name, url=server.base, token=server.token)
     batch = []
     for _ in range(frames):
         positions = base + rng.normal(0, 0.05, base.shape)
@@ -128,7 +94,7 @@ def progress(text: str) -> None:
 
 
 # -- figures ---------------------------------------------------------------------------------
-def ceilings(page: Any, server: Server, room: str, atoms: int) -> dict[str, float]:
+def ceilings(page: Any, server: ServerProcess, room: str, atoms: int) -> dict[str, float]:
     """This browser's limits for one frame of ``room``: fetch the bytes, copy positions,
     upload them to a WebGL buffer."""
     return page.evaluate("""async ([room, token, atoms]) => {
@@ -251,7 +217,8 @@ def main() -> int:
     playback_frames = 300 if args.quick else 1000
     repeats = 3 if args.quick else 5
     big_atoms = 1_000_000
-    server = Server()
+    storage = tempfile.TemporaryDirectory(prefix="zndraw-bench-")
+    server = ServerProcess(Path(storage.name), token=secrets.token_urlsafe(16))
     rows: list[tuple[str, str, str, str, bool | None]] = []
     try:
         progress("uploading rooms ...")
@@ -260,7 +227,7 @@ def main() -> int:
         upload(server, "m1", big_atoms, 3)
         bundle = BUNDLE.read_bytes()
         page_html = PAGE.replace("__TOKEN__", server.token)
-        url = server.origin + "/__bench__/index.html"
+        url = server.base + "__bench__/index.html"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 900, "height": 700})
@@ -304,7 +271,8 @@ def main() -> int:
             rows.append(("  of which setFrame / draw call", split, note, "", None))
             browser.close()
     finally:
-        server.close()
+        server.stop()
+        storage.cleanup()
 
     print(f"\nzndraw-widget front end, headless Chromium {browser_version} (SwiftShader WebGL), "
           f"{os.cpu_count()} CPUs")

@@ -163,6 +163,15 @@ def api(request, tmp_path):
     server.stop()
 
 
+# -- headless Chromium (Debian's, never Playwright's download; see shared/BROWSER-TESTING.md) --
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--enable-unsafe-swiftshader",
+]
+
+
 # -- a standalone server in its own process ------------------------------------------------
 class ServerProcess:
     """``zndraw-widget serve`` in a subprocess; ``url`` is its API root."""

@@ -127,7 +127,8 @@ def test_full_page_viewer_in_chromium(site, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not BUNDLE.is_file():
         pytest.skip("the front end bundle is not built")
-    from .test_widget_e2e import CHROMIUM, CHROMIUM_ARGS, foreground_pixels, wait_rendered
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
+    from .test_widget_e2e import foreground_pixels, wait_rendered
 
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("no chromium")

@@ -29,17 +29,11 @@ pytest.importorskip("anywidget")
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from .conftest import ServerProcess  # noqa: E402
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--enable-unsafe-swiftshader",
-]
 TIMEOUT_MS = 60_000
 # Served under a prefix as JupyterHub does (/user/<name>/): the widget must find its API there.
 BASE_URL = "/user/e2e/"
