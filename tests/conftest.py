@@ -173,6 +173,18 @@ CHROMIUM_ARGS = [
 
 
 # -- a standalone server in its own process ------------------------------------------------
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Ask ``process`` to end (SIGTERM); kill it if it has not within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class ServerProcess:
     """``zndraw-widget serve`` in a subprocess; ``url`` is its API root."""
 
@@ -205,9 +217,7 @@ class ServerProcess:
         return {"Authorization": f"token {self.token}"}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        stop_process(self.process)
 
     def kill(self) -> None:
         self.process.kill()

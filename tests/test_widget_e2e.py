@@ -29,7 +29,7 @@ pytest.importorskip("anywidget")
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess  # noqa: E402
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess, stop_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -124,12 +124,7 @@ def lab(tmp_path_factory):
                 pytest.fail("jupyterlab did not start:\n" + (base / "lab.log").read_text()[-3000:])
             time.sleep(0.1)  # polling interval of a readiness probe, not synchronisation
     yield {"url": url, "token": token, "dir": base / "notebooks", "log": base / "lab.log"}
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, 15)
     log.close()
 
 
