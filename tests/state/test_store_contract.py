@@ -11,7 +11,7 @@ from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, No
 from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
 from zndraw_widget.state.memory import MemoryStore
 
-from .conftest import start_redis
+from ..conftest import start_redis
 
 ALL = SliceSpec(None, None, None)
 

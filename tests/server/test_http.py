@@ -12,7 +12,7 @@ import pytest
 from zndraw_widget import codec
 from zndraw_widget.frames import FrameBatch
 
-from .conftest import make_atoms
+from ..conftest import make_atoms
 
 
 def frame_body(atoms_list) -> bytes:

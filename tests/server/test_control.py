@@ -16,7 +16,7 @@ from tornado import httpclient, websocket
 from zndraw_widget import codec
 from zndraw_widget.frames import FrameBatch
 
-from .conftest import ServerProcess, make_atoms
+from ..conftest import ServerProcess, make_atoms
 
 TIMEOUT = 10
 

@@ -16,7 +16,7 @@ import pytest
 
 from zndraw_widget import LockedError, Room
 
-from .conftest import ServerProcess, make_atoms, tagged, tags
+from ..conftest import ServerProcess, make_atoms, tagged, tags
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 

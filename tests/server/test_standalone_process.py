@@ -15,7 +15,7 @@ import numpy as np
 from zndraw_widget import codec
 from zndraw_widget.frames import FrameBatch
 
-from .conftest import ServerProcess, make_atoms
+from ..conftest import ServerProcess, make_atoms
 
 
 def call(server: ServerProcess, method: str, path: str, body: bytes | None = None,

@@ -25,7 +25,7 @@ from zndraw_widget.client import (
     discover,
 )
 
-from .conftest import ServerProcess, make_atoms, tagged, tags
+from ..conftest import ServerProcess, make_atoms, tagged, tags
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 

@@ -12,9 +12,9 @@ import pytest
 
 from zndraw_widget import Room
 
-from .conftest import ServerProcess, make_atoms
+from ..conftest import ServerProcess, make_atoms
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
 JUPYTER = "http://127.0.0.1:8888"
 GREEN_PIXELS = """canvas => {
@@ -127,8 +127,8 @@ def test_full_page_viewer_in_chromium(site, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not BUNDLE.is_file():
         pytest.skip("the front end bundle is not built")
-    from .conftest import CHROMIUM, CHROMIUM_ARGS
-    from .test_widget_e2e import foreground_pixels, wait_rendered
+    from ..conftest import CHROMIUM, CHROMIUM_ARGS
+    from ..test_widget_e2e import foreground_pixels, wait_rendered
 
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("no chromium")
