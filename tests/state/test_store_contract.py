@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import pytest_asyncio
 
 from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
 from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
+from zndraw_widget.state.failures import Failure
 from zndraw_widget.state.memory import MemoryStore
 
 from ..conftest import start_redis
@@ -22,6 +25,14 @@ def refs(*names: str, version: int = 1) -> list[FrameRef]:
 
 def items(start: int, *names: str) -> list[tuple[int, FrameRef]]:
     return [(start + k, ref) for k, ref in enumerate(refs(*names))]
+
+
+@contextmanager
+def fails(exception: type[Exception], kind: Failure) -> Iterator[pytest.ExceptionInfo]:
+    """Expect ``exception`` of failure ``kind``: every store fails alike, down to the kind."""
+    with pytest.raises(exception) as error:
+        yield error
+    assert error.value.failure is kind
 
 
 async def make_store(kind: str, tmp_path, redis_url: str | None):
@@ -56,7 +67,7 @@ async def ids(store, room="r") -> list[str]:
 async def test_rooms_lifecycle(store):
     info = await store.create_room("r", [], [], 1.0)
     assert (info.name, info.length, info.seq, info.order_version) == ("r", 0, 0, 0)
-    with pytest.raises(AlreadyExists):
+    with fails(AlreadyExists, Failure.ROOM_EXISTS):
         await store.create_room("r", [], [], 2.0)
     await store.create_room("a", [], [], 3.0)
     total, rooms = await store.list_rooms(0, 10)
@@ -64,16 +75,16 @@ async def test_rooms_lifecycle(store):
     total, rooms = await store.list_rooms(1, 1)
     assert total == 2 and [r.name for r in rooms] == ["r"]
     await store.delete_room("a")
-    with pytest.raises(NotFound):
+    with fails(NotFound, Failure.NO_ROOM):
         await store.room_info("a")
-    with pytest.raises(NotFound):
+    with fails(NotFound, Failure.NO_ROOM):
         await store.delete_room("a")
 
 
 @pytest.mark.asyncio
 async def test_default_room(store):
     assert await store.get_default_room() is None
-    with pytest.raises(NotFound):
+    with fails(NotFound, Failure.NO_ROOM):
         await store.set_default_room("missing")
     await store.create_room("d", [], [], 1.0)
     await store.set_default_room("d")
@@ -109,11 +120,11 @@ async def test_insert_resolve_and_counters(store):
     resolved = await store.resolve("r", SliceSpec(None, None, -2))
     assert resolved.indices == [3, 1]
     assert (resolved.length, resolved.seq, resolved.order_version) == (4, 2, 2)
-    with pytest.raises(IndexError):
+    with fails(IndexError, Failure.INDEX):
         await store.resolve("r", [4])
-    with pytest.raises(IndexError):
+    with fails(IndexError, Failure.INDEX):
         await store.resolve("r", [-5])
-    with pytest.raises(NotFound):
+    with fails(NotFound, Failure.NO_ROOM):
         await store.resolve("missing", [0])
 
 
@@ -133,10 +144,10 @@ async def test_insert_many_at_front_keeps_order(store):
 async def test_stale_order_base_conflicts_and_changes_nothing(store):
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a"), session="s", order_base=0)
-    with pytest.raises(Conflict) as error:
+    with fails(Conflict, Failure.ORDER_CHANGED) as error:
         await store.insert("r", items(0, "b"), session="s", order_base=0)
     assert error.value.current_version == 1
-    with pytest.raises(Conflict):
+    with fails(Conflict, Failure.ORDER_CHANGED):
         await store.delete("r", ["id-a"], session="s", order_base=0)
     assert await ids(store) == ["id-a"]
     assert (await store.room_info("r")).seq == 1
@@ -150,7 +161,7 @@ async def test_delete(store):
     assert commit.events[0]["type"] == "frames_deleted"
     assert commit.events[0]["indices"] == [1, 3]
     assert await ids(store) == ["id-a", "id-c"]
-    with pytest.raises(Conflict):
+    with fails(Conflict, Failure.FRAMES_MISSING):
         await store.delete("r", ["id-b"], session="s", order_base=2)
 
 
@@ -164,7 +175,7 @@ async def test_update_versions_history_and_conflict(store):
                                 "version": 2, "seq": 2}
     ref = (await store.resolve("r", [1])).refs[0]
     assert (ref.version, ref.hash, ref.location) == (2, "sha256:b2", "seg/b2")
-    with pytest.raises(Conflict) as error:
+    with fails(Conflict, Failure.FRAME_VERSION) as error:
         await store.update("r", [("id-b", 1, "sha256:b3", "seg/b3")], session="t")
     assert error.value.current_version == 2
     assert (await store.resolve("r", [1])).refs[0].hash == "sha256:b2"
@@ -177,9 +188,25 @@ async def test_update_versions_history_and_conflict(store):
 async def test_update_of_several_frames_is_all_or_nothing(store):
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
-    with pytest.raises(Conflict):
+    with fails(Conflict, Failure.FRAME_VERSION):
         await store.update("r", [("id-a", 1, "h1", "l1"), ("id-b", 7, "h2", "l2")], session="s")
     assert [r.version for r in (await store.resolve("r", ALL)).refs] == [1, 1]
+
+
+@pytest.mark.asyncio
+async def test_frame_failures(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    with fails(Conflict, Failure.FRAME_GONE):
+        await store.update("r", [("id-x", 1, "h", "l")], session="s")
+    with fails(Conflict, Failure.FRAME_CHANGED) as error:  # undo/redo check the content
+        await store.update("r", [("id-a", "sha256:other", "h", "l")], session="s",
+                           record="undo")
+    assert error.value.current_version == 1
+    with fails(NotFound, Failure.NO_FRAME):
+        await store.frame_history("r", "id-x")
+    with fails(BadRequest, Failure.STEP_ZERO):
+        await store.resolve("r", SliceSpec(None, None, 0))
 
 
 @pytest.mark.asyncio
@@ -204,18 +231,18 @@ async def test_leases(store):
     await store.insert("r", items(0, "a"), session="s", order_base=0)
     lease = await store.acquire("r", ORDER, "alice", 10)
     assert lease.holder == "alice"
-    with pytest.raises(Locked) as error:
+    with fails(Locked, Failure.LOCKED) as error:
         await store.acquire("r", ORDER, "bob", 10)
     assert error.value.holder == "alice"
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.LOCKED):
         await store.insert("r", items(1, "b"), session="bob", order_base=1)
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.HELD):
         await store.renew("r", ORDER, "bob", 10)
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.HELD):
         await store.release("r", ORDER, "bob")
     await store.insert("r", items(1, "b"), session="alice", order_base=1)
     await store.acquire("r", frame_target("id-a"), "alice", 10)
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.LOCKED):
         await store.update("r", [("id-a", 1, "h", "l")], session="bob")
     assert {lease.target for lease in await store.leases("r")} == {ORDER, "frame:id-a"}
     released = await store.release_all("alice")
@@ -229,25 +256,25 @@ async def test_leases(store):
 async def test_lease_expires(store):
     await store.create_room("r", [], [], 1.0)
     await store.acquire("r", ORDER, "alice", 0.05)
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.LOCKED):
         await store.acquire("r", ORDER, "bob", 10)
     # Wait out the TTL itself: expiry is the behaviour under test.
     await asyncio.sleep(0.1)
     lease = await store.acquire("r", ORDER, "bob", 10)
     assert lease.holder == "bob"
-    with pytest.raises(NotFound):
+    with fails(NotFound, Failure.NO_LEASE):
         await store.renew("r", PRESENTER, "alice", 10)
 
 
 @pytest.mark.asyncio
 async def test_step_needs_presenter(store):
     await store.create_room("r", [], [], 1.0)
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.NOT_PRESENTER):
         await store.set_step("r", 3, "alice")
     await store.acquire("r", PRESENTER, "alice", 5)
     assert await store.set_step("r", 3, "alice") == 3
     assert (await store.room_info("r")).step == 3
-    with pytest.raises(Locked):
+    with fails(Locked, Failure.NOT_PRESENTER):
         await store.set_step("r", 4, "bob")
 
 
@@ -287,9 +314,9 @@ async def test_subscribe_sees_commits(store):
 async def test_bad_ids_on_insert(store):
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a"), session="s", order_base=0)
-    with pytest.raises(BadRequest):
+    with fails(BadRequest, Failure.FRAME_EXISTS):
         await store.insert("r", items(0, "a"), session="s", order_base=1)
-    with pytest.raises(IndexError):
+    with fails(IndexError, Failure.INSERT_POSITION):
         await store.insert("r", items(5, "b"), session="s", order_base=1)
     assert await ids(store) == ["id-a"]
 
@@ -309,7 +336,7 @@ async def test_empty_changes_keep_lists(store):
 @pytest.mark.asyncio
 async def test_ids_given_twice(store):
     await store.create_room("r", [], [], 1.0)
-    with pytest.raises(BadRequest):
+    with fails(BadRequest, Failure.FRAME_EXISTS):
         await store.insert("r", items(0, "a", "a"), session="s", order_base=0)
     await store.insert("r", items(0, "a", "b", "c"), session="s", order_base=0)
     commit = await store.delete("r", ["id-c", "id-a", "id-c"], session="s", order_base=1)
@@ -443,11 +470,11 @@ async def test_two_redis_stores_share_state_and_events(redis_url, tmp_path):
         assert await asyncio.wait_for(heard_by_two.__anext__(), 5) == commit.events[0]
 
         await two.acquire("r", ORDER, "s2", 10)
-        with pytest.raises(Locked) as error:
+        with fails(Locked, Failure.LOCKED) as error:
             await one.insert("r", items(2, "c"), session="s1", order_base=1)
         assert error.value.holder == "s2"
         commit = await two.update("r", [("id-a", 1, "h2", "l2")], session="s2")
-        with pytest.raises(Conflict) as error:
+        with fails(Conflict, Failure.FRAME_VERSION) as error:
             await one.update("r", [("id-a", 1, "h3", "l3")], session="s1")
         assert error.value.current_version == 2
         await one.publish("r", {"type": "hello"})

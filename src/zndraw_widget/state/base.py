@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from ..errors import BadRequest
+from .failures import Failure
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 EVENT_LOG_LENGTH = 1000
@@ -132,13 +133,13 @@ def resolve_indices(spec: IndexSpec, length: int) -> list[int]:
     """Positions selected by ``spec`` in a sequence of ``length`` (Python list semantics)."""
     if isinstance(spec, SliceSpec):
         if spec.step == 0:
-            raise BadRequest("slice step cannot be zero")
+            raise Failure.STEP_ZERO.error()
         return list(range(*slice(spec.start, spec.stop, spec.step).indices(length)))
     indices = []
     for index in spec:
         position = index + length if index < 0 else index
         if not 0 <= position < length:
-            raise IndexError(f"frame index {index} out of range for a room of {length} frames")
+            raise Failure.INDEX.error(index=index, length=length)
         indices.append(position)
     return indices
 

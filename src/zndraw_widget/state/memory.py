@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import msgpack
 
-from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
 from .base import (
     EVENT_LOG_LENGTH,
     ORDER,
@@ -41,6 +40,7 @@ from .base import (
     resolve_indices,
     segments_in,
 )
+from .failures import Failure
 
 _LENGTH = struct.Struct("<I")
 SNAPSHOT_EVERY = 10_000
@@ -175,7 +175,7 @@ class MemoryStore(Store):
     def _room(self, name: str) -> _Room:
         room = self._rooms.get(name)
         if room is None:
-            raise NotFound(f"room {name!r} does not exist")
+            raise Failure.NO_ROOM.error(room=name)
         return room
 
     def _holder(self, room: str, target: str) -> Lease | None:
@@ -188,9 +188,8 @@ class MemoryStore(Store):
     def _check_lease(self, room: str, target: str, session: str) -> None:
         lease = self._holder(room, target)
         if lease is not None and lease.holder != session:
-            what = "the frame order" if target == ORDER else target
-            raise Locked(f"{what} is locked by {lease.holder}", holder=lease.holder,
-                         target=target, expires=lease.expires)
+            raise Failure.LOCKED.error(holder=lease.holder, target=target,
+                                       expires=lease.expires)
 
     def _emit(self, room: _Room, event: dict[str, Any], data: bool = True) -> dict[str, Any]:
         if data:
@@ -225,7 +224,7 @@ class MemoryStore(Store):
 
     def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
         if name in self._rooms:
-            raise AlreadyExists(f"room {name!r} already exists")
+            raise Failure.ROOM_EXISTS.error(room=name)
         room = _Room(name, created)
         for frame_id, (_, hash_, location) in zip(new_ids, refs):
             room.order.append(frame_id)
@@ -286,9 +285,9 @@ class MemoryStore(Store):
         seen = set()
         for offset, (index, frame_id, *_rest) in enumerate(items):
             if not 0 <= index <= length + offset:
-                raise IndexError(f"insert position {index} out of range")
+                raise Failure.INSERT_POSITION.error(index=index)
             if frame_id in state.frames or frame_id in seen:
-                raise BadRequest(f"frame id {frame_id} already exists")
+                raise Failure.FRAME_EXISTS.error(id=frame_id)
             seen.add(frame_id)
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
@@ -305,11 +304,8 @@ class MemoryStore(Store):
     def _check_order(self, state: _Room, session: str, order_base: int | None) -> None:
         self._check_lease(state.name, ORDER, session)
         if order_base is not None and order_base != state.order_version:
-            raise Conflict(
-                f"the frame order changed: it is at version {state.order_version}, "
-                f"the change was based on {order_base}",
-                current_version=state.order_version,
-            )
+            raise Failure.ORDER_CHANGED.error(current_version=state.order_version,
+                                              base=order_base)
 
     async def delete(self, room: str, ids: list[str], *, session: str,
                      order_base: int | None, record: Record = "do") -> Commit:
@@ -321,8 +317,8 @@ class MemoryStore(Store):
         self._check_order(state, session, order_base)
         missing = [i for i in ids if i not in state.frames]
         if missing:
-            raise Conflict(f"frames {missing} are no longer in the room",
-                           current_version=state.order_version)
+            raise Failure.FRAMES_MISSING.error(missing=missing,
+                                               current_version=state.order_version)
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
         inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
@@ -345,17 +341,13 @@ class MemoryStore(Store):
         state = self._room(room)
         for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
-                raise Conflict(f"frame {frame_id} is no longer in the room", current_version=None)
+                raise Failure.FRAME_GONE.error(id=frame_id)
             self._check_lease(room, frame_target(frame_id), session)
             current, current_hash, _ = state.frames[frame_id]
             if isinstance(base, str) and current_hash != base:  # undo/redo: by content
-                raise Conflict(f"frame {frame_id} was changed since by another change: it "
-                               "cannot be undone or redone", current_version=current, id=frame_id)
+                raise Failure.FRAME_CHANGED.error(id=frame_id, current_version=current)
             if not isinstance(base, str) and current != base:
-                raise Conflict(
-                    f"frame {frame_id} is at version {current}, the change was based on {base}",
-                    current_version=current, id=frame_id,
-                )
+                raise Failure.FRAME_VERSION.error(id=frame_id, current_version=current, base=base)
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
         for frame_id, _, hash_, location in changes:
@@ -375,7 +367,7 @@ class MemoryStore(Store):
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
         if frame_id not in state.frames:
-            raise NotFound(f"frame {frame_id} is not in room {room!r}")
+            raise Failure.NO_FRAME.error(id=frame_id, room=room)
         return [{"version": v, "hash": h} for v, h, _ in state.history.get(frame_id, [])]
 
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
@@ -426,9 +418,9 @@ class MemoryStore(Store):
         self._room(room)
         lease = self._holder(room, target)
         if lease is None:
-            raise NotFound(f"no lease on {target} to renew: it expired or was released")
+            raise Failure.NO_LEASE.error(target=target)
         if lease.holder != session:
-            raise Locked(f"{target} is held by {lease.holder}", holder=lease.holder, target=target)
+            raise Failure.HELD.error(holder=lease.holder, target=target)
         lease = Lease(room, target, session, time.time() + ttl)
         self._leases[(room, target)] = lease
         return lease
@@ -437,8 +429,7 @@ class MemoryStore(Store):
         lease = self._holder(room, target)
         if lease is None or lease.holder != session:
             if lease is not None:
-                raise Locked(f"{target} is held by {lease.holder}", holder=lease.holder,
-                             target=target)
+                raise Failure.HELD.error(holder=lease.holder, target=target)
             return False
         del self._leases[(room, target)]
         if room in self._rooms:
@@ -464,8 +455,8 @@ class MemoryStore(Store):
         state = self._room(room)
         lease = self._holder(room, PRESENTER)
         if lease is None or lease.holder != session:
-            raise Locked("only the presenter may set the room's frame; request the presenter "
-                         "token first", holder=lease.holder if lease else None, target=PRESENTER)
+            raise Failure.NOT_PRESENTER.error(holder=lease.holder if lease else None,
+                                              target=PRESENTER)
         state.step = step
         self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
                    data=False)

@@ -1,0 +1,18 @@
+-- create_room: a new room, optionally with copies of frames (new ids, same content).
+-- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
+-- ARGV[4] room, [5] JSON [[version, hash, location], ...] of the copied frames,
+-- [6] JSON list of their new ids, [7] creation time (s)
+-- Returns: nothing
+-- Fails: room_exists
+
+local room, refs, ids, created = ARGV[4], cjson.decode(ARGV[5]), cjson.decode(ARGV[6]), ARGV[7]
+local R = room_key(room)
+if redis.call('EXISTS', R) == 1 then fail('room_exists', {room = room}) end
+redis.call('HSET', R, 'seq', 0, 'order_version', 0, 'step', 0, 'created', created)
+redis.call('ZADD', P .. 'rooms', 0, room)
+local scores = {}
+for k = 1, math.min(#refs, #ids) do
+  set_frame(R, ids[k], 1, refs[k][2], refs[k][3])
+  scores[2 * k - 1], scores[2 * k] = k, ids[k]
+end
+chunked('ZADD', R .. ':order', scores, 1000)

@@ -1,0 +1,36 @@
+-- delete: remove frames, one change of the frame order.
+-- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
+-- ARGV[4] room, [5] JSON list of ids, [6] session, [7] the order version the change is
+-- based on ('' for unchecked), [8] record: 'do', 'undo' or 'redo'
+-- Returns: {seq, order_version, {frames_deleted event JSON}}
+-- Fails: no_room, locked, order_changed, frames_missing
+
+local room, ids, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local R = need_room(room)
+check_order(room, session, base)
+local order, frames = R .. ':order', R .. ':frames'
+local missing = {}
+for _, id in ipairs(ids) do
+  if redis.call('HEXISTS', frames, id) == 0 then missing[#missing + 1] = id end
+end
+if #missing > 0 then
+  fail('frames_missing', {missing = missing,
+                          current_version = tonumber(redis.call('HGET', R, 'order_version'))})
+end
+-- the inverse inserts each frame back at its position, in order of position
+local gone, unique, inverse, positions = {}, {}, {}, {}
+for _, id in ipairs(ids) do
+  if not gone[id] then
+    gone[id] = true
+    unique[#unique + 1] = id
+    local ref = cjson.decode(redis.call('HGET', frames, id))
+    inverse[#inverse + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
+  end
+end
+table.sort(inverse, function(a, b) return a[1] < b[1] end)
+for k, item in ipairs(inverse) do positions[k] = item[1] end
+chunked('ZREM', order, unique, 1000)
+chunked('HDEL', frames, unique, 1000)
+return order_changed(room, session, kind,
+                     json_object({op = 'insert'}, {items = json_list(inverse)}),
+                     'frames_deleted', positions, ids)

@@ -1,0 +1,160 @@
+-- The shared prelude: scripts.py puts it before every script and fills in the upper-case
+-- placeholders (EVENT_LOG_LENGTH, GRACE_MS, ORDER, PRESENTER, FRAME) from Python's constants.
+-- The keys are listed in store.py; every key is built from the prefix, so this needs a
+-- single Redis, not a cluster.
+-- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
+-- A failing script calls fail(kind, details): kind is a value of state/failures.py's
+-- Failure, details its keyword arguments.
+
+local P, HISTORY_DEPTH, RECORD_DEPTH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+
+local function fail(kind, details)  -- abort, changing nothing; Python raises the error
+  error({err = 'zdw ' .. kind .. ' ' .. cjson.encode(details)})
+end
+
+-- cjson encodes an empty table as {}: lists that may be empty go through json_list
+local function json_list(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
+-- `fields` (never empty) as a JSON object, plus `lists`: name -> JSON from json_list
+local function json_object(fields, lists)
+  local json = cjson.encode(fields)
+  for name, list in pairs(lists or {}) do
+    json = string.sub(json, 1, -2) .. ',' .. cjson.encode(name) .. ':' .. list .. '}'
+  end
+  return json
+end
+
+-- redis.call(command, key, ...args) in chunks (unpack has a size limit); replies joined
+local function chunked(command, key, args, size)
+  local replies = {}
+  for i = 1, #args, size do
+    local reply = redis.call(command, key, unpack(args, i, math.min(i + size - 1, #args)))
+    if type(reply) == 'table' then
+      for _, value in ipairs(reply) do replies[#replies + 1] = value end
+    end
+  end
+  return replies
+end
+
+local function room_key(room) return P .. 'room:' .. room end
+
+local function need_room(room)  -- the room's key
+  local R = room_key(room)
+  if redis.call('EXISTS', R) == 0 then fail('no_room', {room = room}) end
+  return R
+end
+
+local function info(room)  -- {name, length, seq, order_version, step, created}
+  local R = room_key(room)
+  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created')
+  return {room, redis.call('ZCARD', R .. ':order'), tonumber(h[1]), tonumber(h[2]),
+          tonumber(h[3]), h[4]}
+end
+
+local function now_ms()  -- the Redis server's clock, the same for every server process
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Publish an event of `room` (adding room and seq); a data change bumps seq and is logged.
+local function emit(room, event, lists, data)
+  local R = room_key(room)
+  event.room = room
+  if data then
+    event.seq = redis.call('HINCRBY', R, 'seq', 1)
+  else
+    event.seq = tonumber(redis.call('HGET', R, 'seq'))
+  end
+  local json = json_object(event, lists)
+  if data then
+    redis.call('RPUSH', R .. ':events', json)
+    redis.call('LTRIM', R .. ':events', -$EVENT_LOG_LENGTH, -1)
+  end
+  redis.call('PUBLISH', R .. ':events', json)
+  return json
+end
+
+local function commit(R, events)  -- the reply of a data change
+  local h = redis.call('HMGET', R, 'seq', 'order_version')
+  return {tonumber(h[1]), tonumber(h[2]), events}
+end
+
+-- leases ---------------------------------------------------------------------------------
+local function lease_key(room, target) return room_key(room) .. ':lease:' .. target end
+local function session_key(session) return P .. 'session:' .. session .. ':leases' end
+
+local function live_lease(room, target)  -- the lease on `target` unless it expired
+  local value = redis.call('GET', lease_key(room, target))
+  if value then
+    local lease = cjson.decode(value)
+    if lease.expires > now_ms() then return lease end
+  end
+  return nil
+end
+
+local function check_lease(room, target, session)  -- fails if someone else holds `target`
+  local lease = live_lease(room, target)
+  if lease and lease.holder ~= session then
+    fail('locked', {holder = lease.holder, target = target, expires = lease.expires / 1000})
+  end
+end
+
+local function save_lease(room, target, holder, expires, ttl)
+  local key = lease_key(room, target)
+  local value = cjson.encode({room = room, target = target, holder = holder, expires = expires})
+  redis.call('SET', key, value, 'PX', math.max(ttl + $GRACE_MS, 1))
+  redis.call('ZADD', P .. 'leases', expires, key)
+  redis.call('SADD', session_key(holder), key)
+  redis.call('SADD', room_key(room) .. ':leases', target)
+end
+
+local function drop_lease(room, target, holder)
+  local key = lease_key(room, target)
+  redis.call('DEL', key)
+  redis.call('ZREM', P .. 'leases', key)
+  redis.call('SREM', session_key(holder), key)
+  redis.call('SREM', room_key(room) .. ':leases', target)
+end
+
+-- frames ---------------------------------------------------------------------------------
+local function check_order(room, session, base)  -- base: '' when not checked
+  check_lease(room, '$ORDER', session)
+  local current = tonumber(redis.call('HGET', room_key(room), 'order_version'))
+  if base ~= '' and tonumber(base) ~= current then
+    fail('order_changed', {current_version = current, base = tonumber(base)})
+  end
+end
+
+local function set_frame(R, id, version, hash, location)  -- and append to its history
+  local value = cjson.encode({version, hash, location})
+  local history = R .. ':history:' .. id
+  redis.call('HSET', R .. ':frames', id, value)
+  redis.call('RPUSH', history, value)
+  redis.call('LTRIM', history, -HISTORY_DEPTH, -1)
+  redis.call('SADD', R .. ':keys', history)
+  redis.call('HSET', P .. 'hashes', hash, location)
+end
+
+-- Push an inverse change: "do" and "redo" onto undo ("do" clears redo), "undo" onto redo.
+local function record(R, session, kind, inverse)
+  local stacks = R .. ':records:' .. session .. ':'
+  local stack = stacks .. (kind == 'undo' and 'redo' or 'undo')
+  redis.call('RPUSH', stack, inverse)
+  redis.call('LTRIM', stack, -RECORD_DEPTH, -1)
+  redis.call('SADD', R .. ':keys', stack)
+  if kind == 'do' then redis.call('DEL', stacks .. 'redo') end
+end
+
+-- The end of an insert or delete: bump the order's version, push the inverse change, tell.
+local function order_changed(room, session, kind, inverse, event_type, indices, ids)
+  local R = room_key(room)
+  local order_version = redis.call('HINCRBY', R, 'order_version', 1)
+  record(R, session, kind, inverse)
+  local event = emit(room, {type = event_type, order_version = order_version,
+                            length = redis.call('ZCARD', R .. ':order')},
+                     {indices = json_list(indices), ids = json_list(ids)}, true)
+  return commit(R, {event})
+end

@@ -1,0 +1,37 @@
+-- update: new content for frames, each checked against its version or content.
+-- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
+-- ARGV[4] room, [5] JSON [[id, base, hash, location], ...]; base is the frame's version, or
+-- (undo/redo) the content hash the frame must still have, [6] session,
+-- [7] record: 'do', 'undo' or 'redo'
+-- Returns: {seq, order_version, {frame_updated event JSON per change}}
+-- Fails: no_room, frame_gone, locked, frame_changed, frame_version
+
+-- changes: [[id, base, hash, location], ...]; base: the frame's version, or (undo/redo)
+-- the content hash the frame must still have
+local room, changes, session, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7]
+local R = need_room(room)
+local frames = R .. ':frames'
+for _, change in ipairs(changes) do
+  local id, base = change[1], change[2]
+  local value = redis.call('HGET', frames, id)
+  if not value then fail('frame_gone', {id = id}) end
+  check_lease(room, '$FRAME' .. id, session)
+  local current = cjson.decode(value)
+  if type(base) == 'string' and current[2] ~= base then
+    fail('frame_changed', {id = id, current_version = current[1]})
+  elseif type(base) ~= 'string' and current[1] ~= base then
+    fail('frame_version', {id = id, current_version = current[1], base = base})
+  end
+end
+local inverse, events = {}, {}
+for k, change in ipairs(changes) do
+  local id = change[1]
+  local old = cjson.decode(redis.call('HGET', frames, id))
+  local version = old[1] + 1
+  set_frame(R, id, version, change[3], change[4])
+  inverse[k] = {id, change[3], old[2], old[3]}
+  events[k] = emit(room, {type = 'frame_updated', id = id, version = version,
+                          frame = redis.call('ZRANK', R .. ':order', id)}, nil, true)
+end
+record(R, session, kind, json_object({op = 'update'}, {frames = json_list(inverse)}))
+return commit(R, events)

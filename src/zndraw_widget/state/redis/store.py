@@ -1,0 +1,326 @@
+"""Room state in Redis, shared by every server process that uses the same Redis.
+
+Each change is one Lua script (see :mod:`.scripts` and ``lua/``), so it is atomic and
+raises the same failures as :class:`MemoryStore`. Times come from the Redis server's clock,
+so several server processes agree on lease expiry.
+
+Keys, all under the prefix (scripts build them from ``ARGV[1]``, so this needs a single
+Redis, not a cluster):
+
+- ``rooms``: sorted set of room names, all scored 0 (so ordered by name); ``default``
+- ``room:{name}``: hash of seq, order_version, step, created
+- ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
+- ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
+- ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
+- ``room:{name}:events``: list of the last ``EVENT_LOG_LENGTH`` data events (JSON); the
+  channel of the same name carries every event of the room
+- ``room:{name}:records:{session}:undo|redo``: lists of inverse changes (JSON)
+- ``room:{name}:keys``: set of the room's history and record keys, for ``delete_room``
+- ``room:{name}:presence``: hash session -> user; ``presence`` scores each JSON
+  ``[room, session]`` by its expiry (ms), for the sweeper
+- ``room:{name}:lease:{target}``: JSON ``{room, target, holder, expires}`` (expires in ms);
+  ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
+  a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
+- ``hashes``: hash content hash -> location, shared by all rooms
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import operator
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import redis.asyncio
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+from ..base import (
+    PRESENCE_TTL,
+    Commit,
+    FrameRef,
+    IndexSpec,
+    Lease,
+    QueueSubscription,
+    Record,
+    Resolved,
+    RoomInfo,
+    SliceSpec,
+    Store,
+    segments_in,
+)
+from . import scripts
+
+log = logging.getLogger(__name__)
+
+
+def _room_info(reply: list[Any]) -> RoomInfo:
+    name, length, seq, order_version, step, created = reply
+    return RoomInfo(name, length, seq, order_version, step, float(created))
+
+
+def _lease(value: str) -> Lease:
+    lease = json.loads(value)
+    return Lease(lease["room"], lease["target"], lease["holder"], lease["expires"] / 1000)
+
+
+def _commit(reply: list[Any], versions: list[int]) -> Commit:
+    seq, order_version, events = reply
+    return Commit(seq, order_version, versions, [json.loads(e) for e in events])
+
+
+def _base(order_base: int | None) -> str:
+    return "" if order_base is None else str(order_base)
+
+
+class RedisStore(Store):
+    """Room state in Redis at ``url`` (``redis://``, ``rediss://`` or ``unix://``).
+
+    The connection is made on first use, inside the running event loop.
+    """
+
+    def __init__(self, url: str, prefix: str = "zdw:", history_depth: int = 100,
+                 record_depth: int = 100) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.history_depth = history_depth
+        self.record_depth = record_depth
+        self._client: redis.asyncio.Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._pubsub: redis.asyncio.client.PubSub | None = None
+        self._reader: asyncio.Task | None = None
+        self._subscribers: dict[str, set[QueueSubscription]] = {}  # channel -> subscriptions
+        self._subscribed: dict[str, asyncio.Future] = {}  # channel -> SUBSCRIBE confirmed
+
+    def _redis(self) -> redis.asyncio.Redis:
+        if self._client is None:
+            self._client = redis.asyncio.from_url(self.url, decode_responses=True)
+            self._scripts = scripts.register(self._client)
+        return self._client
+
+    async def _run(self, name: str, *args: Any) -> Any:
+        """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``."""
+        self._redis()  # on first use: connect and register the scripts
+        try:
+            return await self._scripts[name](
+                args=[self.prefix, self.history_depth, self.record_depth, *args])
+        except ResponseError as error:
+            raise scripts.failure(error) from None
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        self._client, self._pubsub, self._reader = None, None, None
+        self._scripts.clear()
+        self._subscribers.clear()
+        self._subscribed.clear()
+
+    # -- rooms ----------------------------------------------------------------------------
+    async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
+                          created: float) -> RoomInfo:
+        refs = [[r.version, r.hash, r.location] for r in copy_of]
+        await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created)
+        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created)
+
+    async def delete_room(self, name: str) -> None:
+        await self._run("delete_room", name)
+
+    async def room_info(self, name: str) -> RoomInfo:
+        return _room_info(await self._run("room_info", name))
+
+    async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
+        total, rooms = await self._run("list_rooms", offset, limit)
+        return total, [_room_info(room) for room in rooms]
+
+    async def get_default_room(self) -> str | None:
+        return await self._redis().get(self.prefix + "default")
+
+    async def set_default_room(self, name: str | None) -> None:
+        if name is None:
+            await self._redis().delete(self.prefix + "default")
+        else:
+            await self._run("set_default_room", name)
+
+    # -- frames ---------------------------------------------------------------------------
+    async def resolve(self, room: str, spec: IndexSpec) -> Resolved:
+        if isinstance(spec, SliceSpec):
+            kind, values = "slice", [spec.start, spec.stop, spec.step]
+        else:
+            kind, values = "list", list(spec)
+        length, seq, order_version, indices, ids, refs = await self._run(
+            "resolve", room, kind, json.dumps(values, default=operator.index))
+        found = [FrameRef(i, v, h, loc)
+                 for i, (v, h, loc) in zip(json.loads(ids), json.loads(refs), strict=True)]
+        return Resolved(length, seq, order_version, json.loads(indices), found)
+
+    async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
+        reply = await self._run("insert", room, json.dumps(wire, default=operator.index), session,
+                                _base(order_base), record)
+        return _commit(reply, [r.version for _, r in items])
+
+    async def delete(self, room: str, ids: list[str], *, session: str,
+                     order_base: int | None, record: Record = "do") -> Commit:
+        reply = await self._run("delete", room, json.dumps(ids), session, _base(order_base), record)
+        return _commit(reply, [])
+
+    async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
+                     session: str, record: Record = "do") -> Commit:
+        reply = await self._run("update", room, json.dumps(changes, default=operator.index),
+                                session, record)
+        return _commit(reply, [json.loads(event)["version"] for event in reply[2]])
+
+    async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
+        history = json.loads(await self._run("frame_history", room, frame_id))
+        return [{"version": v, "hash": h} for v, h, _ in history]
+
+    async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
+        if not hashes:
+            return {}
+        found = await self._redis().hmget(self.prefix + "hashes", list(hashes))
+        return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
+
+    # -- undo / redo ----------------------------------------------------------------------
+    async def live_segments(self) -> set[str]:
+        client = self._redis()
+        live: set[str] = set()
+        for room in await client.zrange(self.prefix + "rooms", 0, -1):
+            key = f"{self.prefix}room:{room}"
+            values = await client.hvals(key + ":frames")
+            async with client.pipeline(transaction=False) as pipe:
+                for kept in await client.smembers(key + ":keys"):  # histories, records
+                    pipe.lrange(kept, 0, -1)
+                for lists in await pipe.execute():
+                    values.extend(lists)
+            live |= segments_in([json.loads(value) for value in values])
+        return live
+
+    async def forget_segments(self, segments: set[str]) -> None:
+        client = self._redis()
+        stale = [content async for content, location in
+                 client.hscan_iter(self.prefix + "hashes", count=10_000)
+                 if location.rpartition("/")[0] in segments]
+        for start in range(0, len(stale), 10_000):
+            await client.hdel(self.prefix + "hashes", *stale[start : start + 10_000])
+
+    async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
+                         ) -> dict[str, Any] | None:
+        record = await self._run("pop_record", room, session, stack)
+        return None if record is None else json.loads(record)
+
+    async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
+                          record: dict[str, Any]) -> None:
+        await self._run("push_record", room, session, stack, json.dumps(record))
+
+    # -- leases and the current frame -----------------------------------------------------
+    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        expires = await self._run("acquire", room, target, session, round(ttl * 1000))
+        return Lease(room, target, session, expires / 1000)
+
+    async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
+        expires = await self._run("renew", room, target, session, round(ttl * 1000))
+        return Lease(room, target, session, expires / 1000)
+
+    async def release(self, room: str, target: str, session: str) -> bool:
+        return bool(await self._run("release", room, target, session))
+
+    async def release_all(self, session: str) -> list[Lease]:
+        return [_lease(value) for value in await self._run("release_all", session)]
+
+    async def leases(self, room: str) -> list[Lease]:
+        return [_lease(value) for value in await self._run("leases", room)]
+
+    async def set_step(self, room: str, step: int, session: str) -> int:
+        await self._run("set_step", room, step, session)
+        return step
+
+    async def expire_leases(self) -> list[Lease]:
+        return [_lease(value) for value in await self._run("expire_leases")]
+
+    async def presence(self, room: str, session: str, user: str | None,
+                       ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
+        flat = await self._run("presence", room, session, json.dumps(user), int(ttl * 1000))
+        return [{"session": s, "user": u} for s, u in zip(flat[::2], flat[1::2], strict=True)]
+
+    # -- events ---------------------------------------------------------------------------
+    async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
+        events = await self._run("events_since", room, seq)
+        return None if events is None else json.loads(events)
+
+    async def publish(self, room: str, event: dict[str, Any]) -> None:
+        await self._run("publish", room, json.dumps({**event, "room": room}))
+
+    async def subscribe(self, room: str) -> QueueSubscription:
+        channel = f"{self.prefix}room:{room}:events"
+        subscription = QueueSubscription(lambda s: self._unsubscribe(channel, s))
+        self._subscribers.setdefault(channel, set()).add(subscription)
+        confirmed = self._subscribed.get(channel)
+        if confirmed is None:  # the first here: SUBSCRIBE on the shared connection
+            confirmed = self._subscribed[channel] = asyncio.get_running_loop().create_future()
+            try:
+                if self._pubsub is None:
+                    self._pubsub = self._redis().pubsub()
+                await self._pubsub.subscribe(channel)
+                if self._reader is None:
+                    self._pubsub.connection.register_connect_callback(self._resync)
+                    self._reader = asyncio.create_task(self._read())
+            except BaseException as error:  # whoever waits hears it; a later call retries
+                del self._subscribed[channel]
+                confirmed.set_exception(error)
+        try:
+            await asyncio.shield(confirmed)  # the reader sees the confirmation
+        except BaseException:
+            await subscription.aclose()
+            raise
+        return subscription
+
+    async def _unsubscribe(self, channel: str, subscription: QueueSubscription) -> None:
+        subscribers = self._subscribers.get(channel, set())
+        subscribers.discard(subscription)
+        if subscribers:
+            return
+        self._subscribers.pop(channel, None)
+        if self._subscribed.pop(channel, None) is not None:
+            await self._pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        """Hand each message of the shared pubsub connection to its channel's subscriptions."""
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except (ConnectionError, TimeoutError):
+                await asyncio.sleep(1)  # Redis is away; reconnecting calls _resync
+                continue
+            if message is None:
+                continue
+            channel = message["channel"]
+            if message["type"] == "subscribe":
+                confirmed = self._subscribed.get(channel)
+                if confirmed is not None and not confirmed.done():
+                    confirmed.set_result(None)
+            elif message["type"] == "message":
+                try:
+                    event = json.loads(message["data"])
+                except ValueError:
+                    log.warning("ignoring a message on %s that is not JSON", channel)
+                    continue
+                for subscription in self._subscribers.get(channel, ()):
+                    subscription.queue.put_nowait(event)
+
+    def _resync(self, connection: Any) -> None:
+        """The pubsub connection was re-made: events may be lost, so subscribers resync."""
+        for channel, subscribers in self._subscribers.items():
+            room = channel[len(self.prefix) + len("room:"): -len(":events")]
+            for subscription in subscribers:
+                subscription.queue.put_nowait(
+                    {"type": "resync", "room": room, "reason": "the Redis connection was lost"})
