@@ -112,12 +112,13 @@ export class ControlClient {
       return;
     }
     if (message.type === "reply") {
-      const pending = typeof message.id === "number" ? this.pending.get(message.id) : undefined;
-      if (!pending) {
+      const id = typeof message.id === "number" ? message.id : undefined;
+      const pending = id === undefined ? undefined : this.pending.get(id);
+      if (id === undefined || !pending) {
         if (message.ok === false) this.options.onEvent?.({ ...message, type: "error" });
         return;
       }
-      this.pending.delete(message.id as number);
+      this.pending.delete(id);
       clearTimeout(pending.timer);
       if (message.ok) pending.resolve(message);
       else pending.reject(refusal(message));
