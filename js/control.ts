@@ -1,8 +1,7 @@
 // The control channel: one websocket, binary msgpack maps, requests with ids and replies,
 // room events, reconnection with backoff (docs/protocol.md "Control channel").
 import { decode, encode } from "@msgpack/msgpack";
-
-export type Message = Record<string, unknown> & { type: string };
+import { ControlEvent, ControlRequest, JoinReply, ReplyError, ReplyOk, ReplyTo, requests, ServerMessage } from "./protocol";
 
 export class ControlError extends Error {
   constructor(readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
@@ -31,21 +30,26 @@ export interface ControlOptions {
   backoffMin?: number;
   backoffMax?: number;
   requestTimeout?: number;
-  onEvent?: (event: Message) => void;
+  onEvent?: (event: ControlEvent) => void;
   onStatus?: (status: Status, detail?: string) => void;
   /** After every (re)connection and re-join of the rooms: reply of each join_room. */
-  onJoined?: (room: string, reply: Message, reconnected: boolean) => void;
+  onJoined?: (room: string, reply: JoinReply, reconnected: boolean) => void;
   /** A join after reconnecting failed (e.g. the room was deleted). */
   onJoinError?: (room: string, error: ControlError) => void;
 }
 
 interface Pending {
-  resolve: (reply: Message) => void;
+  resolve: (reply: ReplyOk) => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
 const OPEN = 1;
+
+function refusal(reply: ReplyError): ControlError {
+  const { error, message: text, type: _t, id: _i, ok: _o, ...details } = reply;
+  return new ControlError(String(error), String(text ?? error), details);
+}
 
 export class ControlClient {
   session = "";
@@ -93,10 +97,10 @@ export class ControlClient {
   }
 
   private receive(data: unknown): void {
-    let message: Message;
+    let message: ServerMessage;
     try {
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-      message = decode(bytes) as Message;
+      message = decode(bytes) as ServerMessage;
     } catch {
       return;
     }
@@ -108,18 +112,16 @@ export class ControlClient {
       return;
     }
     if (message.type === "reply") {
-      const pending = typeof message.id === "number" ? this.pending.get(message.id) : undefined;
-      if (!pending) {
+      const id = typeof message.id === "number" ? message.id : undefined;
+      const pending = id === undefined ? undefined : this.pending.get(id);
+      if (id === undefined || !pending) {
         if (message.ok === false) this.options.onEvent?.({ ...message, type: "error" });
         return;
       }
-      this.pending.delete(message.id as number);
+      this.pending.delete(id);
       clearTimeout(pending.timer);
       if (message.ok) pending.resolve(message);
-      else {
-        const { error, message: text, type: _t, id: _i, ok: _o, ...details } = message;
-        pending.reject(new ControlError(String(error), String(text ?? error), details));
-      }
+      else pending.reject(refusal(message));
       return;
     }
     this.options.onEvent?.(message);
@@ -134,7 +136,7 @@ export class ControlClient {
     if (!reconnected) return;
     for (const room of [...this.rooms]) {
       try {
-        const reply = await this.request({ type: "join_room", room });
+        const reply = await this.request(requests.joinRoom(room));
         this.options.onJoined?.(room, reply, true);
       } catch (error) {
         this.options.onJoinError?.(room, error as ControlError);
@@ -175,32 +177,32 @@ export class ControlClient {
   }
 
   /** Send a request and wait for its reply; a ControlError when the server refuses. */
-  request(message: Message, timeout = this.options.requestTimeout ?? 10000): Promise<Message> {
+  request<T extends ControlRequest>(message: T, timeout = this.options.requestTimeout ?? 10000): Promise<ReplyTo<T>> {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN || !this.session) {
       return Promise.reject(new ControlError("disconnected", "the control channel is not connected"));
     }
     const id = this.nextId++;
-    return new Promise<Message>((resolve, reject) => {
+    return new Promise<ReplyTo<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ControlError("timeout", `no reply to ${message.type} within ${timeout} ms`));
       }, timeout);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve: (reply) => resolve(reply as unknown as ReplyTo<T>), reject, timer });
       socket.send(encode({ ...message, id }));
     });
   }
 
   /** Send without waiting for a reply (errors arrive as events of type "error"). */
-  notify(message: Message): boolean {
+  notify(message: ControlRequest): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN) return false;
     socket.send(encode(message));
     return true;
   }
 
-  async join(room: string): Promise<Message> {
-    const reply = await this.request({ type: "join_room", room });
+  async join(room: string): Promise<JoinReply> {
+    const reply = await this.request(requests.joinRoom(room));
     this.rooms.add(room);
     this.options.onJoined?.(room, reply, false);
     return reply;
@@ -208,7 +210,40 @@ export class ControlClient {
 
   async leave(room: string): Promise<void> {
     this.rooms.delete(room);
-    if (this.socket?.readyState === OPEN) this.notify({ type: "leave_room", room });
+    if (this.socket?.readyState === OPEN) this.notify(requests.leaveRoom(room));
+  }
+
+  /** Take a lease on ``target`` (``order`` or ``frame:<id>``); ControlError ``locked`` names the holder. */
+  lock(room: string, target: string, ttl?: number): Promise<ReplyTo<ReturnType<typeof requests.lock>>> {
+    return this.request(requests.lock(room, target, ttl));
+  }
+
+  /** Give a lease back (no reply awaited). */
+  releaseLock(room: string, target: string): boolean {
+    return this.notify(requests.releaseLock(room, target));
+  }
+
+  /** Take the room's presenter token; ControlError ``locked`` names the presenter. */
+  takePresenter(room: string, ttl?: number): Promise<ReplyTo<ReturnType<typeof requests.takePresenter>>> {
+    return this.request(requests.takePresenter(room, ttl));
+  }
+
+  renewPresenter(room: string, ttl?: number): Promise<ReplyTo<ReturnType<typeof requests.renewPresenter>>> {
+    return this.request(requests.renewPresenter(room, ttl));
+  }
+
+  /** Give the presenter token back (no reply awaited). */
+  releasePresenter(room: string): boolean {
+    return this.notify(requests.releasePresenter(room));
+  }
+
+  /** Move the room to ``frame`` (only the presenter may; no reply awaited). */
+  setRoomFrame(room: string, frame: number): boolean {
+    return this.notify(requests.setRoomFrame(room, frame));
+  }
+
+  ping(): Promise<ReplyTo<ReturnType<typeof requests.ping>>> {
+    return this.request(requests.ping());
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // The HTTP data channel: room metadata as JSON, frames as msgpack (docs/protocol.md).
 import { decode, encode, NDArray } from "./codec";
 import { Frame, framesOf, ReadResponse } from "./frames";
+import type { DataEvent, Lease } from "./protocol";
 
 export class ApiError extends Error {
   constructor(
@@ -36,13 +37,13 @@ export interface RoomInfo {
   order_version: number;
   step: number | null;
   created?: number;
-  leases?: unknown[];
+  leases?: Lease[];
 }
 
 export interface EventsSince {
   seq: number;
   reload: boolean;
-  events: Record<string, unknown>[];
+  events: DataEvent[];
 }
 
 export interface FramesRead {

@@ -1,5 +1,6 @@
 // The anywidget entry point (bundled to src/zndraw_widget/static/widget.js).
-import { Model, Viewer } from "./widget";
+import type { Model } from "./viewer/model";
+import { Viewer } from "./viewer/viewer";
 
 async function render({ model, el }: { model: Model; el: HTMLElement }): Promise<() => void> {
   const viewer = new Viewer(model, el);

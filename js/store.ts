@@ -2,7 +2,7 @@
 // cache, invalidated by the room's data events.
 import type { DataClient } from "./data";
 import type { Frame } from "./frames";
-import type { RoomEvent } from "./sync";
+import type { DataEvent } from "./protocol";
 
 export interface FrameStoreOptions {
   fields?: string[];
@@ -140,12 +140,12 @@ export class FrameStore {
   }
 
   /** Apply data events; returns the indices whose content changed (null: everything). */
-  apply(events: RoomEvent[]): Set<number> | null {
+  apply(events: DataEvent[]): Set<number> | null {
     let all = false;
     const changed = new Set<number>();
     for (const event of events) {
       if (event.type === "frame_updated") {
-        const index = event.frame as number;
+        const index = event.frame;
         const old = this.cache.get(index);
         if (old && old.version === event.version) continue;
         if (old) {
@@ -157,7 +157,7 @@ export class FrameStore {
         this.inflight.clear();
         changed.add(index);
       } else if (event.type === "frames_inserted" || event.type === "frames_deleted") {
-        if (typeof event.length === "number") this.length = event.length;
+        this.length = event.length;
         all = true;
       }
     }

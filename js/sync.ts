@@ -1,18 +1,18 @@
 // Keeping up with a room: data events bump the room's seq by one; a gap (or a reconnect)
 // is closed by asking GET rooms/<room>/events?since=<seq> (docs/protocol.md).
 import type { EventsSince } from "./data";
+import { DataEvent, isDataEvent, RoomEvent } from "./protocol";
 
-export type RoomEvent = Record<string, unknown> & { type: string; seq?: number };
-
-export const DATA_EVENTS = new Set(["frames_inserted", "frames_deleted", "frame_updated"]);
+/** Room events that are not data changes. */
+export type OtherEvent = Exclude<RoomEvent, DataEvent>;
 
 export interface SyncHandlers {
   /** Data changes, in order (each once). */
-  onData: (events: RoomEvent[]) => void;
+  onData: (events: DataEvent[]) => void;
   /** The log no longer reaches back: re-read the room. */
   onReload: () => void;
   /** Non-data events (step, lease, presence, room_deleted), after any resync they needed. */
-  onOther?: (event: RoomEvent) => void;
+  onOther?: (event: OtherEvent) => void;
   onError?: (error: Error) => void;
 }
 
@@ -29,7 +29,7 @@ export class RoomSync {
   /** An event from the control channel. */
   handle(event: RoomEvent): void {
     const seq = typeof event.seq === "number" ? event.seq : undefined;
-    if (DATA_EVENTS.has(event.type)) {
+    if (isDataEvent(event)) {
       if (seq === undefined) return;
       if (seq <= this.seq) return; // seen (e.g. fetched during a resync)
       if (seq === this.seq + 1 && !this.running) {
@@ -65,10 +65,10 @@ export class RoomSync {
             this.handlers.onReload();
             continue;
           }
-          const fresh = result.events.filter((e) => typeof e.seq === "number" && (e.seq as number) > this.seq) as RoomEvent[];
-          fresh.sort((a, b) => (a.seq as number) - (b.seq as number));
+          const fresh = result.events.filter((e) => typeof e.seq === "number" && e.seq > this.seq);
+          fresh.sort((a, b) => a.seq - b.seq);
           if (fresh.length) {
-            this.seq = fresh[fresh.length - 1].seq as number;
+            this.seq = fresh[fresh.length - 1].seq;
             this.handlers.onData(fresh);
           }
           if (result.seq > this.seq) this.seq = result.seq;

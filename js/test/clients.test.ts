@@ -1,11 +1,12 @@
-import { encode as msgpackEncode, decode as msgpackDecode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encode, NDArray } from "../codec";
-import { ControlClient, ControlError, SocketLike } from "../control";
+import { ControlClient, ControlError } from "../control";
 import { ApiError, DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, websocketUrl } from "../env";
 import { FrameStore } from "../store";
+import type { FrameUpdated, FramesInserted } from "../protocol";
 import { RoomSync } from "../sync";
+import { FakeSocket } from "./fake-socket";
 
 // -- a fake server for the data channel ---------------------------------------------------
 function readBody(length: number, indices: number[], atoms = 3) {
@@ -21,6 +22,14 @@ function readBody(length: number, indices: number[], atoms = 3) {
       numbers: { values: new NDArray("<i8", [n, atoms], BigInt64Array.from({ length: n * atoms }, () => 6n)) },
     },
   });
+}
+
+function updated(frame: number, version: number, seq: number): FrameUpdated {
+  return { type: "frame_updated", room: "r", seq, frame, id: `id${frame}`, version };
+}
+
+function inserted(length: number, seq: number): FramesInserted {
+  return { type: "frames_inserted", room: "r", seq, indices: [length - 1], ids: [`id${length - 1}`], order_version: 2, length };
 }
 
 type Call = { url: string; init: RequestInit };
@@ -110,10 +119,10 @@ describe("FrameStore", () => {
     expect(store.has(5 + 1)).toBe(true);
     store.prefetch(5, 40);
     await vi.waitFor(() => expect(store.has(chunk)).toBe(true));
-    const changed = store.apply([{ type: "frame_updated", frame: 5, version: 2, seq: 8 }]);
+    const changed = store.apply([updated(5, 2, 8)]);
     expect([...changed!]).toEqual([5]);
     expect(store.has(5)).toBe(false);
-    expect(store.apply([{ type: "frames_inserted", length: 101, seq: 9 }])).toBeNull();
+    expect(store.apply([inserted(101, 9)])).toBeNull();
     expect(store.length).toBe(101);
     expect(store.has(0)).toBe(false);
   });
@@ -126,7 +135,7 @@ describe("FrameStore races", () => {
     const { fetch, calls } = fakeFetch((url) => {
       if (first) {
         first = false;
-        store.apply([{ type: "frame_updated", frame: 0, version: 2, seq: 2 }]);
+        store.apply([updated(0, 2, 2)]);
       }
       return new Response(readBody(3, rangeOf(url, 3)));
     });
@@ -162,12 +171,12 @@ describe("FrameStore aborts", () => {
 describe("RoomSync", () => {
   it("applies contiguous events and fills gaps from events?since", async () => {
     const applied: number[] = [];
-    const since = vi.fn(async (seq: number) => ({ seq: 6, reload: false, events: [4, 5, 6].filter((s) => s > seq).map((s) => ({ type: "frame_updated", seq: s, frame: s })) }));
-    const sync = new RoomSync(2, since, { onData: (events) => applied.push(...events.map((e) => e.seq as number)), onReload: () => applied.push(-1) });
-    sync.handle({ type: "frame_updated", seq: 3 });
-    sync.handle({ type: "frame_updated", seq: 3 }); // duplicate
+    const since = vi.fn(async (seq: number) => ({ seq: 6, reload: false, events: [4, 5, 6].filter((s) => s > seq).map((s) => updated(s, 1, s)) }));
+    const sync = new RoomSync(2, since, { onData: (events) => applied.push(...events.map((e) => e.seq)), onReload: () => applied.push(-1) });
+    sync.handle(updated(3, 1, 3));
+    sync.handle(updated(3, 1, 3)); // duplicate
     expect(applied).toEqual([3]);
-    sync.handle({ type: "frame_updated", seq: 6 }); // gap: 4, 5 missed
+    sync.handle(updated(6, 1, 6)); // gap: 4, 5 missed
     await sync.idle();
     expect(since).toHaveBeenCalledWith(3);
     expect(applied).toEqual([3, 4, 5, 6]);
@@ -179,52 +188,12 @@ describe("RoomSync", () => {
     const sync = new RoomSync(1, async () => ({ seq: 2000, reload: true, events: [] }), {
       onData: () => events.push("data"), onReload: () => events.push("reload"), onOther: (e) => events.push(e.type),
     });
-    sync.handle({ type: "step", seq: 50, step: 3 });
+    sync.handle({ type: "step", room: "r", seq: 50, step: 3, holder: "x" });
     await sync.idle();
     expect(events).toEqual(["step", "reload"]);
     expect(sync.seq).toBe(2000);
   });
 });
-
-// -- a fake websocket ------------------------------------------------------------------------
-class FakeSocket implements SocketLike {
-  static all: FakeSocket[] = [];
-  binaryType = "blob";
-  readyState = 0;
-  onopen: SocketLike["onopen"] = null;
-  onclose: SocketLike["onclose"] = null;
-  onerror: SocketLike["onerror"] = null;
-  onmessage: SocketLike["onmessage"] = null;
-  sent: any[] = [];
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: Uint8Array) {
-    this.sent.push(msgpackDecode(data));
-  }
-  close() {
-    this.drop(1000);
-  }
-  // server side
-  accept(session = "s1") {
-    this.readyState = 1;
-    this.onopen?.({});
-    this.push({ type: "hello", session, user: "u" });
-  }
-  push(message: object) {
-    const bytes = msgpackEncode(message);
-    this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
-  }
-  drop(code = 1006) {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    this.onclose?.({ code, reason: "" });
-  }
-  reply(ok = true, extra: object = {}) {
-    const request = this.sent[this.sent.length - 1];
-    this.push({ type: "reply", id: request.id, ok, ...extra });
-  }
-}
 
 describe("ControlClient", () => {
   beforeEach(() => {

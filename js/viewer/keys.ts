@@ -1,0 +1,65 @@
+// The viewer's keys: a table from key (and modifiers) to command.
+
+export type Command =
+  | "togglePlay"
+  | "next"
+  | "previous"
+  | "next10"
+  | "previous10"
+  | "first"
+  | "last"
+  | "fit"
+  | "screenshot"
+  | "clearSelection"
+  | "selectAll";
+
+interface Binding {
+  key: string;
+  /** Shift must be held (true), must not be (false), or either (absent). */
+  shift?: boolean;
+  /** Ctrl or Cmd must be held. */
+  mod?: true;
+  command: Command;
+}
+
+/** First match wins. */
+const BINDINGS: Binding[] = [
+  { key: " ", command: "togglePlay" },
+  { key: "ArrowRight", shift: true, command: "next10" },
+  { key: "ArrowRight", command: "next" },
+  { key: "ArrowLeft", shift: true, command: "previous10" },
+  { key: "ArrowLeft", command: "previous" },
+  { key: "Home", command: "first" },
+  { key: "End", command: "last" },
+  { key: "f", command: "fit" },
+  { key: "s", command: "screenshot" },
+  { key: "Escape", command: "clearSelection" },
+  { key: "a", mod: true, command: "selectAll" },
+];
+
+export interface KeyInput {
+  key: string;
+  shiftKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+}
+
+/** The command of a key press (null: not the viewer's). */
+export function commandFor(e: KeyInput): Command | null {
+  const binding = BINDINGS.find(
+    (b) => b.key === e.key && (b.shift === undefined || b.shift === e.shiftKey) && (!b.mod || e.ctrlKey || e.metaKey),
+  );
+  return binding?.command ?? null;
+}
+
+/** Run the commands of the keys pressed in ``root``; in its inputs (slider, speed) only space. */
+export function bindKeys(root: HTMLElement, run: (command: Command) => void): void {
+  root.addEventListener("keydown", (e) => {
+    if ((e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) && e.key !== " ") return;
+    const command = commandFor(e);
+    if (!command) return;
+    run(command);
+    e.preventDefault();
+    e.stopPropagation();
+  });
+}

@@ -1,0 +1,84 @@
+// The state the viewer shows on its root element as data-zndraw-* attributes (read by the
+// Chromium tests, tests/test_widget_e2e.py, and benchmarks/bench_widget.py), and the
+// data-role names of the toolbar's controls. The attribute names are part of the tests'
+// interface: change them only with the tests.
+
+/** Each marker and the data-zndraw-* attribute it sets (dataset key in brackets). */
+export interface MarkerValues {
+  /** data-zndraw-status: the viewer's state. */
+  status: "loading" | "ok" | "empty" | "error";
+  /** data-zndraw-error: the code of a fatal problem (with status "error"). */
+  error: string;
+  /** data-zndraw-room: the room shown. */
+  room: string;
+  /** data-zndraw-rendered: the index of the frame last drawn. */
+  rendered: number;
+  /** data-zndraw-requested: the index asked for (-1: none). */
+  requested: number;
+  /** data-zndraw-length: the room's number of frames. */
+  length: number;
+  /** data-zndraw-draws: draws since the start. */
+  draws: number;
+  /** data-zndraw-atoms: atoms in the frame drawn. */
+  atoms: number;
+  /** data-zndraw-first-draw-ms: ms from the viewer's creation to its first draw. */
+  firstDrawMs: string;
+  /** data-zndraw-playing: "true" while playing. */
+  playing: boolean;
+  /** data-zndraw-fps: frames drawn in the last second of playback. */
+  fps: number;
+  /** data-zndraw-present: sessions present in the room. */
+  present: number;
+  /** data-zndraw-locked: the targets leased by other sessions, comma-separated. */
+  locked: string;
+  /** data-zndraw-control: the control channel's status. */
+  control: string;
+  /** data-zndraw-edited: the version a drag edit saved. */
+  edited: number;
+}
+
+export type Marker = keyof MarkerValues;
+
+const KEYS: { [K in Marker]: string } = {
+  status: "zndrawStatus",
+  error: "zndrawError",
+  room: "zndrawRoom",
+  rendered: "zndrawRendered",
+  requested: "zndrawRequested",
+  length: "zndrawLength",
+  draws: "zndrawDraws",
+  atoms: "zndrawAtoms",
+  firstDrawMs: "zndrawFirstDrawMs",
+  playing: "zndrawPlaying",
+  fps: "zndrawFps",
+  present: "zndrawPresent",
+  locked: "zndrawLocked",
+  control: "zndrawControl",
+  edited: "zndrawEdited",
+};
+
+/** The data-role of each toolbar control the tests click or read. */
+export const ROLES = {
+  play: "play",
+  slider: "slider",
+  counter: "counter",
+  follow: "follow",
+  screenshot: "screenshot",
+} as const;
+
+/** Typed access to the markers of one root element. */
+export class Markers {
+  constructor(private readonly root: HTMLElement) {}
+
+  set<K extends Marker>(marker: K, value: MarkerValues[K]): void {
+    this.root.dataset[KEYS[marker]] = String(value);
+  }
+
+  has(marker: Marker): boolean {
+    return this.root.dataset[KEYS[marker]] !== undefined;
+  }
+
+  delete(marker: Marker): void {
+    delete this.root.dataset[KEYS[marker]];
+  }
+}

@@ -1,0 +1,128 @@
+// Drag the selected atoms in the plane facing the camera, then save the move: the frame's
+// lease over the control channel, a PATCH of the positions with the frame's version, the
+// lease given back. A refusal (locked, changed meanwhile) undoes the move and says why.
+import type { Vector3 } from "three";
+import { ControlClient, ControlError } from "../../control";
+import { ApiError, DataClient } from "../../data";
+import type { Frame } from "../../frames";
+import { frameTarget } from "../../protocol";
+import type { Renderer } from "../../renderer";
+import type { PointerInput, Tool } from "./tool";
+
+/** Seconds the frame's lease lives while a move is saved. */
+const EDIT_LEASE_TTL = 10;
+
+export interface EditHost {
+  renderer: Renderer;
+  selection(): number[];
+  /** The frame on screen. */
+  frame(): Frame | null;
+  room(): string;
+  control(): ControlClient;
+  data(): DataClient;
+  /** The move was saved as ``edited`` (room seq after the write: ``seq``). */
+  saved(edited: Frame, seq: number): void;
+  /** The move was undone, for the reason given. */
+  undone(text: string): void;
+  /** Read frame ``index`` again (it changed on the server). */
+  reread(index: number): void;
+}
+
+interface Drag {
+  start: Vector3;
+  atoms: number[];
+  original: Float32Array;
+  moved: boolean;
+}
+
+export class DragEditTool implements Tool {
+  private drag: Drag | null = null;
+
+  constructor(private readonly host: EditHost) {}
+
+  /** A drag is under way (the presenter token is kept meanwhile). */
+  get active(): boolean {
+    return this.drag !== null;
+  }
+
+  down({ x, y, extend, event }: PointerInput): boolean {
+    const { renderer } = this.host;
+    const selection = this.host.selection();
+    if (extend || !selection.length) return false;
+    const atom = renderer.pick(x, y);
+    if (atom === null || !selection.includes(atom) || !this.host.frame()) return false;
+    const p = renderer.positions;
+    const start = renderer.pointOnPlane(x, y, vec(p, atom, renderer));
+    this.drag = { start, atoms: selection.filter((i) => i < p.length / 3), original: p.slice(), moved: false };
+    renderer.controls.enabled = false;
+    renderer.canvas.setPointerCapture(event.pointerId);
+    event.preventDefault();
+    return true;
+  }
+
+  move({ x, y }: PointerInput): void {
+    const drag = this.drag;
+    if (!drag) return;
+    const { renderer } = this.host;
+    const anchor = vec(drag.original, drag.atoms[0], renderer);
+    const offset = renderer.pointOnPlane(x, y, anchor).sub(drag.start);
+    const p = renderer.editablePositions();
+    for (const i of drag.atoms) {
+      p[3 * i] = drag.original[3 * i] + offset.x;
+      p[3 * i + 1] = drag.original[3 * i + 1] + offset.y;
+      p[3 * i + 2] = drag.original[3 * i + 2] + offset.z;
+    }
+    drag.moved = true;
+    renderer.positionsChanged();
+  }
+
+  up(): void {
+    const drag = this.drag;
+    if (!drag) return;
+    this.drag = null;
+    this.host.renderer.controls.enabled = true;
+    if (drag.moved) void this.commit(drag.atoms, drag.original);
+  }
+
+  /** Write the dragged positions: frame lease, PATCH with base_version, release. */
+  private async commit(atoms: number[], original: Float32Array): Promise<void> {
+    const { host } = this;
+    const { renderer } = host;
+    const frame = host.frame();
+    if (!frame) return;
+    const room = host.room();
+    const control = host.control();
+    // The frame's own positions (full precision), with only the dragged atoms moved.
+    const positions = Float64Array.from(frame.positions);
+    const moved = renderer.positions;
+    for (const i of atoms) for (let k = 0; k < 3; k++) positions[3 * i + k] = moved[3 * i + k];
+    const target = frameTarget(frame.id);
+    const restore = (text: string) => {
+      renderer.editablePositions().set(original);
+      renderer.positionsChanged();
+      host.undone(text);
+    };
+    let leased = false;
+    try {
+      if (control.status === "open") {
+        await control.lock(room, target, EDIT_LEASE_TTL);
+        leased = true;
+      }
+      const result = await host.data().patchPositions(room, frame.index, frame.version, positions);
+      host.saved({ ...frame, positions, display: new Float32Array(positions), version: result.version }, result.seq);
+    } catch (error) {
+      if (error instanceof ControlError && error.code === "locked") restore(`frame ${frame.index} is being edited by ${error.details.holder ?? "someone else"}: your move was undone`);
+      else if (error instanceof ApiError && error.code === "conflict")
+        restore(`frame ${frame.index} changed meanwhile (now version ${error.details.current_version}): your move was undone`);
+      else if (error instanceof ApiError && error.code === "locked") restore(`frame ${frame.index} is locked by ${error.details.holder ?? "someone else"}: your move was undone`);
+      else restore(`saving the move failed: ${(error as Error).message}`);
+      if (error instanceof ApiError && error.code === "conflict") host.reread(frame.index);
+    } finally {
+      if (leased) control.releaseLock(room, target);
+    }
+  }
+}
+
+function vec(p: Float32Array, i: number, renderer: Renderer): Vector3 {
+  return renderer.camera.position.clone().set(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
+}

@@ -1,0 +1,225 @@
+// One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
+// playback, presenter, presence, tools, keys, theme) and connects them to a room.
+import { ControlClient } from "../control";
+import { DataClient, xsrfFromCookie } from "../data";
+import { apiUrlOf, newSessionId, websocketUrl } from "../env";
+import type { Frame } from "../frames";
+import { Renderer } from "../renderer";
+import type { FrameStore } from "../store";
+import { Controls } from "./controls";
+import { bindKeys, Command } from "./keys";
+import { credentials, Model, ModelListeners, StepTrait } from "./model";
+import { Navigator } from "./navigator";
+import { Playback } from "./playback";
+import { Presence } from "./presence";
+import { Presenter } from "./presenter";
+import { RoomLink } from "./room";
+import { followTheme } from "./theme";
+import { DragEditTool } from "./tools/drag-edit";
+import { SelectTool } from "./tools/select";
+import { bindTools } from "./tools/tool";
+
+/** How long (ms) a warning about an undone edit stays. */
+const UNDONE_MS = 6000;
+
+export class Viewer {
+  readonly root: HTMLElement;
+  renderer: Renderer | null = null;
+  data!: DataClient;
+  control!: ControlClient;
+  draws = 0;
+  disposed = false;
+  readonly ui: Controls;
+  readonly nav: Navigator;
+  readonly playback: Playback;
+  readonly presenter: Presenter;
+  readonly presence = new Presence();
+  readonly model: ModelListeners;
+  readonly step: StepTrait;
+  private readonly room: RoomLink;
+  private readonly session = newSessionId();
+  private editTool: DragEditTool | null = null;
+  private stopTheme: (() => void) | null = null;
+  private readonly created = performance.now();
+
+  constructor(model: Model, el: HTMLElement) {
+    this.model = new ModelListeners(model);
+    this.nav = new Navigator({
+      draw: (frame) => {
+        if (!this.renderer) return false;
+        this.renderer.setFrame(frame);
+        return true;
+      },
+      requested: () => this.showPosition(true),
+      shown: (frame) => this.shown(frame),
+      playing: () => this.playback.playing,
+      failed: (index, error) => this.room.loadFailed(index, error),
+      disposed: () => this.disposed,
+    });
+    this.playback = new Playback({
+      length: () => this.nav.length,
+      flush: () => !!this.renderer?.flush(),
+      caughtUp: () => this.nav.displayed === this.nav.requested,
+      advance: () => {
+        this.nav.go(this.nav.displayed + 1);
+        this.presenter.announce();
+        // Draw in this animation frame: a request made now would run on the next one,
+        // after this tick has moved on again, and every other frame would never be seen.
+        this.renderer?.flush();
+      },
+      changed: (playing) => this.playbackChanged(playing),
+      showFps: (fps) => this.ui.showFps(fps),
+    });
+    this.presenter = new Presenter({
+      room: () => this.room.name,
+      frame: () => this.nav.requested,
+      busy: () => this.playback.playing || !!this.editTool?.active,
+      changed: () => this.updateStatus(),
+    });
+    this.step = new StepTrait(model, () => (this.disposed ? null : this.nav.displayed));
+    const { nav } = this;
+    const commands: Record<Command, () => void> = {
+      togglePlay: () => this.playback.toggle(),
+      next: () => this.userGo(nav.current() + 1),
+      previous: () => this.userGo(nav.current() - 1),
+      next10: () => this.userGo(nav.current() + 10),
+      previous10: () => this.userGo(nav.current() - 10),
+      first: () => this.userGo(0),
+      last: () => this.userGo(nav.length - 1),
+      fit: () => this.renderer?.fit(),
+      screenshot: () => this.downloadScreenshot(),
+      clearSelection: () => this.setSelection([]),
+      selectAll: () => this.setSelection(Array.from({ length: this.renderer?.atomCount ?? 0 }, (_, i) => i)),
+    };
+    this.ui = new Controls(el, Number(model.get("height") ?? 0), this.playback.fps, {
+      ...commands,
+      seek: (index) => this.userGo(index),
+      setFps: (fps) => (this.playback.fps = fps),
+      toggleFollow: () => this.setFollow(!this.presenter.follow),
+    });
+    this.root = this.ui.root;
+    this.room = new RoomLink(this);
+    bindKeys(this.root, (command) => commands[command]());
+  }
+
+  /** The frames of the room shown (null before it is open). */
+  get store(): FrameStore | null {
+    return this.nav.store;
+  }
+
+  // -- lifetime -------------------------------------------------------------------------
+  async start(): Promise<void> {
+    try {
+      this.renderer = new Renderer(this.ui.view);
+    } catch (error) {
+      this.room.fail("webgl", `cannot draw: WebGL is not available in this browser (${(error as Error).message})`);
+      return;
+    }
+    const renderer = this.renderer;
+    this.ui.addCanvas(renderer.canvas);
+    renderer.onRendered = () => this.onRendered();
+    this.stopTheme = followTheme(this.ui.view, renderer);
+    const selection = () => (this.model.model.get("selection") ?? []) as number[];
+    const select = (atoms: number[]) => this.setSelection(atoms);
+    this.editTool = new DragEditTool({
+      renderer, selection, frame: () => this.nav.shown, room: () => this.room.name,
+      control: () => this.control, data: () => this.data,
+      saved: (edited, seq) => this.room.saved(edited, seq),
+      undone: (text) => this.ui.setBanner(text, UNDONE_MS),
+      reread: (index) => this.nav.go(index, true),
+    });
+    bindTools(renderer.canvas, this.root, [this.editTool, new SelectTool({ renderer, selection, select })]);
+    this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
+    this.model.on("change:step", () => {
+      const step = Number(this.model.model.get("step"));
+      if (step !== this.step.sent && step !== this.nav.requested) this.nav.go(step);
+    });
+    this.model.on("change:selection", () => renderer.setSelection(selection()));
+    renderer.setSelection(selection());
+    const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
+    if (this.disposed) return;
+    this.connect(token);
+    await this.room.open(String(this.model.model.get("room") ?? ""));
+  }
+
+  private connect(token: string | undefined): void {
+    const explicit = String(this.model.model.get("api_url") ?? "");
+    const apiUrl = apiUrlOf(explicit);
+    this.data = new DataClient({ apiUrl, session: this.session, auth: { token, xsrf: () => xsrfFromCookie() } });
+    this.control = this.room.controlClient(websocketUrl(apiUrl, this.session, explicit ? token : undefined));
+    this.presenter.attach(this.control);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.playback.pause();
+    this.model.dispose();
+    this.presenter.dispose();
+    this.control?.close();
+    this.stopTheme?.();
+    this.renderer?.dispose();
+    this.root.remove();
+  }
+
+  // -- what the parts tell each other -----------------------------------------------------
+  /** A move by this user: it leads the room while it holds the presenter token. */
+  private userGo(index: number): void {
+    this.nav.go(index);
+    void this.presenter.lead();
+  }
+
+  private shown(frame: Frame): void {
+    this.showPosition(false);
+    if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
+    this.step.update(frame.index, this.playback.playing);
+  }
+
+  private onRendered(): void {
+    this.draws += 1;
+    const { displayed } = this.nav;
+    if (displayed >= 0) this.ui.rendered(displayed, this.draws, this.renderer?.atomCount ?? 0, performance.now() - this.created);
+    this.playback.drawn();
+  }
+
+  private playbackChanged(playing: boolean): void {
+    this.ui.setPlaying(playing);
+    if (playing) void this.presenter.lead();
+    else {
+      if (this.nav.displayed >= 0) this.step.update(this.nav.displayed, false);
+      this.presenter.releaseLater();
+    }
+  }
+
+  showPosition(moveSlider: boolean): void {
+    this.ui.showPosition(this.nav.displayed, this.nav.requested, this.nav.length, moveSlider);
+  }
+
+  private setFollow(follow: boolean): void {
+    this.ui.setFollow(follow);
+    this.presenter.setFollow(follow);
+  }
+
+  updateStatus(): void {
+    const status = this.presence.status({
+      room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
+      presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
+    });
+    this.ui.setStatus(status.text);
+    this.ui.markers.set("present", status.present);
+    this.ui.markers.set("locked", status.locked.join(","));
+  }
+
+  setSelection(selection: number[]): void {
+    this.model.model.set("selection", selection);
+    this.model.model.save_changes();
+    this.renderer?.setSelection(selection);
+  }
+
+  private downloadScreenshot(): void {
+    if (!this.renderer) return;
+    const link = document.createElement("a");
+    link.href = this.renderer.screenshot();
+    link.download = `${this.room.name || "zndraw"}-${Math.max(0, this.nav.displayed)}.png`;
+    link.click();
+  }
+}
