@@ -29,7 +29,7 @@ def test_a_good_ttl_passes(ttl):
 
 
 @pytest.mark.parametrize("target", ["orders", "frame:", "frame:a/b", "frame:" + "x" * 65, "",
-                                    None, 3])
+                                    None, 3, "presenter\n"])
 def test_a_bad_lease_target_is_refused(target):
     with pytest.raises(BadRequest, match="'target'"):
         lease_target(target)
@@ -40,7 +40,7 @@ def test_a_good_lease_target_passes(target):
     assert lease_target(target) == target
 
 
-@pytest.mark.parametrize("text", ["a", "1:2:3:4", "1.5", "1,,2", "1:x", "1" * 13, " 1"])
+@pytest.mark.parametrize("text", ["a", "1:2:3:4", "1.5", "1,,2", "1:x", "1" * 13, " 1", "1\n"])
 def test_a_bad_index_is_refused(text):
     with pytest.raises(BadRequest):
         parse_index(text)
@@ -71,3 +71,5 @@ def test_the_caller_is_the_user_and_the_session_it_names():
     assert caller_of("alice", None) == Caller("alice", frozenset(), "user:alice")
     with pytest.raises(BadRequest, match="session"):
         caller_of("alice", "no spaces")
+    with pytest.raises(BadRequest, match="session"):
+        caller_of("alice", "tab-1\n")

@@ -25,10 +25,10 @@ SET_ROOM_FRAME = "set_room_frame"
 PING = "ping"
 
 # -- arguments ----------------------------------------------------------------------------
-SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}$")
-INDEX_PART = re.compile(r"^-?\d{1,12}$")
+SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}\Z")
+INDEX_PART = re.compile(r"^-?\d{1,12}\Z")
 LEASE_TARGET = re.compile(
-    rf"^({ORDER}|{PRESENTER}|{re.escape(frame_target(''))}[0-9A-Za-z_\-]{{1,64}})$")
+    rf"^({ORDER}|{PRESENTER}|{re.escape(frame_target(''))}[0-9A-Za-z_\-]{{1,64}})\Z")
 MAX_TTL = 300
 
 
