@@ -73,9 +73,9 @@ class RoomService:
         self.policy: Policy = policy or AllowAll()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
-    async def _allow(self, caller: Caller, action: Action, room: Any) -> str:
-        """``room``'s checked name once the policy lets ``caller`` do ``action`` to it."""
-        room = check_room_name(room)
+    async def _room(self, caller: Caller, action: Action, name: Any) -> str:
+        """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
+        room = check_room_name(name)
         await self.policy.check(caller, action, room)
         return room
 
@@ -83,20 +83,20 @@ class RoomService:
     async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT) -> RoomInfo:
         """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
         copied: the new frames point at the same stored content), or of the default room."""
-        name = await self._allow(caller, Action.CREATE, name)
+        name = await self._room(caller, Action.CREATE, name)
         if base is DEFAULT:
             base = await self.store.get_default_room()
         copy_of: list[FrameRef] = []
         if base is not None:
-            base = await self._allow(caller, Action.READ, base)
+            base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
         return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
-        return await self.store.room_info(await self._allow(caller, Action.READ, room))
+        return await self.store.room_info(await self._room(caller, Action.READ, room))
 
     async def delete_room(self, caller: Caller, room: str) -> None:
-        await self.store.delete_room(await self._allow(caller, Action.ADMIN, room))
+        await self.store.delete_room(await self._room(caller, Action.ADMIN, room))
 
     async def list_rooms(self, caller: Caller, offset: int = 0, limit: int = 100
                          ) -> tuple[int, list[RoomInfo]]:
@@ -125,7 +125,7 @@ class RoomService:
 
         A single frame's message is cached; it states the room's length, seq and the frame's
         index, so it is cached under those too."""
-        resolved = await self.store.resolve(await self._allow(caller, Action.READ, room), spec)
+        resolved = await self.store.resolve(await self._room(caller, Action.READ, room), spec)
         field_key = None if fields is None else (tuple(fields), tuple(sorted(optional)))
         etag = _etag(resolved.refs, field_key)
         key = None
@@ -155,7 +155,7 @@ class RoomService:
     async def read_batch(self, caller: Caller, room: str, spec: IndexSpec,
                          fields: Sequence[str] | None = None) -> tuple[Resolved, FrameBatch]:
         """The selected frames as a :class:`FrameBatch` (for in-process use)."""
-        resolved = await self.store.resolve(await self._allow(caller, Action.READ, room), spec)
+        resolved = await self.store.resolve(await self._room(caller, Action.READ, room), spec)
         batch = await in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
         return resolved, batch
 
@@ -178,7 +178,7 @@ class RoomService:
     async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
                      order_base: int) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         info = await self.store.room_info(room)
         if index is None:
             index = info.length
@@ -201,7 +201,7 @@ class RoomService:
         """
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
         if frame_id is not None and ref.id != frame_id:
@@ -220,7 +220,7 @@ class RoomService:
 
     async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int
                      ) -> Commit:
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
             await self._order_conflict(room, resolved.order_version, order_base, caller.session)
@@ -241,7 +241,7 @@ class RoomService:
 
     # -- history --------------------------------------------------------------------------
     async def history(self, caller: Caller, room: str, index: int) -> list[dict[str, Any]]:
-        room = await self._allow(caller, Action.READ, room)
+        room = await self._room(caller, Action.READ, room)
         resolved = await self.store.resolve(room, [index])
         return await self.store.frame_history(room, resolved.refs[0].id)
 
@@ -253,7 +253,7 @@ class RoomService:
         return await self._replay(caller, room, "redo")
 
     async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"]) -> Commit:
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
@@ -290,20 +290,20 @@ class RoomService:
 
     # -- leases and step ------------------------------------------------------------------
     async def leases(self, caller: Caller, room: str) -> list[Lease]:
-        return await self.store.leases(await self._allow(caller, Action.READ, room))
+        return await self.store.leases(await self._room(caller, Action.READ, room))
 
     async def acquire(self, caller: Caller, room: str, target: str, ttl: float | None = None
                       ) -> Lease:
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl)
 
     async def renew(self, caller: Caller, room: str, target: str, ttl: float | None = None
                     ) -> Lease:
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         return await self.store.renew(room, target, caller.session, ttl or self.lease_ttl)
 
     async def release(self, caller: Caller, room: str, target: str) -> bool:
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         return await self.store.release(room, target, caller.session)
 
     async def release_all(self, caller: Caller) -> list[Lease]:
@@ -313,12 +313,12 @@ class RoomService:
 
     async def set_step(self, caller: Caller, room: str, step: int) -> int:
         """Move the room's shared step (the presenter's frame) to ``step``."""
-        room = await self._allow(caller, Action.WRITE, room)
+        room = await self._room(caller, Action.WRITE, room)
         return await self.store.set_step(room, step, caller.session)
 
     async def events_since(self, caller: Caller, room: str, seq: int
                            ) -> list[dict[str, Any]] | None:
-        return await self.store.events_since(await self._allow(caller, Action.READ, room), seq)
+        return await self.store.events_since(await self._room(caller, Action.READ, room), seq)
 
 
 def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:
