@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from zndraw_widget.caller import Caller
 from zndraw_widget.frames import FrameBatch
 from zndraw_widget.rooms import RoomService
 from zndraw_widget.state.memory import MemoryStore
@@ -11,35 +12,37 @@ from zndraw_widget.storage import ZarrProvider
 
 from .conftest import make_atoms
 
+ALICE = Caller("alice", frozenset(), "s")
+
 
 @pytest.mark.asyncio
 async def test_reclaim_deletes_only_unreferenced_segments(tmp_path):
     storage = ZarrProvider(tmp_path)
     service = RoomService(MemoryStore(history_depth=2, record_depth=2), storage)
-    await service.create_room("r", base=None)
+    await service.create_room(ALICE, "r", base=None)
     atoms = make_atoms(3)
-    await service.insert("r", FrameBatch.from_atoms(atoms), index=None, order_base=0, session="s")
+    await service.insert(ALICE, "r", FrameBatch.from_atoms(atoms), index=None, order_base=0)
     versions = [make_atoms(1, seed=10 + k) for k in range(4)]
     for k, new in enumerate(versions):  # frame 0 at versions 2..5, one segment each
-        await service.replace("r", 0, FrameBatch.from_atoms(new), base_version=k + 1, session="s")
-    await service.create_room("tmp", base=None)
-    await service.insert("tmp", FrameBatch.from_atoms(make_atoms(2, seed=99)), index=None,
-                         order_base=0, session="s")
-    await service.delete_room("tmp")
+        await service.replace(ALICE, "r", 0, FrameBatch.from_atoms(new), base_version=k + 1)
+    await service.create_room(ALICE, "tmp", base=None)
+    await service.insert(ALICE, "tmp", FrameBatch.from_atoms(make_atoms(2, seed=99)), index=None,
+                         order_base=0)
+    await service.delete_room(ALICE, "tmp")
     assert len(storage.segment_ages()) == 6
 
     # Version 2's segment is out of the history (depth 2: versions 4, 5) and of the undo
     # records (depth 2: back to versions 4 and 3); the deleted room's segment is unreferenced.
     assert await service.reclaim(min_age=0, settle=0) == 2
     assert len(storage.segment_ages()) == 4
-    _, batch = await service.read_batch("r", [0, 1, 2])
+    _, batch = await service.read_batch(ALICE, "r", [0, 1, 2])
     assert batch.to_atoms() == [versions[-1][0], atoms[1], atoms[2]]
-    await service.undo("r", "s")
-    await service.undo("r", "s")
-    _, batch = await service.read_batch("r", [0])
+    await service.undo(ALICE, "r")
+    await service.undo(ALICE, "r")
+    _, batch = await service.read_batch(ALICE, "r", [0])
     assert batch.to_atoms() == [versions[1][0]]
     # Content whose data was deleted is stored anew, not deduplicated onto the deleted data.
-    await service.replace("r", 0, FrameBatch.from_atoms(versions[0]), base_version=7, session="s")
-    _, batch = await service.read_batch("r", [0])
+    await service.replace(ALICE, "r", 0, FrameBatch.from_atoms(versions[0]), base_version=7)
+    _, batch = await service.read_batch(ALICE, "r", [0])
     assert batch.to_atoms() == [versions[0][0]]
     assert await service.reclaim(min_age=3600, settle=0) == 0  # too young to reclaim

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from zndraw_widget import codec
+from zndraw_widget.caller import Caller
 from zndraw_widget.frames import FrameBatch
 from zndraw_widget.rooms import RoomService
 from zndraw_widget.state import MemoryStore
 from zndraw_widget.storage import TARGET_CHUNK_BYTES, ZarrProvider
+
+ALICE = Caller("alice", frozenset(), "s")
 
 
 def mixed_batch(count: int, natoms: int, seed: int = 0) -> FrameBatch:
@@ -63,13 +66,13 @@ def test_round_trip_in_any_order_and_after_reopening(tmp_path, natoms, cache_byt
 @pytest.mark.asyncio
 async def test_a_cached_frame_read_states_the_rooms_current_index_and_length(tmp_path):
     service = RoomService(MemoryStore(), ZarrProvider(tmp_path))
-    await service.create_room("r", None)
-    commit = await service.insert("r", mixed_batch(3, 4), index=None, order_base=0, session="s")
-    first = codec.decode((await service.read("r", [2])).body)
+    await service.create_room(ALICE, "r", None)
+    commit = await service.insert(ALICE, "r", mixed_batch(3, 4), index=None, order_base=0)
+    first = codec.decode((await service.read(ALICE, "r", [2])).body)
     assert (list(first["indices"]), first["length"]) == ([2], 3)
-    await service.insert("r", mixed_batch(1, 4, seed=2), index=0,
-                         order_base=commit.order_version, session="s")
-    again = codec.decode((await service.read("r", [3])).body)
+    await service.insert(ALICE, "r", mixed_batch(1, 4, seed=2), index=0,
+                         order_base=commit.order_version)
+    again = codec.decode((await service.read(ALICE, "r", [3])).body)
     assert again["ids"] == first["ids"]
     assert (list(again["indices"]), again["length"]) == ([3], 4)
     assert again["seq"] == first["seq"] + 1

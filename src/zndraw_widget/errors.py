@@ -32,6 +32,13 @@ class Unauthorized(ZnDrawError):
     code = "unauthorized"
 
 
+class Forbidden(ZnDrawError):
+    """The caller may not do this to this room."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ZnDrawError, LookupError):
     status = 404
     code = "not_found"

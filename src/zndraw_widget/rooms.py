@@ -19,8 +19,10 @@ import numpy as np
 
 from . import codec
 from .cache import ByteLRU
+from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
+from .policy import Action, AllowAll, Policy
 from .state.base import (
     ORDER,
     Commit,
@@ -57,51 +59,73 @@ class FrameRead:
 
 
 class RoomService:
-    """Room operations shared by every way of serving them."""
+    """Room operations shared by every way of serving them: the only way to a room.
+
+    Every operation names its :class:`~zndraw_widget.caller.Caller` and first asks the
+    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`).
+    """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
-                 lease_ttl: float = 10.0) -> None:
+                 lease_ttl: float = 10.0, policy: Policy | None = None) -> None:
         self.store = store
         self.storage = storage
         self.lease_ttl = lease_ttl
+        self.policy: Policy = policy or AllowAll()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
+    async def _room(self, caller: Caller, action: Action, name: Any) -> str:
+        """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
+        room = check_room_name(name)
+        await self.policy.check(caller, action, room)
+        return room
+
     # -- rooms ----------------------------------------------------------------------------
-    async def create_room(self, name: str, base: Any = DEFAULT) -> RoomInfo:
+    async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT) -> RoomInfo:
         """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
         copied: the new frames point at the same stored content), or of the default room."""
-        check_room_name(name)
+        name = await self._room(caller, Action.CREATE, name)
         if base is DEFAULT:
             base = await self.store.get_default_room()
         copy_of: list[FrameRef] = []
         if base is not None:
-            check_room_name(base)
+            base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
         return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
 
-    async def room_info(self, name: str) -> RoomInfo:
-        return await self.store.room_info(check_room_name(name))
+    async def room_info(self, caller: Caller, room: str) -> RoomInfo:
+        return await self.store.room_info(await self._room(caller, Action.READ, room))
 
-    async def delete_room(self, name: str) -> None:
-        await self.store.delete_room(check_room_name(name))
+    async def delete_room(self, caller: Caller, room: str) -> None:
+        await self.store.delete_room(await self._room(caller, Action.ADMIN, room))
 
-    async def list_rooms(self, offset: int = 0, limit: int = 100) -> tuple[int, list[RoomInfo]]:
+    async def list_rooms(self, caller: Caller, offset: int = 0, limit: int = 100
+                         ) -> tuple[int, list[RoomInfo]]:
         if offset < 0 or not 1 <= limit <= 1000:
             raise BadRequest("offset must be >= 0 and limit between 1 and 1000")
+        await self.policy.check(caller, Action.LIST, None)
         return await self.store.list_rooms(offset, limit)
 
-    async def set_default_room(self, name: str | None) -> None:
-        await self.store.set_default_room(None if name is None else check_room_name(name))
+    async def get_default_room(self, caller: Caller) -> str | None:
+        """The room new rooms copy by default (None: they start empty)."""
+        await self.policy.check(caller, Action.READ, None)
+        return await self.store.get_default_room()
+
+    async def set_default_room(self, caller: Caller, room: str | None) -> None:
+        if room is not None:
+            room = check_room_name(room)
+        await self.policy.check(caller, Action.ADMIN, None)
+        await self.store.set_default_room(room)
 
     # -- reading --------------------------------------------------------------------------
-    async def read(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None,
-                   optional: frozenset[str] = frozenset()) -> FrameRead:
+    async def read(self, caller: Caller, room: str, spec: IndexSpec,
+                   fields: Sequence[str] | None = None, optional: frozenset[str] = frozenset()
+                   ) -> FrameRead:
         """The selected frames, encoded as one columnar message (see docs/protocol.md);
         of ``fields``, those in ``optional`` may be missing from every frame.
 
         A single frame's message is cached; it states the room's length, seq and the frame's
         index, so it is cached under those too."""
-        resolved = await self.store.resolve(check_room_name(room), spec)
+        resolved = await self.store.resolve(await self._room(caller, Action.READ, room), spec)
         field_key = None if fields is None else (tuple(fields), tuple(sorted(optional)))
         etag = _etag(resolved.refs, field_key)
         key = None
@@ -128,10 +152,10 @@ class RoomService:
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
 
-    async def read_batch(self, room: str, spec: IndexSpec, fields: Sequence[str] | None = None
-                         ) -> tuple[Resolved, FrameBatch]:
+    async def read_batch(self, caller: Caller, room: str, spec: IndexSpec,
+                         fields: Sequence[str] | None = None) -> tuple[Resolved, FrameBatch]:
         """The selected frames as a :class:`FrameBatch` (for in-process use)."""
-        resolved = await self.store.resolve(check_room_name(room), spec)
+        resolved = await self.store.resolve(await self._room(caller, Action.READ, room), spec)
         batch = await in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
         return resolved, batch
 
@@ -151,25 +175,24 @@ class RoomService:
             known.update(zip(fresh, locations))
         return [(h, known[h]) for h in hashes]
 
-    async def insert(self, room: str, batch: FrameBatch, *, index: int | None, order_base: int,
-                     session: str) -> Commit:
+    async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
+                     order_base: int) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
-        check_room_name(room)
+        room = await self._room(caller, Action.WRITE, room)
         info = await self.store.room_info(room)
         if index is None:
             index = info.length
         if not 0 <= index <= info.length:
             raise IndexError(f"insert position {index} out of range for {info.length} frames")
         if info.order_version != order_base:
-            await self._order_conflict(room, info.order_version, order_base, session)
+            await self._order_conflict(room, info.order_version, order_base, caller.session)
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
-        commit = await self.store.insert(room, items, session=session, order_base=order_base)
-        return commit
+        return await self.store.insert(room, items, session=caller.session, order_base=order_base)
 
-    async def replace(self, room: str, index: int, batch: FrameBatch, *, base_version: int,
-                      session: str, partial: bool = False, frame_id: str | None = None
+    async def replace(self, caller: Caller, room: str, index: int, batch: FrameBatch, *,
+                      base_version: int, partial: bool = False, frame_id: str | None = None
                       ) -> Commit:
         """Replace frame ``index`` (or, with ``partial``, some of its fields).
 
@@ -178,7 +201,8 @@ class RoomService:
         """
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
-        resolved = await self.store.resolve(check_room_name(room), [index])
+        room = await self._room(caller, Action.WRITE, room)
+        resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
         if frame_id is not None and ref.id != frame_id:
             raise Conflict(f"frame {index} is now frame {ref.id}, not {frame_id}: the order "
@@ -192,16 +216,18 @@ class RoomService:
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
         return await self.store.update(room, [(ref.id, base_version, hash_, location)],
-                                       session=session)
+                                       session=caller.session)
 
-    async def delete(self, room: str, spec: IndexSpec, *, order_base: int, session: str) -> Commit:
-        resolved = await self.store.resolve(check_room_name(room), spec)
+    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int
+                     ) -> Commit:
+        room = await self._room(caller, Action.WRITE, room)
+        resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
-            await self._order_conflict(room, resolved.order_version, order_base, session)
+            await self._order_conflict(room, resolved.order_version, order_base, caller.session)
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
         if not ids:
             return Commit(resolved.seq, resolved.order_version)
-        return await self.store.delete(room, ids, session=session, order_base=order_base)
+        return await self.store.delete(room, ids, session=caller.session, order_base=order_base)
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -214,19 +240,21 @@ class RoomService:
                        f"{base}", current_version=current)
 
     # -- history --------------------------------------------------------------------------
-    async def history(self, room: str, index: int) -> list[dict[str, Any]]:
-        resolved = await self.store.resolve(check_room_name(room), [index])
+    async def history(self, caller: Caller, room: str, index: int) -> list[dict[str, Any]]:
+        room = await self._room(caller, Action.READ, room)
+        resolved = await self.store.resolve(room, [index])
         return await self.store.frame_history(room, resolved.refs[0].id)
 
-    async def undo(self, room: str, session: str) -> Commit:
-        """Reverse ``session``'s last change in ``room`` as a new commit."""
-        return await self._replay(room, session, "undo")
+    async def undo(self, caller: Caller, room: str) -> Commit:
+        """Reverse the caller's session's last change in ``room`` as a new commit."""
+        return await self._replay(caller, room, "undo")
 
-    async def redo(self, room: str, session: str) -> Commit:
-        return await self._replay(room, session, "redo")
+    async def redo(self, caller: Caller, room: str) -> Commit:
+        return await self._replay(caller, room, "redo")
 
-    async def _replay(self, room: str, session: str, stack: Literal["undo", "redo"]) -> Commit:
-        check_room_name(room)
+    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"]) -> Commit:
+        room = await self._room(caller, Action.WRITE, room)
+        session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
             raise NotFound(f"nothing to {stack} in room {room!r} for this session")
@@ -261,18 +289,36 @@ class RoomService:
         return len(dead)
 
     # -- leases and step ------------------------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float | None = None) -> Lease:
-        return await self.store.acquire(check_room_name(room), target, session,
-                                        ttl or self.lease_ttl)
+    async def leases(self, caller: Caller, room: str) -> list[Lease]:
+        return await self.store.leases(await self._room(caller, Action.READ, room))
 
-    async def renew(self, room: str, target: str, session: str, ttl: float | None = None) -> Lease:
-        return await self.store.renew(check_room_name(room), target, session, ttl or self.lease_ttl)
+    async def acquire(self, caller: Caller, room: str, target: str, ttl: float | None = None
+                      ) -> Lease:
+        room = await self._room(caller, Action.WRITE, room)
+        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl)
 
-    async def release(self, room: str, target: str, session: str) -> bool:
-        return await self.store.release(check_room_name(room), target, session)
+    async def renew(self, caller: Caller, room: str, target: str, ttl: float | None = None
+                    ) -> Lease:
+        room = await self._room(caller, Action.WRITE, room)
+        return await self.store.renew(room, target, caller.session, ttl or self.lease_ttl)
 
-    async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
-        return await self.store.events_since(check_room_name(room), seq)
+    async def release(self, caller: Caller, room: str, target: str) -> bool:
+        room = await self._room(caller, Action.WRITE, room)
+        return await self.store.release(room, target, caller.session)
+
+    async def release_all(self, caller: Caller) -> list[Lease]:
+        """Release every lease of the caller's session, in every room (it went away)."""
+        await self.policy.check(caller, Action.WRITE, None)
+        return await self.store.release_all(caller.session)
+
+    async def set_step(self, caller: Caller, room: str, step: int) -> int:
+        """Move the room's shared step (the presenter's frame) to ``step``."""
+        room = await self._room(caller, Action.WRITE, room)
+        return await self.store.set_step(room, step, caller.session)
+
+    async def events_since(self, caller: Caller, room: str, seq: int
+                           ) -> list[dict[str, Any]] | None:
+        return await self.store.events_since(await self._room(caller, Action.READ, room), seq)
 
 
 def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:

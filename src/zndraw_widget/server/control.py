@@ -18,7 +18,8 @@ from ..errors import BadRequest, RateLimited, ZnDrawError
 from ..hub import Hub, Outbox
 from ..rooms import RoomService
 from ..state.base import PRESENTER, check_room_name
-from .handlers import LEASE_TARGET, session_of
+from . import protocol
+from .protocol import caller_of, frame_number, lease_target, lease_ttl
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,17 @@ class ControlHandler(websocket.WebSocketHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         given = self.get_query_argument("session", None) or secrets.token_hex(8)
         try:
-            self.session = session_of(self.user_name, given)
+            self.caller = caller_of(self.user_name, given)
         except BadRequest as error:
             self.close(1008, error.message)
             return
+        self.session = self.caller.session
         self.rooms: set[str] = set()
         self.outbox = Outbox()
         self._tokens, self._stamp, self._refused = BURST, time.monotonic(), 0
         self._writer = asyncio.create_task(self._write_loop())
         self.hub.connected(self)
-        self._send({"type": "hello", "session": self.session, "user": self.user_name})
+        self._send({"type": protocol.HELLO, "session": self.session, "user": self.user_name})
 
     # -- sending --------------------------------------------------------------------------
     def _send(self, message: dict[str, Any]) -> None:
@@ -99,11 +101,12 @@ class ControlHandler(websocket.WebSocketHandler):
                                  known=sorted(self._actions()))
             result = await action(request)
             if request_id is not None:
-                self._send({"type": "reply", "id": request_id, "ok": True, **(result or {})})
+                self._send({"type": protocol.REPLY, "id": request_id, "ok": True,
+                            **(result or {})})
         except (ZnDrawError, IndexError) as error:
             details = error.to_json() if isinstance(error, ZnDrawError) else {
                 "error": "index_out_of_range", "message": str(error)}
-            self._send({"type": "reply", "id": request_id, "ok": False, **details})
+            self._send({"type": protocol.REPLY, "id": request_id, "ok": False, **details})
 
     def _allow(self) -> bool:
         now = time.monotonic()
@@ -119,28 +122,28 @@ class ControlHandler(websocket.WebSocketHandler):
 
     def _actions(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         return {
-            "join_room": self._join_room,
-            "leave_room": self._leave_room,
-            "lock_request": self._lock_request,
-            "lock_renew": self._lock_renew,
-            "lock_release": self._lock_release,
-            "request_presenter_token": self._request_presenter,
-            "renew_presenter_token": self._renew_presenter,
-            "release_presenter_token": self._release_presenter,
-            "set_room_frame": self._set_room_frame,
-            "ping": self._ping,
+            protocol.JOIN_ROOM: self._join_room,
+            protocol.LEAVE_ROOM: self._leave_room,
+            protocol.LOCK_REQUEST: self._lock_request,
+            protocol.LOCK_RENEW: self._lock_renew,
+            protocol.LOCK_RELEASE: self._lock_release,
+            protocol.REQUEST_PRESENTER_TOKEN: self._request_presenter,
+            protocol.RENEW_PRESENTER_TOKEN: self._renew_presenter,
+            protocol.RELEASE_PRESENTER_TOKEN: self._release_presenter,
+            protocol.SET_ROOM_FRAME: self._set_room_frame,
+            protocol.PING: self._ping,
         }
 
     # -- actions --------------------------------------------------------------------------
     async def _join_room(self, request: dict[str, Any]) -> dict[str, Any]:
         room = _room(request)
-        info = await self.service.room_info(room)
+        info = await self.service.room_info(self.caller, room)
         if room not in self.rooms:
             self.rooms.add(room)
             await self.hub.join(room, self.deliver)
         present = await self.hub.present(room, self.session, self.user_name)
-        info = await self.service.room_info(room)
-        leases = await self.service.store.leases(room)
+        info = await self.service.room_info(self.caller, room)
+        leases = await self.service.leases(self.caller, room)
         return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
                 "presence": present}
 
@@ -156,37 +159,35 @@ class ControlHandler(websocket.WebSocketHandler):
             await self.hub.present(room, self.session, None)
 
     async def _lock_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        lease = await self.service.acquire(_room(request), _target(request), self.session,
+        lease = await self.service.acquire(self.caller, _room(request), _target(request),
                                            _ttl(request))
         return {"lease": lease.to_json()}
 
     async def _lock_renew(self, request: dict[str, Any]) -> dict[str, Any]:
-        lease = await self.service.renew(_room(request), _target(request), self.session,
+        lease = await self.service.renew(self.caller, _room(request), _target(request),
                                          _ttl(request))
         return {"lease": lease.to_json()}
 
     async def _lock_release(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"released": await self.service.release(_room(request), _target(request),
-                                                       self.session)}
+        return {"released": await self.service.release(self.caller, _room(request),
+                                                       _target(request))}
 
     async def _request_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
-        lease = await self.service.acquire(_room(request), PRESENTER, self.session,
+        lease = await self.service.acquire(self.caller, _room(request), PRESENTER,
                                            _ttl(request) or PRESENTER_TTL)
         return {"lease": lease.to_json()}
 
     async def _renew_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
-        lease = await self.service.renew(_room(request), PRESENTER, self.session,
+        lease = await self.service.renew(self.caller, _room(request), PRESENTER,
                                          _ttl(request) or PRESENTER_TTL)
         return {"lease": lease.to_json()}
 
     async def _release_presenter(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"released": await self.service.release(_room(request), PRESENTER, self.session)}
+        return {"released": await self.service.release(self.caller, _room(request), PRESENTER)}
 
     async def _set_room_frame(self, request: dict[str, Any]) -> dict[str, Any]:
-        frame = request.get("frame")
-        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
-            raise BadRequest("'frame' must be a non-negative integer")
-        return {"frame": await self.service.store.set_step(_room(request), frame, self.session)}
+        frame = frame_number(request.get("frame"))
+        return {"frame": await self.service.set_step(self.caller, _room(request), frame)}
 
     async def _ping(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"time": time.time()}
@@ -215,15 +216,8 @@ def _room(request: dict[str, Any]) -> str:
 
 
 def _target(request: dict[str, Any]) -> str:
-    target = request.get("target")
-    if not isinstance(target, str) or not LEASE_TARGET.match(target):
-        raise BadRequest("'target' must be 'order', 'presenter' or 'frame:<id>'")
-    return target
+    return lease_target(request.get("target"))
 
 
 def _ttl(request: dict[str, Any]) -> float | None:
-    ttl = request.get("ttl")
-    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
-                            or not 0 < ttl <= 300):
-        raise BadRequest("'ttl' must be a number of seconds between 0 and 300")
-    return ttl
+    return lease_ttl(request.get("ttl"))

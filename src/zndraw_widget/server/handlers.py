@@ -12,38 +12,21 @@ import functools
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado import web
 
 from .. import __version__, codec
+from ..caller import Caller
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
-from ..state.base import IndexSpec, SliceSpec
+from ..state.base import IndexSpec
+from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
 
 API_PREFIX = "zndraw/api"
 ROOM = r"(?P<room>[^/]+)"
-SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}$")
-INDEX_PART = re.compile(r"^-?\d{1,12}$")
-
-
-LEASE_TARGET = re.compile(r"^(order|presenter|frame:[0-9A-Za-z_\-]{1,64})$")
-
-
-def session_of(user: str, given: str | None) -> str:
-    """The session owning leases and undo history: the id the client sends, else the user.
-
-    Not scoped by user: with a shared Jupyter token every cookie-less request is a new
-    anonymous user, so ownership follows the client's (random, unguessable) session id.
-    """
-    if given is None:
-        return f"user:{user}"
-    if not SESSION.match(given):
-        raise BadRequest("invalid session id: 1-100 letters, digits or _-:.@")
-    return given
 
 
 class ApiError(web.HTTPError):
@@ -69,33 +52,6 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     return wrapper
 
 
-def parse_index(text: str | None) -> IndexSpec:
-    """``5``, ``-1``, ``0:100:2`` or ``1,5,7`` (absent: every frame)."""
-    if text is None or text == "":
-        return SliceSpec(None, None, None)
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) > 3 or not all(p == "" or INDEX_PART.match(p) for p in parts):
-            raise BadRequest(f"invalid slice {text!r}: use start:stop:step with integers")
-        values = [int(p) if p else None for p in parts] + [None] * (3 - len(parts))
-        return SliceSpec(*values)
-    parts = text.split(",")
-    if not all(INDEX_PART.match(p) for p in parts):
-        raise BadRequest(f"invalid index {text!r}: use an integer, a list 1,2,3 or a slice a:b:c")
-    return [int(p) for p in parts]
-
-
-def parse_selection(index: Any) -> IndexSpec:
-    """A selection from a JSON body: a list of integers or an index string."""
-    if isinstance(index, list):
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
-            raise BadRequest("'index' must be a list of integers")
-        return index
-    if index is not None and not isinstance(index, str):
-        raise BadRequest("'index' must be a list of integers or a string like '0:10'")
-    return parse_index(index)
-
-
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
@@ -112,10 +68,11 @@ class BaseHandler(web.RequestHandler):
     def max_upload_bytes(self) -> int:
         return int(self.settings["zndraw_max_upload_mb"] * (1 << 20))
 
-    @property
-    def session_id(self) -> str:
-        """Who owns leases and undo history: the client's session of this user."""
-        return session_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
+    @functools.cached_property
+    def caller(self) -> Caller:
+        """Who the request is made by: the user, and the session owning leases and undo
+        history (the ``X-ZnDraw-Session`` header)."""
+        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
 
     def int_argument(self, name: str, default: int | None = None) -> int:
         value = self.get_query_argument(name, None)
@@ -246,7 +203,7 @@ class RoomsHandler(BaseHandler):
     async def get(self) -> None:
         offset = self.int_argument("offset", 0)
         limit = self.int_argument("limit", 100)
-        total, rooms = await self.service.list_rooms(offset, limit)
+        total, rooms = await self.service.list_rooms(self.caller, offset, limit)
         self.write_json({"total": total, "offset": offset, "limit": limit,
                          "rooms": [room.to_json() for room in rooms]})
 
@@ -254,20 +211,20 @@ class RoomsHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
         base = body.get("base", DEFAULT) if "base" in body else DEFAULT
-        info = await self.service.create_room(body.get("name"), base)
+        info = await self.service.create_room(self.caller, body.get("name"), base)
         self.write_json(info.to_json(), status=201)
 
 
 class RoomHandler(BaseHandler):
     @api
     async def get(self, room: str) -> None:
-        info = await self.service.room_info(room)
-        leases = await self.service.store.leases(room)
+        info = await self.service.room_info(self.caller, room)
+        leases = await self.service.leases(self.caller, room)
         self.write_json({**info.to_json(), "leases": [lease.to_json() for lease in leases]})
 
     @api
     async def delete(self, room: str) -> None:
-        await self.service.delete_room(room)
+        await self.service.delete_room(self.caller, room)
         self.set_status(204)
         self.finish()
 
@@ -275,12 +232,12 @@ class RoomHandler(BaseHandler):
 class DefaultRoomHandler(BaseHandler):
     @api
     async def get(self) -> None:
-        self.write_json({"name": await self.service.store.get_default_room()})
+        self.write_json({"name": await self.service.get_default_room(self.caller)})
 
     @api
     async def put(self) -> None:
         name = self.json_body().get("name")
-        await self.service.set_default_room(name)
+        await self.service.set_default_room(self.caller, name)
         self.write_json({"name": name})
 
 
@@ -302,7 +259,7 @@ def parse_fields(names: list[str] | None) -> tuple[list[str] | None, frozenset[s
 class ReadMixin(BaseHandler):
     async def send_frames(self, room: str, spec: IndexSpec, fields: list[str] | None) -> None:
         """Send a read; a large one piece by piece, its arrays straight from memory."""
-        read = await self.service.read(room, spec, *parse_fields(fields))
+        read = await self.service.read(self.caller, room, spec, *parse_fields(fields))
         self.set_header("Content-Type", "application/msgpack")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("Etag", read.etag)
@@ -335,8 +292,8 @@ class FramesHandler(ReadMixin, UploadHandler):
         index = None if at is None else self.int_argument("at")
         base = self.base_version()
         batch = await self.batch()
-        commit = await self.service.insert(room, batch, index=index, order_base=base,
-                                           session=self.session_id)
+        commit = await self.service.insert(self.caller, room, batch, index=index,
+                                           order_base=base)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "count": len(batch)}, status=201)
 
@@ -347,8 +304,8 @@ class FramesHandler(ReadMixin, UploadHandler):
             spec = parse_selection(self.json_from(body).get("index"))
         else:
             spec = parse_index(self.get_query_argument("index", None))
-        commit = await self.service.delete(room, spec, order_base=self.base_version(),
-                                           session=self.session_id)
+        commit = await self.service.delete(self.caller, room, spec,
+                                           order_base=self.base_version())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -372,8 +329,8 @@ class FrameHandler(UploadHandler):
         base = self.base_version()
         frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
-        commit = await self.service.replace(room, int(index), batch, base_version=base,
-                                            session=self.session_id, partial=partial,
+        commit = await self.service.replace(self.caller, room, int(index), batch,
+                                            base_version=base, partial=partial,
                                             frame_id=frame_id)
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
@@ -389,14 +346,14 @@ class FrameHandler(UploadHandler):
 class HistoryHandler(BaseHandler):
     @api
     async def get(self, room: str, index: str) -> None:
-        self.write_json({"versions": await self.service.history(room, int(index))})
+        self.write_json({"versions": await self.service.history(self.caller, room, int(index))})
 
 
 class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(room, self.session_id)
+        commit = await replay(self.caller, room)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
@@ -405,8 +362,8 @@ class EventsHandler(BaseHandler):
     @api
     async def get(self, room: str) -> None:
         since = self.int_argument("since", 0)
-        info = await self.service.room_info(room)
-        events = await self.service.events_since(room, since)
+        info = await self.service.room_info(self.caller, room)
+        events = await self.service.events_since(self.caller, room, since)
         self.write_json({"seq": info.seq, "reload": events is None, "events": events or []})
 
 
@@ -414,24 +371,16 @@ class LeaseHandler(BaseHandler):
     """Take or renew (POST), release (DELETE) a lease: ``order``, ``presenter`` or
     ``frame:<id>``."""
 
-    def target(self, target: str) -> str:
-        if not LEASE_TARGET.match(target):
-            raise BadRequest("a lease target is 'order', 'presenter' or 'frame:<id>'")
-        return target
-
     @api
     async def post(self, room: str, target: str) -> None:
-        target = self.target(target)
-        ttl = self.json_body().get("ttl")
-        if ttl is not None and (not isinstance(ttl, (int, float)) or not 0 < ttl <= 300):
-            raise BadRequest("ttl must be a number of seconds between 0 and 300")
-        lease = await self.service.acquire(room, target, self.session_id, ttl)
+        target = lease_target(target)
+        ttl = lease_ttl(self.json_body().get("ttl"))
+        lease = await self.service.acquire(self.caller, room, target, ttl)
         self.write_json(lease.to_json())
 
     @api
     async def delete(self, room: str, target: str) -> None:
-        target = self.target(target)
-        released = await self.service.release(room, target, self.session_id)
+        released = await self.service.release(self.caller, room, lease_target(target))
         self.write_json({"released": released})
 
 

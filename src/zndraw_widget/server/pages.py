@@ -19,6 +19,7 @@ from tornado.httputil import url_concat
 
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
+from .protocol import caller_of
 
 BUNDLE = Path(__file__).resolve().parents[1] / "static" / "widget.js"
 PAGE_SIZE = 100
@@ -62,6 +63,8 @@ document.querySelector(".zn-root")?.focus();
 class PageHandler(web.RequestHandler):
     """HTML pages behind the standalone server's login; errors as short HTML."""
 
+    user_name: str  # from the authentication base
+
     @property
     def base(self) -> str:
         return self.settings["zndraw_base_url"]
@@ -96,7 +99,9 @@ class RoomListPage(PageHandler):
         if not offset.isdigit():
             raise web.HTTPError(400, "offset must be a whole number")
         offset = int(offset)
-        total, rooms = await self.settings["zndraw_service"]().list_rooms(offset, PAGE_SIZE)
+        caller = caller_of(self.user_name, None)
+        total, rooms = await self.settings["zndraw_service"]().list_rooms(caller, offset,
+                                                                          PAGE_SIZE)
         rows = "".join(
             f'<tr><td><a href="{escape(self.base)}rooms/{escape(quote(room.name, safe=""))}">'
             f"{escape(room.name)}</a></td><td class=n>{room.length:,}</td></tr>"
