@@ -113,8 +113,8 @@ def _standalone_fetch(tmp_path, token: str = "secret-token"):
 
     from tornado import httpclient, httpserver, netutil
 
-    from zndraw_widget.config import Settings
     from zndraw_widget.server.standalone import make_app
+    from zndraw_widget.settings import Settings
 
     app = make_app(Settings(storage_path=tmp_path / "standalone", max_upload_mb=4), token)
     server = httpserver.HTTPServer(app, max_body_size=(4 << 20) + 1)
