@@ -44,12 +44,12 @@ class Runtime:
 
     def _open(self) -> None:
         settings = self.settings
+        storage = ZarrProvider(settings.storage_path / "frames")
         store = open_store(
             settings.redis_url,
             None if settings.redis_url else str(settings.storage_path / "state"),
             history_depth=settings.history_depth,
         )
-        storage = ZarrProvider(settings.storage_path / "frames")
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
                                     lease_ttl=settings.lease_ttl)
         self._hub = Hub(store)
@@ -62,15 +62,18 @@ class Runtime:
 
     async def start(self) -> None:
         """Open the service now and check that the Redis state belongs with the storage
-        path; on a mismatch stop and raise :class:`~.deployment.DeploymentMismatch` (later
-        calls of :meth:`service` then raise :class:`Unavailable` saying why)."""
-        service = self.service()
+        path. If that fails (e.g. :class:`~.deployment.DeploymentMismatch`, an unreachable
+        Redis, a storage path in use), stop and raise a ``RuntimeError`` saying why; later
+        calls of :meth:`service` then raise :class:`Unavailable` with the same message."""
         try:
-            await check_deployment(service.store, self.settings)
+            await check_deployment(self.service().store, self.settings)
         except Exception as error:
             await self.stop()
-            self._failure = str(error)
-            raise
+            self._failure = str(error) if isinstance(error, RuntimeError) else (
+                f"cannot open the rooms' state: {error}")
+            if isinstance(error, RuntimeError):
+                raise
+            raise RuntimeError(self._failure) from error
 
     async def _reclaim(self) -> None:
         count = await self._service.reclaim(min_age=self.settings.reclaim_interval)

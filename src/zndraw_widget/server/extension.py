@@ -14,7 +14,6 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Float, Int, TraitType, Unicode
 
-from ..deployment import DeploymentMismatch
 from ..runtime import Runtime
 from ..settings import SHARED_OPTIONS, Option, Settings
 from .control import ControlHandler
@@ -100,11 +99,12 @@ class ZnDrawWidget(ExtensionApp):
         self.handlers.extend(build_handlers("/", JupyterAuth, JupyterControl))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Open the rooms once the server runs; on a Redis/storage mismatch serve nothing
-        (requests answer 503 with the reason) and say why in the log."""
+        """Open the rooms once the server runs; if that fails (e.g. the Redis belongs with
+        another storage path) serve nothing (requests answer 503 with the reason) and say
+        why in the log."""
         try:
             await self.runtime.start()
-        except DeploymentMismatch as error:
+        except RuntimeError as error:
             self.log.error("zndraw_widget refuses to serve rooms: %s", error)
 
     async def stop_extension(self) -> None:
