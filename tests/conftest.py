@@ -37,6 +37,18 @@ def start_redis(directory: Path, *extra: str) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
+    """A redis-server for stores with their own key prefixes. A server process records its
+    storage path's deployment id in the Redis it uses: tests starting server processes use
+    ``own_redis``."""
+    process, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    process.terminate()
+    process.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path_factory):
+    """A redis-server of this test's own (its server processes bind it to their storage)."""
     process, url = start_redis(tmp_path_factory.mktemp("redis"))
     yield url
     process.terminate()
@@ -113,8 +125,8 @@ def _standalone_fetch(tmp_path, token: str = "secret-token"):
 
     from tornado import httpclient, httpserver, netutil
 
-    from zndraw_widget.config import Settings
     from zndraw_widget.server.standalone import make_app
+    from zndraw_widget.settings import Settings
 
     app = make_app(Settings(storage_path=tmp_path / "standalone", max_upload_mb=4), token)
     server = httpserver.HTTPServer(app, max_body_size=(4 << 20) + 1)
@@ -186,7 +198,8 @@ def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 class ServerProcess:
-    """``zndraw-widget serve`` in a subprocess; ``url`` is its API root."""
+    """``zndraw-widget serve`` in a subprocess; ``url`` is its API root, ``log()`` what it
+    printed."""
 
     def __init__(self, storage: Path, *args: str, token: str = "test-token", env=None) -> None:
         import os
@@ -210,7 +223,16 @@ class ServerProcess:
                 break
         else:
             raise RuntimeError("the server did not start:\n" + "".join(output))
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        self._log = output
+        self._reader = threading.Thread(target=self._log.extend, args=(self.process.stdout,),
+                                        daemon=True)
+        self._reader.start()
+
+    def log(self) -> str:
+        """Everything the process printed, once it has exited."""
+        self.process.wait(10)
+        self._reader.join(10)
+        return "".join(self._log)
 
     @property
     def headers(self) -> dict[str, str]:

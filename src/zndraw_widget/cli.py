@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
-from .config import Settings, default_storage_path
+from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
+
+
+def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
+    """``option``'s flag; unset (None) unless given, so that the environment applies."""
+    parser.add_argument(
+        option.flag, dest=option.name, type=option.type, default=None,
+        action="append" if option.repeatable else "store",
+        metavar="ORIGIN" if option.repeatable else None,
+        help=f"{option.help}{'; repeatable' if option.repeatable else ''} "
+             f"({option.env}{', comma-separated' if option.repeatable else ''}; "
+             f"default: {option.describe_default()})".replace("%", "%%"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,41 +25,23 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve", help="run the standalone server",
-        description="Serve rooms over HTTP. Options fall back to the ZNDRAW_* environment "
-                    "variables, then to the defaults.")
-    serve.add_argument("--host", default=os.environ.get("ZNDRAW_HOST", "127.0.0.1"),
-                       help="address to bind (default: 127.0.0.1, loopback only)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("ZNDRAW_PORT", 8765)),
-                       help="port (default: 8765; 0 picks a free one)")
-    serve.add_argument("--storage", default=None,
-                       help=f"storage directory (ZNDRAW_STORAGE_PATH; default: "
-                            f"{default_storage_path()})")
-    serve.add_argument("--redis-url", default=None,
-                       help="Redis URL for several server processes (ZNDRAW_REDIS_URL)")
-    serve.add_argument("--token", default=os.environ.get("ZNDRAW_TOKEN"),
-                       help="access token (ZNDRAW_TOKEN; default: generated and printed)")
-    serve.add_argument("--max-upload-mb", type=float, default=None,
-                       help="largest request body in MB (ZNDRAW_MAX_UPLOAD_MB; default: 500)")
-    serve.add_argument("--base-url", default="/", help="URL prefix, e.g. /services/zndraw/")
-    origins = os.environ.get("ZNDRAW_ALLOW_ORIGINS", "")
-    serve.add_argument("--allow-origin", action="append", dest="allow_origins",
-                       default=[o.strip() for o in origins.split(",") if o.strip()],
-                       metavar="ORIGIN",
-                       help="let pages of ORIGIN (e.g. http://127.0.0.1:8888, a JupyterLab "
-                            "showing Viewer(url=...)) call this server; repeatable "
-                            "(ZNDRAW_ALLOW_ORIGINS, comma-separated; default: none)")
-    args = parser.parse_args(argv)
+        description="Serve rooms over HTTP. An option not given falls back to its ZNDRAW_* "
+                    "environment variable, then to its default.")
+    for option in OPTIONS:
+        add_flag(serve, option)
+    args = vars(parser.parse_args(argv))
 
     from .server.standalone import serve as run
 
-    settings = Settings.from_env(storage_path=args.storage, redis_url=args.redis_url,
-                                 max_upload_mb=args.max_upload_mb)
-    base_url = "/" + args.base_url.strip("/") + "/" if args.base_url.strip("/") else "/"
+    settings = Settings.resolve(args)
+    options = resolve(SERVE_OPTIONS, args)
+    base_url = options["base_url"].strip("/")
+    base_url = f"/{base_url}/" if base_url else "/"
     try:
-        asyncio.run(run(settings, args.host, args.port, args.token, base_url,
+        asyncio.run(run(settings, options["host"], options["port"], options["token"], base_url,
                         ready=lambda line: print(line, flush=True),
-                        allow_origins=args.allow_origins))
-    except RuntimeError as error:  # e.g. the storage is in use by another process
+                        allow_origins=options["allow_origins"]))
+    except RuntimeError as error:  # the storage is in use, or belongs with another Redis
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     return 0

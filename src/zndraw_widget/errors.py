@@ -81,3 +81,10 @@ class RateLimited(ZnDrawError):
 
     status = 429
     code = "rate_limited"
+
+
+class Unavailable(ZnDrawError):
+    """The server cannot serve rooms (e.g. its configuration is inconsistent)."""
+
+    status = 503
+    code = "unavailable"

@@ -2,7 +2,9 @@
 
 One store subscription per room and process, however many connections joined it: with
 Redis, a change made through any process reaches every listener here through that one
-subscription. The hub also sweeps expired leases so that rooms hear of them.
+subscription. The hub also knows this process's control connections (to shut them down
+first when the server stops) and sweeps expired leases so that rooms hear of them (the
+runtime calls :meth:`Hub.sweep` periodically).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import NotFound
 from .state.base import PRESENCE_TTL, Store, Subscription
@@ -24,6 +26,13 @@ Listener = Callable[[dict[str, Any]], None]
 SWEEP_INTERVAL = 0.5  # seconds between sweeps for expired leases and presences
 
 
+class Connection(Protocol):
+    """A control connection as the hub sees it."""
+
+    async def shut_down(self) -> None:
+        """Release what the connection holds, then close it."""
+
+
 class Hub:
     """Delivers each room's events to the listeners of this process."""
 
@@ -32,18 +41,18 @@ class Hub:
         self._listeners: dict[str, set[Listener]] = {}
         self._feeds: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Future] = {}
-        self._sweeper: asyncio.Task | None = None
         self._present: dict[tuple[str, str], str] = {}  # (room, session) -> user, renewed
-        self._connections: set[object] = set()
+        self._renewed: float | None = None  # loop time presences were last renewed
+        self._connections: set[Connection] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def connected(self, connection: object) -> None:
+    def connected(self, connection: Connection) -> None:
         """A control connection opened (see :meth:`idle`)."""
         self._connections.add(connection)
         self._idle.clear()
 
-    def disconnected(self, connection: object) -> None:
+    def disconnected(self, connection: Connection) -> None:
         """A control connection closed and released what it held."""
         self._connections.discard(connection)
         if not self._connections:
@@ -52,6 +61,12 @@ class Hub:
     async def idle(self) -> None:
         """Wait until every control connection has closed and cleaned up."""
         await self._idle.wait()
+
+    async def close_connections(self) -> None:
+        """Shut every control connection down and wait until each has released its
+        leases and presence."""
+        await asyncio.gather(*(connection.shut_down() for connection in list(self._connections)))
+        await self.idle()
 
     async def present(self, room: str, session: str, user: str | None) -> list[dict[str, Any]]:
         """Mark ``session`` present in ``room`` (absent when ``user`` is None), renewed by
@@ -77,8 +92,6 @@ class Hub:
             self._ready[room] = ready
             self._feeds[room] = asyncio.create_task(self._feed(room, ready))
         await asyncio.shield(self._ready[room])
-        if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep())
 
     def leave(self, room: str, listener: Listener) -> None:
         listeners = self._listeners.get(room)
@@ -111,26 +124,25 @@ class Hub:
                 with contextlib.suppress(Exception):
                     await subscription.aclose()
 
-    async def _sweep(self) -> None:
-        renewed = asyncio.get_running_loop().time()
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
-            try:
-                if asyncio.get_running_loop().time() - renewed > PRESENCE_TTL / 3:
-                    renewed = asyncio.get_running_loop().time()
-                    await self.renew_presence()
-                await self.store.expire_leases()
-            except Exception as error:  # keep sweeping: a transient store error passes
-                log.warning("sweeping expired leases failed: %s", error)
+    async def sweep(self) -> None:
+        """One sweep (every ``SWEEP_INTERVAL``): expire leases and presences, and renew this
+        process's presences every ``PRESENCE_TTL / 3``."""
+        now = asyncio.get_running_loop().time()
+        if self._renewed is None:
+            self._renewed = now
+        elif now - self._renewed > PRESENCE_TTL / 3:
+            self._renewed = now
+            await self.renew_presence()
+        await self.store.expire_leases()
 
     async def close(self) -> None:
-        tasks = [*self._feeds.values(), *([self._sweeper] if self._sweeper else [])]
+        """Stop the room feeds (shut the connections down first)."""
+        tasks = list(self._feeds.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._feeds.clear()
         self._listeners.clear()
-        self._sweeper = None
 
 
 class Outbox:

@@ -17,8 +17,8 @@ from .test_control import Control
 
 
 @pytest.fixture
-def two_servers(tmp_path, redis_url):
-    env = {"ZNDRAW_REDIS_URL": redis_url}
+def two_servers(tmp_path, own_redis):
+    env = {"ZNDRAW_REDIS_URL": own_redis}
     storage = tmp_path / "shared"
     first = ServerProcess(storage, env=env)
     second = ServerProcess(storage, env=env)

@@ -193,18 +193,30 @@ class ControlHandler(websocket.WebSocketHandler):
         return {"time": time.time()}
 
     # -- closing --------------------------------------------------------------------------
+    _cleanup_task: asyncio.Task | None = None
+
     def on_close(self) -> None:
-        if not hasattr(self, "outbox"):
-            return
-        self._writer.cancel()
-        self._cleanup_task = asyncio.create_task(self._cleanup())  # a reference keeps it alive
+        if hasattr(self, "outbox"):
+            self._release()
+
+    async def shut_down(self) -> None:
+        """The server stops: release this session's leases and presence, and close."""
+        self.close(1001, "the server is stopping")
+        await self._release()
+
+    def _release(self) -> asyncio.Task:
+        """Start the cleanup once (a closed connection and a shut-down one share it)."""
+        if self._cleanup_task is None:
+            self._writer.cancel()
+            self._cleanup_task = asyncio.create_task(self._cleanup())  # kept referenced
+        return self._cleanup_task
 
     async def _cleanup(self) -> None:
         """A disconnect releases the session's leases and presence at once."""
         try:
             for room in list(self.rooms):
                 await self._leave(room)
-            await self.service.store.release_all(self.session)
+            await self.service.release_all(self.caller)
         except Exception as error:  # the store is unreachable: leases expire by TTL
             log.warning("releasing the leases of %s failed: %s", self.session, error)
         finally:

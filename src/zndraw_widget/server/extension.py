@@ -12,9 +12,10 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import ensure_async
 from tornado import web
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, TraitType, Unicode
 
-from ..config import Runtime, Settings
+from ..runtime import Runtime
+from ..settings import SHARED_OPTIONS, Option, Settings
 from .control import ControlHandler
 from .handlers import build_handlers
 
@@ -64,33 +65,29 @@ class JupyterControl(WebSocketMixin, ControlHandler, JupyterHandler):
         await super().get(*args, **kwargs)
 
 
+def config_traits() -> dict[str, TraitType]:
+    """A configurable trait per shared setting (:data:`~zndraw_widget.settings.OPTIONS`);
+    None (the default) means unset: the ``ZNDRAW_*`` variable, else the default, applies."""
+    kinds = {str: Unicode, int: Int, float: Float}
+
+    def trait(option: Option) -> TraitType:
+        return kinds[option.type](None, allow_none=True, config=True, help=(
+            f"{option.help[0].upper()}{option.help[1:]}. Unset: ${option.env}, else "
+            f"{option.describe_default()}."))
+
+    return {option.name: trait(option) for option in SHARED_OPTIONS}
+
+
 class ZnDrawWidget(ExtensionApp):
     """Serves zndraw rooms under ``{base_url}zndraw/api/``."""
 
     name = "zndraw_widget"
-
-    redis_url = Unicode(
-        "", config=True,
-        help="Redis URL (redis://, rediss://, unix://) shared by several server processes; "
-             "empty: the embedded store, persisted under storage_path.",
-    )
-    storage_path = Unicode(
-        "", config=True,
-        help="Directory holding frame data (and, without Redis, the room state); "
-             "default: <jupyter data dir>/zndraw-widget.",
-    )
-    max_upload_mb = Float(500.0, config=True, help="Largest request body accepted, in MB.")
-    history_depth = Int(100, config=True, help="Versions kept per frame for undo.")
-    lease_ttl = Float(10.0, config=True, help="Seconds a lease lives unless renewed.")
+    vars().update(config_traits())  # storage_path, redis_url, max_upload_mb, ...
 
     def initialize_settings(self) -> None:
-        self.zndraw_settings = Settings.from_env(
-            storage_path=self.storage_path or Path(jupyter_data_dir()) / "zndraw-widget",
-            redis_url=self.redis_url or None,
-            max_upload_mb=self.max_upload_mb,
-            history_depth=self.history_depth,
-            lease_ttl=self.lease_ttl,
-        )
+        self.zndraw_settings = Settings.resolve(
+            {option.name: getattr(self, option.name) for option in SHARED_OPTIONS},
+            default_storage=Path(jupyter_data_dir()) / "zndraw-widget")
         self.runtime = Runtime(self.zndraw_settings)
         self.settings.update({
             "zndraw_service": self.runtime.service,
@@ -101,8 +98,17 @@ class ZnDrawWidget(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.extend(build_handlers("/", JupyterAuth, JupyterControl))
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Open the rooms once the server runs; if that fails (e.g. the Redis belongs with
+        another storage path) serve nothing (requests answer 503 with the reason) and say
+        why in the log."""
+        try:
+            await self.runtime.start()
+        except RuntimeError as error:
+            self.log.error("zndraw_widget refuses to serve rooms: %s", error)
+
     async def stop_extension(self) -> None:
-        await self.runtime.close()
+        await self.runtime.stop()
 
     def current_activity(self) -> Any:
         return None

@@ -11,7 +11,8 @@ from typing import Any
 
 from tornado import httpserver, netutil, web
 
-from ..config import Runtime, Settings
+from ..runtime import Runtime
+from ..settings import Settings
 from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
@@ -116,22 +117,27 @@ def make_app(settings: Settings, token: str, base_url: str = "/",
 async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
                 allow_origins: Sequence[str] = ()) -> None:
-    """Run the standalone server until SIGINT or SIGTERM."""
+    """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
+    connections, the control connections release their leases and presence, the runtime
+    closes."""
     token = token or secrets.token_urlsafe(24)
     app = make_app(settings, token, base_url, allow_origins)
-    server = httpserver.HTTPServer(
-        app, max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)),
-        xheaders=True)
-    sockets = netutil.bind_sockets(port, address=host)
-    server.add_sockets(sockets)
-    bound = sockets[0].getsockname()[1]
-    app.zndraw_runtime.service()  # open storage now: a bad path fails at start
-    ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
-          f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the rooms")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.stop()
-    await app.zndraw_runtime.close()
+    runtime: Runtime = app.zndraw_runtime
+    await runtime.start()  # a bad storage path or a mismatched Redis fails here
+    try:
+        server = httpserver.HTTPServer(
+            app, xheaders=True,
+            max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)))
+        sockets = netutil.bind_sockets(port, address=host)
+        server.add_sockets(sockets)
+        bound = sockets[0].getsockname()[1]
+        ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
+              f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the rooms")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+    finally:
+        await runtime.stop()

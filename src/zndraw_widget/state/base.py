@@ -302,5 +302,10 @@ class Store(ABC):
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         """Send an event that changes no state (presence, lease expiry, ...)."""
 
+    async def claim_deployment(self, deployment: str) -> str:
+        """Record ``deployment`` (the storage this state belongs with) unless one is
+        recorded; the recorded one. The embedded store lives in its storage: always ours."""
+        return deployment
+
     async def close(self) -> None:  # noqa: B027 (nothing to release by default)
         """Release connections and files."""

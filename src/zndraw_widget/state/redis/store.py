@@ -124,6 +124,11 @@ class RedisStore(Store):
         self._subscribers.clear()
         self._subscribed.clear()
 
+    async def claim_deployment(self, deployment: str) -> str:
+        key = self.prefix + "deployment"
+        await self._redis().set(key, deployment, nx=True)
+        return await self._redis().get(key)
+
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
                           created: float) -> RoomInfo:

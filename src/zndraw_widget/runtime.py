@@ -1,0 +1,105 @@
+"""What one server process runs: the room service, the event hub and the periodic tasks,
+opened together and stopped in order (connections, tasks, hub, store)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from .deployment import check_deployment
+from .errors import Unavailable
+from .hub import SWEEP_INTERVAL, Hub
+from .rooms import RoomService
+from .settings import Settings
+from .state import open_store
+from .storage import ZarrProvider
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """One server process's room service, event hub and periodic tasks (sweeping expired
+    leases and presences; reclaiming unreferenced data), opened on first use inside the
+    running event loop, where a Redis client must be made."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._service: RoomService | None = None
+        self._hub: Hub | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._failure: str | None = None
+
+    def service(self) -> RoomService:
+        """The room service (raises :class:`Unavailable` if :meth:`start` refused)."""
+        if self._failure is not None:
+            raise Unavailable(self._failure)
+        if self._service is None:
+            self._open()
+        return self._service
+
+    def hub(self) -> Hub:
+        self.service()
+        return self._hub
+
+    def _open(self) -> None:
+        settings = self.settings
+        storage = ZarrProvider(settings.storage_path / "frames")
+        store = open_store(
+            settings.redis_url,
+            None if settings.redis_url else str(settings.storage_path / "state"),
+            history_depth=settings.history_depth,
+        )
+        self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
+                                    lease_ttl=settings.lease_ttl)
+        self._hub = Hub(store)
+        periodic = [(SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
+        if settings.reclaim_interval > 0:
+            periodic.append((settings.reclaim_interval, self._reclaim,
+                             "reclaiming unreferenced data"))
+        self._tasks = [asyncio.get_running_loop().create_task(_every(*task))
+                       for task in periodic]
+
+    async def start(self) -> None:
+        """Open the service now and check that the Redis state belongs with the storage
+        path. If that fails (e.g. :class:`~.deployment.DeploymentMismatch`, an unreachable
+        Redis, a storage path in use), stop and raise a ``RuntimeError`` saying why; later
+        calls of :meth:`service` then raise :class:`Unavailable` with the same message."""
+        try:
+            await check_deployment(self.service().store, self.settings)
+        except Exception as error:
+            await self.stop()
+            self._failure = str(error) if isinstance(error, RuntimeError) else (
+                f"cannot open the rooms' state: {error}")
+            if isinstance(error, RuntimeError):
+                raise
+            raise RuntimeError(self._failure) from error
+
+    async def _reclaim(self) -> None:
+        count = await self._service.reclaim(min_age=self.settings.reclaim_interval)
+        if count:
+            log.info("reclaimed %d unreferenced segments", count)
+
+    async def stop(self) -> None:
+        """Shut the control connections down (releasing their leases and presence), then
+        stop the periodic tasks, the hub and the store."""
+        if self._service is None:
+            return
+        await self._hub.close_connections()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._hub.close()
+        await self._service.store.close()
+        self._service, self._hub, self._tasks = None, None, []
+
+
+async def _every(interval: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run ``action`` every ``interval`` seconds until cancelled; a failure is logged and
+    the next run tries again (a transient store error passes)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await action()
+        except Exception as error:
+            log.warning("%s failed: %s", what, error)
