@@ -45,7 +45,7 @@ def _wire_array(array: np.ndarray) -> np.ndarray:
         array = array.astype(array.dtype.newbyteorder("<"))
     if array.dtype.str not in ALLOWED_DTYPES:
         raise BadRequest(f"arrays of dtype {array.dtype} cannot be sent")
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array).reshape(array.shape)  # 0-d stays 0-d
 
 
 class Encoder:
