@@ -51,6 +51,13 @@ def short_strings(size: int) -> bytes:
     return b"\xdd" + count.to_bytes(4, "big") + b"\xa2ab" * count
 
 
+def nested_arrays(size: int) -> bytes:
+    """A msgpack array of arrays of 16 empty arrays each: the decoder gets going before
+    the budget runs out."""
+    count = (size - 5) // 20
+    return b"\xdd" + count.to_bytes(4, "big") + (b"\xdc\x00\x10" + b"\x90" * 16) * count
+
+
 def zero_atom_frames(count: int) -> bytes:
     """A batch declaring ``count`` frames of zero atoms (no data bytes at all)."""
     return codec.encode({"data": {
@@ -105,6 +112,8 @@ def main() -> int:
          lambda: empty_arrays(20 * MB)),
         ("20 MB msgpack of 2-char strings", "POST", "rooms/r/frames?base_version=0",
          lambda: short_strings(20 * MB)),
+        ("20 MB msgpack of arrays of 16 empty", "POST", "rooms/r/frames?base_version=0",
+         lambda: nested_arrays(20 * MB)),
         ("1,000,000 zero-atom frames", "POST", "rooms/r/frames?base_version=0",
          lambda: zero_atom_frames(1_000_000)),
         ("100,000-deep JSON (select)", "POST", "rooms/r/select",
