@@ -34,7 +34,7 @@ MAX_DEPTH = 32
 """How deep containers may nest in a message a client sends (deeper: 400)."""
 MEMORY_FACTOR = 2
 """A message a client sends may decode into this many times its size in Python objects
-(arrays are views of the message and cost nothing) ..."""
+and arrays ..."""
 MEMORY_SLACK = 1 << 16
 """... plus this many bytes, so that small messages never run short (more: 400)."""
 
@@ -114,9 +114,9 @@ def encode_pieces(obj: Any) -> list[bytes | memoryview]:
     return encoder.chunks
 
 
-def _array(code: int, data: bytes | memoryview, base: Any = None, offset: int = 0) -> np.ndarray:
-    """The array of an extension of type ``code`` whose payload is ``data``: a read-only view
-    of ``base`` (the payload lies at ``offset`` in it) or, without ``base``, of ``data``."""
+def _array(code: int, data: bytes) -> np.ndarray:
+    """The array of an extension of type ``code``: a read-only view of its payload ``data``
+    (its own bytes, so that a cached array never holds on to the rest of a message)."""
     if code != NDARRAY_EXT:
         raise BadRequest(f"unknown msgpack extension type {code}")
     try:
@@ -134,11 +134,7 @@ def _array(code: int, data: bytes | memoryview, base: Any = None, offset: int = 
     count = int(np.prod(shape, dtype=object))
     if any(s < 0 for s in shape) or len(data) - start != dtype.itemsize * count:
         raise BadRequest(f"array data does not match its shape {list(shape)} and dtype {dtype_str}")
-    if base is None:
-        base, offset = data, 0
-    array = np.frombuffer(base, dtype=dtype, count=count, offset=offset + start).reshape(shape)
-    array.flags.writeable = False
-    return array
+    return np.frombuffer(data, dtype=dtype, count=count, offset=start).reshape(shape)
 
 
 def decode(data: bytes | bytearray | memoryview, *, bounded: bool = True) -> Any:
@@ -146,8 +142,8 @@ def decode(data: bytes | bytearray | memoryview, *, bounded: bool = True) -> Any
 
     ``bounded`` (for anything a client sent): containers nest at most ``MAX_DEPTH`` deep and
     the values take at most ``MEMORY_FACTOR`` times the message's size (plus
-    ``MEMORY_SLACK``), each checked before the memory is taken; arrays are views of
-    ``data``. Else, and for any malformed message, :class:`BadRequest`. Unbounded is for
+    ``MEMORY_SLACK``), each checked before the memory is taken. Else, and for any malformed
+    message, :class:`BadRequest`. Unbounded is for
     what this package wrote itself (stored segments, the server's answers): faster on
     messages of many small values.
     """
@@ -185,7 +181,6 @@ class _BoundedDecoder:
     the budget), and every value's cost as it is made."""
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
-        self.base = data
         self.view = memoryview(data).cast("B")
         self.size = len(self.view)
         self.left = MEMORY_FACTOR * self.size + MEMORY_SLACK
@@ -276,9 +271,8 @@ class _BoundedDecoder:
 
     def ext(self, length: int) -> np.ndarray:
         code = struct.unpack(">b", self.take(1))[0]
-        offset = self.pos
-        self.charge(_ARRAY_COST)
-        return _array(code, self.take(length), self.base, offset)
+        self.charge(_ARRAY_COST + length)
+        return _array(code, bytes(self.take(length)))
 
     def container(self, kind: str, count: int, depth: int) -> Any:
         if depth >= MAX_DEPTH:
