@@ -28,6 +28,9 @@ Frame = dict[str, Any]
 
 FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
 PER_ATOM_CALC = frozenset({"forces", "charges", "magmoms", "energies", "stresses", "dipoles"})
+MIN_FRAME_BYTES = 8
+"""The values a batch of several frames carries per frame at least (an atom's position, a
+cell): a batch cannot declare more frames than the bytes it sent pay for."""
 
 
 @dataclass
@@ -142,6 +145,17 @@ class FrameBatch:
         """The bytes of the numeric values (objects not counted)."""
         return sum(c.values.nbytes for c in self.columns.values() if c.values is not None)
 
+    def _check_size(self) -> None:
+        """Refuse a batch declaring more frames than its values pay for (``MIN_FRAME_BYTES``
+        each; an object counts as one byte), before anything is made per frame."""
+        carried = self.nbytes + sum(
+            len(c.objects) for c in self.columns.values() if c.objects is not None)
+        if self.size > 1 and carried < MIN_FRAME_BYTES * self.size:
+            raise BadRequest(
+                f"the batch declares {self.size} frames but carries only {carried} bytes of "
+                f"values: each frame needs at least {MIN_FRAME_BYTES} (e.g. one atom)",
+                frames=self.size, value_bytes=carried)
+
     # -- building -------------------------------------------------------------------------
     @classmethod
     def from_frames(cls, frames: Sequence[Mapping[str, Any]]) -> FrameBatch:
@@ -219,6 +233,7 @@ class FrameBatch:
     # -- checks ---------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`BadRequest` naming the first problem with these frames."""
+        self._check_size()
         positions = self.columns.get("positions")
         numbers = self.columns.get("numbers")
         if self.size == 0:

@@ -152,7 +152,8 @@ class ZarrProvider(DataProvider):
         return meta
 
     def _read_file(self, segment: str) -> tuple[dict[str, _Field], FrameBatch]:
-        batch = FrameBatch.from_wire(codec.decode(self._file(segment).read_bytes()), validate=False)
+        message = codec.decode(self._file(segment).read_bytes(), bounded=False)
+        batch = FrameBatch.from_wire(message, validate=False)
         meta = {name: _field(column) for name, column in batch.columns.items()}
         self._remember(segment, batch, meta)
         return meta, batch

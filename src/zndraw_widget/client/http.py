@@ -59,7 +59,7 @@ class HttpClient:
         return response.json() if response.content else None
 
     def msgpack(self, method: str, path: str, **kwargs: Any) -> Any:
-        return codec.decode(self.request(method, path, **kwargs).content)
+        return codec.decode(self.request(method, path, **kwargs).content, bounded=False)
 
     def _error(self, response: httpx.Response) -> Exception:
         status = response.status_code

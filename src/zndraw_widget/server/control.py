@@ -14,6 +14,7 @@ from typing import Any
 import msgpack
 from tornado import websocket
 
+from .. import codec
 from ..errors import BadRequest, RateLimited, ZnDrawError
 from ..hub import Hub, Outbox
 from ..rooms import RoomService
@@ -86,10 +87,7 @@ class ControlHandler(websocket.WebSocketHandler):
                 raise BadRequest("control messages are binary msgpack maps")
             if len(message) > MAX_MESSAGE_BYTES:
                 raise BadRequest(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
-            try:
-                request = msgpack.unpackb(message, raw=False)
-            except (ValueError, msgpack.UnpackException) as error:
-                raise BadRequest(f"malformed msgpack: {error}") from None
+            request = codec.decode(message)
             if not isinstance(request, dict) or not isinstance(request.get("type"), str):
                 raise BadRequest("a message is a map with a string 'type'")
             request_id = request.get("id")

@@ -98,13 +98,9 @@ class BaseHandler(web.RequestHandler):
 
     @staticmethod
     def json_from(raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError as error:
-            raise BadRequest(f"malformed JSON body: {error}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("the JSON body must be an object")
-        return body
+        from .json_body import parse_object
+
+        return parse_object(raw)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
