@@ -98,9 +98,15 @@ class BaseHandler(web.RequestHandler):
 
     @staticmethod
     def json_from(raw: bytes) -> dict[str, Any]:
-        from .json_body import parse_object
-
-        return parse_object(raw)
+        try:
+            body = json.loads(raw or b"{}")
+        except RecursionError:  # json's parser recurses once per level
+            raise BadRequest("the JSON body nests too deeply") from None
+        except ValueError as error:
+            raise BadRequest(f"malformed JSON body: {error}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("the JSON body must be an object")
+        return body
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
