@@ -28,6 +28,7 @@ def test_click_selects_and_drag_edits_the_frame(main_page):
     page.press("Home")
     page.wait_rendered(frame=0)
     atom = page.nearest_atom()
+    assert atom is not None, "no atom shows on the canvas"
     page.kernel_execute(f"before = v.frames[0].positions[{atom}].copy()")
     point = page.atom_on_screen(atom)
     page.page.mouse.click(point["x"], point["y"])

@@ -150,13 +150,20 @@ class ViewerPage:
         self.page.keyboard.press(key)
 
     # -- the scene ----------------------------------------------------------------------------
-    def nearest_atom(self) -> int:
-        """An atom in front (the one nearest the camera), so that a click hits it."""
+    def nearest_atom(self) -> int | None:
+        """The atom nearest the camera among those whose centre shows on the canvas (not
+        under the viewer's bars), so that a click there hits it; None if there is none."""
+        self.page.locator(f"{VIEWER} canvas").scroll_into_view_if_needed()
         return self.page.evaluate(f"""() => {{
             const r = {_VIEWER_OBJECT}.renderer;
             const p = r.positions, c = r.camera.position;
-            let best = 0, bestD = Infinity;
+            const rect = r.canvas.getBoundingClientRect();
+            let best = null, bestD = Infinity;
             for (let i = 0; i < p.length / 3; i++) {{
+                const v = c.clone().set(p[3*i], p[3*i+1], p[3*i+2]).project(r.camera);
+                const x = rect.left + (v.x + 1) / 2 * rect.width;
+                const y = rect.top + (1 - v.y) / 2 * rect.height;
+                if (document.elementFromPoint(x, y) !== r.canvas) continue;
                 const d = (p[3*i]-c.x)**2 + (p[3*i+1]-c.y)**2 + (p[3*i+2]-c.z)**2;
                 if (d < bestD) {{ bestD = d; best = i; }}
             }}
