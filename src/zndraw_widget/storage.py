@@ -26,6 +26,8 @@ import zarr
 
 from . import codec
 from .cache import ByteLRU
+from .durable import fsync_directory, fsync_tree, write_file
+from .errors import storage_full
 from .frames import Column, FrameBatch
 
 TARGET_CHUNK_BYTES = 1 << 20
@@ -100,17 +102,30 @@ class ZarrProvider(DataProvider):
 
     # -- writing --------------------------------------------------------------------------
     def write(self, batch: FrameBatch) -> list[str]:
-        """Store ``batch``; its arrays stay cached as they are, so they must not change."""
+        """Store ``batch`` durably (fsync'd: a commit may point at it once this returns);
+        its arrays stay cached as they are, so they must not change. A full disk raises
+        :class:`~zndraw_widget.errors.InsufficientStorage` and leaves nothing behind."""
         segment = secrets.token_hex(8)
-        if batch.nbytes <= TARGET_CHUNK_BYTES:
-            self._file(segment).write_bytes(codec.encode(batch.to_wire()))
-            fields = {name: _field(column) for name, column in batch.columns.items()}
-        else:
-            group = self._root.create_group(segment)
-            fields = {name: _write_column(group, name, column)
-                      for name, column in batch.columns.items()}
+        try:
+            with storage_full("writing frame data"):
+                fields = self._write_segment(segment, batch)
+                fsync_directory(self.path)
+        except BaseException:
+            self.delete_segments([segment])
+            raise
         self._remember(segment, batch, fields)
         return [f"{segment}/{row}" for row in range(len(batch))]
+
+    def _write_segment(self, segment: str, batch: FrameBatch) -> dict[str, _Field]:
+        """Write and fsync ``segment``: one file, or a zarr group fsync'd in one pass."""
+        if batch.nbytes <= TARGET_CHUNK_BYTES:
+            write_file(self._file(segment), codec.encode(batch.to_wire()))
+            return {name: _field(column) for name, column in batch.columns.items()}
+        group = self._root.create_group(segment)
+        fields = {name: _write_column(group, name, column)
+                  for name, column in batch.columns.items()}
+        fsync_tree(self.path / segment)
+        return fields
 
     def _remember(self, segment: str, batch: FrameBatch, fields: dict[str, _Field]) -> None:
         """Cache where the fields of ``segment`` are and their chunks (views of ``batch``)."""
