@@ -26,7 +26,7 @@ import zarr
 
 from . import codec
 from .cache import ByteLRU
-from .durable import fsync_directory, fsync_tree, write_file
+from .durable import fsync_all, tree
 from .errors import storage_full
 from .frames import Column, FrameBatch
 
@@ -108,24 +108,25 @@ class ZarrProvider(DataProvider):
         segment = secrets.token_hex(8)
         try:
             with storage_full("writing frame data"):
-                fields = self._write_segment(segment, batch)
-                fsync_directory(self.path)
+                fields, paths = self._write_segment(segment, batch)
+                fsync_all([*paths, self.path])  # one pass over the segment, all at once
         except BaseException:
             self.delete_segments([segment])
             raise
         self._remember(segment, batch, fields)
         return [f"{segment}/{row}" for row in range(len(batch))]
 
-    def _write_segment(self, segment: str, batch: FrameBatch) -> dict[str, _Field]:
-        """Write and fsync ``segment``: one file, or a zarr group fsync'd in one pass."""
+    def _write_segment(self, segment: str, batch: FrameBatch
+                       ) -> tuple[dict[str, _Field], list[str]]:
+        """Write ``segment``, one file or a zarr group; its fields and the paths written."""
         if batch.nbytes <= TARGET_CHUNK_BYTES:
-            write_file(self._file(segment), codec.encode(batch.to_wire()))
-            return {name: _field(column) for name, column in batch.columns.items()}
+            self._file(segment).write_bytes(codec.encode(batch.to_wire()))
+            fields = {name: _field(column) for name, column in batch.columns.items()}
+            return fields, [str(self._file(segment))]
         group = self._root.create_group(segment)
         fields = {name: _write_column(group, name, column)
                   for name, column in batch.columns.items()}
-        fsync_tree(self.path / segment)
-        return fields
+        return fields, tree(self.path / segment)
 
     def _remember(self, segment: str, batch: FrameBatch, fields: dict[str, _Field]) -> None:
         """Cache where the fields of ``segment`` are and their chunks (views of ``batch``)."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import msgpack
 
-from ..durable import fsync_directory, replace_file
+from ..durable import fsync, replace_file
 from ..errors import AlreadyExists, BadRequest, Conflict, InsufficientStorage, Locked, NotFound
 from .base import (
     EVENT_LOG_LENGTH,
@@ -117,7 +117,7 @@ class MemoryStore(Store):
             self._snapshot_bytes = len(data)
             self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
         self._journal = Journal(path / "state.journal")
-        fsync_directory(path)
+        fsync(path)  # the journal's entry, if it was just created
         for op, args in self._journal.replay(self._generation):
             getattr(self, f"_apply_{op}")(*args)
         if self._snapshot_due():
