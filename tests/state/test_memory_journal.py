@@ -118,3 +118,21 @@ async def test_the_journal_is_snapshot_when_old(tmp_path, monkeypatch):
     store = await fill(tmp_path, 5)
     assert store._journal.records == 0  # each commit was taken into a snapshot
     assert (await reopened_state(store, tmp_path))[1] == 5
+
+
+@pytest.mark.asyncio
+async def test_a_snapshot_restores_history_and_hashes_exactly(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b", "c", "d"), session="s", order_base=0)
+    await store.update("r", [("id-b", 1, "sha256:b2", "new/0")], session="s")
+    await store.delete("r", ["id-c"], session="s", order_base=1)
+    await store.forget_segments({"seg/d"})  # a current frame's hash forgotten
+    await store.create_room("copy", [(await store.resolve("r", [0])).refs[0]], ["id-x"], 2.0)
+    store._snapshot()
+    expected = (store._hashes, {n: (r.frames, r.history) for n, r in store._rooms.items()})
+    await store.close()
+    again = MemoryStore(tmp_path)
+    assert again._journal.records == 0
+    assert (again._hashes, {n: (r.frames, r.history) for n, r in again._rooms.items()}) == expected
+    await again.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import fcntl
+import gc
 import logging
 import time
 from collections import deque
@@ -111,15 +112,21 @@ class MemoryStore(Store):
                 f"the state in {path} is in use by another process; to run several server "
                 "processes on one storage path, give them a Redis URL"
             ) from None
-        snapshot = path / "state.snapshot"
-        if snapshot.exists():
-            data = snapshot.read_bytes()
-            self._snapshot_bytes = len(data)
-            self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
-        self._journal = Journal(path / "state.journal")
-        fsync(path)  # the journal's entry, if it was just created
-        for op, args in self._journal.replay(self._generation):
-            getattr(self, f"_apply_{op}")(*args)
+        collecting = gc.isenabled()
+        gc.disable()  # millions of long-lived objects: collections while loading cost 2x
+        try:
+            snapshot = path / "state.snapshot"
+            if snapshot.exists():
+                data = snapshot.read_bytes()
+                self._snapshot_bytes = len(data)
+                self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+            self._journal = Journal(path / "state.journal")
+            fsync(path)  # the journal's entry, if it was just created
+            for op, args in self._journal.replay(self._generation):
+                getattr(self, f"_apply_{op}")(*args)
+        finally:
+            if collecting:
+                gc.enable()
         if self._snapshot_due():
             self._snapshot()
 
@@ -146,14 +153,17 @@ class MemoryStore(Store):
     def _snapshot(self) -> None:
         """Replace the journal by a snapshot of the state; if that fails (a full disk), the
         journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
-        state = {
+        rooms = list(self._rooms.values())
+        implied = _current_hashes(r.frames for r in rooms)
+        state = {  # without what follows from the rooms' current frames (a third of the size)
             "generation": self._generation + 1,
             "default": self._default,
-            "hashes": self._hashes,
+            "hashes": {h: loc for h, loc in self._hashes.items() if implied.get(h) != loc},
+            "unhashed": [h for h in implied if h not in self._hashes],
             "rooms": [
-                [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records]
-                for r in self._rooms.values()
+                [r.name, r.created, r.order, r.frames, _past_versions(r), r.order_version,
+                 r.seq, r.step, list(r.events), r.records]
+                for r in rooms
             ],
         }
         data = msgpack.packb(state)
@@ -173,13 +183,17 @@ class MemoryStore(Store):
     def _load_snapshot(self, state: dict[str, Any]) -> None:
         self._generation = state.get("generation", 0)
         self._default = state["default"]
-        self._hashes = state["hashes"]
         for (name, created, order, frames, history, order_version, seq, step, events,
              records) in state["rooms"]:
+            history = {frame_id: [current] for frame_id, current in frames.items()} | history
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
             self._rooms[name] = room
+        self._hashes = _current_hashes(r.frames for r in self._rooms.values())
+        for hash_ in state.get("unhashed", ()):
+            del self._hashes[hash_]
+        self._hashes.update(state["hashes"])
 
     async def close(self) -> None:
         if self._journal is not None:
@@ -557,6 +571,17 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _current_hashes(rooms_frames: Any) -> dict[str, str]:
+    """Content hash -> location of every current frame (the frames of each room)."""
+    return {hash_: location for frames in rooms_frames for _, hash_, location in frames.values()}
+
+
+def _past_versions(room: _Room) -> dict[str, list[list[Any]]]:
+    """The history of ``room`` but for frames whose only version is their current one."""
+    return {frame_id: versions for frame_id, versions in room.history.items()
+            if len(versions) != 1 or versions[0] != room.frames.get(frame_id)}
 
 
 def _lease_event(lease: Lease) -> dict[str, Any]:
