@@ -153,17 +153,14 @@ class MemoryStore(Store):
     def _snapshot(self) -> None:
         """Replace the journal by a snapshot of the state; if that fails (a full disk), the
         journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
-        rooms = list(self._rooms.values())
-        implied = _current_hashes(r.frames for r in rooms)
-        state = {  # without what follows from the rooms' current frames (a third of the size)
+        state = {
             "generation": self._generation + 1,
             "default": self._default,
-            "hashes": {h: loc for h, loc in self._hashes.items() if implied.get(h) != loc},
-            "unhashed": [h for h in implied if h not in self._hashes],
+            "hashes": self._hashes,
             "rooms": [
-                [r.name, r.created, r.order, r.frames, _past_versions(r), r.order_version,
-                 r.seq, r.step, list(r.events), r.records]
-                for r in rooms
+                [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
+                 r.step, list(r.events), r.records]
+                for r in self._rooms.values()
             ],
         }
         data = msgpack.packb(state)
@@ -183,17 +180,13 @@ class MemoryStore(Store):
     def _load_snapshot(self, state: dict[str, Any]) -> None:
         self._generation = state.get("generation", 0)
         self._default = state["default"]
+        self._hashes = state["hashes"]
         for (name, created, order, frames, history, order_version, seq, step, events,
              records) in state["rooms"]:
-            history = {frame_id: [current] for frame_id, current in frames.items()} | history
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
             self._rooms[name] = room
-        self._hashes = _current_hashes(r.frames for r in self._rooms.values())
-        for hash_ in state.get("unhashed", ()):
-            del self._hashes[hash_]
-        self._hashes.update(state["hashes"])
 
     async def close(self) -> None:
         if self._journal is not None:
@@ -571,17 +564,6 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
-
-
-def _current_hashes(rooms_frames: Any) -> dict[str, str]:
-    """Content hash -> location of every current frame (the frames of each room)."""
-    return {hash_: location for frames in rooms_frames for _, hash_, location in frames.values()}
-
-
-def _past_versions(room: _Room) -> dict[str, list[list[Any]]]:
-    """The history of ``room`` but for frames whose only version is their current one."""
-    return {frame_id: versions for frame_id, versions in room.history.items()
-            if len(versions) != 1 or versions[0] != room.frames.get(frame_id)}
 
 
 def _lease_event(lease: Lease) -> dict[str, Any]:
