@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -88,3 +91,24 @@ class Unavailable(ZnDrawError):
 
     status = 503
     code = "unavailable"
+
+
+class InsufficientStorage(ZnDrawError):
+    """The disk (or the quota) holding the server's data is full: nothing was changed."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def storage_full(what: str) -> Iterator[None]:
+    """Raise :class:`InsufficientStorage` where ``what`` (a write) fails for want of space."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in FULL:
+            raise InsufficientStorage(f"{what} failed: {error.strerror}") from error
+        raise

@@ -1,27 +1,32 @@
 """The default state backend: in process, no server, persisted to a journal on disk.
 
-Every change is applied in memory and then appended to ``state.journal`` (length-prefixed
-msgpack records, flushed and fsync'd before the change is acknowledged). On start the last
-snapshot is loaded and the journal replayed; a torn last record (the process was killed
-while writing it) is dropped, as it was never acknowledged. Leases are not persisted: they
-die with the process, as the connections that held them do.
+Every change is checked against the state, appended to ``state.journal`` and fsync'd, and
+only then applied in memory and announced: a change the journal could not take (a full
+disk) changes nothing. On start the last snapshot is loaded and the journal replayed
+(:mod:`.journal`). A snapshot replaces the journal once it holds ``SNAPSHOT_RECORDS``
+records, has grown to the size of the last snapshot (at least ``SNAPSHOT_MIN_BYTES``), or
+its oldest record is ``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much
+longer than loading the snapshot. Leases are not persisted: they die with the process, as
+the connections that held them do.
 """
 
 from __future__ import annotations
 
 import bisect
 import fcntl
-import os
-import struct
+import gc
+import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import msgpack
 
+from ..durable import fsync, replace_file
+from ..errors import InsufficientStorage
 from .base import (
     EVENT_LOG_LENGTH,
     ORDER,
@@ -41,9 +46,13 @@ from .base import (
     segments_in,
 )
 from .failures import Failure
+from .journal import Journal
 
-_LENGTH = struct.Struct("<I")
-SNAPSHOT_EVERY = 10_000
+log = logging.getLogger(__name__)
+SNAPSHOT_RECORDS = 10_000
+SNAPSHOT_MIN_BYTES = 16 << 20
+SNAPSHOT_AGE = 600.0
+SNAPSHOT_RETRY = 60.0  # seconds before trying again after a snapshot failed
 
 
 @dataclass
@@ -85,8 +94,10 @@ class MemoryStore(Store):
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
         self._subscribers: dict[str, set[QueueSubscription]] = {}
-        self._journal = None
-        self._records_since_snapshot = 0
+        self._journal: Journal | None = None
+        self._generation = 0  # of the last snapshot
+        self._snapshot_bytes = 0  # its size
+        self._snapshot_failed = float("-inf")  # when a snapshot last failed
         if path is not None:
             self._open(Path(path))
 
@@ -102,41 +113,49 @@ class MemoryStore(Store):
                 f"the state in {path} is in use by another process; to run several server "
                 "processes on one storage path, give them a Redis URL"
             ) from None
-        snapshot = path / "state.snapshot"
-        if snapshot.exists():
-            self._load_snapshot(msgpack.unpackb(snapshot.read_bytes(), strict_map_key=False))
-        journal = path / "state.journal"
-        good = 0
-        if journal.exists():
-            data = journal.read_bytes()
-            while good + 4 <= len(data):
-                (length,) = _LENGTH.unpack_from(data, good)
-                if good + 4 + length > len(data):
-                    break
-                op, args = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
+        collecting = gc.isenabled()
+        gc.disable()  # millions of long-lived objects: collections while loading cost 2x
+        try:
+            snapshot = path / "state.snapshot"
+            if snapshot.exists():
+                data = snapshot.read_bytes()
+                self._snapshot_bytes = len(data)
+                self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+            self._journal = Journal(path / "state.journal")
+            fsync(path)  # the journal's entry, if it was just created
+            for op, args in self._journal.replay(self._generation):
                 getattr(self, f"_apply_{op}")(*args)
-                good += 4 + length
-                self._records_since_snapshot += 1
-        self._journal = open(journal, "ab")
-        self._journal.truncate(good)  # drop a torn record that was never acknowledged
-        if self._records_since_snapshot >= SNAPSHOT_EVERY:
+        finally:
+            if collecting:
+                gc.enable()
+        if self._snapshot_due():
             self._snapshot()
 
     def _log(self, op: str, *args: Any) -> Any:
-        """Apply ``op`` in memory, then make it durable before it is acknowledged."""
-        result = getattr(self, f"_apply_{op}")(*args)
+        """Check ``op``, make its record durable, then apply it (which cannot fail)."""
+        check: Callable[..., None] | None = getattr(self, f"_check_{op}", None)
+        if check is not None:  # the ops without one cannot be refused
+            check(*args)
         if self._journal is not None:
-            record = msgpack.packb([op, list(args)])
-            self._journal.write(_LENGTH.pack(len(record)) + record)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
-            self._records_since_snapshot += 1
-            if self._records_since_snapshot >= SNAPSHOT_EVERY:
-                self._snapshot()
+            self._journal.append([op, list(args)])
+        result = getattr(self, f"_apply_{op}")(*args)
+        if self._journal is not None and self._snapshot_due():
+            self._snapshot()
         return result
 
+    def _snapshot_due(self) -> bool:
+        journal = self._journal
+        return (journal.records > 0
+                and time.monotonic() - self._snapshot_failed >= SNAPSHOT_RETRY
+                and (journal.records >= SNAPSHOT_RECORDS
+                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes)
+                     or time.monotonic() - journal.started >= SNAPSHOT_AGE))
+
     def _snapshot(self) -> None:
+        """Replace the journal by a snapshot of the state; if that fails (a full disk), the
+        journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
         state = {
+            "generation": self._generation + 1,
             "default": self._default,
             "hashes": self._hashes,
             "rooms": [
@@ -145,17 +164,22 @@ class MemoryStore(Store):
                 for r in self._rooms.values()
             ],
         }
-        tmp = self._path / "state.snapshot.tmp"
-        with open(tmp, "wb") as f:
-            f.write(msgpack.packb(state))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path / "state.snapshot")
-        self._journal.seek(0)
-        self._journal.truncate(0)
-        self._records_since_snapshot = 0
+        data = msgpack.packb(state)
+        try:
+            replace_file(self._path / "state.snapshot", data)
+        except OSError as error:
+            self._snapshot_failed = time.monotonic()
+            log.warning("the state snapshot failed, the journal is kept: %s", error)
+            return
+        self._generation += 1
+        self._snapshot_bytes = len(data)
+        try:
+            self._journal.reset(self._generation)
+        except (OSError, InsufficientStorage) as error:  # emptied, without its header: its
+            log.warning("the state journal lost its header: %s", error)  # records still count
 
     def _load_snapshot(self, state: dict[str, Any]) -> None:
+        self._generation = state.get("generation", 0)
         self._default = state["default"]
         self._hashes = state["hashes"]
         for (name, created, order, frames, history, order_version, seq, step, events,
@@ -222,9 +246,11 @@ class MemoryStore(Store):
         refs = [[r.version, r.hash, r.location] for r in copy_of]
         return self._log("create_room", name, refs, new_ids, created)
 
-    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
+    def _check_create_room(self, name: str, *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
+
+    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
         room = _Room(name, created)
         for frame_id, (_, hash_, location) in zip(new_ids, refs):
             room.order.append(frame_id)
@@ -240,8 +266,10 @@ class MemoryStore(Store):
         for subscription in self._subscribers.get(name, ()):
             subscription.queue.put_nowait({"type": "room_deleted", "room": name, "seq": -1})
 
-    def _apply_delete_room(self, name: str) -> None:
+    def _check_delete_room(self, name: str) -> None:
         self._room(name)
+
+    def _apply_delete_room(self, name: str) -> None:
         del self._rooms[name]
         if self._default == name:
             self._default = None
@@ -259,9 +287,11 @@ class MemoryStore(Store):
     async def set_default_room(self, name: str | None) -> None:
         self._log("set_default_room", name)
 
-    def _apply_set_default_room(self, name: str | None) -> None:
+    def _check_set_default_room(self, name: str | None) -> None:
         if name is not None:
             self._room(name)
+
+    def _apply_set_default_room(self, name: str | None) -> None:
         self._default = name
 
     # -- frames ---------------------------------------------------------------------------
@@ -277,8 +307,8 @@ class MemoryStore(Store):
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
         return self._log("insert", room, wire, session, order_base, record)
 
-    def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> Commit:
+    def _check_insert(self, room: str, items: list, session: str, order_base: int | None,
+                      record: Record) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         length = len(state.order)
@@ -289,6 +319,10 @@ class MemoryStore(Store):
             if frame_id in state.frames or frame_id in seen:
                 raise Failure.FRAME_EXISTS.error(id=frame_id)
             seen.add(frame_id)
+
+    def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
+                      record: Record) -> Commit:
+        state = self._rooms[room]
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
             self._set_frame(state, frame_id, version, hash_, location)
@@ -311,14 +345,18 @@ class MemoryStore(Store):
                      order_base: int | None, record: Record = "do") -> Commit:
         return self._log("delete", room, ids, session, order_base, record)
 
-    def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> Commit:
+    def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
+                      record: Record) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         missing = [i for i in ids if i not in state.frames]
         if missing:
             raise Failure.FRAMES_MISSING.error(missing=missing,
                                                current_version=state.order_version)
+
+    def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
+                      record: Record) -> Commit:
+        state = self._rooms[room]
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
         inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
@@ -337,7 +375,7 @@ class MemoryStore(Store):
                      session: str, record: Record = "do") -> Commit:
         return self._log("update", room, [list(c) for c in changes], session, record)
 
-    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+    def _check_update(self, room: str, changes: list, session: str, record: Record) -> None:
         state = self._room(room)
         for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
@@ -348,6 +386,9 @@ class MemoryStore(Store):
                 raise Failure.FRAME_CHANGED.error(id=frame_id, current_version=current)
             if not isinstance(base, str) and current != base:
                 raise Failure.FRAME_VERSION.error(id=frame_id, current_version=current, base=base)
+
+    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+        state = self._rooms[room]
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
         for frame_id, _, hash_, location in changes:
@@ -394,14 +435,17 @@ class MemoryStore(Store):
         return self._log("pop_record", room, session, stack)
 
     def _apply_pop_record(self, room: str, session: str, stack: str) -> dict[str, Any]:
-        return self._room(room).stack(session, stack).pop()
+        return self._rooms[room].stack(session, stack).pop()
 
     async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
                           record: dict[str, Any]) -> None:
         self._log("push_record", room, session, stack, record)
 
+    def _check_push_record(self, room: str, *_: Any) -> None:
+        self._room(room)
+
     def _apply_push_record(self, room: str, session: str, stack: str, record: dict) -> None:
-        self._room(room).stack(session, stack).append(record)
+        self._rooms[room].stack(session, stack).append(record)
 
     # -- leases ---------------------------------------------------------------------------
     async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
