@@ -102,6 +102,14 @@ class MemoryStore(Store):
                 f"the state in {path} is in use by another process; to run several server "
                 "processes on one storage path, give them a Redis URL"
             ) from None
+        good = self._load(path)
+        self._journal = open(path / "state.journal", "ab")
+        self._journal.truncate(good)  # drop a torn record that was never acknowledged
+        if self._records_since_snapshot >= SNAPSHOT_EVERY:
+            self._snapshot()
+
+    def _load(self, path: Path) -> int:
+        """Load the snapshot and replay the journal; return the length of its whole records."""
         snapshot = path / "state.snapshot"
         if snapshot.exists():
             self._load_snapshot(msgpack.unpackb(snapshot.read_bytes(), strict_map_key=False))
@@ -117,10 +125,26 @@ class MemoryStore(Store):
                 getattr(self, f"_apply_{op}")(*args)
                 good += 4 + length
                 self._records_since_snapshot += 1
-        self._journal = open(journal, "ab")
-        self._journal.truncate(good)  # drop a torn record that was never acknowledged
-        if self._records_since_snapshot >= SNAPSHOT_EVERY:
-            self._snapshot()
+        return good
+
+    @classmethod
+    def snapshot_of(cls, path: str | Path, attempts: int = 20) -> MemoryStore:
+        """A detached copy of the state persisted under ``path``, read without taking its
+        lock, so while a server keeps using it (for backups). Every acknowledged change
+        up to the moment of reading is in it; a read that overlapped the server's
+        compaction of the journal is retried."""
+        path = Path(path)
+        snapshot = path / "state.snapshot"
+        for _ in range(attempts):
+            before = snapshot.stat().st_mtime_ns if snapshot.exists() else None
+            copy = cls()
+            try:
+                copy._load(path)
+            except Exception:  # a journal from before a compaction replayed on its result
+                continue
+            if before == (snapshot.stat().st_mtime_ns if snapshot.exists() else None):
+                return copy
+        raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
     def _log(self, op: str, *args: Any) -> Any:
         """Apply ``op`` in memory, then make it durable before it is acknowledged."""
@@ -384,6 +408,33 @@ class MemoryStore(Store):
         dead = set(segments)
         self._hashes = {h: loc for h, loc in self._hashes.items()
                         if loc.rpartition("/")[0] not in dead}
+
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        rooms = [{
+            "name": r.name, "created": r.created, "seq": r.seq,
+            "order_version": r.order_version, "step": r.step, "order": r.order,
+            "frames": r.frames, "history": r.history, "events": list(r.events),
+            "records": {session: stacks for session, stacks in r.records.items()
+                        if stacks["undo"] or stacks["redo"]},
+        } for r in self._rooms.values()]
+        state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
+        return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        self._log("import_state", msgpack.unpackb(msgpack.packb(state), strict_map_key=False))
+
+    def _apply_import_state(self, state: dict[str, Any]) -> None:
+        if self._rooms:
+            raise Failure.NOT_EMPTY.error(rooms=len(self._rooms))
+        for r in state["rooms"]:
+            room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
+                         dict(r["history"]), r["order_version"], r["seq"], r["step"])
+            room.events.extend(r["events"])
+            room.records = dict(r["records"])
+            self._rooms[room.name] = room
+        self._hashes.update(state["hashes"])
+        self._default = state["default"]
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
