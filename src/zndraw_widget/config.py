@@ -22,6 +22,7 @@ class Settings:
 
     storage_path: Path
     redis_url: str | None = None
+    redis_prefix: str = "zdw:"
     max_upload_mb: float = 500.0
     history_depth: int = 100
     cache_mb: int = 256
@@ -35,6 +36,7 @@ class Settings:
         values: dict[str, object] = {
             "storage_path": Path(env.get("ZNDRAW_STORAGE_PATH", default_storage_path())),
             "redis_url": env.get("ZNDRAW_REDIS_URL") or None,
+            "redis_prefix": env.get("ZNDRAW_REDIS_PREFIX", "zdw:"),
             "max_upload_mb": float(env.get("ZNDRAW_MAX_UPLOAD_MB", 500)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -46,6 +48,7 @@ class Settings:
         store = open_store(
             self.redis_url,
             None if self.redis_url else str(self.storage_path / "state"),
+            redis_prefix=self.redis_prefix,
             history_depth=self.history_depth,
         )
         storage = ZarrProvider(self.storage_path / "frames")
