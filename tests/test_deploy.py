@@ -62,13 +62,15 @@ def render_nginx_conf(upstreams: list[str], port: int, directory: Path) -> str:
 
 
 class Cluster:
-    """redis-server, three replicas and nginx; ``base`` is nginx's URL."""
+    """redis-server, three replicas and nginx; ``base`` is nginx's URL, ``api`` its API root
+    (also used by benchmarks/bench_cluster.py)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, token: str = TOKEN) -> None:
         nginx = need("nginx")
+        directory.mkdir(parents=True, exist_ok=True)
         self.redis, redis_url = start_redis(directory)
         self.replicas = [ServerProcess(directory / "storage", "--redis-url", redis_url,
-                                       "--redis-prefix", "deploy:", token=TOKEN)
+                                       "--redis-prefix", "deploy:", token=token)
                          for _ in range(3)]
         self.port = free_port()
         conf = directory / "nginx.conf"
@@ -80,7 +82,7 @@ class Cluster:
         self.nginx = subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf),
                                        "-g", settings], stderr=subprocess.PIPE, text=True)
         self.base = f"http://127.0.0.1:{self.port}/"
-        self.api = self.base + "zndraw/api/"
+        self.api = self.url = self.base + "zndraw/api/"
         self._wait_ready()
 
     def _wait_ready(self) -> None:
