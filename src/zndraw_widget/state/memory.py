@@ -3,8 +3,11 @@
 Every change is applied in memory and then appended to ``state.journal`` (length-prefixed
 msgpack records, flushed and fsync'd before the change is acknowledged). On start the last
 snapshot is loaded and the journal replayed; a torn last record (the process was killed
-while writing it) is dropped, as it was never acknowledged. Leases are not persisted: they
-die with the process, as the connections that held them do.
+while writing it) is dropped, as it was never acknowledged. Each snapshot names the journal
+that follows it, whose first record (``begin``) carries that name: a journal from before the
+snapshot (the process died between writing the snapshot and emptying the journal, or a
+backup read the files in between) is recognised and not replayed twice. Leases are not
+persisted: they die with the process, as the connections that held them do.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import bisect
 import fcntl
 import os
+import secrets
 import struct
 import time
 from collections import deque
@@ -86,6 +90,7 @@ class MemoryStore(Store):
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
         self._subscribers: dict[str, set[QueueSubscription]] = {}
         self._journal = None
+        self._journal_name: str | None = None  # of the journal after the last snapshot
         self._records_since_snapshot = 0
         if path is not None:
             self._open(Path(path))
@@ -105,6 +110,8 @@ class MemoryStore(Store):
         good = self._load(path)
         self._journal = open(path / "state.journal", "ab")
         self._journal.truncate(good)  # drop a torn record that was never acknowledged
+        if good == 0 and self._journal_name is not None:
+            self._begin_journal()
         if self._records_since_snapshot >= SNAPSHOT_EVERY:
             self._snapshot()
 
@@ -122,7 +129,13 @@ class MemoryStore(Store):
                 if good + 4 + length > len(data):
                     break
                 op, args = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
-                getattr(self, f"_apply_{op}")(*args)
+                if op == "begin":  # the journal's name
+                    if args != [self._journal_name]:
+                        return 0  # from before the snapshot, which holds all of it
+                elif good == 0 and self._journal_name is not None:
+                    return 0  # unnamed, from before the snapshot
+                else:
+                    getattr(self, f"_apply_{op}")(*args)
                 good += 4 + length
                 self._records_since_snapshot += 1
         return good
@@ -134,15 +147,19 @@ class MemoryStore(Store):
         up to the moment of reading is in it; a read that overlapped the server's
         compaction of the journal is retried."""
         path = Path(path)
-        snapshot = path / "state.snapshot"
-        for _ in range(attempts):
-            before = snapshot.stat().st_mtime_ns if snapshot.exists() else None
-            copy = cls()
+
+        def identity() -> tuple[int, int] | None:  # a new snapshot is a new file
             try:
-                copy._load(path)
-            except Exception:  # a journal from before a compaction replayed on its result
-                continue
-            if before == (snapshot.stat().st_mtime_ns if snapshot.exists() else None):
+                stat = (path / "state.snapshot").stat()
+            except FileNotFoundError:
+                return None
+            return stat.st_ino, stat.st_mtime_ns
+
+        for _ in range(attempts):
+            before = identity()
+            copy = cls()
+            copy._load(path)
+            if identity() == before:  # else the snapshot read may predate the journal read
                 return copy
         raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
@@ -160,7 +177,9 @@ class MemoryStore(Store):
         return result
 
     def _snapshot(self) -> None:
+        self._journal_name = secrets.token_hex(8)
         state = {
+            "journal": self._journal_name,
             "default": self._default,
             "hashes": self._hashes,
             "rooms": [
@@ -178,8 +197,17 @@ class MemoryStore(Store):
         self._journal.seek(0)
         self._journal.truncate(0)
         self._records_since_snapshot = 0
+        self._begin_journal()
+
+    def _begin_journal(self) -> None:
+        """Start the (empty) journal with its name, the one the snapshot names."""
+        record = msgpack.packb(["begin", [self._journal_name]])
+        self._journal.write(_LENGTH.pack(len(record)) + record)
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
 
     def _load_snapshot(self, state: dict[str, Any]) -> None:
+        self._journal_name = state.get("journal")  # absent in snapshots of earlier versions
         self._default = state["default"]
         self._hashes = state["hashes"]
         for (name, created, order, frames, history, order_version, seq, step, events,
