@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zndraw_widget.backup import open_deployment, refs_in
+from zndraw_widget.backup import open_deployment, refs_in, restore_deployment
 from zndraw_widget.config import Settings
 from zndraw_widget.state.base import SliceSpec
 
@@ -128,10 +128,8 @@ def test_backup_during_writes_restores_everything_into_either_store(tmp_path, re
     assert embedded["room-1"]["history"] and embedded["room-1"]["undo"]
 
     # a restore refuses a deployment that has rooms
-    refused = subprocess.run([sys.executable, "-m", "zndraw_widget", "restore", "--from",
-                              str(backup_file), *store_args(tmp_path / "embedded")],
-                             capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 1 and "empty" in refused.stderr
+    with pytest.raises(RuntimeError, match="empty"):
+        asyncio.run(restore_deployment(Settings(tmp_path / "embedded"), backup_file))
 
     # back up the embedded deployment while its server runs, restore that into Redis
     server = ServerProcess(tmp_path / "embedded")
