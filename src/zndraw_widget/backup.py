@@ -31,7 +31,8 @@ from .storage import DataProvider, ZarrProvider
 
 MAGIC = b"ZNDRAW-WIDGET-BACKUP 1\n"
 _LENGTH = struct.Struct("<Q")
-BATCH_FRAMES = 256
+BATCH_FRAMES = 256  # at most this many frames per record,
+BATCH_BYTES = 64 << 20  # and about this many bytes
 
 
 @dataclass
@@ -100,8 +101,9 @@ async def backup(store: Store, storage: DataProvider, path: str | Path) -> Summa
     with open(partial, "wb") as out:  # noqa: ASYNC230 (the loop of a command, no server)
         out.write(MAGIC)
         _write_record(out, {"state": state})
-        for start in range(0, len(locations), BATCH_FRAMES):
-            part = locations[start : start + BATCH_FRAMES]
+        start, count = 0, 1  # frames per record: sized by the frames seen so far
+        while start < len(locations):
+            part = locations[start : start + count]
             try:
                 batch = await in_thread(storage.read, part)
             except (KeyError, FileNotFoundError) as error:
@@ -109,6 +111,8 @@ async def backup(store: Store, storage: DataProvider, path: str | Path) -> Summa
                                    "reclaimed during the backup; run it again") from None
             _write_record(out, {"locations": part, "hashes": [hash_of[loc] for loc in part],
                                 "frames": batch.to_wire()})
+            start += len(part)
+            count = max(1, min(BATCH_FRAMES, BATCH_BYTES * len(part) // max(1, batch.nbytes)))
         _write_record(out, {"end": len(locations)})
         out.flush()
         os.fsync(out.fileno())
