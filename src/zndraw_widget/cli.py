@@ -84,6 +84,7 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
 def run_backup(args: argparse.Namespace) -> int:
     """``backup --to FILE`` or ``restore --from FILE``."""
     from .backup import backup_deployment, restore_deployment
+    from .errors import ZnDrawError
 
     settings = Settings.from_env(storage_path=args.storage, redis_url=args.redis_url,
                                  redis_prefix=args.redis_prefix)
@@ -92,7 +93,7 @@ def run_backup(args: argparse.Namespace) -> int:
             summary = asyncio.run(backup_deployment(settings, args.to))
         else:
             summary = asyncio.run(restore_deployment(settings, args.source))
-    except (RuntimeError, OSError) as error:
+    except (RuntimeError, OSError, ZnDrawError) as error:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     print(f"{args.command}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
