@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the tests need beyond Python: redis-server, Chromium and Node.js (Debian
-# packages, when missing), then the package itself with its test extras (which builds the
+# Install what the tests need beyond Python: redis-server, Chromium, Node.js, nginx and
+# docker-compose (Debian packages, when missing; the deployment tests run nginx and validate
+# the compose files with `docker-compose config`, no Docker daemon needed), then the package itself with its test extras (which builds the
 # front end with npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(nodejs npm)  # builds the front end, runs its tests
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

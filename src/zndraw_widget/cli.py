@@ -8,6 +8,9 @@ import sys
 
 from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
 
+#: The options saying where a deployment's rooms live: serve, backup and restore share them.
+STORE_OPTIONS = tuple(o for o in OPTIONS if o.name in ("storage_path", "redis_url", "redis_prefix"))
+
 
 def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
     """``option``'s flag; unset (None) unless given, so that the environment applies."""
@@ -20,7 +23,8 @@ def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
              f"default: {option.describe_default()})".replace("%", "%%"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_parser() -> argparse.ArgumentParser:
+    """The command line of ``zndraw-widget``."""
     parser = argparse.ArgumentParser(prog="zndraw-widget", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
@@ -29,7 +33,23 @@ def main(argv: list[str] | None = None) -> int:
                     "environment variable, then to its default.")
     for option in OPTIONS:
         add_flag(serve, option)
-    args = vars(parser.parse_args(argv))
+    backup = commands.add_parser(
+        "backup", help="write every room and its frame data to a file (servers keep running)")
+    backup.add_argument("--to", required=True, metavar="FILE", help="the backup file")
+    restore = commands.add_parser(
+        "restore", help="load a backup into an empty deployment (either store kind)")
+    restore.add_argument("--from", required=True, dest="source", metavar="FILE",
+                         help="a file written by 'backup'")
+    for command in (backup, restore):
+        for option in STORE_OPTIONS:
+            add_flag(command, option)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(make_parser().parse_args(argv))
+    if args["command"] in ("backup", "restore"):
+        return run_backup(args)
 
     from .server.standalone import serve as run
 
@@ -44,6 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:  # the storage is in use, or belongs with another Redis
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_backup(args: dict) -> int:
+    """``backup --to FILE`` or ``restore --from FILE``."""
+    from .backup import backup_deployment, restore_deployment
+    from .errors import ZnDrawError
+
+    settings = Settings.resolve(args)
+    try:
+        if args["command"] == "backup":
+            summary = asyncio.run(backup_deployment(settings, args["to"]))
+        else:
+            summary = asyncio.run(restore_deployment(settings, args["source"]))
+    except (RuntimeError, OSError, ZnDrawError) as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args['command']}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
     return 0
 
 

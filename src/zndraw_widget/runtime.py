@@ -48,6 +48,7 @@ class Runtime:
         store = open_store(
             settings.redis_url,
             None if settings.redis_url else str(settings.storage_path / "state"),
+            redis_prefix=settings.redis_prefix,
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,

@@ -72,6 +72,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_url", str, None, "ZNDRAW_REDIS_URL",
            "Redis URL (redis://, rediss://, unix://) shared by several server processes",
            shown_default="none: the embedded store, persisted under the storage path"),
+    Option("redis_prefix", str, "zdw:", "ZNDRAW_REDIS_PREFIX",
+           "prefix of every Redis key: one per deployment sharing a Redis database"),
     Option("max_upload_mb", float, 500.0, "ZNDRAW_MAX_UPLOAD_MB",
            "largest request body accepted, in MB"),
     Option("history_depth", int, 100, "ZNDRAW_HISTORY_DEPTH", "versions kept per frame for undo"),
@@ -105,6 +107,7 @@ class Settings:
 
     storage_path: Path
     redis_url: str | None = None
+    redis_prefix: str = "zdw:"
     max_upload_mb: float = 500.0
     history_depth: int = 100
     cache_mb: int = 256

@@ -16,6 +16,7 @@ from ..settings import Settings
 from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
+from .probes import probe_handlers
 
 CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
 
@@ -98,7 +99,8 @@ def make_app(settings: Settings, token: str, base_url: str = "/",
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
     runtime = Runtime(settings)
     app = web.Application(
-        build_handlers(base_url, TokenAuth, TokenControl) + page_handlers(base_url, TokenAuth),
+        probe_handlers(base_url) + build_handlers(base_url, TokenAuth, TokenControl)
+        + page_handlers(base_url, TokenAuth),
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
         zndraw_token=token,

@@ -30,6 +30,13 @@ PRESENCE_TTL = 30.0
 
 Record = Literal["do", "undo", "redo"]
 
+#: What :meth:`Store.export_state` returns and :meth:`Store.import_state` takes, the same for
+#: every store: ``{"default": room or None, "hashes": {hash: location}, "rooms": [room]}``,
+#: each room ``{"name", "created", "seq", "order_version", "step", "order": [id],
+#: "frames": {id: [version, hash, location]}, "history": {id: [[version, hash,
+#: location]]}, "events": [event], "records": {session: {"undo": [...], "redo": [...]}}}``.
+STATE_FORMAT = 1
+
 
 def check_room_name(name: Any) -> str:
     """Return ``name`` if it is a valid room name, else raise :class:`BadRequest`."""
@@ -306,6 +313,17 @@ class Store(ABC):
         """Record ``deployment`` (the storage this state belongs with) unless one is
         recorded; the recorded one. The embedded store lives in its storage: always ours."""
         return deployment
+
+    # -- backup ---------------------------------------------------------------------------
+    @abstractmethod
+    async def export_state(self) -> dict[str, Any]:
+        """One consistent snapshot of every room (see :data:`STATE_FORMAT`); leases and
+        presence are left out, as they belong to live connections."""
+
+    @abstractmethod
+    async def import_state(self, state: dict[str, Any]) -> None:
+        """Load a snapshot from :meth:`export_state` (of any store kind) into this store,
+        which must hold no room (``NOT_EMPTY`` otherwise)."""
 
     async def close(self) -> None:  # noqa: B027 (nothing to release by default)
         """Release connections and files."""

@@ -33,6 +33,7 @@ class Failure(str, Enum):
     STEP_ZERO = "step_zero"
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
+    NOT_EMPTY = "not_empty"  # rooms: importing state into a store that holds rooms
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -78,4 +79,6 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
+    Failure.NOT_EMPTY: lambda rooms: AlreadyExists(
+        f"the store already holds {rooms} rooms: import (restore) into an empty one"),
 }

@@ -46,7 +46,7 @@ from .base import (
     segments_in,
 )
 from .failures import Failure
-from .journal import Journal
+from .journal import Journal, read_records
 
 log = logging.getLogger(__name__)
 SNAPSHOT_RECORDS = 10_000
@@ -116,11 +116,7 @@ class MemoryStore(Store):
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived objects: collections while loading cost 2x
         try:
-            snapshot = path / "state.snapshot"
-            if snapshot.exists():
-                data = snapshot.read_bytes()
-                self._snapshot_bytes = len(data)
-                self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+            self._load_snapshot_file(path)
             self._journal = Journal(path / "state.journal")
             fsync(path)  # the journal's entry, if it was just created
             for op, args in self._journal.replay(self._generation):
@@ -130,6 +126,40 @@ class MemoryStore(Store):
                 gc.enable()
         if self._snapshot_due():
             self._snapshot()
+
+    def _load_snapshot_file(self, path: Path) -> None:
+        snapshot = path / "state.snapshot"
+        if snapshot.exists():
+            data = snapshot.read_bytes()
+            self._snapshot_bytes = len(data)
+            self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+
+    @classmethod
+    def snapshot_of(cls, path: str | Path, attempts: int = 20) -> MemoryStore:
+        """A detached copy of the state persisted under ``path``, read without its lock,
+        while a server keeps using it (for backups): every change acknowledged before the
+        read is in it. A read that overlapped a snapshot of the journal is retried."""
+        path = Path(path)
+
+        def identity() -> tuple[int, int] | None:  # a new snapshot is a new file
+            try:
+                stat = (path / "state.snapshot").stat()
+            except FileNotFoundError:
+                return None
+            return stat.st_ino, stat.st_mtime_ns
+
+        for _ in range(attempts):
+            before = identity()
+            copy = cls()
+            copy._load_snapshot_file(path)
+            journal = path / "state.journal"
+            records, _ = read_records(journal.read_bytes() if journal.exists() else b"",
+                                      copy._generation)
+            for op, args in records:
+                getattr(copy, f"_apply_{op}")(*args)
+            if identity() == before:  # else the journal read may follow a newer snapshot
+                return copy
+        raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
     def _log(self, op: str, *args: Any) -> Any:
         """Check ``op``, make its record durable, then apply it (which cannot fail)."""
@@ -425,6 +455,35 @@ class MemoryStore(Store):
         dead = set(segments)
         self._hashes = {h: loc for h, loc in self._hashes.items()
                         if loc.rpartition("/")[0] not in dead}
+
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        rooms = [{
+            "name": r.name, "created": r.created, "seq": r.seq,
+            "order_version": r.order_version, "step": r.step, "order": r.order,
+            "frames": r.frames, "history": r.history, "events": list(r.events),
+            "records": {session: stacks for session, stacks in r.records.items()
+                        if stacks["undo"] or stacks["redo"]},
+        } for r in self._rooms.values()]
+        state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
+        return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        self._log("import_state", msgpack.unpackb(msgpack.packb(state), strict_map_key=False))
+
+    def _check_import_state(self, state: dict[str, Any]) -> None:
+        if self._rooms:
+            raise Failure.NOT_EMPTY.error(rooms=len(self._rooms))
+
+    def _apply_import_state(self, state: dict[str, Any]) -> None:
+        for r in state["rooms"]:
+            room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
+                         dict(r["history"]), r["order_version"], r["seq"], r["step"])
+            room.events.extend(r["events"])
+            room.records = dict(r["records"])
+            self._rooms[room.name] = room
+        self._hashes.update(state["hashes"])
+        self._default = state["default"]
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]

@@ -72,6 +72,37 @@ def _commit(reply: list[Any], versions: list[int]) -> Commit:
     return Commit(seq, order_version, versions, [json.loads(e) for e in events])
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """A dict from HGETALL's flat ``[key, value, ...]`` reply."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], frames: list[str],
+                   events: list[str], lists: list[Any]) -> dict[str, Any]:
+    """One room of the export_state script's reply in the form of ``Store.export_state``."""
+    meta_of = _pairs(meta)
+    history: dict[str, list[Any]] = {}
+    records: dict[str, dict[str, list[Any]]] = {}
+    for key, values in zip(lists[::2], lists[1::2], strict=True):
+        decoded = [json.loads(v) for v in values]
+        kind, _, rest = key[len(f"{prefix}room:{name}:"):].partition(":")
+        if kind == "history":
+            history[rest] = decoded
+        else:  # records:{session}:undo|redo
+            session, _, stack = rest.rpartition(":")
+            records.setdefault(session, {"undo": [], "redo": []})[stack] = decoded
+    return {
+        "name": name, "created": float(meta_of["created"]), "seq": int(meta_of["seq"]),
+        "order_version": int(meta_of["order_version"]), "step": int(meta_of["step"]),
+        "order": order, "frames": {i: json.loads(v) for i, v in _pairs(frames).items()},
+        "history": history, "events": [json.loads(e) for e in events], "records": records,
+    }
+
+
 def _base(order_base: int | None) -> str:
     return "" if order_base is None else str(order_base)
 
@@ -194,6 +225,30 @@ class RedisStore(Store):
             return {}
         found = await self._redis().hmget(self.prefix + "hashes", list(hashes))
         return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
+
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        default, hashes, rooms = await self._run("export_state")
+        return {"default": default, "hashes": _pairs(hashes),
+                "rooms": [_exported_room(self.prefix, *room) for room in rooms]}
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        rooms = []
+        for r in state["rooms"]:
+            lists = [[f"history:{i}", [_json(v) for v in h]] for i, h in r["history"].items()]
+            lists += [[f"records:{session}:{name}", [_json(v) for v in stack]]
+                      for session, stacks in r["records"].items()
+                      for name, stack in stacks.items() if stack]
+            rooms.append({
+                "name": r["name"], "order": r["order"], "lists": lists,
+                "meta": [str(r["seq"]), str(r["order_version"]), str(r["step"]),
+                         repr(float(r["created"]))],
+                "frames": [x for i, ref in r["frames"].items() for x in (i, _json(ref))],
+                "events": [_json(e) for e in r["events"]],
+            })
+        hashes = [x for pair in state["hashes"].items() for x in pair]
+        await self._run("import_state", _json(
+            {"default": state["default"], "hashes": hashes, "rooms": rooms}))
 
     # -- undo / redo ----------------------------------------------------------------------
     async def live_segments(self) -> set[str]:
