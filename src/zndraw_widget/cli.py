@@ -38,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
                        help="let pages of ORIGIN (e.g. http://127.0.0.1:8888, a JupyterLab "
                             "showing Viewer(url=...)) call this server; repeatable "
                             "(ZNDRAW_ALLOW_ORIGINS, comma-separated; default: none)")
+    serve.add_argument("--users", default=os.environ.get("ZNDRAW_USERS_FILE"), metavar="FILE",
+                       help="users file: each user logs in with their own token "
+                            "(ZNDRAW_USERS_FILE; see 'zndraw-widget user')")
+    add_user_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "user":
+        return user_command(args)
 
     from .server.standalone import serve as run
 
@@ -48,8 +54,48 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(run(settings, args.host, args.port, args.token, base_url,
                         ready=lambda line: print(line, flush=True),
-                        allow_origins=args.allow_origins))
+                        allow_origins=args.allow_origins, users_file=args.users))
     except RuntimeError as error:  # e.g. the storage is in use by another process
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_user_commands(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser("user", help="add, remove or list the users of a users file")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a user; prints their new token last")
+    add.add_argument("name")
+    add.add_argument("--group", action="append", default=[], help="a group (repeatable)")
+    add.add_argument("--admin", action="store_true", help="a server admin")
+    add.add_argument("--new-token", action="store_true", help="a new token for an existing user")
+    remove = actions.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+    listing = actions.add_parser("list", help="list the users")
+    for action in (add, remove, listing):
+        action.add_argument("--users", default=os.environ.get("ZNDRAW_USERS_FILE"),
+                            metavar="FILE", required="ZNDRAW_USERS_FILE" not in os.environ,
+                            help="the users file (ZNDRAW_USERS_FILE)")
+
+
+def user_command(args: argparse.Namespace) -> int:
+    """``zndraw-widget user add|remove|list --users FILE``."""
+    from .users import UsersFile
+
+    users = UsersFile(args.users)
+    try:
+        if args.action == "add":
+            token = users.add(args.name, args.group, args.admin, args.new_token)
+            print(f"user {args.name} can log in with the token below (shown only now):")
+            print(token)
+        elif args.action == "remove":
+            users.remove(args.name)
+            print(f"removed user {args.name}")
+        else:
+            for user in users.users():
+                groups = ",".join(sorted(user.groups)) or "-"
+                print(f"{user.name}  groups: {groups}{'  admin' if user.admin else ''}")
+    except ValueError as error:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     return 0
