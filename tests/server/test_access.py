@@ -373,3 +373,28 @@ def test_a_session_cannot_be_taken_over_by_another_user(server, users, clients):
     assert handshake_refusal(server, users["gus"], "alice-tab") == 403
     assert state(clients, room) == before
     assert clients["wri"].post(f"rooms/{room}/undo", headers=alice).status_code == 200
+
+
+def test_the_python_client_shares_and_unshares(server, users, no_ambient_server):
+    from zndraw_widget import Room
+    from zndraw_widget.errors import Forbidden, NotFound
+
+    name = f"client-{next(_rooms)}"
+    with Room(name, url=server.base, token=users["ann"]) as room:
+        room.append(make_atoms(1)[0])
+        assert room.access == {"owner": "ann", "grants": {}, "role": "admin"}
+        room.share("wri", "write")
+        room.share(group="lab", role="read")
+        assert room.share(everyone="read")["grants"] == {
+            "user:wri": "write", "group:lab": "read", "*": "read"}
+        with Room(name, url=server.base, token=users["nob"]) as reader:
+            assert reader.access["role"] == "read" and len(reader) == 1
+            with pytest.raises(Forbidden, match="read-only for you: its owner ann"):
+                reader.append(make_atoms(1)[0])
+        room.unshare("wri")
+        room.unshare(group="lab")
+        assert room.unshare(everyone=True)["grants"] == {}
+        with pytest.raises(TypeError):
+            room.share("wri", group="lab", role="read")
+    with pytest.raises(NotFound):
+        Room(name, url=server.base, token=users["nob"])
