@@ -45,7 +45,6 @@ def batch(seed: int = 0) -> FrameBatch:
 OPERATIONS = {
     "create_room": (("new", None), Action.CREATE, "new"),
     "room_info": (("r",), Action.READ, "r"),
-    "get_access": (("r",), Action.READ, "r"),
     "set_access": (("r", {"*": "read"}), Action.ADMIN, "r"),
     "delete_room": (("r",), Action.ADMIN, "r"),
     "list_rooms": ((0, 10), Action.LIST, None),

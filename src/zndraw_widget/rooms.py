@@ -86,14 +86,6 @@ class RoomService:
             await self.sessions.claim(caller)
         return room
 
-    async def _room_info(self, caller: Caller, room: Any) -> RoomInfo:
-        """``room``'s info with ``caller``'s role in it, once they may read it."""
-        room = check_room_name(room)
-        role = await self.policy.check(caller, Action.READ, room)
-        info = await self.store.room_info(room)
-        info.role = role.label
-        return info
-
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT) -> RoomInfo:
         """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
@@ -111,12 +103,13 @@ class RoomService:
         return info
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
-        """The room's counters, owner and the caller's role in it."""
-        return await self._room_info(caller, room)
-
-    async def get_access(self, caller: Caller, room: str) -> RoomInfo:
-        """The room's info with its ``owner`` and ``grants`` and the caller's ``role``."""
-        return await self._room_info(caller, room)
+        """The room's counters, its access (``owner``, ``grants``) and the caller's
+        ``role`` in it."""
+        room = check_room_name(room)
+        role = await self.policy.check(caller, Action.READ, room)
+        info = await self.store.room_info(room)
+        info.role = role.label
+        return info
 
     async def set_access(self, caller: Caller, room: str, grants: Any,
                          owner: Any = DEFAULT) -> RoomInfo:
@@ -129,7 +122,7 @@ class RoomService:
         elif not isinstance(owner, str) or not 0 < len(owner) <= 100 or not owner.isprintable():
             raise BadRequest("'owner' must be a user name")
         await self.store.set_access(room, owner, grants)
-        return await self._room_info(caller, room)
+        return await self.room_info(caller, room)
 
     async def delete_room(self, caller: Caller, room: str) -> None:
         await self.store.delete_room(await self._room(caller, Action.ADMIN, room))

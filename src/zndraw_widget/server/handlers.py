@@ -238,7 +238,7 @@ class AccessHandler(BaseHandler):
 
     @api
     async def get(self, room: str) -> None:
-        self.write_json(access_json(await self.service.get_access(self.caller, room)))
+        self.write_json(access_json(await self.service.room_info(self.caller, room)))
 
     @api
     async def put(self, room: str) -> None:
