@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
@@ -43,11 +44,15 @@ def make_parser() -> argparse.ArgumentParser:
     for command in (backup, restore):
         for option in STORE_OPTIONS:
             add_flag(command, option)
+    add_user_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(make_parser().parse_args(argv))
+    parsed = make_parser().parse_args(argv)
+    if parsed.command == "user":
+        return user_command(parsed)
+    args = vars(parsed)
     if args["command"] in ("backup", "restore"):
         return run_backup(args)
 
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(run(settings, options["host"], options["port"], options["token"], base_url,
                         ready=lambda line: print(line, flush=True),
-                        allow_origins=options["allow_origins"]))
+                        allow_origins=options["allow_origins"],
+                        users_file=options["users_file"]))
     except RuntimeError as error:  # the storage is in use, or belongs with another Redis
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
@@ -82,6 +88,46 @@ def run_backup(args: dict) -> int:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     print(f"{args['command']}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
+    return 0
+
+
+def add_user_commands(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser("user", help="add, remove or list the users of a users file")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a user; prints their new token last")
+    add.add_argument("name")
+    add.add_argument("--group", action="append", default=[], help="a group (repeatable)")
+    add.add_argument("--admin", action="store_true", help="a server admin")
+    add.add_argument("--new-token", action="store_true", help="a new token for an existing user")
+    remove = actions.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+    listing = actions.add_parser("list", help="list the users")
+    for action in (add, remove, listing):
+        action.add_argument("--users", default=os.environ.get("ZNDRAW_USERS_FILE"),
+                            metavar="FILE", required="ZNDRAW_USERS_FILE" not in os.environ,
+                            help="the users file (ZNDRAW_USERS_FILE)")
+
+
+def user_command(args: argparse.Namespace) -> int:
+    """``zndraw-widget user add|remove|list --users FILE``."""
+    from .users import UsersFile
+
+    users = UsersFile(args.users)
+    try:
+        if args.action == "add":
+            token = users.add(args.name, args.group, args.admin, args.new_token)
+            print(f"user {args.name} can log in with the token below (shown only now):")
+            print(token)
+        elif args.action == "remove":
+            users.remove(args.name)
+            print(f"removed user {args.name}")
+        else:
+            for user in users.users():
+                groups = ",".join(sorted(user.groups)) or "-"
+                print(f"{user.name}  groups: {groups}{'  admin' if user.admin else ''}")
+    except ValueError as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,7 +22,8 @@ from .cache import ByteLRU
 from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
-from .policy import Action, AllowAll, Policy
+from .policy import AccessPolicy, Action, Policy, Role, check_grants
+from .sessions import SessionClaims
 from .state.base import (
     ORDER,
     Commit,
@@ -38,6 +39,7 @@ from .state.base import (
 from .storage import DataProvider
 
 SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
+EVERY_ROOM = 1 << 30  # a list_rooms limit beyond any number of rooms
 DEFAULT = object()  # "no base given": start from the default room, if one is set
 
 
@@ -62,7 +64,9 @@ class RoomService:
     """Room operations shared by every way of serving them: the only way to a room.
 
     Every operation names its :class:`~zndraw_widget.caller.Caller` and first asks the
-    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`).
+    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`; by default
+    the rooms' owners and grants decide); one that writes also claims the caller's
+    session for its user (:mod:`zndraw_widget.sessions`).
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
@@ -70,13 +74,16 @@ class RoomService:
         self.store = store
         self.storage = storage
         self.lease_ttl = lease_ttl
-        self.policy: Policy = policy or AllowAll()
+        self.policy: Policy = policy or AccessPolicy(store)
+        self.sessions = SessionClaims(store)
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
     async def _room(self, caller: Caller, action: Action, name: Any) -> str:
         """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
         room = check_room_name(name)
         await self.policy.check(caller, action, room)
+        if action is Action.WRITE:
+            await self.sessions.claim(caller)
         return room
 
     # -- rooms ----------------------------------------------------------------------------
@@ -90,10 +97,32 @@ class RoomService:
         if base is not None:
             base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
-        return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
+        info = await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)),
+                                            time.time(), owner=caller.user)
+        info.role = Role.ADMIN.label
+        return info
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
-        return await self.store.room_info(await self._room(caller, Action.READ, room))
+        """The room's counters, its access (``owner``, ``grants``) and the caller's
+        ``role`` in it."""
+        room = check_room_name(room)
+        role = await self.policy.check(caller, Action.READ, room)
+        info = await self.store.room_info(room)
+        info.role = role.label
+        return info
+
+    async def set_access(self, caller: Caller, room: str, grants: Any,
+                         owner: Any = DEFAULT) -> RoomInfo:
+        """Replace the room's ``grants`` (``user:<name>``, ``group:<name>`` or ``*`` to
+        ``read``, ``write`` or ``admin``) and, if given, its ``owner``; tell the room."""
+        room = await self._room(caller, Action.ADMIN, room)
+        grants = check_grants(grants)
+        if owner is DEFAULT:
+            owner = (await self.store.room_info(room)).owner
+        elif not isinstance(owner, str) or not 0 < len(owner) <= 100 or not owner.isprintable():
+            raise BadRequest("'owner' must be a user name")
+        await self.store.set_access(room, owner, grants)
+        return await self.room_info(caller, room)
 
     async def delete_room(self, caller: Caller, room: str) -> None:
         await self.store.delete_room(await self._room(caller, Action.ADMIN, room))
@@ -103,7 +132,15 @@ class RoomService:
         if offset < 0 or not 1 <= limit <= 1000:
             raise BadRequest("offset must be >= 0 and limit between 1 and 1000")
         await self.policy.check(caller, Action.LIST, None)
-        return await self.store.list_rooms(offset, limit)
+        if caller.admin:
+            total, rooms = await self.store.list_rooms(offset, limit)
+        else:  # only the rooms the caller may read
+            _, every = await self.store.list_rooms(0, EVERY_ROOM)
+            readable = [room for room in every if self.policy.visible(caller, room) >= Role.READ]
+            total, rooms = len(readable), readable[offset : offset + limit]
+        for room in rooms:
+            room.role = self.policy.visible(caller, room).label
+        return total, rooms
 
     async def get_default_room(self, caller: Caller) -> str | None:
         """The room new rooms copy by default (None: they start empty)."""
@@ -295,7 +332,8 @@ class RoomService:
     async def acquire(self, caller: Caller, room: str, target: str, ttl: float | None = None
                       ) -> Lease:
         room = await self._room(caller, Action.WRITE, room)
-        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl)
+        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl,
+                                        caller.user)
 
     async def renew(self, caller: Caller, room: str, target: str, ttl: float | None = None
                     ) -> Lease:
@@ -309,6 +347,7 @@ class RoomService:
     async def release_all(self, caller: Caller) -> list[Lease]:
         """Release every lease of the caller's session, in every room (it went away)."""
         await self.policy.check(caller, Action.WRITE, None)
+        await self.sessions.claim(caller)
         return await self.store.release_all(caller.session)
 
     async def set_step(self, caller: Caller, room: str, step: int) -> int:

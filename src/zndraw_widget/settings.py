@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
            "let pages of this origin (e.g. http://127.0.0.1:8888, a JupyterLab showing "
            "Viewer(url=...)) call this server", serve_only=True, repeatable=True,
            flag_name="--allow-origin", shown_default="none: same origin only"),
+    Option("users_file", str, None, "ZNDRAW_USERS_FILE",
+           "users file: each user logs in with their own token (see 'zndraw-widget user')",
+           serve_only=True, flag_name="--users", shown_default="none: --token's one admin user"),
     Option("storage_path", str, None, "ZNDRAW_STORAGE_PATH",
            "directory holding frame data (and, without Redis, the room state); every "
            "process sharing a Redis must use the same one",

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 import pytest_asyncio
 
-from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Forbidden, Locked, NotFound
 from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
 from zndraw_widget.state.failures import Failure
 from zndraw_widget.state.memory import MemoryStore
@@ -364,6 +364,75 @@ async def test_memory_store_survives_restart(tmp_path):
     assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
     assert (await again.room_info("r")).seq == 2
     await again.close()
+
+
+@pytest.mark.asyncio
+async def test_owner_and_grants_are_kept_with_the_room_and_announced(store):
+    info = await store.create_room("r", [], [], 1.0, owner="ann")
+    assert (info.owner, info.grants) == ("ann", {})
+    await store.create_room("old", [], [], 1.0)  # made before owners existed
+    assert ((await store.room_info("old")).owner, (await store.room_info("old")).grants) == (
+        None, {})
+    subscription = await store.subscribe("r")
+    grants = {"user:ben": "write", "group:lab": "read", "*": "read"}
+    info = await store.set_access("r", "ann", grants)
+    assert (info.owner, info.grants, info.seq) == ("ann", grants, 0)  # not a data change
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert (event["type"], event["room"], event["owner"], event["grants"]) == (
+        "access", "r", "ann", grants)
+    await subscription.aclose()
+    assert (await store.room_info("r")).grants == grants
+    _, rooms = await store.list_rooms(0, 10)
+    assert [(r.name, r.owner, r.grants) for r in rooms] == [("old", None, {}), ("r", "ann", grants)]
+    info = await store.set_access("old", "ben", {})
+    assert (info.owner, info.grants) == ("ben", {})
+    with fails(NotFound, Failure.NO_ROOM):
+        await store.set_access("missing", "ann", {})
+
+
+@pytest.mark.asyncio
+async def test_a_session_belongs_to_the_first_user_that_claims_it(store):
+    await store.claim_session("s1", "alice", 60)
+    await store.claim_session("s1", "alice", 60)  # renewed
+    with fails(Forbidden, Failure.SESSION_TAKEN):
+        await store.claim_session("s1", "bob", 60)
+    await store.claim_session("s2", "bob", 0.05)
+    # Wait out the binding itself: its expiry is the behaviour under test.
+    await asyncio.sleep(0.1)
+    await store.claim_session("s2", "alice", 60)
+    with fails(Forbidden, Failure.SESSION_TAKEN):
+        await store.claim_session("s2", "bob", 60)
+
+
+@pytest.mark.asyncio
+async def test_leases_carry_their_sessions_user(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    lease = await store.acquire("r", ORDER, "s1", 10, user="alice")
+    assert (lease.holder, lease.user) == ("s1", "alice")
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert (event["holder"], event["user"]) == ("s1", "alice")
+    await subscription.aclose()
+    assert (await store.renew("r", ORDER, "s1", 10)).user == "alice"
+    assert [(x.holder, x.user) for x in await store.leases("r")] == [("s1", "alice")]
+    assert [x.user for x in await store.release_all("s1")] == ["alice"]
+
+
+@pytest.mark.asyncio
+async def test_memory_store_keeps_access_and_sessions_across_restarts(tmp_path, monkeypatch):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0, owner="ann")
+    await store.set_access("r", "ann", {"*": "read"})
+    await store.claim_session("s1", "ann", 3600)
+    await store.close()
+    for snapshot_every in (10_000, 1, 10_000):  # from the journal, snapshotted, from that
+        monkeypatch.setattr("zndraw_widget.state.memory.SNAPSHOT_RECORDS", snapshot_every)
+        again = MemoryStore(tmp_path)
+        info = await again.room_info("r")
+        assert (info.owner, info.grants) == ("ann", {"*": "read"})
+        with fails(Forbidden, Failure.SESSION_TAKEN):
+            await again.claim_session("s1", "bob", 60)
+        await again.close()
 
 
 @pytest.mark.asyncio

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from .. import codec
-from ..errors import AlreadyExists, BadRequest, NotFound, PayloadTooLarge, ZnDrawError
+from ..errors import AlreadyExists, BadRequest, Forbidden, NotFound, PayloadTooLarge, ZnDrawError
 from .discovery import HOW_TO, Endpoint
 from .errors import AuthenticationError, ConflictError, LockedError, ServerNotFoundError
 
@@ -71,6 +71,8 @@ class HttpClient:
             payload = {}
         code = payload.pop("error", "")
         message = payload.pop("message", "") or response.reason_phrase
+        if status == 403 and code == "forbidden":  # allowed in, but not to do this
+            return Forbidden(message, **payload)
         if status in (401, 403):
             return AuthenticationError(
                 f"the zndraw server at {self.endpoint.api_url} refused the credentials "

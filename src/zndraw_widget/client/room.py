@@ -469,6 +469,45 @@ class Room(MutableSequence["ase.Atoms"]):
         return self._http.json("GET", f"{self._path}/frames/{operator.index(index)}/history"
                                )["versions"]
 
+    # -- access ---------------------------------------------------------------------------
+    @property
+    def access(self) -> dict[str, Any]:
+        """``{"owner", "grants", "role"}``: the room's owner, its grants (``user:<name>``,
+        ``group:<name>`` or ``*`` to ``read``, ``write`` or ``admin``) and your role."""
+        return self._http.json("GET", f"{self._path}/access")
+
+    def share(self, user: str | None = None, role: str | None = None, *,
+              group: str | None = None, everyone: str | None = None) -> dict[str, Any]:
+        """Give a user, a group or everyone a role in this room (you need ``admin``):
+        ``share("ben", "write")``, ``share(group="lab", role="read")``,
+        ``share(everyone="read")``. Returns the new :attr:`access`."""
+        if everyone is not None:
+            return self._grant("*", everyone)
+        if role is None:
+            raise TypeError("share needs a role: 'read', 'write' or 'admin'")
+        return self._grant(_grantee(user, group), role)
+
+    def unshare(self, user: str | None = None, *, group: str | None = None,
+                everyone: bool = False) -> dict[str, Any]:
+        """Take back what :meth:`share` gave: ``unshare("ben")``, ``unshare(group="lab")``,
+        ``unshare(everyone=True)``. Returns the new :attr:`access`."""
+        return self._grant("*" if everyone else _grantee(user, group), None)
+
+    def _grant(self, key: str, role: str | None) -> dict[str, Any]:
+        grants = self.access["grants"]
+        if role is None:
+            grants.pop(key, None)
+        else:
+            grants[key] = role
+        return self._http.json("PUT", f"{self._path}/access", json_body={"grants": grants})
+
+
+def _grantee(user: str | None, group: str | None) -> str:
+    """The grant key of exactly one of ``user`` and ``group``."""
+    if (user is None) == (group is None):
+        raise TypeError("name either a user or a group=")
+    return f"user:{user}" if user is not None else f"group:{group}"
+
 
 def _dense(name: str, column: Column) -> Any:
     """A column as one array over the frames (a list for non-numeric values)."""

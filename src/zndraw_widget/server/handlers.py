@@ -18,11 +18,11 @@ from typing import Any
 from tornado import web
 
 from .. import __version__, codec
-from ..caller import Caller
+from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
-from ..state.base import IndexSpec
+from ..state.base import IndexSpec, RoomInfo
 from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
 
 API_PREFIX = "zndraw/api"
@@ -55,10 +55,10 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
-    The authentication base it is combined with provides ``user_name``.
+    The authentication base it is combined with provides ``identity``, the user.
     """
 
-    user_name: str
+    identity: User
 
     @property
     def service(self) -> RoomService:
@@ -72,7 +72,7 @@ class BaseHandler(web.RequestHandler):
     def caller(self) -> Caller:
         """Who the request is made by: the user, and the session owning leases and undo
         history (the ``X-ZnDraw-Session`` header)."""
-        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
+        return caller_of(self.identity, self.request.headers.get("X-ZnDraw-Session"))
 
     def int_argument(self, name: str, default: int | None = None) -> int:
         value = self.get_query_argument(name, None)
@@ -229,6 +229,27 @@ class RoomHandler(BaseHandler):
         await self.service.delete_room(self.caller, room)
         self.set_status(204)
         self.finish()
+
+
+def access_json(info: RoomInfo) -> dict[str, Any]:
+    return {"owner": info.owner, "grants": info.grants, "role": info.role}
+
+
+class AccessHandler(BaseHandler):
+    """Who may do what in a room: read it (GET), or, as its admin, change it (PUT)."""
+
+    @api
+    async def get(self, room: str) -> None:
+        self.write_json(access_json(await self.service.room_info(self.caller, room)))
+
+    @api
+    async def put(self, room: str) -> None:
+        body = self.json_body()
+        if "grants" not in body:
+            raise BadRequest("missing 'grants': send {\"owner\"?: user, \"grants\": {...}}")
+        info = await self.service.set_access(self.caller, room, body["grants"],
+                                             body.get("owner", DEFAULT))
+        self.write_json(access_json(info))
 
 
 class DefaultRoomHandler(BaseHandler):
@@ -403,6 +424,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
+        (rf"/rooms/{ROOM}/access", AccessHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
     ]
     specs = []

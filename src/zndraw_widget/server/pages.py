@@ -17,6 +17,7 @@ from urllib.parse import quote
 from tornado import web
 from tornado.httputil import url_concat
 
+from ..caller import User
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
 from .protocol import caller_of
@@ -63,7 +64,7 @@ document.querySelector(".zn-root")?.focus();
 class PageHandler(web.RequestHandler):
     """HTML pages behind the standalone server's login; errors as short HTML."""
 
-    user_name: str  # from the authentication base
+    identity: User  # from the authentication base
 
     @property
     def base(self) -> str:
@@ -99,7 +100,7 @@ class RoomListPage(PageHandler):
         if not offset.isdigit():
             raise web.HTTPError(400, "offset must be a whole number")
         offset = int(offset)
-        caller = caller_of(self.user_name, None)
+        caller = caller_of(self.identity, None)
         total, rooms = await self.settings["zndraw_service"]().list_rooms(caller, offset,
                                                                           PAGE_SIZE)
         rows = "".join(

@@ -11,8 +11,10 @@ from typing import Any
 
 from tornado import httpserver, netutil, web
 
+from ..caller import User
 from ..runtime import Runtime
 from ..settings import Settings
+from ..users import Users
 from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
@@ -22,9 +24,10 @@ CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-
 
 
 class TokenAuth(web.RequestHandler):
-    """A shared token in ``Authorization: token <t>`` (or ``Bearer``), or ``?token=``; a
-    browser that sent ``?token=`` once gets a login cookie (HttpOnly, SameSite=Strict,
-    signed with a key derived from the token). A request that changes something with only
+    """A user's token (from the users file, or ``--token``'s admin user "token") in
+    ``Authorization: token <t>`` (or ``Bearer``), or ``?token=``; a browser that sent
+    ``?token=`` once gets a login cookie naming the user (HttpOnly, SameSite=Strict,
+    signed with a key derived from the tokens). A request that changes something with only
     the cookie must carry ``X-ZnDraw-Session``: a custom header, which another origin can
     send only after a CORS preflight that this server answers for ``--allow-origin`` alone.
     (Not Tornado's ``_xsrf`` cookie: cookies ignore ports, so it would collide with a
@@ -38,22 +41,24 @@ class TokenAuth(web.RequestHandler):
         ignore ports) keep their own, replicas sharing a token share it."""
         return "zndraw-login-" + self.settings["cookie_secret"][:12]
 
-    def get_current_user(self) -> str | None:
-        expected = self.settings["zndraw_token"].encode()
+    def get_current_user(self) -> User | None:
+        users: Users = self.settings["zndraw_users"]
         header = self.request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         given = value.strip() if scheme.lower() in ("token", "bearer") else None
         from_query = self.get_query_argument("token", None)
         given = given or from_query
-        if given and hmac.compare_digest(given.encode(), expected):
+        user = users.lookup(given) if given else None
+        if user is not None:
             if from_query and self.request.method == "GET":
-                self.set_signed_cookie(self.login_cookie, "1", expires_days=30, httponly=True,
-                                       samesite="Strict", path=self.settings["zndraw_base_url"])
-            return "token"
-        if self.get_signed_cookie(self.login_cookie, max_age_days=30) == b"1":
-            self._by_cookie = True
-            return "token"
-        return None
+                self.set_signed_cookie(self.login_cookie, user.name, expires_days=30,
+                                       httponly=True, samesite="Strict",
+                                       path=self.settings["zndraw_base_url"])
+            return user
+        name = self.get_signed_cookie(self.login_cookie, max_age_days=30)
+        user = users.by_name.get(name.decode()) if name else None
+        self._by_cookie = user is not None
+        return user
 
     def prepare(self) -> None:
         if self.request.method == "OPTIONS":  # a CORS preflight carries no credentials
@@ -81,7 +86,7 @@ class TokenAuth(web.RequestHandler):
         self.finish()
 
     @property
-    def user_name(self) -> str:
+    def identity(self) -> User:
         return self.current_user
 
 
@@ -93,22 +98,28 @@ class TokenControl(ControlHandler, TokenAuth):
         return super().check_origin(origin) or origin in self.settings["zndraw_allow_origins"]
 
 
-def make_app(settings: Settings, token: str, base_url: str = "/",
-             allow_origins: Sequence[str] = ()) -> web.Application:
+def make_app(settings: Settings, token: str | None, base_url: str = "/",
+             allow_origins: Sequence[str] = (), users_file: str | None = None
+             ) -> web.Application:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
-    for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
+    for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``),
+    to the users of ``users_file`` and ``token``'s admin user."""
+    users = Users(users_file, token)
+    if not users.by_hash:
+        raise RuntimeError("no users: give a token or a users file with users")
     runtime = Runtime(settings)
     app = web.Application(
         probe_handlers(base_url) + build_handlers(base_url, TokenAuth, TokenControl)
         + page_handlers(base_url, TokenAuth),
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
-        zndraw_token=token,
+        zndraw_users=users,
         zndraw_base_url=base_url,
         zndraw_allow_origins=frozenset(origin.rstrip("/") for origin in allow_origins),
         zndraw_max_upload_mb=settings.max_upload_mb,
-        # the same token gives the same key: replicas behind one proxy accept each other's
-        cookie_secret=hmac.new(token.encode(), b"zndraw-widget login", "sha256").hexdigest(),
+        # the same tokens give the same key: replicas behind one proxy accept each other's
+        cookie_secret=hmac.new(users.secret().encode(), b"zndraw-widget login",
+                               "sha256").hexdigest(),
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
     )
@@ -118,12 +129,13 @@ def make_app(settings: Settings, token: str, base_url: str = "/",
 
 async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
-                allow_origins: Sequence[str] = ()) -> None:
+                allow_origins: Sequence[str] = (), users_file: str | None = None) -> None:
     """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
     connections, the control connections release their leases and presence, the runtime
-    closes."""
-    token = token or secrets.token_urlsafe(24)
-    app = make_app(settings, token, base_url, allow_origins)
+    closes. With neither ``token`` nor ``users_file``, a generated token logs in."""
+    if not users_file:
+        token = token or secrets.token_urlsafe(24)
+    app = make_app(settings, token, base_url, allow_origins, users_file)
     runtime: Runtime = app.zndraw_runtime
     await runtime.start()  # a bad storage path or a mismatched Redis fails here
     try:
@@ -133,8 +145,10 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
         sockets = netutil.bind_sockets(port, address=host)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()[1]
-        ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
-              f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the rooms")
+        login = f"token: {token}" if token else f"users: {users_file}"
+        ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} ({login})\n"
+              f"  open http://{host}:{bound}{base_url}?token={token or '<your token>'} in a "
+              "browser for the rooms")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

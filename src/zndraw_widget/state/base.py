@@ -83,23 +83,34 @@ class FrameRef:
 
 @dataclass
 class RoomInfo:
+    """A room's counters and access: its ``owner`` (None: an open room from before owners
+    existed) and ``grants`` (``user:<name>``, ``group:<name>`` or ``*`` -> role name);
+    ``role`` is the caller's, filled in by the room service."""
+
     name: str
     length: int
     seq: int
     order_version: int
     step: int
     created: float
+    owner: str | None = None
+    grants: dict[str, str] = field(default_factory=dict)
+    role: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The room as the API shows it (the grants only to those who ask for them)."""
+        data = asdict(self)
+        del data["grants"]
+        return data
 
 
 @dataclass(frozen=True)
 class Lease:
     room: str
     target: str
-    holder: str
+    holder: str  # the session
     expires: float  # unix time, seconds
+    user: str | None = None  # the session's user
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,8 +197,9 @@ class Store(ABC):
     # -- rooms ----------------------------------------------------------------------------
     @abstractmethod
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
-        """Create ``name`` holding frames ``new_ids`` with the data of ``copy_of``."""
+                          created: float, owner: str | None = None) -> RoomInfo:
+        """Create ``name``, owned by ``owner`` without grants, holding frames ``new_ids``
+        with the data of ``copy_of``."""
 
     @abstractmethod
     async def delete_room(self, name: str) -> None: ...
@@ -198,6 +210,17 @@ class Store(ABC):
     @abstractmethod
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         """(total, rooms sorted by name from ``offset``)."""
+
+    @abstractmethod
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        """Give room ``name`` ``owner`` and ``grants`` (replacing both); tell the room with
+        an ``access`` event."""
+
+    @abstractmethod
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        """Bind ``session`` to ``user`` for ``ttl`` seconds (renewed by each claim);
+        ``Forbidden`` if it is bound to another user."""
 
     @abstractmethod
     async def get_default_room(self) -> str | None: ...
@@ -262,8 +285,10 @@ class Store(ABC):
 
     # -- leases and the current frame -----------------------------------------------------
     @abstractmethod
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        """Grant or extend ``target`` to ``session``; ``Locked`` if another holds it."""
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
+        """Grant or extend ``target`` to ``session`` (of ``user``); ``Locked`` if another
+        holds it."""
 
     @abstractmethod
     async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:

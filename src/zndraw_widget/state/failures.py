@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from ..errors import AlreadyExists, BadRequest, Conflict, Forbidden, Locked, NotFound
 
 
 class Failure(str, Enum):
@@ -34,6 +34,7 @@ class Failure(str, Enum):
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
     NOT_EMPTY = "not_empty"  # rooms: importing state into a store that holds rooms
+    SESSION_TAKEN = "session_taken"  # session: it is bound to another user
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -81,4 +82,6 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
     Failure.NOT_EMPTY: lambda rooms: AlreadyExists(
         f"the store already holds {rooms} rooms: import (restore) into an empty one"),
+    Failure.SESSION_TAKEN: lambda session: Forbidden(
+        f"session {session} belongs to another user: use a session id of your own"),
 }

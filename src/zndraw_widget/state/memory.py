@@ -67,10 +67,12 @@ class _Room:
     step: int = 0
     events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    owner: str | None = None
+    grants: dict[str, str] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
-                        self.created)
+                        self.created, self.owner, dict(self.grants))
 
     def ref(self, frame_id: str) -> FrameRef:
         version, hash_, location = self.frames[frame_id]
@@ -94,6 +96,7 @@ class MemoryStore(Store):
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
         self._subscribers: dict[str, set[QueueSubscription]] = {}
+        self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
         self._journal: Journal | None = None
         self._generation = 0  # of the last snapshot
         self._snapshot_bytes = 0  # its size
@@ -184,13 +187,16 @@ class MemoryStore(Store):
     def _snapshot(self) -> None:
         """Replace the journal by a snapshot of the state; if that fails (a full disk), the
         journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
+        now = time.time()
+        self._sessions = {s: bound for s, bound in self._sessions.items() if bound[1] > now}
         state = {
             "generation": self._generation + 1,
             "default": self._default,
             "hashes": self._hashes,
+            "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records]
+                 r.step, list(r.events), r.records, r.owner, r.grants]
                 for r in self._rooms.values()
             ],
         }
@@ -212,11 +218,13 @@ class MemoryStore(Store):
         self._generation = state.get("generation", 0)
         self._default = state["default"]
         self._hashes = state["hashes"]
+        self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records) in state["rooms"]:
+             records, *access) in state["rooms"]:
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
+            room.owner, room.grants = access or (None, {})  # snapshots before owners: open
             self._rooms[name] = room
 
     async def close(self) -> None:
@@ -272,16 +280,17 @@ class MemoryStore(Store):
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
+                          created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        return self._log("create_room", name, refs, new_ids, created)
+        return self._log("create_room", name, refs, new_ids, created, owner)
 
     def _check_create_room(self, name: str, *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
 
-    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
-        room = _Room(name, created)
+    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float,
+                           owner: str | None = None) -> RoomInfo:
+        room = _Room(name, created, owner=owner)
         for frame_id, (_, hash_, location) in zip(new_ids, refs):
             room.order.append(frame_id)
             self._set_frame(room, frame_id, 1, hash_, location)
@@ -310,6 +319,33 @@ class MemoryStore(Store):
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         names = sorted(self._rooms)
         return len(names), [self._rooms[n].info() for n in names[offset : offset + limit]]
+
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        info = self._log("set_access", name, owner, grants)
+        self._emit(self._rooms[name], {"type": "access", "room": name, "owner": owner,
+                                       "grants": dict(grants)}, data=False)
+        return info
+
+    def _check_set_access(self, name: str, *_: Any) -> None:
+        self._room(name)
+
+    def _apply_set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                          ) -> RoomInfo:
+        room = self._rooms[name]
+        room.owner, room.grants = owner, dict(grants)
+        return room.info()
+
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        self._log("claim_session", session, user, time.time(), ttl)
+
+    def _check_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        bound, until = self._sessions.get(session, (user, now))
+        if bound != user and until > now:
+            raise Failure.SESSION_TAKEN.error(session=session)
+
+    def _apply_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        self._sessions[session] = (user, now + ttl)
 
     async def get_default_room(self) -> str | None:
         return self._default
@@ -464,6 +500,7 @@ class MemoryStore(Store):
             "frames": r.frames, "history": r.history, "events": list(r.events),
             "records": {session: stacks for session, stacks in r.records.items()
                         if stacks["undo"] or stacks["redo"]},
+            "owner": r.owner, "grants": r.grants,
         } for r in self._rooms.values()]
         state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
         return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
@@ -478,7 +515,8 @@ class MemoryStore(Store):
     def _apply_import_state(self, state: dict[str, Any]) -> None:
         for r in state["rooms"]:
             room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
-                         dict(r["history"]), r["order_version"], r["seq"], r["step"])
+                         dict(r["history"]), r["order_version"], r["seq"], r["step"],
+                         owner=r.get("owner"), grants=dict(r.get("grants") or {}))
             room.events.extend(r["events"])
             room.records = dict(r["records"])
             self._rooms[room.name] = room
@@ -507,10 +545,11 @@ class MemoryStore(Store):
         self._rooms[room].stack(session, stack).append(record)
 
     # -- leases ---------------------------------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
         state = self._room(room)
         self._check_lease(room, target, session)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, user)
         is_new = self._holder(room, target) is None
         self._leases[(room, target)] = lease
         if is_new:
@@ -524,7 +563,7 @@ class MemoryStore(Store):
             raise Failure.NO_LEASE.error(target=target)
         if lease.holder != session:
             raise Failure.HELD.error(holder=lease.holder, target=target)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, lease.user)
         self._leases[(room, target)] = lease
         return lease
 
@@ -618,4 +657,5 @@ class MemoryStore(Store):
 
 
 def _lease_event(lease: Lease) -> dict[str, Any]:
-    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires}
+    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires,
+            "user": lease.user}

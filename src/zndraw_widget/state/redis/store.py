@@ -8,7 +8,8 @@ Keys, all under the prefix (scripts build them from ``ARGV[1]``, so this needs a
 Redis, not a cluster):
 
 - ``rooms``: sorted set of room names, all scored 0 (so ordered by name); ``default``
-- ``room:{name}``: hash of seq, order_version, step, created
+- ``room:{name}``: hash of seq, order_version, step, created, owner (absent: none) and
+  grants (JSON object)
 - ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
 - ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
 - ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
@@ -22,6 +23,7 @@ Redis, not a cluster):
   ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
   a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
 - ``hashes``: hash content hash -> location, shared by all rooms
+- ``session:{session}:user``: the user a session id is bound to (expires)
 """
 
 from __future__ import annotations
@@ -58,13 +60,15 @@ log = logging.getLogger(__name__)
 
 
 def _room_info(reply: list[Any]) -> RoomInfo:
-    name, length, seq, order_version, step, created = reply
-    return RoomInfo(name, length, seq, order_version, step, float(created))
+    name, length, seq, order_version, step, created, owner, grants = reply
+    return RoomInfo(name, length, seq, order_version, step, float(created), owner,
+                    json.loads(grants) if grants else {})
 
 
 def _lease(value: str) -> Lease:
     lease = json.loads(value)
-    return Lease(lease["room"], lease["target"], lease["holder"], lease["expires"] / 1000)
+    return Lease(lease["room"], lease["target"], lease["holder"], lease["expires"] / 1000,
+                 lease.get("user"))
 
 
 def _commit(reply: list[Any], versions: list[int]) -> Commit:
@@ -100,6 +104,7 @@ def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], fr
         "order_version": int(meta_of["order_version"]), "step": int(meta_of["step"]),
         "order": order, "frames": {i: json.loads(v) for i, v in _pairs(frames).items()},
         "history": history, "events": [json.loads(e) for e in events], "records": records,
+        "owner": meta_of.get("owner"), "grants": json.loads(meta_of.get("grants") or "{}"),
     }
 
 
@@ -162,10 +167,11 @@ class RedisStore(Store):
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
+                          created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created)
-        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created)
+        await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created,
+                        json.dumps(owner))
+        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created, owner)
 
     async def delete_room(self, name: str) -> None:
         await self._run("delete_room", name)
@@ -176,6 +182,14 @@ class RedisStore(Store):
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         total, rooms = await self._run("list_rooms", offset, limit)
         return total, [_room_info(room) for room in rooms]
+
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        return _room_info(await self._run("set_access", name, json.dumps(owner),
+                                          json.dumps(grants)))
+
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        await self._run("claim_session", session, user, round(ttl * 1000))
 
     async def get_default_room(self) -> str | None:
         return await self._redis().get(self.prefix + "default")
@@ -245,6 +259,7 @@ class RedisStore(Store):
                          repr(float(r["created"]))],
                 "frames": [x for i, ref in r["frames"].items() for x in (i, _json(ref))],
                 "events": [_json(e) for e in r["events"]],
+                "owner": r.get("owner"), "grants": _json(r.get("grants") or {}),
             })
         hashes = [x for pair in state["hashes"].items() for x in pair]
         await self._run("import_state", _json(
@@ -283,13 +298,15 @@ class RedisStore(Store):
         await self._run("push_record", room, session, stack, json.dumps(record))
 
     # -- leases and the current frame -----------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        expires = await self._run("acquire", room, target, session, round(ttl * 1000))
-        return Lease(room, target, session, expires / 1000)
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
+        expires = await self._run("acquire", room, target, session, round(ttl * 1000),
+                                  json.dumps(user))
+        return Lease(room, target, session, expires / 1000, user)
 
     async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        expires = await self._run("renew", room, target, session, round(ttl * 1000))
-        return Lease(room, target, session, expires / 1000)
+        expires, user = await self._run("renew", room, target, session, round(ttl * 1000))
+        return Lease(room, target, session, expires / 1000, user)
 
     async def release(self, room: str, target: str, session: str) -> bool:
         return bool(await self._run("release", room, target, session))

@@ -3,7 +3,7 @@
 -- ARGV[4] JSON {default (or null), hashes: [hash, location, ...], rooms: [{name,
 -- meta: [seq, order_version, step, created] (strings), order: [id], frames: [id, JSON
 -- [version, hash, location], ...], lists: [[suffix, [JSON, ...]], ...] (history:{id},
--- records:{session}:undo|redo), events: [JSON]}]}
+-- records:{session}:undo|redo), events: [JSON], owner (or null), grants: JSON object}]}
 -- Returns: nothing
 -- Fails: not_empty
 
@@ -13,7 +13,9 @@ if existing > 0 then fail('not_empty', {rooms = existing}) end
 for _, room in ipairs(state.rooms) do
   local R = room_key(room.name)
   local m = room.meta
-  redis.call('HSET', R, 'seq', m[1], 'order_version', m[2], 'step', m[3], 'created', m[4])
+  redis.call('HSET', R, 'seq', m[1], 'order_version', m[2], 'step', m[3], 'created', m[4],
+             'grants', room.grants)
+  if room.owner ~= cjson.null then redis.call('HSET', R, 'owner', room.owner) end
   redis.call('ZADD', P .. 'rooms', 0, room.name)
   local scores = {}
   for k, id in ipairs(room.order) do scores[2 * k - 1], scores[2 * k] = k, id end

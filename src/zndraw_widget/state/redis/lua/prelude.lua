@@ -47,11 +47,12 @@ local function need_room(room)  -- the room's key
   return R
 end
 
-local function info(room)  -- {name, length, seq, order_version, step, created}
+-- {name, length, seq, order_version, step, created, owner or false, grants JSON or false}
+local function info(room)
   local R = room_key(room)
-  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created')
+  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created', 'owner', 'grants')
   return {room, redis.call('ZCARD', R .. ':order'), tonumber(h[1]), tonumber(h[2]),
-          tonumber(h[3]), h[4]}
+          tonumber(h[3]), h[4], h[5], h[6]}
 end
 
 local function now_ms()  -- the Redis server's clock, the same for every server process
@@ -102,9 +103,10 @@ local function check_lease(room, target, session)  -- fails if someone else hold
   end
 end
 
-local function save_lease(room, target, holder, expires, ttl)
+local function save_lease(room, target, holder, expires, ttl, user)  -- user: nil if unknown
   local key = lease_key(room, target)
-  local value = cjson.encode({room = room, target = target, holder = holder, expires = expires})
+  local value = cjson.encode({room = room, target = target, holder = holder, expires = expires,
+                              user = user})
   redis.call('SET', key, value, 'PX', math.max(ttl + $GRACE_MS, 1))
   redis.call('ZADD', P .. 'leases', expires, key)
   redis.call('SADD', session_key(holder), key)
