@@ -52,8 +52,8 @@ def test_given_beats_environment_beats_default():
 def test_serve_flags_beat_the_environment(monkeypatch):
     seen = {}
 
-    async def run(settings, host, port, token, base_url, ready, allow_origins):
-        seen.update(settings=settings, port=port, base_url=base_url, origins=allow_origins)
+    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file):
+        seen.update(settings=settings, port=port, base_url=base_url, origins=allow_origins, users=users_file)
 
     monkeypatch.setattr("zndraw_widget.server.standalone.serve", run)
     for name, value in {"ZNDRAW_CACHE_MB": "7", "ZNDRAW_RECLAIM_INTERVAL": "60",
