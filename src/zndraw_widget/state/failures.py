@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from ..errors import AlreadyExists, BadRequest, Conflict, KeyReused, Locked, NotFound
 
 
 class Failure(str, Enum):
@@ -33,6 +33,7 @@ class Failure(str, Enum):
     STEP_ZERO = "step_zero"
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
+    KEY_REUSED = "key_reused"  # key: an idempotency key sent with another request
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -78,4 +79,7 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
+    Failure.KEY_REUSED: lambda key: KeyReused(
+        f"the Idempotency-Key {key!r} was used for another request (a different method, "
+        "path, query, session or body): use a new key for each write", key=key),
 }
