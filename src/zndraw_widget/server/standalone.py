@@ -17,7 +17,8 @@ from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
 
-CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
+CORS_HEADERS = ("Authorization, Content-Type, Idempotency-Key, If-None-Match, X-ZnDraw-Session, "
+                "X-XSRFToken")
 
 
 class TokenAuth(web.RequestHandler):

@@ -124,6 +124,8 @@ class Commit:
     order_version: int
     versions: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: True for the remembered result of a repeated idempotency key (nothing changed now)
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class Idempotency:
 def remembered_commit(seq: int, order_version: int, versions: list[int]) -> Commit:
     """The result a repeated key gets: the first commit's counters and versions (its
     events are in the room's event log)."""
-    return Commit(seq, order_version, list(versions))
+    return Commit(seq, order_version, list(versions), repeated=True)
 
 
 @dataclass(frozen=True)
