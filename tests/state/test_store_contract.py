@@ -614,7 +614,7 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     from zndraw_widget.hub import Hub
 
     await store.create_room("r", [], [], 1.0)
-    hub = Hub(store)
+    hub = Hub(store, "this-process")
     await hub.present("r", "live", "alice")
     await store.presence("r", "live", "alice", ttl=0)  # as if about to expire
     await hub.renew_presence()

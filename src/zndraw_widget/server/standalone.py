@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import signal
 from collections.abc import Sequence
 from typing import Any
 
-from tornado import httpserver, netutil, web
+from tornado import httpserver, httputil, netutil, web
 
 from ..runtime import Runtime
 from ..settings import Settings
@@ -17,6 +18,11 @@ from .control import ControlHandler
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
 
+log = logging.getLogger(__name__)
+
+#: Seconds a stopping server lets the HTTP requests in flight finish (a container's stop
+#: timeout should be longer: Docker's and Kubernetes' default is 30 s; then SIGKILL)
+FINISH_TIMEOUT = 20.0
 CORS_HEADERS = ("Authorization, Content-Type, Idempotency-Key, If-None-Match, X-ZnDraw-Session, "
                 "X-XSRFToken")
 
@@ -93,12 +99,80 @@ class TokenControl(ControlHandler, TokenAuth):
         return super().check_origin(origin) or origin in self.settings["zndraw_allow_origins"]
 
 
+class Application(web.Application):
+    """A Tornado application that knows which HTTP requests it is serving (from their
+    headers until their answer is sent or their connection closed; not websockets, which
+    the runtime closes), so that a stopping server can let them finish."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._serving: set[httputil.HTTPConnection] = set()
+        self._changed: asyncio.Event | None = None
+
+    def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection
+                      ) -> httputil.HTTPMessageDelegate:
+        return _Counted(self, request_conn, super().start_request(server_conn, request_conn))
+
+    def log_request(self, handler: web.RequestHandler) -> None:
+        self.request_ended(handler.request.connection)
+        super().log_request(handler)
+
+    def request_started(self, request_conn: httputil.HTTPConnection) -> None:
+        self._serving.add(request_conn)
+
+    def request_ended(self, request_conn: httputil.HTTPConnection | None) -> None:
+        self._serving.discard(request_conn)
+        if self._changed is not None:
+            self._changed.set()
+
+    async def finish_requests(self, timeout: float) -> bool:
+        """Wait until no HTTP request is being served, at most ``timeout`` seconds;
+        whether they all finished."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._changed = asyncio.Event()
+        while self._serving:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+
+class _Counted(httputil.HTTPMessageDelegate):
+    """Passes one request on to the application's delegate, telling it when the request
+    starts (its headers arrived: an idle keep-alive connection is no request) and when its
+    connection closes before an answer."""
+
+    def __init__(self, app: Application, request_conn: httputil.HTTPConnection,
+                 delegate: httputil.HTTPMessageDelegate) -> None:
+        self._app = app
+        self._request_conn = request_conn
+        self._delegate = delegate
+
+    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> Any:
+        if headers.get("Upgrade", "").lower() != "websocket":
+            self._app.request_started(self._request_conn)
+        return self._delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Any:
+        return self._delegate.data_received(chunk)
+
+    def finish(self) -> None:
+        self._delegate.finish()
+
+    def on_connection_close(self) -> None:
+        self._app.request_ended(self._request_conn)
+        self._delegate.on_connection_close()
+
+
 def make_app(settings: Settings, token: str, base_url: str = "/",
-             allow_origins: Sequence[str] = ()) -> web.Application:
+             allow_origins: Sequence[str] = ()) -> Application:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
     runtime = Runtime(settings)
-    app = web.Application(
+    app = Application(
         build_handlers(base_url, TokenAuth, TokenControl) + page_handlers(base_url, TokenAuth),
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
@@ -119,8 +193,9 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
                 allow_origins: Sequence[str] = ()) -> None:
     """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
-    connections, the control connections release their leases and presence, the runtime
-    closes."""
+    connections, the HTTP requests in flight finish (for up to :data:`FINISH_TIMEOUT`
+    seconds), the control connections release their leases and presence and close with
+    1001, the runtime closes."""
     token = token or secrets.token_urlsafe(24)
     app = make_app(settings, token, base_url, allow_origins)
     runtime: Runtime = app.zndraw_runtime
@@ -140,5 +215,7 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
+        if not await app.finish_requests(FINISH_TIMEOUT):
+            log.warning("stopping with HTTP requests unfinished after %g s", FINISH_TIMEOUT)
     finally:
         await runtime.stop()
