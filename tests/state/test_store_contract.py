@@ -367,7 +367,7 @@ async def test_memory_store_survives_restart(tmp_path):
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
-    await store.update("r", [("id-b", 1, "h2", "l2")], session="s")
+    await store.update("r", [("id-b", 1, "h2", "l2")], session="s", key=Idempotency("k", "d"))
     with pytest.raises(RuntimeError, match="in use by another process"):
         MemoryStore(tmp_path)
     await store.close()
@@ -378,7 +378,12 @@ async def test_memory_store_survives_restart(tmp_path):
     refs_ = (await again.resolve("r", ALL)).refs
     assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
     assert (await again.room_info("r")).seq == 2
+    assert (await again.recall("r", Idempotency("k", "d"))).versions == [2]  # in the journal
+    again._snapshot()
     await again.close()
+    snapshotted = MemoryStore(tmp_path)
+    assert (await snapshotted.recall("r", Idempotency("k", "d"))).versions == [2]
+    await snapshotted.close()
 
 
 @pytest.mark.asyncio
