@@ -144,7 +144,7 @@ class Hub:
             self._renewed = now
             await self.renew_presence()
         await self.store.expire_leases()
-        for process in await self.store.expire_processes():
+        for process in await self.store.expire_processes(self.process):
             log.warning("server process %s stopped without a goodbye (its heartbeat lapsed): "
                         "its sessions' leases and presence were dropped", process)
 

@@ -342,10 +342,11 @@ class Store(ABC):
         """``session`` left ``process`` (unless it has moved to another one since)."""
 
     @abstractmethod
-    async def expire_processes(self) -> list[str]:
+    async def expire_processes(self, sweeper: str) -> list[str]:
         """Forget the processes whose heartbeat lapsed, dropping their sessions' leases
         (announced like expired ones) and presence, each once even with several processes
-        sweeping; return those processes."""
+        sweeping; return those processes. ``sweeper``, the process calling, is alive
+        whatever its heartbeat says (its event loop may just have been busy)."""
 
     # -- events ---------------------------------------------------------------------------
     @abstractmethod

@@ -549,9 +549,10 @@ class MemoryStore(Store):
         if self._process_of.get(session) == process:
             del self._process_of[session]
 
-    async def expire_processes(self) -> list[str]:
+    async def expire_processes(self, sweeper: str) -> list[str]:
         now = time.time()
-        dead = [process for process, until in self._heartbeats.items() if until <= now]
+        dead = [process for process, until in self._heartbeats.items()
+                if until <= now and process != sweeper]
         for process in dead:
             del self._heartbeats[process]
             for session in [s for s, p in self._process_of.items() if p == process]:

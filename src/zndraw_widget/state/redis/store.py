@@ -302,8 +302,8 @@ class RedisStore(Store):
     async def detach(self, process: str, session: str) -> None:
         await self._run("detach", process, session)
 
-    async def expire_processes(self) -> list[str]:
-        return await self._run("expire_processes")
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        return await self._run("expire_processes", sweeper)
 
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:

@@ -1,11 +1,14 @@
 -- expire_processes: forget processes whose heartbeat lapsed and drop the leases (told
 -- as expired) and presence of the sessions still attached to them.
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
--- ARGV: only the prelude's
+-- ARGV[4] the sweeping process (alive, whatever its heartbeat says)
 -- Returns: {process, ...} of the processes forgotten
 -- Fails: -
 
-local dead = redis.call('ZRANGEBYSCORE', P .. 'processes', '-inf', now_ms())
+local dead = {}
+for _, process in ipairs(redis.call('ZRANGEBYSCORE', P .. 'processes', '-inf', now_ms())) do
+  if process ~= ARGV[4] then dead[#dead + 1] = process end
+end
 for _, process in ipairs(dead) do
   redis.call('ZREM', P .. 'processes', process)
   local sessions = P .. 'process:' .. process .. ':sessions'
