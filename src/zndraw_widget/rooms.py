@@ -28,6 +28,7 @@ from .state.base import (
     ORDER,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     Resolved,
@@ -66,7 +67,9 @@ class RoomService:
     Every operation names its :class:`~zndraw_widget.caller.Caller` and first asks the
     ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`; by default
     the rooms' owners and grants decide); one that writes also claims the caller's
-    session for its user (:mod:`zndraw_widget.sessions`).
+    session for its user (:mod:`zndraw_widget.sessions`). A write given an idempotency
+    ``key`` that was already applied returns the first result, before any other check (see
+    :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`).
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
@@ -213,9 +216,11 @@ class RoomService:
         return [(h, known[h]) for h in hashes]
 
     async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
-                     order_base: int) -> Commit:
+                     order_base: int, key: Idempotency | None = None) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         info = await self.store.room_info(room)
         if index is None:
             index = info.length
@@ -226,11 +231,12 @@ class RoomService:
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
-        return await self.store.insert(room, items, session=caller.session, order_base=order_base)
+        return await self.store.insert(room, items, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def replace(self, caller: Caller, room: str, index: int, batch: FrameBatch, *,
-                      base_version: int, partial: bool = False, frame_id: str | None = None
-                      ) -> Commit:
+                      base_version: int, partial: bool = False, frame_id: str | None = None,
+                      key: Idempotency | None = None) -> Commit:
         """Replace frame ``index`` (or, with ``partial``, some of its fields).
 
         ``frame_id``, when given, must be the id of the frame at ``index``: a writer whose
@@ -239,6 +245,8 @@ class RoomService:
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
         if frame_id is not None and ref.id != frame_id:
@@ -253,18 +261,21 @@ class RoomService:
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
         return await self.store.update(room, [(ref.id, base_version, hash_, location)],
-                                       session=caller.session)
+                                       session=caller.session, key=key)
 
-    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int
-                     ) -> Commit:
+    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int,
+                     key: Idempotency | None = None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
             await self._order_conflict(room, resolved.order_version, order_base, caller.session)
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
         if not ids:
             return Commit(resolved.seq, resolved.order_version)
-        return await self.store.delete(room, ids, session=caller.session, order_base=order_base)
+        return await self.store.delete(room, ids, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -282,32 +293,40 @@ class RoomService:
         resolved = await self.store.resolve(room, [index])
         return await self.store.frame_history(room, resolved.refs[0].id)
 
-    async def undo(self, caller: Caller, room: str) -> Commit:
+    async def undo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
         """Reverse the caller's session's last change in ``room`` as a new commit."""
-        return await self._replay(caller, room, "undo")
+        return await self._replay(caller, room, "undo", key)
 
-    async def redo(self, caller: Caller, room: str) -> Commit:
-        return await self._replay(caller, room, "redo")
+    async def redo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
+        return await self._replay(caller, room, "redo", key)
 
-    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"]) -> Commit:
+    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"],
+                      key: Idempotency | None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
             raise NotFound(f"nothing to {stack} in room {room!r} for this session")
         try:
             if record["op"] == "delete":
-                return await self.store.delete(room, record["ids"], session=session,
-                                               order_base=None, record=stack)
-            if record["op"] == "insert":
+                commit = await self.store.delete(room, record["ids"], session=session,
+                                                 order_base=None, record=stack, key=key)
+            elif record["op"] == "insert":
                 items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["items"]]
-                return await self.store.insert(room, items, session=session, order_base=None,
-                                               record=stack)
-            changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
-            return await self.store.update(room, changes, session=session, record=stack)
+                commit = await self.store.insert(room, items, session=session, order_base=None,
+                                                 record=stack, key=key)
+            else:
+                changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
+                commit = await self.store.update(room, changes, session=session, record=stack,
+                                                 key=key)
         except Exception:
             await self.store.push_record(room, session, stack, record)
             raise
+        if commit.repeated:  # the same request, applied meanwhile: this record stays
+            await self.store.push_record(room, session, stack, record)
+        return commit
 
     async def reclaim(self, min_age: float = 600.0, settle: float = 60.0) -> int:
         """Delete stored segments that nothing refers to any more (frames, versions kept

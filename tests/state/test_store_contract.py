@@ -9,8 +9,24 @@ from contextlib import contextmanager
 import pytest
 import pytest_asyncio
 
-from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Forbidden, Locked, NotFound
-from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
+from zndraw_widget.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    KeyReused,
+    Locked,
+    NotFound,
+)
+from zndraw_widget.state.base import (
+    ORDER,
+    PRESENTER,
+    REMEMBERED_KEYS,
+    FrameRef,
+    Idempotency,
+    SliceSpec,
+    frame_target,
+)
 from zndraw_widget.state.failures import Failure
 from zndraw_widget.state.memory import MemoryStore
 
@@ -352,7 +368,7 @@ async def test_memory_store_survives_restart(tmp_path):
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
-    await store.update("r", [("id-b", 1, "h2", "l2")], session="s")
+    await store.update("r", [("id-b", 1, "h2", "l2")], session="s", key=Idempotency("k", "d"))
     with pytest.raises(RuntimeError, match="in use by another process"):
         MemoryStore(tmp_path)
     await store.close()
@@ -363,7 +379,12 @@ async def test_memory_store_survives_restart(tmp_path):
     refs_ = (await again.resolve("r", ALL)).refs
     assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
     assert (await again.room_info("r")).seq == 2
+    assert (await again.recall("r", Idempotency("k", "d"))).versions == [2]  # in the journal
+    again._snapshot()
     await again.close()
+    snapshotted = MemoryStore(tmp_path)
+    assert (await snapshotted.recall("r", Idempotency("k", "d"))).versions == [2]
+    await snapshotted.close()
 
 
 @pytest.mark.asyncio
@@ -480,6 +501,88 @@ async def test_presence_not_renewed_expires(store):
     await subscription.aclose()
 
 
+@pytest.mark.asyncio
+async def test_a_repeated_key_gets_the_first_result_and_changes_nothing(store):
+    await store.create_room("r", [], [], 1.0)
+    first = await store.insert("r", items(0, "a", "b"), session="s", order_base=0,
+                               key=Idempotency("k1", "d1"))
+    again = await store.insert("r", items(0, "a", "b"), session="s", order_base=0,
+                               key=Idempotency("k1", "d1"))
+    assert (again.seq, again.order_version) == (first.seq, first.order_version)
+    assert await ids(store) == ["id-a", "id-b"]
+    assert await store.recall("r", Idempotency("k1", "d1")) == again
+    assert await store.recall("r", Idempotency("k2", "d1")) is None
+    with fails(KeyReused, Failure.KEY_REUSED):
+        await store.insert("r", items(0, "c"), session="s", order_base=None,
+                           key=Idempotency("k1", "another request"))
+    with fails(KeyReused, Failure.KEY_REUSED):
+        await store.recall("r", Idempotency("k1", "another request"))
+
+    updated = await store.update("r", [("id-a", 1, "sha256:x", "seg/x")], session="s",
+                                 key=Idempotency("k2", "d2"))
+    repeated = await store.update("r", [("id-a", 1, "sha256:x", "seg/x")], session="s",
+                                  key=Idempotency("k2", "d2"))
+    assert repeated.versions == updated.versions == [2]
+    assert repeated.seq == updated.seq
+    deleted = await store.delete("r", ["id-b"], session="s", order_base=None,
+                                 key=Idempotency("k3", "d3"))
+    assert (await store.delete("r", ["id-b"], session="s", order_base=None,
+                               key=Idempotency("k3", "d3"))).seq == deleted.seq
+    assert await ids(store) == ["id-a"]
+    assert (await store.room_info("r")).seq == deleted.seq  # three commits, no more
+
+    failed = Idempotency("k4", "d4")  # a write that fails remembers nothing
+    with fails(Conflict, Failure.ORDER_CHANGED):
+        await store.insert("r", items(1, "c"), session="s", order_base=0, key=failed)
+    assert await store.recall("r", failed) is None
+
+
+@pytest.mark.asyncio
+async def test_a_room_remembers_its_newest_keys(store):
+    await store.create_room("r", [], [], 1.0)
+    for k in range(REMEMBERED_KEYS + 1):
+        await store.delete("r", [], session="s", order_base=None,
+                           key=Idempotency(f"k{k}", "d"))
+    assert await store.recall("r", Idempotency("k0", "d")) is None
+    assert await store.recall("r", Idempotency("k1", "d")) is not None
+    await store.delete_room("r")
+    await store.create_room("r", [], [], 1.0)
+    assert await store.recall("r", Idempotency(f"k{REMEMBERED_KEYS}", "d")) is None
+
+
+@pytest.mark.asyncio
+async def test_a_dead_process_loses_its_sessions_leases_and_presence(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.heartbeat("alive", 60)
+    await store.heartbeat("dead", 60)
+    await store.attach("dead", "ghost")
+    await store.attach("dead", "moved")
+    await store.attach("alive", "moved")  # it reconnected to another process
+    await store.attach("alive", "kept")
+    await store.attach("dead", "left")
+    await store.detach("dead", "left")  # its connection closed cleanly
+    for session in ("ghost", "moved", "kept", "left"):
+        await store.presence("r", session, "user")
+    await store.acquire("r", ORDER, "ghost", 60)
+    await store.acquire("r", PRESENTER, "moved", 60)
+    subscription = await store.subscribe("r")
+    assert await store.expire_processes("alive") == []
+    await store.heartbeat("dead", 0)  # it stops renewing
+    await store.heartbeat("alive", 0)  # busy: but it is the one sweeping
+    assert await store.expire_processes("alive") == ["dead"]
+    assert await store.expire_processes("alive") == []
+    events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(2)]
+    assert {(e["type"], e.get("holder", e.get("session"))) for e in events} == {
+        ("lease", None), ("presence", "ghost")}
+    lease = next(e for e in events if e["type"] == "lease")
+    assert (lease["target"], lease["expired"]) == (ORDER, "ghost")
+    assert [(lease.target, lease.holder) for lease in await store.leases("r")] == [
+        (PRESENTER, "moved")]
+    present = await store.presence("r", "kept", "user")
+    assert sorted(p["session"] for p in present) == ["kept", "left", "moved"]
+    await subscription.aclose()
+
+
 # -- Redis only ----------------------------------------------------------------------------
 REDIS_AOF = ("--appendonly", "yes", "--appendfsync", "always")
 
@@ -587,7 +690,7 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     from zndraw_widget.hub import Hub
 
     await store.create_room("r", [], [], 1.0)
-    hub = Hub(store)
+    hub = Hub(store, "this-process")
     await hub.present("r", "live", "alice")
     await store.presence("r", "live", "alice", ttl=0)  # as if about to expire
     await hub.renew_presence()

@@ -225,6 +225,7 @@ class ControlHandler(websocket.WebSocketHandler):
             for room in list(self.rooms):
                 await self._leave(room)
             await self.service.release_all(self.caller)
+            await self.hub.detach(self.session)
         except Exception as error:  # the store is unreachable: leases expire by TTL
             log.warning("releasing the leases of %s failed: %s", self.session, error)
         finally:

@@ -22,7 +22,7 @@ from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
-from ..state.base import IndexSpec, RoomInfo
+from ..state.base import IDEMPOTENCY_KEY, Idempotency, IndexSpec, RoomInfo
 from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
 
 API_PREFIX = "zndraw/api"
@@ -93,6 +93,22 @@ class BaseHandler(web.RequestHandler):
             )
         return self.int_argument("base_version")
 
+    def idempotency(self, body: bytes) -> Idempotency | None:
+        """The write's ``Idempotency-Key`` (None without one) with a digest of what makes
+        the request: method, path, query, session and ``body``."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.match(key):
+            raise BadRequest(f"invalid Idempotency-Key {key[:120]!r}: use 1-100 letters, "
+                             "digits, '_', '-', '.' or ':'")
+        digest = hashlib.sha256()
+        request = self.request
+        for part in (request.method, request.path, request.query, self.caller.session):
+            digest.update(part.encode() + b"\n")
+        digest.update(body)
+        return Idempotency(key, digest.hexdigest())
+
     def json_body(self) -> dict[str, Any]:
         return self.json_from(self.request.body)
 
@@ -137,6 +153,7 @@ class UploadHandler(BaseHandler):
         super().initialize(**kwargs)
         self._chunks: list[bytes] = []
         self._received = 0
+        self._body: bytes | None = None
 
     async def prepare(self) -> None:
         await _maybe_await(super().prepare())
@@ -162,9 +179,12 @@ class UploadHandler(BaseHandler):
         raise ApiError(413, error.to_json())
 
     def body(self) -> bytes:
+        """The whole body, checked against its size limit and ``X-Content-SHA256``."""
+        if self._body is not None:
+            return self._body
         if self._received > self.max_upload_bytes:
             self._too_large()
-        body = b"".join(self._chunks)
+        body = self._body = b"".join(self._chunks)
         self._chunks = []
         expected = self.request.headers.get("X-Content-SHA256")
         if expected is not None:
@@ -316,7 +336,7 @@ class FramesHandler(ReadMixin, UploadHandler):
         base = self.base_version()
         batch = await self.batch()
         commit = await self.service.insert(self.caller, room, batch, index=index,
-                                           order_base=base)
+                                           order_base=base, key=self.idempotency(self.body()))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "count": len(batch)}, status=201)
 
@@ -328,7 +348,8 @@ class FramesHandler(ReadMixin, UploadHandler):
         else:
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
-                                           order_base=self.base_version())
+                                           order_base=self.base_version(),
+                                           key=self.idempotency(body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -354,7 +375,7 @@ class FrameHandler(UploadHandler):
         batch = await self.batch(validate=not partial)
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
-                                            frame_id=frame_id)
+                                            frame_id=frame_id, key=self.idempotency(self.body()))
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
     @api
@@ -376,7 +397,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room)
+        commit = await replay(self.caller, room, self.idempotency(self.request.body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 

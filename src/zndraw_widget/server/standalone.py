@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import signal
 from collections.abc import Sequence
@@ -16,11 +17,18 @@ from ..runtime import Runtime
 from ..settings import Settings
 from ..users import Users
 from .control import ControlHandler
+from .draining import Application
 from .handlers import UploadHandler, build_handlers
 from .pages import page_handlers
 from .probes import probe_handlers
 
-CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
+log = logging.getLogger(__name__)
+
+#: Seconds a stopping server lets the HTTP requests in flight finish (a container's stop
+#: timeout should be longer: Docker's and Kubernetes' default is 30 s; then SIGKILL)
+FINISH_TIMEOUT = 20.0
+CORS_HEADERS = ("Authorization, Content-Type, Idempotency-Key, If-None-Match, X-ZnDraw-Session, "
+                "X-XSRFToken")
 
 
 class TokenAuth(web.RequestHandler):
@@ -100,7 +108,7 @@ class TokenControl(ControlHandler, TokenAuth):
 
 def make_app(settings: Settings, token: str | None, base_url: str = "/",
              allow_origins: Sequence[str] = (), users_file: str | None = None
-             ) -> web.Application:
+             ) -> Application:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``),
     to the users of ``users_file`` and ``token``'s admin user."""
@@ -108,7 +116,7 @@ def make_app(settings: Settings, token: str | None, base_url: str = "/",
     if not users.by_hash:
         raise RuntimeError("no users: give a token or a users file with users")
     runtime = Runtime(settings)
-    app = web.Application(
+    app = Application(
         probe_handlers(base_url) + build_handlers(base_url, TokenAuth, TokenControl)
         + page_handlers(base_url, TokenAuth),
         zndraw_service=runtime.service,
@@ -131,8 +139,10 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
                 allow_origins: Sequence[str] = (), users_file: str | None = None) -> None:
     """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
-    connections, the control connections release their leases and presence, the runtime
-    closes. With neither ``token`` nor ``users_file``, a generated token logs in."""
+    connections, the HTTP requests in flight finish (for up to :data:`FINISH_TIMEOUT`
+    seconds), the control connections release their leases and presence and close with
+    1001, the runtime closes. With neither ``token`` nor ``users_file``, a generated token
+    logs in."""
     if not users_file:
         token = token or secrets.token_urlsafe(24)
     app = make_app(settings, token, base_url, allow_origins, users_file)
@@ -155,5 +165,7 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
+        if not await app.finish_requests(FINISH_TIMEOUT):
+            log.warning("stopping with HTTP requests unfinished after %g s", FINISH_TIMEOUT)
     finally:
         await runtime.stop()

@@ -27,6 +27,13 @@ PRESENTER = "presenter"
 #: Seconds a session stays present in a room unless renewed: the sessions of a server
 #: process that died without saying goodbye fade out of every room after this long.
 PRESENCE_TTL = 30.0
+#: Seconds a server process's heartbeat lasts unless renewed: once it lapses (the process
+#: was killed), other processes drop its sessions' leases and presence.
+HEARTBEAT_TTL = 5.0
+#: An idempotency key: 1-100 letters, digits, '_', '-', '.' or ':'.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+#: How many keyed writes each room remembers: the newest; older keys are forgotten.
+REMEMBERED_KEYS = 1000
 
 Record = Literal["do", "undo", "redo"]
 
@@ -135,6 +142,24 @@ class Commit:
     order_version: int
     versions: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: True for the remembered result of a repeated idempotency key (nothing changed now)
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A write's idempotency key and a digest of its request: the store remembers the
+    result of each keyed write in its room; a repeated key with the same digest gets that
+    result instead of a second commit, one with another digest fails (``KEY_REUSED``)."""
+
+    key: str
+    digest: str
+
+
+def remembered_commit(seq: int, order_version: int, versions: list[int]) -> Commit:
+    """The result a repeated key gets: the first commit's counters and versions (its
+    events are in the room's event log)."""
+    return Commit(seq, order_version, list(versions), repeated=True)
 
 
 @dataclass(frozen=True)
@@ -235,17 +260,24 @@ class Store(ABC):
 
     @abstractmethod
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        """Insert each ``(index, ref)`` in turn. Checks the order lease and ``order_base``."""
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        """Insert each ``(index, ref)`` in turn. Checks the order lease and ``order_base``.
+
+        With ``key``, the three writes (insert, delete, update) first look the key up
+        (see :meth:`recall`) and remember their result under it in the same atomic step (a
+        room keeps its newest :data:`REMEMBERED_KEYS` keys)."""
 
     @abstractmethod
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         """Remove frames ``ids`` from the order. Checks the order lease and ``order_base``."""
 
     @abstractmethod
     async def update(self, room: str, changes: list[tuple[str, int | str, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         """Point frames at new data: ``(id, base, hash, location)`` each.
 
         Checks each frame's lease and that its version is ``base`` (an int), or, when
@@ -253,6 +285,12 @@ class Store(ABC):
         The inverse recorded for undo is ``[id, hash written, previous hash, previous
         location]``.
         """
+
+    @abstractmethod
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        """The result of the write remembered under ``key.key`` in ``room`` (its versions
+        and counters, see :func:`remembered_commit`), or None; ``KEY_REUSED`` if that write
+        had another digest."""
 
     @abstractmethod
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
@@ -320,6 +358,27 @@ class Store(ABC):
         """Mark ``session`` (of ``user``) present in ``room`` for ``ttl`` seconds (calling
         again renews it), or absent when ``user`` is None; tell the room when this changes
         who is present; return who is present now."""
+
+    # -- server processes -----------------------------------------------------------------
+    @abstractmethod
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        """Say that server process ``process`` is alive for ``ttl`` more seconds."""
+
+    @abstractmethod
+    async def attach(self, process: str, session: str) -> None:
+        """Record that ``session``'s control connection is on ``process``: its leases and
+        presence go when that process's heartbeat lapses (a later attach moves it)."""
+
+    @abstractmethod
+    async def detach(self, process: str, session: str) -> None:
+        """``session`` left ``process`` (unless it has moved to another one since)."""
+
+    @abstractmethod
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        """Forget the processes whose heartbeat lapsed, dropping their sessions' leases
+        (announced like expired ones) and presence, each once even with several processes
+        sweeping; return those processes. ``sweeper``, the process calling, is alive
+        whatever its heartbeat says (its event loop may just have been busy)."""
 
     # -- events ---------------------------------------------------------------------------
     @abstractmethod

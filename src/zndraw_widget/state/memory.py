@@ -29,11 +29,14 @@ from ..durable import fsync, replace_file
 from ..errors import InsufficientStorage
 from .base import (
     EVENT_LOG_LENGTH,
+    HEARTBEAT_TTL,
     ORDER,
     PRESENCE_TTL,
     PRESENTER,
+    REMEMBERED_KEYS,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     QueueSubscription,
@@ -42,6 +45,7 @@ from .base import (
     RoomInfo,
     Store,
     frame_target,
+    remembered_commit,
     resolve_indices,
     segments_in,
 )
@@ -69,6 +73,8 @@ class _Room:
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     owner: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
+    # idempotency key -> [digest, seq, order_version, versions], oldest first
+    remembered: dict[str, list[Any]] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
@@ -95,6 +101,8 @@ class MemoryStore(Store):
         self._leases: dict[tuple[str, str], Lease] = {}
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
+        self._heartbeats: dict[str, float] = {}  # process -> expiry
+        self._process_of: dict[str, str] = {}  # session -> the process it is attached to
         self._subscribers: dict[str, set[QueueSubscription]] = {}
         self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
         self._journal: Journal | None = None
@@ -196,7 +204,7 @@ class MemoryStore(Store):
             "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records, r.owner, r.grants]
+                 r.step, list(r.events), r.records, r.owner, r.grants, r.remembered]
                 for r in self._rooms.values()
             ],
         }
@@ -220,11 +228,12 @@ class MemoryStore(Store):
         self._hashes = state["hashes"]
         self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records, *access) in state["rooms"]:
+             records, *later) in state["rooms"]:  # fields added since: owner, grants, keys
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
-            room.owner, room.grants = access or (None, {})  # snapshots before owners: open
+            defaults = [None, {}, {}]  # absent from older snapshots: open, nothing remembered
+            room.owner, room.grants, room.remembered = later + defaults[len(later):]
             self._rooms[name] = room
 
     async def close(self) -> None:
@@ -270,6 +279,26 @@ class MemoryStore(Store):
         del stack[: -self.record_depth]
         if record == "do":
             room.stack(session, "redo").clear()
+
+    def _recalled(self, room: str, key: Idempotency | None) -> Commit | None:
+        """The remembered result of ``key`` in ``room`` (see :meth:`Store.recall`)."""
+        if key is None:
+            return None
+        entry = self._room(room).remembered.get(key.key)
+        if entry is None:
+            return None
+        digest, *result = entry
+        if digest != key.digest:
+            raise Failure.KEY_REUSED.error(key=key.key)
+        return remembered_commit(*result)
+
+    def _remember(self, room: _Room, key: list[str] | None, commit: Commit,
+                  versions: list[int]) -> Commit:
+        if key is not None:
+            room.remembered[key[0]] = [key[1], commit.seq, commit.order_version, versions]
+            while len(room.remembered) > REMEMBERED_KEYS:
+                del room.remembered[next(iter(room.remembered))]
+        return commit
 
     def _set_frame(self, room: _Room, frame_id: str, version: int, hash_: str, location: str) -> None:
         room.frames[frame_id] = [version, hash_, location]
@@ -369,12 +398,15 @@ class MemoryStore(Store):
         return Resolved(len(order), state.seq, state.order_version, indices, refs)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
-        return self._log("insert", room, wire, session, order_base, record)
+        return self._log("insert", room, wire, session, order_base, record, _key(key))
 
     def _check_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> None:
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         length = len(state.order)
@@ -387,7 +419,7 @@ class MemoryStore(Store):
             seen.add(frame_id)
 
     def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> Commit:
+                      record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
@@ -399,7 +431,8 @@ class MemoryStore(Store):
             "type": "frames_inserted", "room": room, "indices": [item[0] for item in items],
             "ids": ids, "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        commit = Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        return self._remember(state, key, commit, [])
 
     def _check_order(self, state: _Room, session: str, order_base: int | None) -> None:
         self._check_lease(state.name, ORDER, session)
@@ -408,11 +441,14 @@ class MemoryStore(Store):
                                               base=order_base)
 
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        return self._log("delete", room, ids, session, order_base, record)
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        return self._log("delete", room, ids, session, order_base, record, _key(key))
 
     def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> None:
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         missing = [i for i in ids if i not in state.frames]
@@ -421,7 +457,7 @@ class MemoryStore(Store):
                                                current_version=state.order_version)
 
     def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> Commit:
+                      record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
@@ -435,13 +471,17 @@ class MemoryStore(Store):
             "type": "frames_deleted", "room": room, "indices": positions, "ids": ids,
             "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [], [event])
+        return self._remember(state, key, Commit(state.seq, state.order_version, [], [event]), [])
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
-        return self._log("update", room, [list(c) for c in changes], session, record)
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        return self._log("update", room, [list(c) for c in changes], session, record, _key(key))
 
-    def _check_update(self, room: str, changes: list, session: str, record: Record) -> None:
+    def _check_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> None:
         state = self._room(room)
         for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
@@ -453,7 +493,8 @@ class MemoryStore(Store):
             if not isinstance(base, str) and current != base:
                 raise Failure.FRAME_VERSION.error(id=frame_id, current_version=current, base=base)
 
-    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+    def _apply_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
@@ -469,7 +510,11 @@ class MemoryStore(Store):
                 "version": version,
             }))
         self._record(state, session, record, {"op": "update", "frames": inverse})
-        return Commit(state.seq, state.order_version, versions, events)
+        return self._remember(state, key, Commit(state.seq, state.order_version, versions, events),
+                              versions)
+
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        return self._recalled(room, key)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
@@ -636,6 +681,36 @@ class MemoryStore(Store):
                                "user": user, "present": user is not None}, data=False)
         return list(present.values())
 
+    # -- server processes -----------------------------------------------------------------
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        self._heartbeats[process] = time.time() + ttl
+
+    async def attach(self, process: str, session: str) -> None:
+        self._process_of[session] = process
+
+    async def detach(self, process: str, session: str) -> None:
+        if self._process_of.get(session) == process:
+            del self._process_of[session]
+
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        now = time.time()
+        dead = [process for process, until in self._heartbeats.items()
+                if until <= now and process != sweeper]
+        for process in dead:
+            del self._heartbeats[process]
+            for session in [s for s, p in self._process_of.items() if p == process]:
+                del self._process_of[session]
+                for lease in [lease for lease in self._leases.values() if lease.holder == session]:
+                    del self._leases[(lease.room, lease.target)]
+                    if lease.room in self._rooms:
+                        self._emit(self._rooms[lease.room], {
+                            "type": "lease", "room": lease.room, "target": lease.target,
+                            "holder": None, "expires": None, "expired": session}, data=False)
+                for room, present in list(self._present.items()):
+                    if session in present and room in self._rooms:
+                        await self.presence(room, session, None)
+        return dead
+
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
         state = self._room(room)
@@ -654,6 +729,11 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _key(key: Idempotency | None) -> list[str] | None:
+    """``key`` as a journal record stores it."""
+    return None if key is None else [key.key, key.digest]
 
 
 def _lease_event(lease: Lease) -> dict[str, Any]:

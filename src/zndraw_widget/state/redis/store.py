@@ -22,6 +22,11 @@ Redis, not a cluster):
 - ``room:{name}:lease:{target}``: JSON ``{room, target, holder, expires}`` (expires in ms);
   ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
   a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
+- ``room:{name}:remembered``: hash idempotency key -> JSON ``[digest, seq, order_version,
+  versions]``; ``room:{name}:remembered:keys`` the list of those keys, oldest first
+- ``processes``: sorted set of server processes scored by their heartbeat's expiry (ms);
+  ``process:{process}:sessions`` the sessions attached to one, ``session:{session}:process``
+  the process a session is attached to, ``session:{session}:rooms`` the rooms it is present in
 - ``hashes``: hash content hash -> location, shared by all rooms
 - ``session:{session}:user``: the user a session id is bound to (expires)
 """
@@ -41,9 +46,11 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from ..base import (
+    HEARTBEAT_TTL,
     PRESENCE_TTL,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     QueueSubscription,
@@ -52,8 +59,10 @@ from ..base import (
     RoomInfo,
     SliceSpec,
     Store,
+    remembered_commit,
     segments_in,
 )
+from ..failures import Failure
 from . import scripts
 
 log = logging.getLogger(__name__)
@@ -71,9 +80,22 @@ def _lease(value: str) -> Lease:
                  lease.get("user"))
 
 
-def _commit(reply: list[Any], versions: list[int]) -> Commit:
+def _commit(reply: list[Any], versions: list[int] | None) -> Commit:
+    """A write's reply as a commit (``versions``: None to take them from its events); the
+    remembered result for a repeated idempotency key (4 values: see ``prelude.lua``)."""
+    if len(reply) == 4:
+        seq, order_version, _, remembered = reply
+        return remembered_commit(seq, order_version, json.loads(remembered))
     seq, order_version, events = reply
-    return Commit(seq, order_version, versions, [json.loads(e) for e in events])
+    events = [json.loads(e) for e in events]
+    if versions is None:
+        versions = [event["version"] for event in events]
+    return Commit(seq, order_version, versions, events)
+
+
+def _key(key: Idempotency | None) -> list[str]:
+    """``key`` as the two ARGV of a write script ('' for none)."""
+    return ["", ""] if key is None else [key.key, key.digest]
 
 
 def _json(value: Any) -> str:
@@ -213,22 +235,35 @@ class RedisStore(Store):
         return Resolved(length, seq, order_version, json.loads(indices), found)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
         reply = await self._run("insert", room, json.dumps(wire, default=operator.index), session,
-                                _base(order_base), record)
+                                _base(order_base), record, *_key(key))
         return _commit(reply, [r.version for _, r in items])
 
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        reply = await self._run("delete", room, json.dumps(ids), session, _base(order_base), record)
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        reply = await self._run("delete", room, json.dumps(ids), session, _base(order_base),
+                                record, *_key(key))
         return _commit(reply, [])
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         reply = await self._run("update", room, json.dumps(changes, default=operator.index),
-                                session, record)
-        return _commit(reply, [json.loads(event)["version"] for event in reply[2]])
+                                session, record, *_key(key))
+        return _commit(reply, None)
+
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        value = await self._redis().hget(f"{self.prefix}room:{room}:remembered", key.key)
+        if value is None:
+            return None
+        digest, seq, order_version, versions = json.loads(value)
+        if digest != key.digest:
+            raise Failure.KEY_REUSED.error(key=key.key)
+        return remembered_commit(seq, order_version, versions)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         history = json.loads(await self._run("frame_history", room, frame_id))
@@ -328,6 +363,19 @@ class RedisStore(Store):
                        ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
         flat = await self._run("presence", room, session, json.dumps(user), int(ttl * 1000))
         return [{"session": s, "user": u} for s, u in zip(flat[::2], flat[1::2], strict=True)]
+
+    # -- server processes -----------------------------------------------------------------
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        await self._run("heartbeat", process, round(ttl * 1000))
+
+    async def attach(self, process: str, session: str) -> None:
+        await self._run("attach", process, session)
+
+    async def detach(self, process: str, session: str) -> None:
+        await self._run("detach", process, session)
+
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        return await self._run("expire_processes", sweeper)
 
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
