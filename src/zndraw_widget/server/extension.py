@@ -14,12 +14,24 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Float, Int, TraitType, Unicode
 
+from ..caller import User
 from ..runtime import Runtime
 from ..settings import SHARED_OPTIONS, Option, Settings
 from .control import ControlHandler
 from .handlers import build_handlers
 
 AUTH_RESOURCE = "zndraw"
+
+
+def hub_identity(current_user: Any) -> User | None:
+    """Under JupyterHub (its identity provider makes ``current_user``): the hub user making
+    the request, with the hub's groups and admin flag; else None."""
+    model = getattr(current_user, "hub_user", None)
+    if model is None:
+        return None
+    from .hub_auth import hub_user  # jupyterhub is installed where its identity provider runs
+
+    return hub_user(model)
 
 
 class JupyterAuth(APIHandler):
@@ -39,8 +51,12 @@ class JupyterAuth(APIHandler):
             raise web.HTTPError(403, f"user is not authorized to {action} zndraw rooms")
 
     @property
+    def identity(self) -> User:
+        return hub_identity(self.current_user) or User(self.current_user.username)
+
+    @property
     def user_name(self) -> str:
-        return self.current_user.username
+        return self.identity.name
 
     def finish(self, *args: Any, **kwargs: Any) -> Any:
         # APIHandler.finish forces JSON; keep the type a handler chose (msgpack frames).
@@ -54,8 +70,12 @@ class JupyterControl(WebSocketMixin, ControlHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
+    def identity(self) -> User:
+        return hub_identity(self.current_user) or User(self.current_user.username)
+
+    @property
     def user_name(self) -> str:
-        return self.current_user.username
+        return self.identity.name
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:

@@ -92,23 +92,35 @@ class TokenControl(ControlHandler, TokenAuth):
         return super().check_origin(origin) or origin in self.settings["zndraw_allow_origins"]
 
 
-def make_app(settings: Settings, token: str, base_url: str = "/",
-             allow_origins: Sequence[str] = ()) -> web.Application:
+def make_app(settings: Settings, token: str | None, base_url: str = "/",
+             allow_origins: Sequence[str] = (), hub: bool = False) -> web.Application:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
-    for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
+    for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``);
+    with ``hub``, as a JupyterHub service (:mod:`.hub_auth`) instead of behind ``token``."""
     runtime = Runtime(settings)
+    if hub:
+        from .hub_auth import HubServiceAuth, HubServiceControl, hub_settings, oauth_callback
+
+        auth, control, login = HubServiceAuth, HubServiceControl, hub_settings()
+        extra = [oauth_callback(login["zndraw_hub_auth"])]
+    else:
+        auth, control, extra = TokenAuth, TokenControl, []
+        login = {
+            "zndraw_token": token,
+            # the same token gives the same key: replicas behind one proxy accept each other's
+            "cookie_secret": hmac.new(token.encode(), b"zndraw-widget login",
+                                      "sha256").hexdigest(),
+        }
     app = web.Application(
-        build_handlers(base_url, TokenAuth, TokenControl) + page_handlers(base_url, TokenAuth),
+        build_handlers(base_url, auth, control) + page_handlers(base_url, auth) + extra,
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
-        zndraw_token=token,
         zndraw_base_url=base_url,
         zndraw_allow_origins=frozenset(origin.rstrip("/") for origin in allow_origins),
         zndraw_max_upload_mb=settings.max_upload_mb,
-        # the same token gives the same key: replicas behind one proxy accept each other's
-        cookie_secret=hmac.new(token.encode(), b"zndraw-widget login", "sha256").hexdigest(),
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
+        **login,
     )
     app.zndraw_runtime = runtime
     return app
@@ -116,12 +128,12 @@ def make_app(settings: Settings, token: str, base_url: str = "/",
 
 async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
-                allow_origins: Sequence[str] = ()) -> None:
-    """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
-    connections, the control connections release their leases and presence, the runtime
-    closes."""
-    token = token or secrets.token_urlsafe(24)
-    app = make_app(settings, token, base_url, allow_origins)
+                allow_origins: Sequence[str] = (), hub: bool = False) -> None:
+    """Run the standalone server (``hub``: as a JupyterHub service) until SIGINT or
+    SIGTERM, then stop in order: no new connections, the control connections release their
+    leases and presence, the runtime closes."""
+    token = None if hub else token or secrets.token_urlsafe(24)
+    app = make_app(settings, token, base_url, allow_origins, hub)
     runtime: Runtime = app.zndraw_runtime
     await runtime.start()  # a bad storage path or a mismatched Redis fails here
     try:
@@ -131,8 +143,13 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
         sockets = netutil.bind_sockets(port, address=host)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()[1]
-        ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
-              f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the rooms")
+        if hub:
+            ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} as a JupyterHub "
+                  "service (hub logins)")
+        else:
+            ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} (token: {token})\n"
+                  f"  open http://{host}:{bound}{base_url}?token={token} in a browser for the "
+                  "rooms")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
