@@ -133,10 +133,14 @@ class Hub:
         """A URL of the zndraw service through the hub's proxy."""
         return f"{self.url}/services/{SERVICE}/{path}"
 
+    def spawn(self, user: str) -> None:
+        """Have the hub start ``user``'s single-user server (see :meth:`start_server`)."""
+        response = self.api("POST", f"users/{user}/server")
+        assert response.status_code in (201, 202, 400), response.text  # 400: started before
+
     def start_server(self, user: str) -> None:
         """Start ``user``'s single-user server and wait until the hub says it is ready."""
-        response = self.api("POST", f"users/{user}/server")
-        assert response.status_code in (201, 202, 400), response.text  # 400: running
+        self.spawn(user)
         wait_until(lambda: self.api("GET", f"users/{user}").json()["servers"]
                    .get("", {}).get("ready"), f"{user}'s server", log=self.log)
 
@@ -194,6 +198,8 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
             running.service("zndraw/api/health"),
             headers={"Authorization": f"token {token}"}).status_code == 200,
             "the zndraw service", log=log_path)
+        for user in ("alice", "bob"):  # their servers start side by side
+            running.spawn(user)
         yield running
     finally:
         running.http.close()

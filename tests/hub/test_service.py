@@ -179,6 +179,16 @@ def test_bobs_browser_logs_in_to_the_service_through_the_hub(hub, bob_page):
     wait_marker(page, "zndrawLength", "4")
     wait_marker(page, "zndrawControl", "open")
     assert page.url == hub.service(f"rooms/{ROOM}")
+    # a write with the cookie needs the hub's XSRF token (the page has it in a cookie)
+    statuses = page.evaluate("""async (url) => {
+        const xsrf = document.cookie.match(/(?:^|;\\s*)_xsrf=([^;]*)/);
+        const write = (headers) => fetch(url, {method: 'POST', body: '{}',
+            headers: {'X-ZnDraw-Session': 'page-of-bob', ...headers}});
+        const forged = await write({});
+        const sent = await write({'X-XSRFToken': decodeURIComponent(xsrf[1])});
+        return [forged.status, sent.status];
+    }""", hub.service(f"zndraw/api/rooms/{ROOM}/leases/presenter"))
+    assert statuses[0] in (401, 403) and statuses[1] == 200, statuses
 
 
 @needs_core
