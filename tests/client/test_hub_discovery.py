@@ -43,10 +43,10 @@ def fake_hub(monkeypatch):
         return hub
 
     hub_service._service.cache_clear()
-    hub_service.browser_token.cache_clear()
+    hub_service._made.clear()
     yield install
     hub_service._service.cache_clear()
-    hub_service.browser_token.cache_clear()
+    hub_service._made.clear()
 
 
 def test_a_kernel_under_a_hub_finds_the_service_with_the_users_token(fake_hub):
@@ -83,7 +83,7 @@ def test_zndraw_url_wins_over_the_hub(fake_hub):
     assert endpoint.api_url == "http://elsewhere:1/zndraw/api/" and not hub.calls
 
 
-def test_the_browser_gets_a_token_limited_to_the_service(fake_hub):
+def test_the_browser_gets_a_token_limited_to_the_service(fake_hub, monkeypatch):
     hub = fake_hub()
     assert hub_service.viewer_token(HUB) == "viewer-t"
     assert hub_service.viewer_token(HUB) == "viewer-t"
@@ -92,11 +92,28 @@ def test_the_browser_gets_a_token_limited_to_the_service(fake_hub):
                                    "token kernel-t")
     assert body["scopes"] == ["access:services!service=zndraw"]
     assert body["expires_in"] == hub_service.BROWSER_TOKEN_SECONDS
+    later = hub_service.time.monotonic() + hub_service.BROWSER_TOKEN_SECONDS
+    monkeypatch.setattr(hub_service.time, "monotonic", lambda: later)
+    hub_service.viewer_token(HUB)
+    assert len(hub.calls) == 2  # a kernel running for days gives new views a fresh token
 
 
 def test_the_browser_gets_the_kernels_token_when_the_hub_makes_none(fake_hub):
     fake_hub(mint=403)  # the kernel's token lacks tokens!user
     assert hub_service.viewer_token(HUB) == "kernel-t"
+
+
+def test_an_unreachable_hub_is_asked_again(fake_hub, monkeypatch):
+    hub = fake_hub()
+
+    def unreachable(*args, **kwargs):
+        raise httpx.ConnectError("refused")
+
+    monkeypatch.setattr(hub_service.httpx, "get", unreachable)
+    assert hub_service.find_service(HUB) is None
+    monkeypatch.setattr(hub_service.httpx, "get", hub.get)
+    assert hub_service.find_service(HUB) == ("http://10.0.0.5:8765/services/zndraw/",
+                                             "/services/zndraw/")
 
 
 def test_a_viewer_under_a_hub_points_its_browser_at_the_proxy(fake_hub, monkeypatch):

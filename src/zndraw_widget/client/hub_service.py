@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Mapping
 
 import httpx
@@ -36,17 +37,18 @@ def find_service(env: Mapping[str, str]) -> tuple[str, str] | None:
     hub_api, token = env.get("JUPYTERHUB_API_URL"), env.get("JUPYTERHUB_API_TOKEN")
     if not (name and hub_api and token):
         return None
-    return _service(hub_api.rstrip("/") + "/", token, name)
+    try:
+        return _service(hub_api.rstrip("/") + "/", token, name)
+    except httpx.HTTPError as error:  # not remembered: the next Room asks again
+        log.warning("cannot ask JupyterHub for the %r service: %s", name, error)
+        return None
 
 
 @functools.lru_cache(maxsize=8)
 def _service(hub_api: str, token: str, name: str) -> tuple[str, str] | None:
-    try:
-        response = httpx.get(f"{hub_api}services/{name}", timeout=TIMEOUT,
-                             headers={"Authorization": f"token {token}"})
-    except httpx.HTTPError as error:
-        log.warning("cannot ask JupyterHub for the %r service: %s", name, error)
-        return None
+    """The hub's answer, remembered for the process (a transport error raises)."""
+    response = httpx.get(f"{hub_api}services/{name}", timeout=TIMEOUT,
+                         headers={"Authorization": f"token {token}"})
     if response.status_code != 200:  # no such service, or this token may not read it
         return None
     model = response.json()
@@ -56,11 +58,25 @@ def _service(hub_api: str, token: str, name: str) -> tuple[str, str] | None:
     return url.rstrip("/") + prefix, prefix
 
 
-@functools.lru_cache(maxsize=8)
+_made: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+
+
 def browser_token(hub_api: str, user: str, token: str, name: str) -> str:
     """A token for the browser that may only use the ``name`` service (made once per
-    kernel); the kernel's own ``token`` when the hub refuses to make one (the kernel's
-    token lacks ``tokens!user``)."""
+    kernel, again after half its lifetime); the kernel's own ``token`` when the hub refuses
+    to make one (the kernel's token lacks ``tokens!user``)."""
+    key = (hub_api, user, token, name)
+    made = _made.get(key)
+    if made is not None and time.monotonic() - made[1] < BROWSER_TOKEN_SECONDS / 2:
+        return made[0]
+    fresh = _make_browser_token(*key)
+    if fresh is None:
+        return token
+    _made[key] = (fresh, time.monotonic())
+    return fresh
+
+
+def _make_browser_token(hub_api: str, user: str, token: str, name: str) -> str | None:
     try:
         response = httpx.post(
             f"{hub_api.rstrip('/')}/users/{user}/tokens", timeout=TIMEOUT,
@@ -69,9 +85,9 @@ def browser_token(hub_api: str, user: str, token: str, name: str) -> str:
                   "expires_in": BROWSER_TOKEN_SECONDS, "note": "zndraw-widget viewers"})
     except httpx.HTTPError as error:
         log.warning("cannot ask JupyterHub for a viewer token: %s", error)
-        return token
+        return None
     if response.status_code not in (200, 201):
-        return token
+        return None
     return response.json()["token"]
 
 
