@@ -6,7 +6,6 @@ from jupyter_server.auth import User as JupyterUser
 from jupyterhub.singleuser.extension import JupyterHubUser
 
 from zndraw_widget.caller import User
-from zndraw_widget.cli import hub_service_env
 from zndraw_widget.server.extension import hub_identity
 from zndraw_widget.server.hub_auth import hub_user
 
@@ -25,11 +24,3 @@ def test_a_hub_service_never_passes_for_a_user_of_its_name():
 def test_the_extension_under_a_hub_calls_the_hub_user():
     assert hub_identity(JupyterHubUser(BOB)) == User("bob", frozenset({"lab", "md"}), True)
     assert hub_identity(JupyterUser("anonymous-123")) is None  # not under a hub
-
-
-def test_serve_under_the_hub_listens_where_the_hub_says():
-    env = {"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101",
-           "JUPYTERHUB_SERVICE_PREFIX": "/services/zndraw/"}
-    assert hub_service_env(env) == {"host": "127.0.0.1", "port": 10101,
-                                    "base_url": "/services/zndraw/"}
-    assert hub_service_env({}) == {}
