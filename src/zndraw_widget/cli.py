@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
 
 from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
 
@@ -24,6 +27,18 @@ def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
              f"default: {option.describe_default()})".replace("%", "%%"))
 
 
+def hub_service_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where JupyterHub wants its service (``host``, ``port``, ``base_url``), from the
+    environment it starts the service with."""
+    found: dict[str, Any] = {}
+    if env.get("JUPYTERHUB_SERVICE_URL"):
+        url = urlparse(env["JUPYTERHUB_SERVICE_URL"])
+        found.update(host=url.hostname, port=url.port)
+    if env.get("JUPYTERHUB_SERVICE_PREFIX"):
+        found["base_url"] = env["JUPYTERHUB_SERVICE_PREFIX"]
+    return found
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command line of ``zndraw-widget``."""
     parser = argparse.ArgumentParser(prog="zndraw-widget", description=__doc__)
@@ -34,6 +49,11 @@ def make_parser() -> argparse.ArgumentParser:
                     "environment variable, then to its default.")
     for option in OPTIONS:
         add_flag(serve, option)
+    serve.add_argument(
+        "--hub", action="store_true",
+        help="run as a JupyterHub service: hub logins, and the address and URL prefix the hub "
+             "gives (implied when JupyterHub starts it: JUPYTERHUB_SERVICE_NAME is set; needs "
+             "zndraw-widget[hub])")
     backup = commands.add_parser(
         "backup", help="write every room and its frame data to a file (servers keep running)")
     backup.add_argument("--to", required=True, metavar="FILE", help="the backup file")
@@ -55,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(parsed)
     if args["command"] in ("backup", "restore"):
         return run_backup(args)
+    hub = args.pop("hub") or bool(os.environ.get("JUPYTERHUB_SERVICE_NAME"))
+    if hub:  # flags given win over the hub's environment
+        for name, value in hub_service_env(os.environ).items():
+            if args[name] is None:
+                args[name] = value
 
     from .server.standalone import serve as run
 
@@ -66,7 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings, options["host"], options["port"], options["token"], base_url,
                         ready=lambda line: print(line, flush=True),
                         allow_origins=options["allow_origins"],
-                        users_file=options["users_file"]))
+                        users_file=options["users_file"], hub=hub))
+    except ModuleNotFoundError as error:
+        if error.name != "jupyterhub":
+            raise
+        print("zndraw-widget: error: --hub needs jupyterhub: pip install zndraw-widget[hub]",
+              file=sys.stderr)
+        return 1
     except RuntimeError as error:  # the storage is in use, or belongs with another Redis
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1

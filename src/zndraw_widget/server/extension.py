@@ -33,6 +33,17 @@ def server_user() -> User:
     return User(getpass.getuser(), admin=True)
 
 
+def hub_identity(current_user: Any) -> User | None:
+    """Under JupyterHub (its identity provider makes ``current_user``): the hub user making
+    the request, with the hub's groups and admin flag; else None."""
+    model = getattr(current_user, "hub_user", None)
+    if model is None:
+        return None
+    from .hub_auth import hub_user  # jupyterhub is installed where its identity provider runs
+
+    return hub_user(model)
+
+
 class JupyterAuth(APIHandler):
     """Jupyter's authentication (token, or cookie plus XSRF) and authorization."""
 
@@ -51,7 +62,7 @@ class JupyterAuth(APIHandler):
 
     @property
     def identity(self) -> User:
-        return server_user()
+        return hub_identity(self.current_user) or server_user()
 
     def finish(self, *args: Any, **kwargs: Any) -> Any:
         # APIHandler.finish forces JSON; keep the type a handler chose (msgpack frames).
@@ -66,7 +77,7 @@ class JupyterControl(WebSocketMixin, ControlHandler, JupyterHandler):
 
     @property
     def identity(self) -> User:
-        return server_user()
+        return hub_identity(self.current_user) or server_user()
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:

@@ -22,6 +22,7 @@ from tornado.httputil import url_concat
 from ..caller import User
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
+from .handlers import _maybe_await
 from .protocol import caller_of
 
 BUNDLE = Path(__file__).resolve().parents[1] / "static" / "widget.js"
@@ -83,8 +84,10 @@ class PageHandler(web.RequestHandler):
     def base(self) -> str:
         return self.settings["zndraw_base_url"]
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await _maybe_await(super().prepare())  # the hub's authentication asks the hub
+        if self._finished:
+            return
         if self.get_query_argument("token", None) is not None:  # logged in: now the cookie
             query = {k: v for k, v in self.request.query_arguments.items() if k != "token"}
             self.redirect(url_concat(self.request.path, {k: v[-1].decode() for k, v in

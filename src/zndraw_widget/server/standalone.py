@@ -107,29 +107,40 @@ class TokenControl(ControlHandler, TokenAuth):
 
 
 def make_app(settings: Settings, token: str | None, base_url: str = "/",
-             allow_origins: Sequence[str] = (), users_file: str | None = None
-             ) -> Application:
+             allow_origins: Sequence[str] = (), users_file: str | None = None,
+             hub: bool = False) -> Application:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``),
-    to the users of ``users_file`` and ``token``'s admin user."""
-    users = Users(users_file, token)
-    if not users.by_hash:
-        raise RuntimeError("no users: give a token or a users file with users")
+    to the users of ``users_file`` and ``token``'s admin user; with ``hub``, as a JupyterHub
+    service (:mod:`.hub_auth`: the hub's users) instead."""
     runtime = Runtime(settings)
+    if hub:
+        from .hub_auth import HubServiceAuth, HubServiceControl, hub_settings, oauth_callback
+
+        auth, control, login = HubServiceAuth, HubServiceControl, hub_settings()
+        extra = [oauth_callback(login["zndraw_hub_auth"])]
+    else:
+        users = Users(users_file, token)
+        if not users.by_hash:
+            raise RuntimeError("no users: give a token or a users file with users")
+        auth, control, extra = TokenAuth, TokenControl, []
+        login = {
+            "zndraw_users": users,
+            # the same tokens give the same key: replicas behind one proxy accept each other's
+            "cookie_secret": hmac.new(users.secret().encode(), b"zndraw-widget login",
+                                      "sha256").hexdigest(),
+        }
     app = Application(
-        probe_handlers(base_url) + build_handlers(base_url, TokenAuth, TokenControl)
-        + page_handlers(base_url, TokenAuth),
+        probe_handlers(base_url) + build_handlers(base_url, auth, control)
+        + page_handlers(base_url, auth) + extra,
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
-        zndraw_users=users,
         zndraw_base_url=base_url,
         zndraw_allow_origins=frozenset(origin.rstrip("/") for origin in allow_origins),
         zndraw_max_upload_mb=settings.max_upload_mb,
-        # the same tokens give the same key: replicas behind one proxy accept each other's
-        cookie_secret=hmac.new(users.secret().encode(), b"zndraw-widget login",
-                               "sha256").hexdigest(),
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
+        **login,
     )
     app.zndraw_runtime = runtime
     return app
@@ -137,15 +148,16 @@ def make_app(settings: Settings, token: str | None, base_url: str = "/",
 
 async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
-                allow_origins: Sequence[str] = (), users_file: str | None = None) -> None:
-    """Run the standalone server until SIGINT or SIGTERM, then stop in order: no new
-    connections, the HTTP requests in flight finish (for up to :data:`FINISH_TIMEOUT`
-    seconds), the control connections release their leases and presence and close with
-    1001, the runtime closes. With neither ``token`` nor ``users_file``, a generated token
-    logs in."""
-    if not users_file:
+                allow_origins: Sequence[str] = (), users_file: str | None = None,
+                hub: bool = False) -> None:
+    """Run the standalone server (``hub``: as a JupyterHub service) until SIGINT or SIGTERM,
+    then stop in order: no new connections, the HTTP requests in flight finish (for up to
+    :data:`FINISH_TIMEOUT` seconds), the control connections release their leases and
+    presence and close with 1001, the runtime closes. With neither ``token`` nor
+    ``users_file`` (nor ``hub``), a generated token logs in."""
+    if not (users_file or hub):
         token = token or secrets.token_urlsafe(24)
-    app = make_app(settings, token, base_url, allow_origins, users_file)
+    app = make_app(settings, token, base_url, allow_origins, users_file, hub)
     runtime: Runtime = app.zndraw_runtime
     await runtime.start()  # a bad storage path or a mismatched Redis fails here
     try:
@@ -155,10 +167,14 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
         sockets = netutil.bind_sockets(port, address=host)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()[1]
-        login = f"token: {token}" if token else f"users: {users_file}"
-        ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} ({login})\n"
-              f"  open http://{host}:{bound}{base_url}?token={token or '<your token>'} in a "
-              "browser for the rooms")
+        if hub:
+            ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} as a JupyterHub "
+                  "service (hub logins)")
+        else:
+            login = f"token: {token}" if token else f"users: {users_file}"
+            ready(f"zndraw-widget serving on http://{host}:{bound}{base_url} ({login})\n"
+                  f"  open http://{host}:{bound}{base_url}?token={token or '<your token>'} in "
+                  "a browser for the rooms")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
