@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import count
 from typing import Any, Protocol
 
 from .errors import NotFound
+from .metrics import Metrics
 from .state.base import PRESENCE_TTL, Store, Subscription
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,10 @@ class Connection(Protocol):
 class Hub:
     """Delivers each room's events to the listeners of this process."""
 
-    def __init__(self, store: Store, process: str) -> None:
+    def __init__(self, store: Store, process: str, metrics: Metrics | None = None) -> None:
         self.store = store
         self.process = process
+        self.metrics = metrics or Metrics()
         self._listeners: dict[str, set[Listener]] = {}
         self._feeds: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Future] = {}
@@ -49,6 +52,11 @@ class Hub:
         self._connections: set[Connection] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+
+    @property
+    def connection_count(self) -> int:
+        """How many control connections are open."""
+        return len(self._connections)
 
     def connected(self, connection: Connection) -> None:
         """A control connection opened (see :meth:`idle`)."""
@@ -118,8 +126,10 @@ class Hub:
             subscription = await self.store.subscribe(room)
             ready.set_result(None)
             async for event in subscription:
+                received = time.perf_counter()
                 for listener in list(self._listeners.get(room, ())):
                     listener(event)
+                self.metrics.fanout.observe(time.perf_counter() - received)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the store went away: listeners hear it and resync

@@ -22,6 +22,7 @@ from .cache import ByteLRU
 from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
+from .metrics import Metrics
 from .policy import AccessPolicy, Action, Policy, Role, check_grants
 from .sessions import SessionClaims
 from .state.base import (
@@ -73,8 +74,10 @@ class RoomService:
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
-                 lease_ttl: float = 10.0, policy: Policy | None = None) -> None:
+                 lease_ttl: float = 10.0, policy: Policy | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.storage = storage
         self.lease_ttl = lease_ttl
         self.policy: Policy = policy or AccessPolicy(store)
@@ -231,8 +234,8 @@ class RoomService:
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
-        return await self.store.insert(room, items, session=caller.session, order_base=order_base,
-                                       key=key)
+        return self._counted("insert", await self.store.insert(
+            room, items, session=caller.session, order_base=order_base, key=key))
 
     async def replace(self, caller: Caller, room: str, index: int, batch: FrameBatch, *,
                       base_version: int, partial: bool = False, frame_id: str | None = None,
@@ -260,8 +263,8 @@ class RoomService:
             batch = current.merge(batch)
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
-        return await self.store.update(room, [(ref.id, base_version, hash_, location)],
-                                       session=caller.session, key=key)
+        return self._counted("replace", await self.store.update(
+            room, [(ref.id, base_version, hash_, location)], session=caller.session, key=key))
 
     async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int,
                      key: Idempotency | None = None) -> Commit:
@@ -274,8 +277,8 @@ class RoomService:
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
         if not ids:
             return Commit(resolved.seq, resolved.order_version)
-        return await self.store.delete(room, ids, session=caller.session, order_base=order_base,
-                                       key=key)
+        return self._counted("delete", await self.store.delete(
+            room, ids, session=caller.session, order_base=order_base, key=key))
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -326,6 +329,12 @@ class RoomService:
             raise
         if commit.repeated:  # the same request, applied meanwhile: this record stays
             await self.store.push_record(room, session, stack, record)
+        return self._counted(stack, commit)
+
+    def _counted(self, op: str, commit: Commit) -> Commit:
+        """``commit``, counted in the metrics unless it repeats an earlier one."""
+        if not commit.repeated:
+            self.metrics.commits.labels(op).inc()
         return commit
 
     async def reclaim(self, min_age: float = 600.0, settle: float = 60.0) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from .deployment import check_deployment
 from .errors import Unavailable
 from .hub import SWEEP_INTERVAL, Hub
+from .metrics import Metrics
 from .rooms import RoomService
 from .settings import Settings
 from .state import open_store
@@ -30,13 +31,14 @@ def new_process_id() -> str:
 
 
 class Runtime:
-    """One server process's room service, event hub and periodic tasks (its heartbeat;
-    sweeping expired leases, presences and processes; reclaiming unreferenced data),
+    """One server process's room service, event hub, metrics and periodic tasks (its
+    heartbeat; sweeping expired leases, presences and processes; reclaiming unreferenced data),
     opened on first use inside the running event loop, where a Redis client must be made."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.process = new_process_id()
+        self.metrics = Metrics()
         self._service: RoomService | None = None
         self._hub: Hub | None = None
         self._tasks: list[asyncio.Task] = []
@@ -64,8 +66,8 @@ class Runtime:
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
-                                    lease_ttl=settings.lease_ttl)
-        self._hub = Hub(store, self.process)
+                                    lease_ttl=settings.lease_ttl, metrics=self.metrics)
+        self._hub = Hub(store, self.process, self.metrics)
         periodic = [(HEARTBEAT_INTERVAL, self._heartbeat, "renewing the heartbeat"),
                     (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
         if settings.reclaim_interval > 0:

@@ -85,6 +85,9 @@ OPTIONS: tuple[Option, ...] = (
            "seconds a lease lives unless renewed"),
     Option("reclaim_interval", float, 600.0, "ZNDRAW_RECLAIM_INTERVAL",
            "seconds between sweeps that delete frame data no room refers to (0: never)"),
+    Option("metrics_token", str, None, "ZNDRAW_METRICS_TOKEN",
+           "token a Prometheus scraper sends (Authorization: Bearer) to GET zndraw/api/metrics",
+           shown_default="none: no metrics endpoint"),
 )
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
 SERVE_OPTIONS = tuple(option for option in OPTIONS if option.serve_only)
@@ -116,6 +119,7 @@ class Settings:
     cache_mb: int = 256
     lease_ttl: float = 10.0
     reclaim_interval: float = 600.0
+    metrics_token: str | None = None
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,
@@ -127,5 +131,6 @@ class Settings:
         path = values["storage_path"] or default_storage or default_storage_path()
         values["storage_path"] = Path(path).expanduser()
         values["redis_url"] = values["redis_url"] or None
+        values["metrics_token"] = values["metrics_token"] or None
         return cls(**values)
 

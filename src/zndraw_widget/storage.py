@@ -55,6 +55,10 @@ class DataProvider(ABC):
         """Every stored segment and the seconds since it was written."""
 
     @abstractmethod
+    def stored_bytes(self) -> int:
+        """The bytes the stored frame data takes."""
+
+    @abstractmethod
     def delete_segments(self, segments: Iterable[str]) -> None:
         """Reclaim whole segments that no frame version refers to any more."""
 
@@ -215,6 +219,9 @@ class ZarrProvider(DataProvider):
         now = time.time()
         return {entry.name.removesuffix(FILE_SUFFIX): now - entry.stat().st_mtime
                 for entry in os.scandir(self.path) if entry.name != "zarr.json"}
+
+    def stored_bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.path.rglob("*") if path.is_file())
 
     def delete_segments(self, segments: Iterable[str]) -> None:
         for segment in segments:

@@ -112,6 +112,7 @@ class ControlHandler(websocket.WebSocketHandler):
                 self._send({"type": protocol.REPLY, "id": request_id, "ok": True,
                             **(result or {})})
         except (ZnDrawError, IndexError) as error:
+            self.settings["zndraw_metrics"].refused(error)
             details = error.to_json() if isinstance(error, ZnDrawError) else {
                 "error": "index_out_of_range", "message": str(error)}
             self._send({"type": protocol.REPLY, "id": request_id, "ok": False, **details})

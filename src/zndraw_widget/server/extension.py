@@ -20,6 +20,7 @@ from ..runtime import Runtime
 from ..settings import SHARED_OPTIONS, Option, Settings
 from .control import ControlHandler
 from .handlers import build_handlers
+from .probes import metrics_handler
 
 AUTH_RESOURCE = "zndraw"
 
@@ -114,11 +115,15 @@ class ZnDrawWidget(ExtensionApp):
         self.settings.update({
             "zndraw_service": self.runtime.service,
             "zndraw_hub": self.runtime.hub,
+            "zndraw_metrics": self.runtime.metrics,
+            "zndraw_metrics_token": self.zndraw_settings.metrics_token,
             "zndraw_max_upload_mb": self.zndraw_settings.max_upload_mb,
         })
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(build_handlers("/", JupyterAuth, JupyterControl))
+        # the metrics endpoint: behind the metrics token, not Jupyter's login
+        self.handlers.extend([metrics_handler("/")]
+                             + build_handlers("/", JupyterAuth, JupyterControl))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Open the rooms once the server runs; if that fails (e.g. the Redis belongs with

@@ -45,6 +45,7 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         try:
             return await method(self, *args, **kwargs)
         except ZnDrawError as error:
+            self.settings["zndraw_metrics"].refused(error)
             raise ApiError(error.status, error.to_json()) from None
         except IndexError as error:
             raise ApiError(404, {"error": "index_out_of_range", "message": str(error)}) from None
@@ -123,6 +124,12 @@ class BaseHandler(web.RequestHandler):
         if not isinstance(body, dict):
             raise BadRequest("the JSON body must be an object")
         return body
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        self.settings["zndraw_metrics"].requests.labels(
+            type(self).__name__, self.request.method, self.get_status()
+        ).observe(self.request.request_time())
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -1,6 +1,7 @@
 """Probes for load balancers and orchestrators, answered without credentials: ``livez``
 (the process answers), ``readyz`` (its state store answers; 503 otherwise) and ``health``
-(version). They reveal nothing about rooms."""
+(version). They reveal nothing about rooms. And ``metrics`` for Prometheus, behind its own
+token (``metrics_token``), not a user's."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import logging
 
 from tornado import web
 
-from .handlers import API_PREFIX, BaseHandler, HealthHandler
+from ..metrics import CONTENT_TYPE, token_matches
+from .handlers import API_PREFIX, BaseHandler, HealthHandler, api
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 2.0  # seconds the store may take to answer a readiness probe
@@ -32,9 +34,32 @@ class ReadyzHandler(BaseHandler):
         self.write_json({"status": "ready"})
 
 
+class MetricsHandler(BaseHandler):
+    """The metrics in the Prometheus text format, for ``Authorization: Bearer <metrics
+    token>``; 404 when no metrics token is configured."""
+
+    @api
+    async def get(self) -> None:
+        token = self.settings["zndraw_metrics_token"]
+        if not token:
+            raise web.HTTPError(404, "no metrics token is configured: metrics are off")
+        if not token_matches(token, self.request.headers.get("Authorization", "")):
+            raise web.HTTPError(401, "missing or wrong metrics token: send "
+                                     "'Authorization: Bearer <metrics token>'")
+        body = await self.settings["zndraw_metrics"].scrape(self.service,
+                                                            self.settings["zndraw_hub"]())
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.finish(body)
+
+
+def metrics_handler(base_url: str) -> tuple[str, type[web.RequestHandler]]:
+    """The URL spec of the metrics endpoint, ``{base_url}zndraw/api/metrics``."""
+    return (base_url.rstrip("/") + "/" + API_PREFIX + "/metrics", MetricsHandler)
+
+
 def probe_handlers(base_url: str) -> list[tuple[str, type[web.RequestHandler]]]:
-    """URL specs of the probes under ``{base_url}zndraw/api/``; mount them before the
-    authenticated handlers (they answer ``health`` without a token)."""
+    """URL specs of the probes and the metrics under ``{base_url}zndraw/api/``; mount them
+    before the authenticated handlers (they answer ``health`` without a token)."""
     prefix = base_url.rstrip("/") + "/" + API_PREFIX
     return [(prefix + "/livez", LivezHandler), (prefix + "/readyz", ReadyzHandler),
-            (prefix + "/health", HealthHandler)]
+            (prefix + "/health", HealthHandler), metrics_handler(base_url)]
