@@ -44,7 +44,7 @@ def test_metrics_are_off_without_a_metrics_token(tmp_path):
         server.stop()
 
 
-def test_metrics_count_writes_conflicts_connections_and_rooms(tmp_path):
+def test_metrics_count_writes_conflicts_lease_waits_connections_and_rooms(tmp_path):
     server = ServerProcess(tmp_path / "storage", "--metrics-token", METRICS_TOKEN)
     try:
         asyncio.run(_exercise(server))
@@ -68,6 +68,12 @@ async def _exercise(server: ServerProcess) -> None:
         response = await client.post("rooms/one/frames", params={"base_version": 0},
                                      content=body)  # based on a stale order
         assert response.status_code == 409
+        response = await client.post("rooms/two/leases/order", json={},
+                                     headers={"X-ZnDraw-Session": "holder"})
+        assert response.status_code == 200
+        response = await client.post("rooms/two/frames", params={"base_version": 0},
+                                     content=body)  # the order is locked by "holder"
+        assert response.status_code == 423
         connection = await websocket.websocket_connect(httpclient.HTTPRequest(
             server.url.replace("http", "ws") + "ws", headers=server.headers))
         try:
@@ -82,6 +88,7 @@ async def _exercise(server: ServerProcess) -> None:
     scraped = samples(response.text)
     assert value(scraped, "zndraw_commits_total", op="insert") == 1
     assert value(scraped, "zndraw_conflicts_total") == 1
+    assert value(scraped, "zndraw_lease_waits_total") == 1
     assert value(scraped, "zndraw_request_duration_seconds_count", route="FramesHandler",
                  method="POST", status="201") == 1
     assert value(scraped, "zndraw_request_duration_seconds_count", route="FramesHandler",
