@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 import numpy as np
 
 from .codec import ALLOWED_DTYPES
+from .columns import ABSENT, Column, concat, stack
 from .errors import BadRequest
 
 if TYPE_CHECKING:
@@ -31,103 +31,6 @@ PER_ATOM_CALC = frozenset({"forces", "charges", "magmoms", "energies", "stresses
 MIN_FRAME_BYTES = 8
 """The values a batch of several frames carries per frame at least (an atom's position, a
 cell): a batch cannot declare more frames than the bytes it sent pay for."""
-
-
-@dataclass
-class Column:
-    """One field of B frames.
-
-    Numeric: ``values`` (B, *max_shape), ``shapes`` (B, ndim) or ``None`` when every frame
-    has the full shape. Other values: ``objects``, a list of B plain values. ``present`` (B,)
-    marks the frames that have the field (``None``: all of them).
-    """
-
-    values: np.ndarray | None = None
-    shapes: np.ndarray | None = None
-    objects: list[Any] | None = None
-    present: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.objects) if self.objects is not None else len(self.values)
-
-    def has(self, row: int) -> bool:
-        return self.present is None or bool(self.present[row])
-
-    def shape(self, row: int) -> tuple[int, ...]:
-        if self.shapes is None:
-            return self.values.shape[1:]
-        return tuple(int(s) for s in self.shapes[row])
-
-    def get(self, row: int) -> Any:
-        """The value of one frame (a numpy view, or a plain value)."""
-        if self.objects is not None:
-            return self.objects[row]
-        value = self.values[row]
-        if self.shapes is not None:
-            value = value[tuple(slice(0, s) for s in self.shapes[row])]
-        return value
-
-    def take(self, rows: np.ndarray) -> Column:
-        """The frames at ``rows`` (an integer array)."""
-        present = None if self.present is None else self.present[rows]
-        if self.objects is not None:
-            return Column(objects=[self.objects[r] for r in rows], present=present)
-        shapes = None if self.shapes is None else self.shapes[rows]
-        return Column(values=self.values[rows], shapes=shapes, present=present)
-
-    def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {}
-        if self.objects is not None:
-            wire["objects"] = self.objects
-        else:
-            wire["values"] = self.values
-            if self.shapes is not None:
-                wire["shapes"] = self.shapes
-        if self.present is not None:
-            wire["present"] = self.present
-        return wire
-
-    @classmethod
-    def from_wire(cls, name: str, wire: Any) -> Column:
-        if not isinstance(wire, dict):
-            raise BadRequest(f"field {name!r}: expected a map with 'values' or 'objects'")
-        unknown = set(wire) - {"values", "shapes", "objects", "present"}
-        if unknown:
-            raise BadRequest(f"field {name!r}: unknown keys {sorted(unknown)}")
-        present = wire.get("present")
-        if present is not None:
-            present = _array(name, "present", present, ndim=1)
-            if present.dtype != np.bool_:
-                raise BadRequest(f"field {name!r}: 'present' must be a bool array")
-        if "objects" in wire:
-            if not isinstance(wire["objects"], list) or "values" in wire:
-                raise BadRequest(f"field {name!r}: 'objects' must be a list (and alone)")
-            column = cls(objects=wire["objects"], present=present)
-        else:
-            values = wire.get("values")
-            if not isinstance(values, np.ndarray) or values.ndim < 1:
-                raise BadRequest(f"field {name!r}: 'values' must be an array with a frame axis")
-            shapes = wire.get("shapes")
-            if shapes is not None:
-                shapes = _array(name, "shapes", shapes, ndim=2)
-                if shapes.dtype.kind not in "iu" or shapes.shape != (len(values), values.ndim - 1):
-                    raise BadRequest(
-                        f"field {name!r}: 'shapes' must be integers of shape "
-                        f"({len(values)}, {values.ndim - 1})"
-                    )
-                if (shapes < 0).any() or (shapes > np.array(values.shape[1:])).any():
-                    raise BadRequest(f"field {name!r}: a frame's shape exceeds the padded values")
-                shapes = shapes.astype(np.int64)
-            column = cls(values=values, shapes=shapes, present=present)
-        if present is not None and len(present) != len(column):
-            raise BadRequest(f"field {name!r}: 'present' has {len(present)} entries, not {len(column)}")
-        return column
-
-
-def _array(name: str, key: str, value: Any, ndim: int) -> np.ndarray:
-    if not isinstance(value, np.ndarray) or value.ndim != ndim:
-        raise BadRequest(f"field {name!r}: {key!r} must be a {ndim}-d array")
-    return value
 
 
 class FrameBatch:
@@ -166,7 +69,7 @@ class FrameBatch:
                 raise BadRequest(f"a frame must be a mapping of fields, not {type(frame).__name__}")
             names.update(dict.fromkeys(frame))
         columns = {
-            name: _stack([frame.get(name, _ABSENT) for frame in frames]) for name in names
+            name: stack([frame.get(name, ABSENT) for frame in frames]) for name in names
         }
         return cls(columns, len(frames))
 
@@ -227,7 +130,9 @@ class FrameBatch:
         if len(batches) == 1:
             return batches[0]
         names = dict.fromkeys(name for batch in batches for name in batch.columns)
-        columns = {name: _concat_column(name, batches) for name in names}
+        lengths = [len(b) for b in batches]
+        columns = {name: concat(name, [b.columns.get(name) for b in batches], lengths)
+                   for name in names}
         return FrameBatch(columns, sum(len(b) for b in batches))
 
     # -- checks ---------------------------------------------------------------------------
@@ -334,102 +239,6 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"cannot store values of type {type(obj).__name__}")
-
-
-class _Absent:
-    pass
-
-
-_ABSENT = _Absent()
-
-
-def _as_numeric(value: Any) -> np.ndarray | None:
-    if isinstance(value, np.ndarray):
-        return value if value.dtype.kind in "biuf" else None
-    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, str):
-        array = np.asarray(value)
-        return array if array.dtype.kind in "biuf" else None
-    return None
-
-
-def _stack(values: list[Any]) -> Column:
-    """One column from the values of B frames (``_ABSENT`` where a frame lacks the field)."""
-    present = np.array([v is not _ABSENT for v in values], dtype=bool)
-    given = [v for v in values if v is not _ABSENT]
-    arrays = [_as_numeric(v) for v in given]
-    numeric = all(a is not None for a in arrays) and len({a.ndim for a in arrays}) == 1
-    if numeric:
-        dtype = np.result_type(*arrays) if len({a.dtype for a in arrays}) > 1 else arrays[0].dtype
-        if dtype.byteorder == ">":
-            dtype = dtype.newbyteorder("<")
-        numeric = dtype.str in ALLOWED_DTYPES
-    if not numeric:
-        objects = [None if v is _ABSENT else _plain_value(v) for v in values]
-        return Column(objects=objects, present=None if present.all() else present)
-    shapes = np.array([a.shape for a in arrays], dtype=np.int64).reshape(len(arrays), -1)
-    max_shape = tuple(shapes.max(axis=0)) if len(arrays) else ()
-    uniform = (shapes == np.array(max_shape, dtype=np.int64)).all()
-    if uniform and present.all():
-        return Column(values=np.stack(arrays).astype(dtype, copy=False))
-    stacked = np.zeros((len(values), *max_shape), dtype=dtype)
-    all_shapes = np.zeros((len(values), len(max_shape)), dtype=np.int64)
-    rows = np.flatnonzero(present)
-    for row, array, shape in zip(rows, arrays, shapes):
-        stacked[(row, *(slice(0, s) for s in shape))] = array
-        all_shapes[row] = shape
-    return Column(
-        values=stacked,
-        shapes=None if uniform else all_shapes,
-        present=None if present.all() else present,
-    )
-
-
-def _plain_value(value: Any) -> Any:
-    """A value msgpack can store: numpy values become lists or Python scalars."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _concat_column(name: str, batches: Sequence[FrameBatch]) -> Column:
-    parts = [b.columns.get(name) for b in batches]
-    if any(p is not None and p.objects is not None for p in parts):
-        objects: list[Any] = []
-        present: list[bool] = []
-        for part, batch in zip(parts, batches):
-            for row in range(len(batch)):
-                has = part is not None and part.has(row)
-                present.append(has)
-                objects.append(part.get(row) if has and part.objects is not None else
-                               _plain_value(part.get(row)) if has else None)
-        present_array = np.array(present, dtype=bool)
-        return Column(objects=objects, present=None if present_array.all() else present_array)
-    arrays = [p for p in parts if p is not None]
-    dtype = np.result_type(*[p.values.dtype for p in arrays])
-    ndim = max(p.values.ndim for p in arrays)
-    if any(p.values.ndim != ndim for p in arrays):
-        raise BadRequest(f"field {name!r} changes its number of dimensions between frames")
-    max_shape = np.max([p.values.shape[1:] for p in arrays], axis=0)
-    total = sum(len(b) for b in batches)
-    values = np.zeros((total, *max_shape), dtype=dtype)
-    shapes = np.zeros((total, ndim - 1), dtype=np.int64)
-    present = np.zeros(total, dtype=bool)
-    start = 0
-    for part, batch in zip(parts, batches):
-        stop = start + len(batch)
-        if part is not None:
-            values[(slice(start, stop), *(slice(0, s) for s in part.values.shape[1:]))] = part.values
-            shapes[start:stop] = part.shapes if part.shapes is not None else part.values.shape[1:]
-            present[start:stop] = True if part.present is None else part.present
-        start = stop
-    uniform = (shapes == max_shape).all()
-    return Column(
-        values=values,
-        shapes=None if uniform else shapes,
-        present=None if present.all() else present,
-    )
 
 
 # -- ase ------------------------------------------------------------------------------------
