@@ -33,6 +33,7 @@ class Failure(str, Enum):
     STEP_ZERO = "step_zero"
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
+    SPLICE_OVERLAP = "splice_overlap"  # id: a splice updating a frame it deletes
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -78,4 +79,5 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
+    Failure.SPLICE_OVERLAP: lambda id: BadRequest(f"frame {id} is both updated and deleted"),
 }

@@ -8,7 +8,8 @@ Keys, all under the prefix (scripts build them from ``ARGV[1]``, so this needs a
 Redis, not a cluster):
 
 - ``rooms``: sorted set of room names, all scored 0 (so ordered by name); ``default``
-- ``room:{name}``: hash of seq, order_version, step, created
+- ``room:{name}``: hash of seq, order_version, step, created, description, expires (of an
+  ephemeral room; ``ephemeral`` scores the names of those rooms by it)
 - ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
 - ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
 - ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
@@ -58,8 +59,10 @@ log = logging.getLogger(__name__)
 
 
 def _room_info(reply: list[Any]) -> RoomInfo:
-    name, length, seq, order_version, step, created = reply
-    return RoomInfo(name, length, seq, order_version, step, float(created))
+    name, length, seq, order_version, step, created, description, expires = (
+        list(reply) + [None, None])[:8]
+    return RoomInfo(name, length, seq, order_version, step, float(created), description or "",
+                    float(expires) if expires else None)
 
 
 def _lease(value: str) -> Lease:
@@ -146,6 +149,12 @@ class RedisStore(Store):
         total, rooms = await self._run("list_rooms", offset, limit)
         return total, [_room_info(room) for room in rooms]
 
+    async def set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
+        return _room_info(await self._run("set_room_fields", name, json.dumps(fields)))
+
+    async def expire_rooms(self, now: float, extend: float) -> list[str]:
+        return list(await self._run("expire_rooms", repr(now), repr(extend)))
+
     async def get_default_room(self) -> str | None:
         return await self._redis().get(self.prefix + "default")
 
@@ -184,6 +193,18 @@ class RedisStore(Store):
         reply = await self._run("update", room, json.dumps(changes, default=operator.index),
                                 session, record)
         return _commit(reply, [json.loads(event)["version"] for event in reply[2]])
+
+    async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
+                     update: list[tuple[str, int | str, str, str]], *, session: str,
+                     order_base: int | None, record: Record = "do", group: str | None = None
+                     ) -> Commit:
+        wire = [[i, r.id, r.version, r.hash, r.location] for i, r in insert]
+        seq, order_version, events, versions = await self._run(
+            "splice", room, json.dumps(list(delete)),
+            json.dumps(wire, default=operator.index),
+            json.dumps([list(c) for c in update], default=operator.index), session,
+            _base(order_base), record, group or "")
+        return Commit(seq, order_version, list(versions), [json.loads(e) for e in events])
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         history = json.loads(await self._run("frame_history", room, frame_id))
