@@ -79,7 +79,7 @@ def main() -> None:
             raw, ours = [], []
             for k in range(args.repeat):  # alternate, so both see the same server state
                 raw.append(raw_extend(url, f"raw{k}", frames))
-                with Room(f"room{k}", url=url, token=TOKEN) as room:
+                with Room(f"room{k}", url=url, token=TOKEN, create=True) as room:
                     start = time.perf_counter()
                     room.extend(frames, progress=False)
                     ours.append(time.perf_counter() - start)
@@ -89,7 +89,7 @@ def main() -> None:
                   f"{args.frames / best_raw:,.0f} frames/s ({best_raw:.2f} s): "
                   f"{best_raw / best:.2f}x raw")
 
-            with Room("room0", url=url, token=TOKEN) as room:
+            with Room("room0", url=url, token=TOKEN, create=True) as room:
                 times = []
                 for _ in range(args.repeat):
                     start = time.perf_counter()
@@ -99,7 +99,7 @@ def main() -> None:
                 print(f"room[:] of {args.frames} frames: {min(times):.2f} s "
                       f"({args.frames / min(times):,.0f} frames/s)")
 
-            with Room("big", url=url, token=TOKEN) as room:
+            with Room("big", url=url, token=TOKEN, create=True) as room:
                 room.extend(make_atoms(200, 1000, seed=1), progress=False)
                 rng = np.random.default_rng(0)
                 for i in rng.integers(0, 200, 50):  # warm up connection and caches

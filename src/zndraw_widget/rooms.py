@@ -66,10 +66,13 @@ class RoomService:
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
-                 lease_ttl: float = 10.0, policy: Policy | None = None) -> None:
+                 lease_ttl: float = 10.0, policy: Policy | None = None,
+                 ephemeral_ttl: float = 3600.0) -> None:
         self.store = store
         self.storage = storage
         self.lease_ttl = lease_ttl
+        #: Seconds an ephemeral room outlives the last view or kernel that had it open.
+        self.ephemeral_ttl = ephemeral_ttl
         self.policy: Policy = policy or AllowAll()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
@@ -80,9 +83,14 @@ class RoomService:
         return room
 
     # -- rooms ----------------------------------------------------------------------------
-    async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT) -> RoomInfo:
+    async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT, *,
+                          description: str = "", ephemeral: bool = False) -> RoomInfo:
         """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
-        copied: the new frames point at the same stored content), or of the default room."""
+        copied: the new frames point at the same stored content), or of the default room.
+
+        An ``ephemeral`` room is deleted ``ephemeral_ttl`` seconds after the last view or
+        kernel left it (see :meth:`expire_rooms`), unless it is kept
+        (:meth:`set_room_fields`)."""
         name = await self._room(caller, Action.CREATE, name)
         if base is DEFAULT:
             base = await self.store.get_default_room()
@@ -90,7 +98,41 @@ class RoomService:
         if base is not None:
             base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
-        return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
+        info = await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)),
+                                            time.time())
+        fields: dict[str, Any] = {}
+        if description:
+            fields["description"] = _description(description)
+        if ephemeral:
+            fields["expires"] = time.time() + self.ephemeral_ttl
+        if fields:
+            info = await self.store.set_room_fields(name, fields)
+        return info
+
+    async def set_room_fields(self, caller: Caller, room: str, *, description: Any = None,
+                              keep: bool = False) -> RoomInfo:
+        """Set the room's ``description``; ``keep`` makes an ephemeral room permanent."""
+        room = await self._room(caller, Action.WRITE, room)
+        fields: dict[str, Any] = {}
+        if description is not None:
+            fields["description"] = _description(description)
+        if keep:
+            fields["expires"] = None
+        if not fields:
+            return await self.store.room_info(room)
+        return await self.store.set_room_fields(room, fields)
+
+    async def expire_rooms(self) -> list[str]:
+        """Delete the ephemeral rooms nobody had open for ``ephemeral_ttl`` seconds (their
+        data goes with the next :meth:`reclaim`); extend those someone has open."""
+        deleted = []
+        for name in await self.store.expire_rooms(time.time(), self.ephemeral_ttl):
+            try:
+                await self.store.delete_room(name)
+            except NotFound:  # another process was first
+                continue
+            deleted.append(name)
+        return deleted
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
         return await self.store.room_info(await self._room(caller, Action.READ, room))
@@ -229,6 +271,47 @@ class RoomService:
             return Commit(resolved.seq, resolved.order_version)
         return await self.store.delete(room, ids, session=caller.session, order_base=order_base)
 
+    async def splice(self, caller: Caller, room: str, *, delete: IndexSpec | None,
+                     update: Sequence[int], insert: Sequence[int], batch: FrameBatch | None,
+                     order_base: int, group: str | None = None) -> Commit:
+        """One atomic change: replace the frames at positions ``update`` (of the current
+        order), delete the frames ``delete`` selects, then insert frames at positions
+        ``insert`` (each in turn, as ``list.insert``). ``batch`` holds the new frames: those
+        of ``update``, then those of ``insert``. One commit, one undo record; ``group``
+        merges the undo records of an insert-only change sent in several commits."""
+        room = await self._room(caller, Action.WRITE, room)
+        count = len(batch) if batch is not None else 0
+        if count != len(update) + len(insert):
+            raise BadRequest(f"{count} frames sent for {len(update)} updates and "
+                             f"{len(insert)} inserts")
+        if len(set(update)) != len(update):
+            raise BadRequest("a position is updated twice")
+        deleted: list[FrameRef] = []
+        if delete is not None:
+            resolved = await self.store.resolve(room, delete)
+            if resolved.order_version != order_base:
+                await self._order_conflict(room, resolved.order_version, order_base,
+                                           caller.session)
+            deleted = resolved.refs
+        updated: list[FrameRef] = []
+        if update:
+            resolved = await self.store.resolve(room, list(update))
+            if resolved.order_version != order_base:
+                await self._order_conflict(room, resolved.order_version, order_base,
+                                           caller.session)
+            updated = resolved.refs
+        if not (deleted or updated or insert):
+            info = await self.store.room_info(room)
+            return Commit(info.seq, info.order_version)
+        stored = await self._store_batch(batch) if count else []
+        changes = [(ref.id, ref.version, h, loc) for ref, (h, loc) in zip(updated, stored)]
+        ids = new_frame_ids(len(insert))
+        items = [(index, FrameRef(ids[k], 1, h, loc))
+                 for k, (index, (h, loc)) in enumerate(zip(insert, stored[len(updated):]))]
+        return await self.store.splice(room, list(dict.fromkeys(r.id for r in deleted)),
+                                       items, changes, session=caller.session,
+                                       order_base=order_base, group=group)
+
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
         by someone else (423) takes precedence over the stale version (409)."""
@@ -259,6 +342,11 @@ class RoomService:
         if record is None:
             raise NotFound(f"nothing to {stack} in room {room!r} for this session")
         try:
+            if record["op"] == "splice":
+                items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["insert"]]
+                return await self.store.splice(
+                    room, record["delete"], items, [tuple(c) for c in record["update"]],
+                    session=session, order_base=None, record=stack)
             if record["op"] == "delete":
                 return await self.store.delete(room, record["ids"], session=session,
                                                order_base=None, record=stack)
@@ -319,6 +407,13 @@ class RoomService:
     async def events_since(self, caller: Caller, room: str, seq: int
                            ) -> list[dict[str, Any]] | None:
         return await self.store.events_since(await self._room(caller, Action.READ, room), seq)
+
+
+def _description(description: Any) -> str:
+    """``description`` if it can describe a room: a string of at most 10000 characters."""
+    if not isinstance(description, str) or len(description) > 10_000:
+        raise BadRequest("'description' must be a string of at most 10000 characters")
+    return description
 
 
 def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:

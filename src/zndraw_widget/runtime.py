@@ -16,11 +16,12 @@ from .state import open_store
 from .storage import ZarrProvider
 
 log = logging.getLogger(__name__)
+EXPIRY_INTERVAL = 60.0  # seconds between sweeps for expired ephemeral rooms (at most)
 
 
 class Runtime:
     """One server process's room service, event hub and periodic tasks (sweeping expired
-    leases and presences; reclaiming unreferenced data), opened on first use inside the
+    leases and presences; deleting expired ephemeral rooms; reclaiming unreferenced data), opened on first use inside the
     running event loop, where a Redis client must be made."""
 
     def __init__(self, settings: Settings) -> None:
@@ -51,9 +52,12 @@ class Runtime:
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
-                                    lease_ttl=settings.lease_ttl)
+                                    lease_ttl=settings.lease_ttl,
+                                    ephemeral_ttl=settings.ephemeral_ttl)
         self._hub = Hub(store)
-        periodic = [(SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
+        periodic = [(SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases"),
+                    (min(EXPIRY_INTERVAL, max(settings.ephemeral_ttl / 4, SWEEP_INTERVAL)),
+                     self._expire_rooms, "deleting expired ephemeral rooms")]
         if settings.reclaim_interval > 0:
             periodic.append((settings.reclaim_interval, self._reclaim,
                              "reclaiming unreferenced data"))
@@ -74,6 +78,11 @@ class Runtime:
             if isinstance(error, RuntimeError):
                 raise
             raise RuntimeError(self._failure) from error
+
+    async def _expire_rooms(self) -> None:
+        deleted = await self._service.expire_rooms()
+        if deleted:
+            log.info("deleted %d expired ephemeral rooms: %s", len(deleted), ", ".join(deleted))
 
     async def _reclaim(self) -> None:
         count = await self._service.reclaim(min_age=self.settings.reclaim_interval)

@@ -80,6 +80,9 @@ OPTIONS: tuple[Option, ...] = (
            "seconds a lease lives unless renewed"),
     Option("reclaim_interval", float, 600.0, "ZNDRAW_RECLAIM_INTERVAL",
            "seconds between sweeps that delete frame data no room refers to (0: never)"),
+    Option("ephemeral_ttl", float, 3600.0, "ZNDRAW_EPHEMERAL_TTL",
+           "seconds an ephemeral room (made by Viewer(frames)) outlives the last view or "
+           "kernel that had it open"),
 )
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
 SERVE_OPTIONS = tuple(option for option in OPTIONS if option.serve_only)
@@ -110,6 +113,7 @@ class Settings:
     cache_mb: int = 256
     lease_ttl: float = 10.0
     reclaim_interval: float = 600.0
+    ephemeral_ttl: float = 3600.0
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,

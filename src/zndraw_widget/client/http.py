@@ -34,9 +34,10 @@ class HttpClient:
         self._client.close()
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                json_body: Any = None, body: bytes | None = None) -> httpx.Response:
+                json_body: Any = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> httpx.Response:
         """Send one request; raise the matching exception for any error status."""
-        headers = {}
+        headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
