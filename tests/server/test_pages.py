@@ -67,10 +67,12 @@ def test_a_cookie_alone_cannot_write(site, browser_like):
 
 
 def test_room_list_links_each_room_and_opens_by_name(site, browser_like):
-    Room.create("listed-1", url=site.base, token=site.token).extend(make_atoms(2, natoms=3))
+    Room.create("listed-1", url=site.base, token=site.token,
+                description="<b>runs</b>").extend(make_atoms(2, natoms=3))
     browser_like.get("", params={"token": site.token})
     page = browser_like.get("").text
-    assert '<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>' in page
+    assert ('<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>'
+            "<td class=muted>&lt;b&gt;runs&lt;/b&gt;</td>") in page
     opened = browser_like.get("", params={"open": "some room"})
     assert opened.status_code == 302 and opened.headers["location"] == "/rooms/some%20room"
     assert browser_like.get("", params={"offset": "x"}).status_code == 400

@@ -104,7 +104,9 @@ class RoomListPage(PageHandler):
                                                                           PAGE_SIZE)
         rows = "".join(
             f'<tr><td><a href="{escape(self.base)}rooms/{escape(quote(room.name, safe=""))}">'
-            f"{escape(room.name)}</a></td><td class=n>{room.length:,}</td></tr>"
+            f"{escape(room.name)}</a></td><td class=n>{room.length:,}</td>"
+            f"<td class=muted>{escape(room.description)}"
+            f"{' (ephemeral)' if room.expires is not None else ''}</td></tr>"
             for room in rooms)
         more = ""
         if offset + PAGE_SIZE < total:
@@ -114,7 +116,8 @@ class RoomListPage(PageHandler):
             f"</title><style>{STYLE}</style></head><body><main><h1>Rooms</h1>"
             f'<form action="{escape(self.base)}"><input name="open" placeholder="room name" '
             f'aria-label="room name" required><button>Open</button></form>'
-            f"<table><tr><th>room</th><th class=n>frames</th></tr>{rows}</table>"
+            f"<table><tr><th>room</th><th class=n>frames</th><th>description</th></tr>{rows}"
+            "</table>"
             f'<p class="muted">{total:,} room{"s" if total != 1 else ""}</p>{more}'
             "</main></body></html>")
 
