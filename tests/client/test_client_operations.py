@@ -101,6 +101,29 @@ class Observer(threading.Thread):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_operation_matches_a_list_and_is_one_change_undone_at_once(connect, seed):
+    check_operations(connect, seed, steps=70)
+
+
+def test_every_operation_is_one_change_on_a_server_sharing_redis(tmp_path, own_redis):
+    server = ServerProcess(tmp_path, env={"ZNDRAW_REDIS_URL": own_redis})
+    opened = []
+
+    def connect(name):
+        opened.append(Room(name, url=server.base, token=server.token, create=True))
+        return opened[-1]
+
+    try:
+        check_operations(connect, 3, steps=40)
+    finally:
+        for room in opened:
+            room.close()
+        server.stop()
+
+
+def check_operations(connect, seed: int, steps: int) -> None:
+    """``steps`` random writes to a room and a list agree; each is at most one commit, one
+    undo reverts it and one redo restores it; a second client reading all along never sees
+    a state no operation left."""
     rng = random.Random(seed)
     room, model = connect(f"ops-{seed}"), []
     counter = iter(range(10**6))
@@ -112,7 +135,7 @@ def test_every_operation_matches_a_list_and_is_one_change_undone_at_once(connect
     observer = Observer(connect(f"ops-{seed}"))
     observer.start()
     try:
-        for step in range(70):
+        for step in range(steps):
             what, function = _random_write(rng, len(model), new)
             before, seq = list(model), room.info()["seq"]
             expected = _outcome(function, model)
