@@ -183,8 +183,8 @@ class Room(MutableSequence["ase.Atoms"]):
     def on_change(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(event)`` for every event of the room from now on.
 
-        ``event`` is a dict with a ``type``: ``frames_inserted``, ``frames_deleted``,
-        ``frame_updated``, ``step``, ``lease``, ``presence``, ``room_deleted`` (as in
+        ``event`` is a dict with a ``type``: ``frames_spliced``, ``frames_inserted``,
+        ``frames_deleted``, ``frame_updated``, ``step``, ``lease``, ``presence``, ``room_deleted`` (as in
         docs/protocol.md) or ``resync`` (after a reconnect or a gap: ``reload`` says whether
         the missed changes were unknown). It runs in the Room's link thread, one event at a
         time and in order: keep it short, and do not set :attr:`step` from it. Returns a
