@@ -68,6 +68,13 @@ class PayloadTooLarge(ZnDrawError):
     code = "payload_too_large"
 
 
+class KeyReused(ZnDrawError):
+    """An idempotency key came again with a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class Locked(ZnDrawError):
     """Someone else holds the lease the write needs."""
 

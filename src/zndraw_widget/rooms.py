@@ -22,11 +22,13 @@ from .cache import ByteLRU
 from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
-from .policy import Action, AllowAll, Policy
+from .policy import AccessPolicy, Action, Policy, Role, check_grants
+from .sessions import SessionClaims
 from .state.base import (
     ORDER,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     Resolved,
@@ -38,6 +40,7 @@ from .state.base import (
 from .storage import DataProvider
 
 SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
+EVERY_ROOM = 1 << 30  # a list_rooms limit beyond any number of rooms
 DEFAULT = object()  # "no base given": start from the default room, if one is set
 
 
@@ -62,7 +65,11 @@ class RoomService:
     """Room operations shared by every way of serving them: the only way to a room.
 
     Every operation names its :class:`~zndraw_widget.caller.Caller` and first asks the
-    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`).
+    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`; by default
+    the rooms' owners and grants decide); one that writes also claims the caller's
+    session for its user (:mod:`zndraw_widget.sessions`). A write given an idempotency
+    ``key`` that was already applied returns the first result, before any other check (see
+    :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`).
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
@@ -73,13 +80,16 @@ class RoomService:
         self.lease_ttl = lease_ttl
         #: Seconds an ephemeral room outlives the last view or kernel that had it open.
         self.ephemeral_ttl = ephemeral_ttl
-        self.policy: Policy = policy or AllowAll()
+        self.policy: Policy = policy or AccessPolicy(store)
+        self.sessions = SessionClaims(store)
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
     async def _room(self, caller: Caller, action: Action, name: Any) -> str:
         """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
         room = check_room_name(name)
         await self.policy.check(caller, action, room)
+        if action is Action.WRITE:
+            await self.sessions.claim(caller)
         return room
 
     # -- rooms ----------------------------------------------------------------------------
@@ -99,7 +109,7 @@ class RoomService:
             base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
         info = await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)),
-                                            time.time())
+                                            time.time(), owner=caller.user)
         fields: dict[str, Any] = {}
         if description:
             fields["description"] = _description(description)
@@ -107,6 +117,7 @@ class RoomService:
             fields["expires"] = time.time() + self.ephemeral_ttl
         if fields:
             info = await self.store.set_room_fields(name, fields)
+        info.role = Role.ADMIN.label
         return info
 
     async def set_room_fields(self, caller: Caller, room: str, *, description: Any = None,
@@ -118,9 +129,9 @@ class RoomService:
             fields["description"] = _description(description)
         if keep:
             fields["expires"] = None
-        if not fields:
-            return await self.store.room_info(room)
-        return await self.store.set_room_fields(room, fields)
+        if fields:
+            await self.store.set_room_fields(room, fields)
+        return await self.room_info(caller, room)
 
     async def expire_rooms(self) -> list[str]:
         """Delete the ephemeral rooms nobody had open for ``ephemeral_ttl`` seconds (their
@@ -135,7 +146,26 @@ class RoomService:
         return deleted
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
-        return await self.store.room_info(await self._room(caller, Action.READ, room))
+        """The room's counters, its access (``owner``, ``grants``) and the caller's
+        ``role`` in it."""
+        room = check_room_name(room)
+        role = await self.policy.check(caller, Action.READ, room)
+        info = await self.store.room_info(room)
+        info.role = role.label
+        return info
+
+    async def set_access(self, caller: Caller, room: str, grants: Any,
+                         owner: Any = DEFAULT) -> RoomInfo:
+        """Replace the room's ``grants`` (``user:<name>``, ``group:<name>`` or ``*`` to
+        ``read``, ``write`` or ``admin``) and, if given, its ``owner``; tell the room."""
+        room = await self._room(caller, Action.ADMIN, room)
+        grants = check_grants(grants)
+        if owner is DEFAULT:
+            owner = (await self.store.room_info(room)).owner
+        elif not isinstance(owner, str) or not 0 < len(owner) <= 100 or not owner.isprintable():
+            raise BadRequest("'owner' must be a user name")
+        await self.store.set_access(room, owner, grants)
+        return await self.room_info(caller, room)
 
     async def delete_room(self, caller: Caller, room: str) -> None:
         await self.store.delete_room(await self._room(caller, Action.ADMIN, room))
@@ -145,7 +175,15 @@ class RoomService:
         if offset < 0 or not 1 <= limit <= 1000:
             raise BadRequest("offset must be >= 0 and limit between 1 and 1000")
         await self.policy.check(caller, Action.LIST, None)
-        return await self.store.list_rooms(offset, limit)
+        if caller.admin:
+            total, rooms = await self.store.list_rooms(offset, limit)
+        else:  # only the rooms the caller may read
+            _, every = await self.store.list_rooms(0, EVERY_ROOM)
+            readable = [room for room in every if self.policy.visible(caller, room) >= Role.READ]
+            total, rooms = len(readable), readable[offset : offset + limit]
+        for room in rooms:
+            room.role = self.policy.visible(caller, room).label
+        return total, rooms
 
     async def get_default_room(self, caller: Caller) -> str | None:
         """The room new rooms copy by default (None: they start empty)."""
@@ -218,9 +256,11 @@ class RoomService:
         return [(h, known[h]) for h in hashes]
 
     async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
-                     order_base: int) -> Commit:
+                     order_base: int, key: Idempotency | None = None) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         info = await self.store.room_info(room)
         if index is None:
             index = info.length
@@ -231,11 +271,12 @@ class RoomService:
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
-        return await self.store.insert(room, items, session=caller.session, order_base=order_base)
+        return await self.store.insert(room, items, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def replace(self, caller: Caller, room: str, index: int, batch: FrameBatch, *,
-                      base_version: int, partial: bool = False, frame_id: str | None = None
-                      ) -> Commit:
+                      base_version: int, partial: bool = False, frame_id: str | None = None,
+                      key: Idempotency | None = None) -> Commit:
         """Replace frame ``index`` (or, with ``partial``, some of its fields).
 
         ``frame_id``, when given, must be the id of the frame at ``index``: a writer whose
@@ -244,6 +285,8 @@ class RoomService:
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
         if frame_id is not None and ref.id != frame_id:
@@ -258,28 +301,34 @@ class RoomService:
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
         return await self.store.update(room, [(ref.id, base_version, hash_, location)],
-                                       session=caller.session)
+                                       session=caller.session, key=key)
 
-    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int
-                     ) -> Commit:
+    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int,
+                     key: Idempotency | None = None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
             await self._order_conflict(room, resolved.order_version, order_base, caller.session)
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
         if not ids:
             return Commit(resolved.seq, resolved.order_version)
-        return await self.store.delete(room, ids, session=caller.session, order_base=order_base)
+        return await self.store.delete(room, ids, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def splice(self, caller: Caller, room: str, *, delete: IndexSpec | None,
                      update: Sequence[int], insert: Sequence[int], batch: FrameBatch | None,
-                     order_base: int, group: str | None = None) -> Commit:
+                     order_base: int, group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
         """One atomic change: replace the frames at positions ``update`` (of the current
         order), delete the frames ``delete`` selects, then insert frames at positions
         ``insert`` (each in turn, as ``list.insert``). ``batch`` holds the new frames: those
         of ``update``, then those of ``insert``. One commit, one undo record; ``group``
         merges the undo records of an insert-only change sent in several commits."""
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         count = len(batch) if batch is not None else 0
         if count != len(update) + len(insert):
             raise BadRequest(f"{count} frames sent for {len(update)} updates and "
@@ -310,7 +359,7 @@ class RoomService:
                  for k, (index, (h, loc)) in enumerate(zip(insert, stored[len(updated):]))]
         return await self.store.splice(room, list(dict.fromkeys(r.id for r in deleted)),
                                        items, changes, session=caller.session,
-                                       order_base=order_base, group=group)
+                                       order_base=order_base, group=group, key=key)
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -328,15 +377,18 @@ class RoomService:
         resolved = await self.store.resolve(room, [index])
         return await self.store.frame_history(room, resolved.refs[0].id)
 
-    async def undo(self, caller: Caller, room: str) -> Commit:
+    async def undo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
         """Reverse the caller's session's last change in ``room`` as a new commit."""
-        return await self._replay(caller, room, "undo")
+        return await self._replay(caller, room, "undo", key)
 
-    async def redo(self, caller: Caller, room: str) -> Commit:
-        return await self._replay(caller, room, "redo")
+    async def redo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
+        return await self._replay(caller, room, "redo", key)
 
-    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"]) -> Commit:
+    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"],
+                      key: Idempotency | None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
@@ -344,21 +396,26 @@ class RoomService:
         try:
             if record["op"] == "splice":
                 items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["insert"]]
-                return await self.store.splice(
+                commit = await self.store.splice(
                     room, record["delete"], items, [tuple(c) for c in record["update"]],
-                    session=session, order_base=None, record=stack)
-            if record["op"] == "delete":
-                return await self.store.delete(room, record["ids"], session=session,
-                                               order_base=None, record=stack)
-            if record["op"] == "insert":
+                    session=session, order_base=None, record=stack, key=key)
+            elif record["op"] == "delete":
+                commit = await self.store.delete(room, record["ids"], session=session,
+                                                 order_base=None, record=stack, key=key)
+            elif record["op"] == "insert":
                 items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["items"]]
-                return await self.store.insert(room, items, session=session, order_base=None,
-                                               record=stack)
-            changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
-            return await self.store.update(room, changes, session=session, record=stack)
+                commit = await self.store.insert(room, items, session=session, order_base=None,
+                                                 record=stack, key=key)
+            else:
+                changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
+                commit = await self.store.update(room, changes, session=session, record=stack,
+                                                 key=key)
         except Exception:
             await self.store.push_record(room, session, stack, record)
             raise
+        if commit.repeated:  # the same request, applied meanwhile: this record stays
+            await self.store.push_record(room, session, stack, record)
+        return commit
 
     async def reclaim(self, min_age: float = 600.0, settle: float = 60.0) -> int:
         """Delete stored segments that nothing refers to any more (frames, versions kept
@@ -383,7 +440,8 @@ class RoomService:
     async def acquire(self, caller: Caller, room: str, target: str, ttl: float | None = None
                       ) -> Lease:
         room = await self._room(caller, Action.WRITE, room)
-        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl)
+        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl,
+                                        caller.user)
 
     async def renew(self, caller: Caller, room: str, target: str, ttl: float | None = None
                     ) -> Lease:
@@ -397,6 +455,7 @@ class RoomService:
     async def release_all(self, caller: Caller) -> list[Lease]:
         """Release every lease of the caller's session, in every room (it went away)."""
         await self.policy.check(caller, Action.WRITE, None)
+        await self.sessions.claim(caller)
         return await self.store.release_all(caller.session)
 
     async def set_step(self, caller: Caller, room: str, step: int) -> int:

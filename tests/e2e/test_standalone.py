@@ -1,11 +1,12 @@
-"""The standalone server's viewers: in a notebook on another origin, and its own full page."""
+"""The standalone server's viewers: in a notebook on another origin, its own full page, and
+a room shared read-only from its room list."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ..conftest import make_atoms
+from ..conftest import ServerProcess, add_user, make_atoms
 from .conftest import SETUP
 from .viewer_page import ViewerPage
 
@@ -56,3 +57,73 @@ def test_full_page_viewer(remote, full_page):
     green = page.green_pixels()
     assert green > 500, green
     page.screenshot("full-page-colors.png")
+
+
+# JS: the positions the viewer draws, and its selection.
+_POSITIONS = "() => Array.from(document.querySelector('.zn-root').parentElement.zndraw" \
+    ".renderer.positions)"
+_SELECTION = "() => document.querySelector('.zn-root').parentElement.zndraw.model.model" \
+    ".get('selection')"
+
+
+@pytest.mark.usefixtures("no_ambient_server")
+def test_a_room_shared_read_only_from_the_room_list(browser, tmp_path):
+    """The owner shares a room with ben read-only through the room list's share form; ben's
+    viewer says so (status note, ``data-zndraw-readonly``) and a drag of a selected atom
+    changes nothing; once the owner gives ben write, the viewer leaves read-only."""
+    from zndraw_widget import Room
+
+    users = tmp_path / "users.json"
+    ann, ben = add_user(users, "ann"), add_user(users, "ben")
+    server = ServerProcess(tmp_path / "storage", "--users", str(users))
+    owner = ViewerPage(browser.new_page(viewport={"width": 1000, "height": 700}))
+    reader = ViewerPage(browser.new_page(viewport={"width": 1000, "height": 700}))
+    try:
+        room = Room("shared", url=server.base, token=ann, create=True)
+        frames = make_atoms(2, natoms=20)
+        room.extend(frames)
+        # the owner's room list: the share form gives ben read
+        owner.page.goto(f"{server.base}?token={ann}")
+        form = owner.page.locator('form[data-zndraw-share="shared"]')
+        owner.page.locator("details", has=form).locator("summary").click()
+        output = form.locator("output")
+        output.filter(has_text="not shared").wait_for()
+        form.locator("[name=kind]").select_option("user")
+        form.locator("[name=name]").fill("ben")
+        form.locator("[name=role]").select_option("read")
+        form.locator("button").click()
+        output.filter(has_text="shared with user:ben (read)").wait_for()
+        assert room.access["grants"] == {"user:ben": "read"}
+
+        # ben's viewer: read-only, naming the owner
+        reader.page.goto(f"{server.base}rooms/shared?token={ben}")
+        reader.wait_rendered()
+        reader.wait_marker("readonly", "true")
+        assert "read-only: ann may give you write access" in reader.text("status")
+        atom = reader.nearest_atom()
+        assert atom is not None, "no atom shows on the canvas"
+        point = reader.atom_on_screen(atom)
+        mouse = reader.page.mouse
+        mouse.click(point["x"], point["y"])
+        assert reader.page.evaluate(_SELECTION) == [atom]  # selecting is still allowed
+        drawn = reader.page.evaluate(_POSITIONS)
+        mouse.move(point["x"], point["y"])
+        mouse.down()
+        mouse.move(point["x"] + 40, point["y"] + 25, steps=5)
+        # a drag edit would have moved the atom on screen at each move (and undone the move
+        # once the server refused it): still pressed, nothing moved
+        assert reader.page.evaluate(_POSITIONS) == drawn
+        mouse.up()
+        assert "edited" not in reader.markers()
+        np.testing.assert_allclose(room[0].positions, frames[0].positions)
+        reader.screenshot("read-only.png")
+
+        # write access: the access event takes the viewer out of read-only
+        room.share("ben", "write")
+        reader.wait_until("m => m.readonly === undefined")
+        assert "read-only" not in reader.text("status")
+        assert not reader.errors and not owner.errors
+    finally:
+        owner.close()
+        reader.close()
+        server.stop()

@@ -11,7 +11,7 @@ import pytest
 
 from zndraw_widget import Room
 
-from ..conftest import ServerProcess, make_atoms
+from ..conftest import ServerProcess, add_user, make_atoms
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
@@ -111,3 +111,35 @@ def test_cors_for_allowed_origins_only(site):
     assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
     assert "access-control-allow-origin" not in httpx.options(
         site.url + "rooms", headers={"Origin": "http://evil"}).headers
+
+
+def test_room_list_shows_owner_role_and_share_forms_to_admins(tmp_path):
+    """Each user sees the rooms they may read with their owner and the user's role; only a
+    room's admin gets its share form (and the script that wires it)."""
+    users = tmp_path / "users.json"
+    ann, ben = add_user(users, "ann"), add_user(users, "ben")
+    process = ServerProcess(tmp_path / "storage", "--users", str(users))
+    try:
+        shared = Room("ann-shares", url=process.base, token=ann, create=True)
+        shared.extend(make_atoms(1, natoms=3))
+        shared.share("ben", "read")
+        only = Room("ann-only", url=process.base, token=ann, create=True)
+        only.extend(make_atoms(1, natoms=3))
+
+        def room_list(token: str) -> str:
+            with httpx.Client(base_url=process.base, follow_redirects=False) as client:
+                client.get("", params={"token": token})
+                return client.get("").text
+
+        as_ben = room_list(ben)
+        assert ('<a href="/rooms/ann-shares">ann-shares</a></td><td class=n>1</td>'
+                "<td class=muted></td><td>ann</td><td>read</td><td></td></tr>") in as_ben
+        assert "ann-only" not in as_ben  # not shared with ben
+        assert "data-zndraw-share" not in as_ben and "shareForms" not in as_ben
+        as_ann = room_list(ann)
+        assert "<td>ann</td><td>admin</td><td><details><summary>share</summary>" in as_ann
+        assert 'data-zndraw-share="ann-shares"' in as_ann
+        assert 'data-zndraw-share="ann-only"' in as_ann
+        assert 'import("/static/widget.js"); shareForms(document);' in as_ann
+    finally:
+        process.stop()

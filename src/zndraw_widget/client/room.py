@@ -20,7 +20,7 @@ from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
 from .frame_cache import FrameCache
-from .http import HttpClient
+from .http import HttpClient, new_idempotency_key
 from .indexing import Key, clamp_insert, is_extended, list_text, normalize, slice_text
 from .lease import OrderLease
 from .link import TIMEOUT, Link
@@ -80,7 +80,9 @@ class Room(MutableSequence["ase.Atoms"]):
         except BaseException:
             self._http.close()
             raise
-        self._feed = RoomFeed(name, HttpClient(endpoint, self.session), self._path, self._cache)
+        # the feed's requests are not retried: the link reconnects and resyncs instead
+        self._feed = RoomFeed(name, HttpClient(endpoint, self.session, retry_for=0), self._path,
+                              self._cache)
         self._link = Link(endpoint, self.session, name, self._feed)
         self._closer = weakref.finalize(self, _close, self._link, self._feed, self._http)
         # Joined, or the first attempt failed: then reads and writes still work, the frame
@@ -113,13 +115,13 @@ class Room(MutableSequence["ase.Atoms"]):
                     f"room {self.name!r} does not exist on {self.url}: create it with "
                     f"Room.create({self.name!r}) or Room({self.name!r}, create=True)") from None
         try:
-            self._create(base, {})
+            self._create(base, {}, retry=True)  # a repeat finds it created: AlreadyExists
         except AlreadyExists:  # created by someone else just now
             self._info()
 
-    def _create(self, base: str | None, fields: dict[str, Any]) -> None:
+    def _create(self, base: str | None, fields: dict[str, Any], retry: bool = False) -> None:
         try:
-            info = self._http.json("POST", "rooms",
+            info = self._http.json("POST", "rooms", retry=retry,
                                    json_body={"name": self.name, "base": base, **fields})
         except NotFound as error:
             raise RoomNotFoundError(f"cannot copy room {base!r}: {error}") from None
@@ -256,7 +258,8 @@ class Room(MutableSequence["ase.Atoms"]):
         params = {"data": ",".join(fields)} if fields else {}
         if isinstance(key, list) and len(key) * 8 > MAX_URL_INDEX:
             body = {"index": key, "data": list(fields) if fields else None}
-            message = self._http.msgpack("POST", f"{self._path}/select", json_body=body)
+            message = self._http.msgpack("POST", f"{self._path}/select", json_body=body,
+                                         retry=True)
         else:
             index = slice_text(key) if isinstance(key, slice) else (
                 list_text(key) if isinstance(key, list) else str(key))
@@ -352,27 +355,31 @@ class Room(MutableSequence["ase.Atoms"]):
         return self._view.length
 
     def _insert(self, frames: list[Frame], body: bytes, at: int | None,
-                retry: bool = False, group: str | None = None) -> int:
+                retry: bool = False, group: str | None = None, key: str | None = None) -> int:
         """POST ``frames`` (encoded as ``body``) at ``at`` (append when None); the count.
 
-        An append (``retry``) based on an outdated order is retried once at the current
-        version: where it lands does not depend on what this client saw. With a ``group``
-        (an extend), ``body`` is a splice (:func:`upload.splice_body`) whose undo record
-        joins the others of the group. A body over the server's limit is sent in halves.
+        ``key`` (a new one when None) is the request's idempotency key; the requests this
+        one turns into get keys derived from it. An append (``retry``) based on an outdated
+        order is retried once at the current version: where it lands does not depend on
+        what this client saw. With a ``group`` (an extend), ``body`` is a splice
+        (:func:`upload.splice_body`) whose undo record joins the others of the group. A
+        body over the server's limit is sent in halves.
         """
+        key = key or new_idempotency_key()
         base = self._order_base()
         path = f"{self._path}/frames" if group is None else f"{self._path}/splice"
         params = {"base_version": base, **({} if at is None or group else {"at": at})}
         headers = {"X-ZnDraw-Undo-Group": group} if group else None
         try:
             try:
-                reply = self._http.json("POST", path, params=params, body=body, headers=headers)
+                reply = self._http.json("POST", path, params=params, body=body,
+                                        headers=headers, key=key)
             except ConflictError as error:
                 if not retry or error.current_version is None:
                     raise
                 base = params["base_version"] = error.current_version
                 reply = self._http.json("POST", path, params=params, body=body,
-                                        headers=headers)
+                                        headers=headers, key=f"{key}-rebased")
             finally:
                 self._cache.changed_order(None)
         except PayloadTooLarge:
@@ -381,12 +388,15 @@ class Room(MutableSequence["ase.Atoms"]):
             self.batch_bytes = max(1 << 16, len(body) // 2)
             half = len(frames) // 2
             first = self._insert(frames[:half], _insert_body(frames[:half], at, group), at,
-                                 retry, group)
+                                 retry, group, f"{key}-0")
             rest = None if at is None else at + first
             return first + self._insert(frames[half:], _insert_body(frames[half:], rest, group),
-                                        rest, retry, group)
+                                        rest, retry, group, f"{key}-1")
         if group is not None:
-            self._view.saw_order(reply["order_version"], reply["length"])
+            if reply["length"] is None:  # a repeated key: the length now is not known
+                self._view.forget()
+            else:
+                self._view.saw_order(reply["order_version"], reply["length"])
             return len(frames)
         self._view.saw_insert(base, reply)
         return reply["count"]
@@ -407,26 +417,29 @@ class Room(MutableSequence["ase.Atoms"]):
         """Append every frame of ``values`` (any iterable, read lazily), holding the lock.
 
         Frames go in requests of about ``batch_bytes``, each encoded while the previous one
-        uploads; a progress bar shows for long uploads (``progress``: always / never). One
-        :meth:`undo` removes them all, however many requests they took. On an error
-        nothing stays written: frames already sent are removed again.
+        uploads and each with its own idempotency key (``<upload key>-<chunk>``), so a
+        chunk retried after its server went away lands once; a progress bar shows for
+        long uploads (``progress``: always / never). One :meth:`undo` removes them all,
+        however many requests they took. On an error nothing stays written: frames
+        already sent are removed again.
         """
         if values is self:
             values = self[:]
         bar = upload.Progress(len(values) if isinstance(values, Sized) else None, progress)
         group = secrets.token_hex(8)
+        upload_key = new_idempotency_key()
         with self._lease, ThreadPoolExecutor(1, thread_name_prefix="zndraw-upload") as pool:
             start = self._info()["length"]
             written = sent = 0
             pending: Future[int] | None = None
             try:
-                for frames in upload.batches(values, self.batch_bytes):
+                for chunk, frames in enumerate(upload.batches(values, self.batch_bytes)):
                     body = _insert_body(frames, start + sent, group)
                     if pending is not None:
                         written += pending.result()
                         pending = None
                     pending = pool.submit(self._insert, frames, body, start + sent, False,
-                                          group)
+                                          group, f"{upload_key}-{chunk}")
                     sent += len(frames)
                     bar.update(len(frames), len(body))
                 if pending is not None:
@@ -453,7 +466,8 @@ class Room(MutableSequence["ase.Atoms"]):
     def _delete(self, index: str) -> None:
         try:
             reply = self._http.json("DELETE", f"{self._path}/frames",
-                                    params={"index": index, "base_version": self._order_base()})
+                                    params={"index": index, "base_version": self._order_base()},
+                                    key=new_idempotency_key())
         finally:
             self._cache.changed_order(None)
         self._view.saw_order(reply["order_version"], None)
@@ -490,7 +504,7 @@ class Room(MutableSequence["ase.Atoms"]):
         try:
             reply = self._http.json("PUT", f"{self._path}/frames/{position}",
                                     params={"base_version": version, "id": frame_id},
-                                    body=body)
+                                    body=body, key=new_idempotency_key())
         finally:
             self._cache.changed_frame(position)
         self._view.frames[position] = (frame_id, reply["version"])
@@ -541,10 +555,13 @@ class Room(MutableSequence["ase.Atoms"]):
         body = upload.splice_body(delete, update, insert, frames)
         try:
             reply = self._http.json("POST", f"{self._path}/splice",
-                                    params={"base_version": self._order_base()}, body=body)
+                                    params={"base_version": self._order_base()}, body=body,
+                                    key=new_idempotency_key())
         finally:
             self._cache.changed_order(None)
-        if reply["length"] is not None:
+        if reply["length"] is None:  # nothing changed, or a repeated key
+            self._view.forget()
+        else:
             self._view.saw_order(reply["order_version"], reply["length"])
 
     def clear(self) -> None:
@@ -566,7 +583,7 @@ class Room(MutableSequence["ase.Atoms"]):
 
     def _replay(self, action: str) -> None:
         try:
-            self._http.json("POST", f"{self._path}/{action}")
+            self._http.json("POST", f"{self._path}/{action}", key=new_idempotency_key())
         finally:
             self._cache.changed_order(None)
         self._view.forget()
@@ -575,6 +592,45 @@ class Room(MutableSequence["ase.Atoms"]):
         """``[{"version", "hash"}, ...]`` of frame ``index``'s kept versions, oldest first."""
         return self._http.json("GET", f"{self._path}/frames/{operator.index(index)}/history"
                                )["versions"]
+
+    # -- access ---------------------------------------------------------------------------
+    @property
+    def access(self) -> dict[str, Any]:
+        """``{"owner", "grants", "role"}``: the room's owner, its grants (``user:<name>``,
+        ``group:<name>`` or ``*`` to ``read``, ``write`` or ``admin``) and your role."""
+        return self._http.json("GET", f"{self._path}/access")
+
+    def share(self, user: str | None = None, role: str | None = None, *,
+              group: str | None = None, everyone: str | None = None) -> dict[str, Any]:
+        """Give a user, a group or everyone a role in this room (you need ``admin``):
+        ``share("ben", "write")``, ``share(group="lab", role="read")``,
+        ``share(everyone="read")``. Returns the new :attr:`access`."""
+        if everyone is not None:
+            return self._grant("*", everyone)
+        if role is None:
+            raise TypeError("share needs a role: 'read', 'write' or 'admin'")
+        return self._grant(_grantee(user, group), role)
+
+    def unshare(self, user: str | None = None, *, group: str | None = None,
+                everyone: bool = False) -> dict[str, Any]:
+        """Take back what :meth:`share` gave: ``unshare("ben")``, ``unshare(group="lab")``,
+        ``unshare(everyone=True)``. Returns the new :attr:`access`."""
+        return self._grant("*" if everyone else _grantee(user, group), None)
+
+    def _grant(self, key: str, role: str | None) -> dict[str, Any]:
+        grants = self.access["grants"]
+        if role is None:
+            grants.pop(key, None)
+        else:
+            grants[key] = role
+        return self._http.json("PUT", f"{self._path}/access", json_body={"grants": grants})
+
+
+def _grantee(user: str | None, group: str | None) -> str:
+    """The grant key of exactly one of ``user`` and ``group``."""
+    if (user is None) == (group is None):
+        raise TypeError("name either a user or a group=")
+    return f"user:{user}" if user is not None else f"group:{group}"
 
 
 def _insert_body(frames: list[Frame], at: int | None, group: str | None) -> bytes:

@@ -18,11 +18,11 @@ from typing import Any
 from tornado import web
 
 from .. import __version__, codec
-from ..caller import Caller
+from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
-from ..state.base import IndexSpec
+from ..state.base import IDEMPOTENCY_KEY, Idempotency, IndexSpec, RoomInfo
 from .protocol import (
     INDEX_PART,
     caller_of,
@@ -64,10 +64,10 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
-    The authentication base it is combined with provides ``user_name``.
+    The authentication base it is combined with provides ``identity``, the user.
     """
 
-    user_name: str
+    identity: User
 
     @property
     def service(self) -> RoomService:
@@ -81,7 +81,7 @@ class BaseHandler(web.RequestHandler):
     def caller(self) -> Caller:
         """Who the request is made by: the user, and the session owning leases and undo
         history (the ``X-ZnDraw-Session`` header)."""
-        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
+        return caller_of(self.identity, self.request.headers.get("X-ZnDraw-Session"))
 
     def int_argument(self, name: str, default: int | None = None) -> int:
         value = self.get_query_argument(name, None)
@@ -101,6 +101,22 @@ class BaseHandler(web.RequestHandler):
                 "based on (the room's order_version, or the frame's version)"
             )
         return self.int_argument("base_version")
+
+    def idempotency(self, body: bytes) -> Idempotency | None:
+        """The write's ``Idempotency-Key`` (None without one) with a digest of what makes
+        the request: method, path, query, session and ``body``."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.match(key):
+            raise BadRequest(f"invalid Idempotency-Key {key[:120]!r}: use 1-100 letters, "
+                             "digits, '_', '-', '.' or ':'")
+        digest = hashlib.sha256()
+        request = self.request
+        for part in (request.method, request.path, request.query, self.caller.session):
+            digest.update(part.encode() + b"\n")
+        digest.update(body)
+        return Idempotency(key, digest.hexdigest())
 
     def json_body(self) -> dict[str, Any]:
         return self.json_from(self.request.body)
@@ -146,6 +162,7 @@ class UploadHandler(BaseHandler):
         super().initialize(**kwargs)
         self._chunks: list[bytes] = []
         self._received = 0
+        self._body: bytes | None = None
 
     async def prepare(self) -> None:
         await _maybe_await(super().prepare())
@@ -171,9 +188,12 @@ class UploadHandler(BaseHandler):
         raise ApiError(413, error.to_json())
 
     def body(self) -> bytes:
+        """The whole body, checked against its size limit and ``X-Content-SHA256``."""
+        if self._body is not None:
+            return self._body
         if self._received > self.max_upload_bytes:
             self._too_large()
-        body = b"".join(self._chunks)
+        body = self._body = b"".join(self._chunks)
         self._chunks = []
         expected = self.request.headers.get("X-Content-SHA256")
         if expected is not None:
@@ -251,6 +271,27 @@ class RoomHandler(BaseHandler):
         self.finish()
 
 
+def access_json(info: RoomInfo) -> dict[str, Any]:
+    return {"owner": info.owner, "grants": info.grants, "role": info.role}
+
+
+class AccessHandler(BaseHandler):
+    """Who may do what in a room: read it (GET), or, as its admin, change it (PUT)."""
+
+    @api
+    async def get(self, room: str) -> None:
+        self.write_json(access_json(await self.service.room_info(self.caller, room)))
+
+    @api
+    async def put(self, room: str) -> None:
+        body = self.json_body()
+        if "grants" not in body:
+            raise BadRequest("missing 'grants': send {\"owner\"?: user, \"grants\": {...}}")
+        info = await self.service.set_access(self.caller, room, body["grants"],
+                                             body.get("owner", DEFAULT))
+        self.write_json(access_json(info))
+
+
 class DefaultRoomHandler(BaseHandler):
     @api
     async def get(self) -> None:
@@ -315,7 +356,7 @@ class FramesHandler(ReadMixin, UploadHandler):
         base = self.base_version()
         batch = await self.batch()
         commit = await self.service.insert(self.caller, room, batch, index=index,
-                                           order_base=base)
+                                           order_base=base, key=self.idempotency(self.body()))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "count": len(batch)}, status=201)
 
@@ -327,7 +368,8 @@ class FramesHandler(ReadMixin, UploadHandler):
         else:
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
-                                           order_base=self.base_version())
+                                           order_base=self.base_version(),
+                                           key=self.idempotency(body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -355,7 +397,7 @@ class SpliceHandler(UploadHandler):
         commit = await self.service.splice(
             self.caller, room, delete=spec, update=parse_positions(message.get("update"), "update"),
             insert=parse_positions(message.get("insert"), "insert"), batch=batch,
-            order_base=base, group=group)
+            order_base=base, group=group, key=self.idempotency(body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "length": commit.events[0]["length"] if commit.events else None})
 
@@ -382,7 +424,7 @@ class FrameHandler(UploadHandler):
         batch = await self.batch(validate=not partial)
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
-                                            frame_id=frame_id)
+                                            frame_id=frame_id, key=self.idempotency(self.body()))
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
     @api
@@ -404,7 +446,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room)
+        commit = await replay(self.caller, room, self.idempotency(self.request.body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
@@ -453,6 +495,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
+        (rf"/rooms/{ROOM}/access", AccessHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
     ]
     specs = []

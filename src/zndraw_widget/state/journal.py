@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +34,18 @@ class Journal:
         self.records = 0  # records since the generation header
         self.started = time.monotonic()  # when the first of those was written (or opened)
 
-    def replay(self, generation: int) -> Iterator[Any]:
-        """The records of ``generation`` (none if the journal is of another); then the
-        journal is cut to them, ready to append."""
+    def replay(self, generation: int) -> list[Any]:
+        """The records of ``generation`` (none if the journal is of another); the journal is
+        then cut to them, ready to append."""
         with open(self.path, "rb") as f:
-            data = f.read()
-        good, first = 0, True
-        while good + 4 <= len(data):
-            (length,) = _LENGTH.unpack_from(data, good)
-            if good + 4 + length > len(data):
-                break
-            record = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
-            if first and record[0] == GENERATION and record[1] != generation:
-                good = 0
-                break
-            good += 4 + length
-            if not (first and record[0] == GENERATION):
-                self.records += 1
-                yield record
-            first = False
+            records, good = read_records(f.read(), generation)
+        self.records = len(records)
         if good == 0:
             self.reset(generation)
         else:
             os.ftruncate(self._fd, good)
             self.size = good
+        return records
 
     def append(self, record: Any) -> None:
         """Write ``record`` and fsync it; if that fails the journal is as it was."""
@@ -87,6 +74,26 @@ class Journal:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def read_records(data: bytes, generation: int) -> tuple[list[Any], int]:
+    """The whole records of ``generation`` in the journal bytes ``data`` (none if the journal
+    is of another generation), and the length they take."""
+    records: list[Any] = []
+    good, first = 0, True
+    while good + 4 <= len(data):
+        (length,) = _LENGTH.unpack_from(data, good)
+        if good + 4 + length > len(data):
+            break
+        record = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
+        header = first and record[0] == GENERATION
+        if header and record[1] != generation:
+            return [], 0
+        good += 4 + length
+        if not header:
+            records.append(record)
+        first = False
+    return records, good
 
 
 def _header(generation: int) -> bytes:

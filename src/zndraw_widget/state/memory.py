@@ -29,11 +29,14 @@ from ..durable import fsync, replace_file
 from ..errors import InsufficientStorage
 from .base import (
     EVENT_LOG_LENGTH,
+    HEARTBEAT_TTL,
     ORDER,
     PRESENCE_TTL,
     PRESENTER,
+    REMEMBERED_KEYS,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     QueueSubscription,
@@ -42,11 +45,12 @@ from .base import (
     RoomInfo,
     Store,
     frame_target,
+    remembered_commit,
     resolve_indices,
     segments_in,
 )
 from .failures import Failure
-from .journal import Journal
+from .journal import Journal, read_records
 
 log = logging.getLogger(__name__)
 SNAPSHOT_RECORDS = 10_000
@@ -68,11 +72,15 @@ class _Room:
     events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)  # description, expires
+    owner: str | None = None
+    grants: dict[str, str] = field(default_factory=dict)
+    # idempotency key -> [digest, seq, order_version, versions], oldest first
+    remembered: dict[str, list[Any]] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
                         self.created, self.fields.get("description", ""),
-                        self.fields.get("expires"))
+                        self.fields.get("expires"), self.owner, dict(self.grants))
 
     def ref(self, frame_id: str) -> FrameRef:
         version, hash_, location = self.frames[frame_id]
@@ -95,7 +103,10 @@ class MemoryStore(Store):
         self._leases: dict[tuple[str, str], Lease] = {}
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
+        self._heartbeats: dict[str, float] = {}  # process -> expiry
+        self._process_of: dict[str, str] = {}  # session -> the process it is attached to
         self._subscribers: dict[str, set[QueueSubscription]] = {}
+        self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
         self._journal: Journal | None = None
         self._generation = 0  # of the last snapshot
         self._snapshot_bytes = 0  # its size
@@ -118,11 +129,7 @@ class MemoryStore(Store):
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived objects: collections while loading cost 2x
         try:
-            snapshot = path / "state.snapshot"
-            if snapshot.exists():
-                data = snapshot.read_bytes()
-                self._snapshot_bytes = len(data)
-                self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+            self._load_snapshot_file(path)
             self._journal = Journal(path / "state.journal")
             fsync(path)  # the journal's entry, if it was just created
             for op, args in self._journal.replay(self._generation):
@@ -132,6 +139,40 @@ class MemoryStore(Store):
                 gc.enable()
         if self._snapshot_due():
             self._snapshot()
+
+    def _load_snapshot_file(self, path: Path) -> None:
+        snapshot = path / "state.snapshot"
+        if snapshot.exists():
+            data = snapshot.read_bytes()
+            self._snapshot_bytes = len(data)
+            self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+
+    @classmethod
+    def snapshot_of(cls, path: str | Path, attempts: int = 20) -> MemoryStore:
+        """A detached copy of the state persisted under ``path``, read without its lock,
+        while a server keeps using it (for backups): every change acknowledged before the
+        read is in it. A read that overlapped a snapshot of the journal is retried."""
+        path = Path(path)
+
+        def identity() -> tuple[int, int] | None:  # a new snapshot is a new file
+            try:
+                stat = (path / "state.snapshot").stat()
+            except FileNotFoundError:
+                return None
+            return stat.st_ino, stat.st_mtime_ns
+
+        for _ in range(attempts):
+            before = identity()
+            copy = cls()
+            copy._load_snapshot_file(path)
+            journal = path / "state.journal"
+            records, _ = read_records(journal.read_bytes() if journal.exists() else b"",
+                                      copy._generation)
+            for op, args in records:
+                getattr(copy, f"_apply_{op}")(*args)
+            if identity() == before:  # else the journal read may follow a newer snapshot
+                return copy
+        raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
     def _log(self, op: str, *args: Any) -> Any:
         """Check ``op``, make its record durable, then apply it (which cannot fail)."""
@@ -156,13 +197,17 @@ class MemoryStore(Store):
     def _snapshot(self) -> None:
         """Replace the journal by a snapshot of the state; if that fails (a full disk), the
         journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
+        now = time.time()
+        self._sessions = {s: bound for s, bound in self._sessions.items() if bound[1] > now}
         state = {
             "generation": self._generation + 1,
             "default": self._default,
             "hashes": self._hashes,
+            "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records, r.fields]
+                 r.step, list(r.events), r.records, r.owner, r.grants, r.remembered,
+                 r.fields]
                 for r in self._rooms.values()
             ],
         }
@@ -184,12 +229,15 @@ class MemoryStore(Store):
         self._generation = state.get("generation", 0)
         self._default = state["default"]
         self._hashes = state["hashes"]
+        self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records, *fields) in state["rooms"]:
+             records, *later) in state["rooms"]:  # added since: owner, grants, keys, fields
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
-            room.fields = fields[0] if fields else {}
+            defaults = [None, {}, {}, {}]  # absent from older snapshots: open, nothing remembered
+            room.owner, room.grants, room.remembered, room.fields = (
+                later + defaults[len(later):])
             self._rooms[name] = room
 
     async def close(self) -> None:
@@ -244,6 +292,26 @@ class MemoryStore(Store):
         if record == "do":
             room.stack(session, "redo").clear()
 
+    def _recalled(self, room: str, key: Idempotency | None) -> Commit | None:
+        """The remembered result of ``key`` in ``room`` (see :meth:`Store.recall`)."""
+        if key is None:
+            return None
+        entry = self._room(room).remembered.get(key.key)
+        if entry is None:
+            return None
+        digest, *result = entry
+        if digest != key.digest:
+            raise Failure.KEY_REUSED.error(key=key.key)
+        return remembered_commit(*result)
+
+    def _remember(self, room: _Room, key: list[str] | None, commit: Commit,
+                  versions: list[int]) -> Commit:
+        if key is not None:
+            room.remembered[key[0]] = [key[1], commit.seq, commit.order_version, versions]
+            while len(room.remembered) > REMEMBERED_KEYS:
+                del room.remembered[next(iter(room.remembered))]
+        return commit
+
     def _set_frame(self, room: _Room, frame_id: str, version: int, hash_: str, location: str) -> None:
         room.frames[frame_id] = [version, hash_, location]
         history = room.history.setdefault(frame_id, [])
@@ -253,16 +321,17 @@ class MemoryStore(Store):
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
+                          created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        return self._log("create_room", name, refs, new_ids, created)
+        return self._log("create_room", name, refs, new_ids, created, owner)
 
     def _check_create_room(self, name: str, *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
 
-    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
-        room = _Room(name, created)
+    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float,
+                           owner: str | None = None) -> RoomInfo:
+        room = _Room(name, created, owner=owner)
         for frame_id, (_, hash_, location) in zip(new_ids, refs):
             room.order.append(frame_id)
             self._set_frame(room, frame_id, 1, hash_, location)
@@ -315,6 +384,33 @@ class MemoryStore(Store):
                 due.append(room.name)
         return due
 
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        info = self._log("set_access", name, owner, grants)
+        self._emit(self._rooms[name], {"type": "access", "room": name, "owner": owner,
+                                       "grants": dict(grants)}, data=False)
+        return info
+
+    def _check_set_access(self, name: str, *_: Any) -> None:
+        self._room(name)
+
+    def _apply_set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                          ) -> RoomInfo:
+        room = self._rooms[name]
+        room.owner, room.grants = owner, dict(grants)
+        return room.info()
+
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        self._log("claim_session", session, user, time.time(), ttl)
+
+    def _check_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        bound, until = self._sessions.get(session, (user, now))
+        if bound != user and until > now:
+            raise Failure.SESSION_TAKEN.error(session=session)
+
+    def _apply_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        self._sessions[session] = (user, now + ttl)
+
     async def get_default_room(self) -> str | None:
         return self._default
 
@@ -337,12 +433,15 @@ class MemoryStore(Store):
         return Resolved(len(order), state.seq, state.order_version, indices, refs)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
-        return self._log("insert", room, wire, session, order_base, record)
+        return self._log("insert", room, wire, session, order_base, record, _key(key))
 
     def _check_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> None:
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         length = len(state.order)
@@ -355,7 +454,7 @@ class MemoryStore(Store):
             seen.add(frame_id)
 
     def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> Commit:
+                      record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
@@ -367,7 +466,8 @@ class MemoryStore(Store):
             "type": "frames_inserted", "room": room, "indices": [item[0] for item in items],
             "ids": ids, "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        commit = Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        return self._remember(state, key, commit, [])
 
     def _check_order(self, state: _Room, session: str, order_base: int | None) -> None:
         self._check_lease(state.name, ORDER, session)
@@ -376,11 +476,14 @@ class MemoryStore(Store):
                                               base=order_base)
 
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        return self._log("delete", room, ids, session, order_base, record)
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        return self._log("delete", room, ids, session, order_base, record, _key(key))
 
     def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> None:
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         missing = [i for i in ids if i not in state.frames]
@@ -389,7 +492,7 @@ class MemoryStore(Store):
                                                current_version=state.order_version)
 
     def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> Commit:
+                      record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
@@ -403,13 +506,17 @@ class MemoryStore(Store):
             "type": "frames_deleted", "room": room, "indices": positions, "ids": ids,
             "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [], [event])
+        return self._remember(state, key, Commit(state.seq, state.order_version, [], [event]), [])
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
-        return self._log("update", room, [list(c) for c in changes], session, record)
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        return self._log("update", room, [list(c) for c in changes], session, record, _key(key))
 
-    def _check_update(self, room: str, changes: list, session: str, record: Record) -> None:
+    def _check_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> None:
         state = self._room(room)
         for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
@@ -421,7 +528,8 @@ class MemoryStore(Store):
             if not isinstance(base, str) and current != base:
                 raise Failure.FRAME_VERSION.error(id=frame_id, current_version=current, base=base)
 
-    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+    def _apply_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
@@ -437,19 +545,25 @@ class MemoryStore(Store):
                 "version": version,
             }))
         self._record(state, session, record, {"op": "update", "frames": inverse})
-        return Commit(state.seq, state.order_version, versions, events)
+        return self._remember(state, key, Commit(state.seq, state.order_version, versions, events),
+                              versions)
+
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        return self._recalled(room, key)
 
     async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
                      update: list[tuple[str, int | str, str, str]], *, session: str,
-                     order_base: int | None, record: Record = "do", group: str | None = None
-                     ) -> Commit:
+                     order_base: int | None, record: Record = "do", group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in insert]
         return self._log("splice", room, list(delete), wire, [list(c) for c in update],
-                         session, order_base, record, group)
+                         session, order_base, record, group, _key(key))
 
     def _check_splice(self, room: str, delete: list[str], insert: list, update: list,
                       session: str, order_base: int | None, record: Record,
-                      group: str | None) -> None:
+                      group: str | None, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         gone = set(delete)
@@ -472,7 +586,7 @@ class MemoryStore(Store):
 
     def _apply_splice(self, room: str, delete: list[str], insert: list, update: list,
                       session: str, order_base: int | None, record: Record,
-                      group: str | None) -> Commit:
+                      group: str | None, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
         inverse_update, versions = [], []
         for frame_id, _, hash_, location in update:
@@ -504,7 +618,8 @@ class MemoryStore(Store):
             "updated": [index_of[i] for i in updated_ids], "updated_ids": updated_ids,
             "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, versions, [event])
+        return self._remember(state, key, Commit(state.seq, state.order_version, versions,
+                                                 [event]), versions)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
@@ -526,6 +641,39 @@ class MemoryStore(Store):
         dead = set(segments)
         self._hashes = {h: loc for h, loc in self._hashes.items()
                         if loc.rpartition("/")[0] not in dead}
+
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        rooms = [{
+            "name": r.name, "created": r.created, "seq": r.seq,
+            "order_version": r.order_version, "step": r.step, "order": r.order,
+            "frames": r.frames, "history": r.history, "events": list(r.events),
+            "records": {session: stacks for session, stacks in r.records.items()
+                        if stacks["undo"] or stacks["redo"]},
+            "owner": r.owner, "grants": r.grants,
+            "description": r.fields.get("description", ""), "expires": r.fields.get("expires"),
+        } for r in self._rooms.values()]
+        state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
+        return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        self._log("import_state", msgpack.unpackb(msgpack.packb(state), strict_map_key=False))
+
+    def _check_import_state(self, state: dict[str, Any]) -> None:
+        if self._rooms:
+            raise Failure.NOT_EMPTY.error(rooms=len(self._rooms))
+
+    def _apply_import_state(self, state: dict[str, Any]) -> None:
+        for r in state["rooms"]:
+            room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
+                         dict(r["history"]), r["order_version"], r["seq"], r["step"],
+                         owner=r.get("owner"), grants=dict(r.get("grants") or {}))
+            room.events.extend(r["events"])
+            room.records = dict(r["records"])
+            room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
+            self._rooms[room.name] = room
+        self._hashes.update(state["hashes"])
+        self._default = state["default"]
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
@@ -549,10 +697,11 @@ class MemoryStore(Store):
         self._rooms[room].stack(session, stack).append(record)
 
     # -- leases ---------------------------------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
         state = self._room(room)
         self._check_lease(room, target, session)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, user)
         is_new = self._holder(room, target) is None
         self._leases[(room, target)] = lease
         if is_new:
@@ -566,7 +715,7 @@ class MemoryStore(Store):
             raise Failure.NO_LEASE.error(target=target)
         if lease.holder != session:
             raise Failure.HELD.error(holder=lease.holder, target=target)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, lease.user)
         self._leases[(room, target)] = lease
         return lease
 
@@ -639,6 +788,36 @@ class MemoryStore(Store):
                                "user": user, "present": user is not None}, data=False)
         return list(present.values())
 
+    # -- server processes -----------------------------------------------------------------
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        self._heartbeats[process] = time.time() + ttl
+
+    async def attach(self, process: str, session: str) -> None:
+        self._process_of[session] = process
+
+    async def detach(self, process: str, session: str) -> None:
+        if self._process_of.get(session) == process:
+            del self._process_of[session]
+
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        now = time.time()
+        dead = [process for process, until in self._heartbeats.items()
+                if until <= now and process != sweeper]
+        for process in dead:
+            del self._heartbeats[process]
+            for session in [s for s, p in self._process_of.items() if p == process]:
+                del self._process_of[session]
+                for lease in [lease for lease in self._leases.values() if lease.holder == session]:
+                    del self._leases[(lease.room, lease.target)]
+                    if lease.room in self._rooms:
+                        self._emit(self._rooms[lease.room], {
+                            "type": "lease", "room": lease.room, "target": lease.target,
+                            "holder": None, "expires": None, "expired": session}, data=False)
+                for room, present in list(self._present.items()):
+                    if session in present and room in self._rooms:
+                        await self.presence(room, session, None)
+        return dead
+
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
         state = self._room(room)
@@ -664,5 +843,11 @@ def _deletes_only(record: dict[str, Any]) -> bool:
     return record.get("op") == "splice" and not record["insert"] and not record["update"]
 
 
+def _key(key: Idempotency | None) -> list[str] | None:
+    """``key`` as a journal record stores it."""
+    return None if key is None else [key.key, key.digest]
+
+
 def _lease_event(lease: Lease) -> dict[str, Any]:
-    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires}
+    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires,
+            "user": lease.user}

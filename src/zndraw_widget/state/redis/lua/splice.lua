@@ -6,15 +6,19 @@
 -- location], ...] inserted in turn after the deletes, [7] JSON [[id, base, hash,
 -- location], ...] updates (base: the frame's version, or for undo/redo the content hash it
 -- must still have), [8] session, [9] the order version the change is based on ('' for
--- unchecked), [10] record: 'do', 'undo' or 'redo', [11] undo group ('' for none)
--- Returns: {seq, order_version, {frames_spliced event JSON}, {version of each update}}
--- Fails: no_room, locked, order_changed, frames_missing, splice_overlap, frame_gone,
+-- unchecked), [10] record: 'do', 'undo' or 'redo', [11] undo group ('' for none),
+-- [12] idempotency key ('' for none), [13] its digest
+-- Returns: {seq, order_version, {frames_spliced event JSON}, JSON [version of each update]};
+-- for a repeated key {seq, order_version, {}, versions JSON} of the first time
+-- Fails: no_room, key_reused, locked, order_changed, frames_missing, splice_overlap, frame_gone,
 -- frame_changed, frame_version, insert_position, frame_exists
 
 local room, dels, items, changes = ARGV[4], cjson.decode(ARGV[5]), cjson.decode(ARGV[6]),
                                    cjson.decode(ARGV[7])
 local session, base, kind, group = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local R = need_room(room)
+local done = recalled(R, ARGV[12], ARGV[13])
+if done then return done end
 check_order(room, session, base)
 local order, frames = R .. ':order', R .. ':frames'
 -- check everything
@@ -105,6 +109,6 @@ local event = emit(room, {type = 'frames_spliced', order_version = order_version
                    {deleted = json_list(deleted), deleted_ids = json_list(deleted_ids),
                     inserted = json_list(inserted), inserted_ids = json_list(inserted_ids),
                     updated = json_list(updated), updated_ids = json_list(updated_ids)}, true)
-local reply = commit(R, {event})
-reply[4] = versions
+local reply = remember(R, ARGV[12], ARGV[13], commit(R, {event}), versions)
+reply[4] = json_list(versions)
 return reply
