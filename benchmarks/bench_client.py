@@ -5,6 +5,9 @@
 - ``room.extend`` of N ase.Atoms (frames/s), and as a fraction of a raw msgpack extend of
   the same frames (one ``FrameBatch`` encoded and POSTed in one request) in the same run;
 - ``room[:]`` of the N frames in one call;
+- ``room[:] = new`` (a slice assignment of N new frames) and ``del room[::2]`` of
+  ``--delete-frames`` (100,000) small frames: the commits each took (goal: one) and the
+  time as a multiple of an extend of the same frames (goal: within 2x);
 - ``room[i]`` random reads of 1k-atom frames (p50, p90; goal: p50 <= 2 ms).
 """
 
@@ -71,6 +74,7 @@ def main() -> None:
     parser.add_argument("--atoms", type=int, default=100)
     parser.add_argument("--reads", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--delete-frames", type=int, default=100_000)
     args = parser.parse_args()
     frames = make_atoms(args.frames, args.atoms)
     with tempfile.TemporaryDirectory() as storage:
@@ -79,7 +83,7 @@ def main() -> None:
             raw, ours = [], []
             for k in range(args.repeat):  # alternate, so both see the same server state
                 raw.append(raw_extend(url, f"raw{k}", frames))
-                with Room(f"room{k}", url=url, token=TOKEN) as room:
+                with Room(f"room{k}", url=url, token=TOKEN, create=True) as room:
                     start = time.perf_counter()
                     room.extend(frames, progress=False)
                     ours.append(time.perf_counter() - start)
@@ -89,7 +93,7 @@ def main() -> None:
                   f"{args.frames / best_raw:,.0f} frames/s ({best_raw:.2f} s): "
                   f"{best_raw / best:.2f}x raw")
 
-            with Room("room0", url=url, token=TOKEN) as room:
+            with Room("room0", url=url, token=TOKEN, create=True) as room:
                 times = []
                 for _ in range(args.repeat):
                     start = time.perf_counter()
@@ -99,7 +103,31 @@ def main() -> None:
                 print(f"room[:] of {args.frames} frames: {min(times):.2f} s "
                       f"({args.frames / min(times):,.0f} frames/s)")
 
-            with Room("big", url=url, token=TOKEN) as room:
+            with Room("room0", url=url, token=TOKEN) as room:
+                replaced = make_atoms(args.frames, args.atoms, seed=2)
+                seq = room.info()["seq"]
+                start = time.perf_counter()
+                room[:] = replaced
+                elapsed = time.perf_counter() - start
+                assert len(room) == args.frames and room[-1] == replaced[-1]
+                print(f"room[:] = {args.frames} new frames: {elapsed:.2f} s, "
+                      f"{room.info()['seq'] - seq} commit(s), {elapsed / best:.2f}x the extend")
+
+            small = make_atoms(args.delete_frames, 4, seed=3)
+            with Room("halved", url=url, token=TOKEN, create=True) as room:
+                start = time.perf_counter()
+                room.extend(small, progress=False)
+                extended = time.perf_counter() - start
+                seq = room.info()["seq"]
+                start = time.perf_counter()
+                del room[::2]
+                elapsed = time.perf_counter() - start
+                assert len(room) == args.delete_frames // 2
+                print(f"del room[::2] of {args.delete_frames} frames: {elapsed:.2f} s, "
+                      f"{room.info()['seq'] - seq} commit(s), {elapsed / extended:.2f}x the "
+                      f"extend of the same frames ({extended:.2f} s)")
+
+            with Room("big", url=url, token=TOKEN, create=True) as room:
                 room.extend(make_atoms(200, 1000, seed=1), progress=False)
                 rng = np.random.default_rng(0)
                 for i in rng.integers(0, 200, 50):  # warm up connection and caches

@@ -78,7 +78,7 @@ def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int 
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
     base = grid[:atoms] * 1.6
     numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
-    room = Room(name, url=server.base, token=server.token)
+    room = Room(name, url=server.base, token=server.token, create=True)
     batch = []
     for _ in range(frames):
         positions = base + rng.normal(0, 0.05, base.shape)

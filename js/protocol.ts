@@ -130,6 +130,18 @@ export interface FramesDeleted extends EventBase {
   order_version: number;
   length: number;
 }
+/** One atomic change of any shape: frames updated, then deleted, then inserted. */
+export interface FramesSpliced extends EventBase {
+  type: "frames_spliced";
+  deleted: number[];
+  deleted_ids: string[];
+  inserted: number[];
+  inserted_ids: string[];
+  updated: number[];
+  updated_ids: string[];
+  order_version: number;
+  length: number;
+}
 export interface FrameUpdated extends EventBase {
   type: "frame_updated";
   frame: number;
@@ -168,10 +180,15 @@ export interface RoomDeleted extends EventBase {
 }
 
 /** Events that bump the room's seq by one (and can be re-read with `events?since=`). */
-export type DataEvent = FramesInserted | FramesDeleted | FrameUpdated;
+export type DataEvent = FramesInserted | FramesDeleted | FramesSpliced | FrameUpdated;
 export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted;
 
-export const DATA_EVENTS: ReadonlySet<string> = new Set<DataEvent["type"]>(["frames_inserted", "frames_deleted", "frame_updated"]);
+export const DATA_EVENTS: ReadonlySet<string> = new Set<DataEvent["type"]>([
+  "frames_inserted",
+  "frames_deleted",
+  "frames_spliced",
+  "frame_updated",
+]);
 
 export function isDataEvent(event: RoomEvent): event is DataEvent {
   return DATA_EVENTS.has(event.type);

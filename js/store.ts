@@ -156,7 +156,8 @@ export class FrameStore {
         this.generation += 1;
         this.inflight.clear();
         changed.add(index);
-      } else if (event.type === "frames_inserted" || event.type === "frames_deleted") {
+      } else {
+        // frames_inserted, frames_deleted, frames_spliced: the order changed
         this.length = event.length;
         all = true;
       }

@@ -279,7 +279,7 @@ def connect(server, room_name, no_ambient_server):
     def open_room(name: str = room_name, **kwargs):
         from zndraw_widget import Room
 
-        room = Room(name, url=server.base, token=server.token, **kwargs)
+        room = Room(name, url=server.base, token=server.token, **{"create": True, **kwargs})
         opened.append(room)
         return room
 

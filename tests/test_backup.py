@@ -77,7 +77,7 @@ def test_backup_during_writes_restores_everything_into_either_store(tmp_path, re
     from zndraw_widget import Room
 
     source = ServerProcess(tmp_path / "source", "--redis-url", redis, "--redis-prefix", "src:")
-    rooms = [Room(f"room-{k}", url=source.base, token=source.token) for k in range(3)]
+    rooms = [Room(f"room-{k}", url=source.base, token=source.token, create=True) for k in range(3)]
     try:
         for k, room in enumerate(rooms):  # versions, history and an undo record each
             room.extend([tagged(10 * k + i) for i in range(5)])
@@ -148,7 +148,7 @@ def test_a_truncated_backup_is_refused(tmp_path):
     try:
         from zndraw_widget import Room
 
-        room = Room("r", url=server.base, token=server.token)
+        room = Room("r", url=server.base, token=server.token, create=True)
         room.extend([tagged(i) for i in range(3)])
         room.close()
         cli("backup", "--to", str(tmp_path / "b"), *store_args(storage))

@@ -22,8 +22,9 @@ from .conftest import make_atoms
 ALICE = Caller("alice", frozenset({"lab"}), "s")
 BOB = Caller("bob", frozenset(), "b")
 
-# Not a caller's operation: the server's own maintenance of unreferenced stored data.
-MAINTENANCE = {"reclaim"}
+# Not a caller's operation: the server's own maintenance of unreferenced stored data and
+# of ephemeral rooms nobody uses any more.
+MAINTENANCE = {"reclaim", "expire_rooms"}
 
 
 class DenyAll:
@@ -55,6 +56,8 @@ OPERATIONS = {
     "insert": (("r", batch(1)), Action.WRITE, "r"),
     "replace": (("r", 0, batch(2)), Action.WRITE, "r"),
     "delete": (("r", [0]), Action.WRITE, "r"),
+    "splice": (("r",), Action.WRITE, "r"),
+    "set_room_fields": (("r",), Action.WRITE, "r"),
     "history": (("r", 0), Action.READ, "r"),
     "undo": (("r",), Action.WRITE, "r"),
     "redo": (("r",), Action.WRITE, "r"),
@@ -67,7 +70,10 @@ OPERATIONS = {
     "events_since": (("r", 0), Action.READ, "r"),
 }
 KEYWORDS = {"insert": {"index": None, "order_base": 1}, "replace": {"base_version": 1},
-            "delete": {"order_base": 1}}
+            "delete": {"order_base": 1},
+            "splice": {"delete": [0], "update": [], "insert": [], "batch": None,
+                       "order_base": 1},
+            "set_room_fields": {"description": "x"}}
 
 
 def test_the_table_covers_every_public_operation():

@@ -46,3 +46,25 @@ async def test_reclaim_deletes_only_unreferenced_segments(tmp_path):
     _, batch = await service.read_batch(ALICE, "r", [0])
     assert batch.to_atoms() == [versions[0][0]]
     assert await service.reclaim(min_age=3600, settle=0) == 0  # too young to reclaim
+
+
+@pytest.mark.asyncio
+async def test_an_expired_ephemeral_room_is_deleted_and_its_data_reclaimed(tmp_path):
+    storage = ZarrProvider(tmp_path)
+    store = MemoryStore()
+    service = RoomService(store, storage, ephemeral_ttl=0)
+    for name, seed in (("passing", 1), ("kept", 2), ("watched", 3)):
+        info = await service.create_room(ALICE, name, base=None, ephemeral=True)
+        assert info.expires is not None
+        await service.insert(ALICE, name, FrameBatch.from_atoms(make_atoms(2, seed=seed)),
+                             index=None, order_base=0)
+    await service.set_room_fields(ALICE, "kept", keep=True)
+    await store.presence("watched", "viewer", "bob")  # a view has it open
+    assert len(storage.segment_ages()) == 3
+    assert await service.expire_rooms() == ["passing"]
+    _, listed = await service.list_rooms(ALICE)
+    assert [r.name for r in listed] == ["kept", "watched"]
+    assert await service.reclaim(min_age=0, settle=0) == 1
+    assert len(storage.segment_ages()) == 2
+    await store.presence("watched", "viewer", None)  # the view left
+    assert await service.expire_rooms() == ["watched"]

@@ -72,7 +72,9 @@ def test_viewer_of_frames_uploads_them_into_a_new_room(server, tmp_path):
     viewer._handle_custom_msg({"type": "credentials"}, [])
     assert sent == [{"type": "credentials", "token": server.token}]
     room = Room(viewer.room, url=server.base, token=server.token, create=False)
-    assert len(room) == 5
+    assert len(room) == 5 and room.info()["expires"] is not None  # ephemeral
+    viewer.step = 3
+    np.testing.assert_allclose(viewer.atoms.positions, frames[3].positions)
     np.testing.assert_allclose(room[3].positions, frames[3].positions)
     viewer.frames.append(frames[0])  # writes through the viewer's room
     assert len(room) == 6

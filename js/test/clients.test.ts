@@ -4,7 +4,7 @@ import { ControlClient, ControlError } from "../control";
 import { ApiError, DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, websocketUrl } from "../env";
 import { FrameStore } from "../store";
-import type { FrameUpdated, FramesInserted } from "../protocol";
+import type { FrameUpdated, FramesInserted, FramesSpliced } from "../protocol";
 import { RoomSync } from "../sync";
 import { FakeSocket } from "./fake-socket";
 
@@ -124,6 +124,14 @@ describe("FrameStore", () => {
     expect(store.has(5)).toBe(false);
     expect(store.apply([inserted(101, 9)])).toBeNull();
     expect(store.length).toBe(101);
+    expect(store.has(0)).toBe(false);
+    await store.load(0);
+    const spliced: FramesSpliced = {
+      type: "frames_spliced", room: "r", seq: 10, deleted: [3], deleted_ids: ["id3"], inserted: [],
+      inserted_ids: [], updated: [0], updated_ids: ["id0"], order_version: 3, length: 100,
+    };
+    expect(store.apply([spliced])).toBeNull(); // one change of any shape: everything re-read
+    expect(store.length).toBe(100);
     expect(store.has(0)).toBe(false);
   });
 });

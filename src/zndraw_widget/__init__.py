@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 # The client is imported on first use, so that ``import zndraw_widget`` stays light.
 _CLIENT = frozenset({
     "Room", "ConflictError", "LockedError", "RoomNotFoundError", "ServerNotFoundError",
-    "AuthenticationError",
+    "AuthenticationError", "rooms",
 })
 
 

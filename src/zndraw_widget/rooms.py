@@ -75,11 +75,13 @@ class RoomService:
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
                  lease_ttl: float = 10.0, policy: Policy | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, ephemeral_ttl: float = 3600.0) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.storage = storage
         self.lease_ttl = lease_ttl
+        #: Seconds an ephemeral room outlives the last view or kernel that had it open.
+        self.ephemeral_ttl = ephemeral_ttl
         self.policy: Policy = policy or AccessPolicy(store)
         self.sessions = SessionClaims(store)
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
@@ -93,9 +95,14 @@ class RoomService:
         return room
 
     # -- rooms ----------------------------------------------------------------------------
-    async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT) -> RoomInfo:
+    async def create_room(self, caller: Caller, name: str, base: Any = DEFAULT, *,
+                          description: str = "", ephemeral: bool = False) -> RoomInfo:
         """Create ``name``: empty (``base=None``), a copy of room ``base`` (no data is
-        copied: the new frames point at the same stored content), or of the default room."""
+        copied: the new frames point at the same stored content), or of the default room.
+
+        An ``ephemeral`` room is deleted ``ephemeral_ttl`` seconds after the last view or
+        kernel left it (see :meth:`expire_rooms`), unless it is kept
+        (:meth:`set_room_fields`)."""
         name = await self._room(caller, Action.CREATE, name)
         if base is DEFAULT:
             base = await self.store.get_default_room()
@@ -105,8 +112,40 @@ class RoomService:
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
         info = await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)),
                                             time.time(), owner=caller.user)
+        fields: dict[str, Any] = {}
+        if description:
+            fields["description"] = _description(description)
+        if ephemeral:
+            fields["expires"] = time.time() + self.ephemeral_ttl
+        if fields:
+            info = await self.store.set_room_fields(name, fields)
         info.role = Role.ADMIN.label
         return info
+
+    async def set_room_fields(self, caller: Caller, room: str, *, description: Any = None,
+                              keep: bool = False) -> RoomInfo:
+        """Set the room's ``description``; ``keep`` makes an ephemeral room permanent."""
+        room = await self._room(caller, Action.WRITE, room)
+        fields: dict[str, Any] = {}
+        if description is not None:
+            fields["description"] = _description(description)
+        if keep:
+            fields["expires"] = None
+        if fields:
+            await self.store.set_room_fields(room, fields)
+        return await self.room_info(caller, room)
+
+    async def expire_rooms(self) -> list[str]:
+        """Delete the ephemeral rooms nobody had open for ``ephemeral_ttl`` seconds (their
+        data goes with the next :meth:`reclaim`); extend those someone has open."""
+        deleted = []
+        for name in await self.store.expire_rooms(time.time(), self.ephemeral_ttl):
+            try:
+                await self.store.delete_room(name)
+            except NotFound:  # another process was first
+                continue
+            deleted.append(name)
+        return deleted
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
         """The room's counters, its access (``owner``, ``grants``) and the caller's
@@ -222,7 +261,7 @@ class RoomService:
                      order_base: int, key: Idempotency | None = None) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
         room = await self._room(caller, Action.WRITE, room)
-        if key is not None and (done := await self.store.recall(room, key)) is not None:
+        if (done := await self._recall(room, key)) is not None:
             return done
         info = await self.store.room_info(room)
         if index is None:
@@ -248,7 +287,7 @@ class RoomService:
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
         room = await self._room(caller, Action.WRITE, room)
-        if key is not None and (done := await self.store.recall(room, key)) is not None:
+        if (done := await self._recall(room, key)) is not None:
             return done
         resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
@@ -269,7 +308,7 @@ class RoomService:
     async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int,
                      key: Idempotency | None = None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
-        if key is not None and (done := await self.store.recall(room, key)) is not None:
+        if (done := await self._recall(room, key)) is not None:
             return done
         resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
@@ -279,6 +318,50 @@ class RoomService:
             return Commit(resolved.seq, resolved.order_version)
         return self._counted("delete", await self.store.delete(
             room, ids, session=caller.session, order_base=order_base, key=key))
+
+    async def splice(self, caller: Caller, room: str, *, delete: IndexSpec | None,
+                     update: Sequence[int], insert: Sequence[int], batch: FrameBatch | None,
+                     order_base: int, group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
+        """One atomic change: replace the frames at positions ``update`` (of the current
+        order), delete the frames ``delete`` selects, then insert frames at positions
+        ``insert`` (each in turn, as ``list.insert``). ``batch`` holds the new frames: those
+        of ``update``, then those of ``insert``. One commit, one undo record; ``group``
+        merges the undo records of an insert-only change sent in several commits."""
+        room = await self._room(caller, Action.WRITE, room)
+        if (done := await self._recall(room, key)) is not None:
+            return done
+        count = len(batch) if batch is not None else 0
+        if count != len(update) + len(insert):
+            raise BadRequest(f"{count} frames sent for {len(update)} updates and "
+                             f"{len(insert)} inserts")
+        if len(set(update)) != len(update):
+            raise BadRequest("a position is updated twice")
+        deleted: list[FrameRef] = []
+        if delete is not None:
+            resolved = await self.store.resolve(room, delete)
+            if resolved.order_version != order_base:
+                await self._order_conflict(room, resolved.order_version, order_base,
+                                           caller.session)
+            deleted = resolved.refs
+        updated: list[FrameRef] = []
+        if update:
+            resolved = await self.store.resolve(room, list(update))
+            if resolved.order_version != order_base:
+                await self._order_conflict(room, resolved.order_version, order_base,
+                                           caller.session)
+            updated = resolved.refs
+        if not (deleted or updated or insert):
+            info = await self.store.room_info(room)
+            return Commit(info.seq, info.order_version)
+        stored = await self._store_batch(batch) if count else []
+        changes = [(ref.id, ref.version, h, loc) for ref, (h, loc) in zip(updated, stored)]
+        ids = new_frame_ids(len(insert))
+        items = [(index, FrameRef(ids[k], 1, h, loc))
+                 for k, (index, (h, loc)) in enumerate(zip(insert, stored[len(updated):]))]
+        return self._counted("splice", await self.store.splice(
+            room, list(dict.fromkeys(r.id for r in deleted)), items, changes,
+            session=caller.session, order_base=order_base, group=group, key=key))
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -306,14 +389,19 @@ class RoomService:
     async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"],
                       key: Idempotency | None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
-        if key is not None and (done := await self.store.recall(room, key)) is not None:
+        if (done := await self._recall(room, key)) is not None:
             return done
         session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
             raise NotFound(f"nothing to {stack} in room {room!r} for this session")
         try:
-            if record["op"] == "delete":
+            if record["op"] == "splice":
+                items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["insert"]]
+                commit = await self.store.splice(
+                    room, record["delete"], items, [tuple(c) for c in record["update"]],
+                    session=session, order_base=None, record=stack, key=key)
+            elif record["op"] == "delete":
                 commit = await self.store.delete(room, record["ids"], session=session,
                                                  order_base=None, record=stack, key=key)
             elif record["op"] == "insert":
@@ -330,6 +418,11 @@ class RoomService:
         if commit.repeated:  # the same request, applied meanwhile: this record stays
             await self.store.push_record(room, session, stack, record)
         return self._counted(stack, commit)
+
+    async def _recall(self, room: str, key: Idempotency | None) -> Commit | None:
+        """The first result of a write already applied under ``key`` (see
+        :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`), if any."""
+        return None if key is None else await self.store.recall(room, key)
 
     def _counted(self, op: str, commit: Commit) -> Commit:
         """``commit``, counted in the metrics unless it repeats an earlier one."""
@@ -386,6 +479,13 @@ class RoomService:
     async def events_since(self, caller: Caller, room: str, seq: int
                            ) -> list[dict[str, Any]] | None:
         return await self.store.events_since(await self._room(caller, Action.READ, room), seq)
+
+
+def _description(description: Any) -> str:
+    """``description`` if it can describe a room: a string of at most 10000 characters."""
+    if not isinstance(description, str) or len(description) > 10_000:
+        raise BadRequest("'description' must be a string of at most 10000 characters")
+    return description
 
 
 def _etag(refs: Iterable[FrameRef], fields: tuple[str, ...] | None) -> str:

@@ -22,6 +22,7 @@ from .storage import ZarrProvider
 
 log = logging.getLogger(__name__)
 
+EXPIRY_INTERVAL = 60.0  # seconds between sweeps for expired ephemeral rooms (at most)
 HEARTBEAT_INTERVAL = HEARTBEAT_TTL / 5  # seconds between a process's heartbeats
 
 
@@ -32,8 +33,9 @@ def new_process_id() -> str:
 
 class Runtime:
     """One server process's room service, event hub, metrics and periodic tasks (its
-    heartbeat; sweeping expired leases, presences and processes; reclaiming unreferenced data),
-    opened on first use inside the running event loop, where a Redis client must be made."""
+    heartbeat; sweeping expired leases, presences and processes; deleting expired ephemeral
+    rooms; reclaiming unreferenced data), opened on first use inside the running event loop,
+    where a Redis client must be made."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -66,10 +68,13 @@ class Runtime:
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
-                                    lease_ttl=settings.lease_ttl, metrics=self.metrics)
+                                    lease_ttl=settings.lease_ttl, metrics=self.metrics,
+                                    ephemeral_ttl=settings.ephemeral_ttl)
         self._hub = Hub(store, self.process, self.metrics)
         periodic = [(HEARTBEAT_INTERVAL, self._heartbeat, "renewing the heartbeat"),
-                    (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
+                    (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases"),
+                    (min(EXPIRY_INTERVAL, max(settings.ephemeral_ttl / 4, SWEEP_INTERVAL)),
+                     self._expire_rooms, "deleting expired ephemeral rooms")]
         if settings.reclaim_interval > 0:
             periodic.append((settings.reclaim_interval, self._reclaim,
                              "reclaiming unreferenced data"))
@@ -94,6 +99,11 @@ class Runtime:
 
     async def _heartbeat(self) -> None:
         await self._service.store.heartbeat(self.process)
+
+    async def _expire_rooms(self) -> None:
+        deleted = await self._service.expire_rooms()
+        if deleted:
+            log.info("deleted %d expired ephemeral rooms: %s", len(deleted), ", ".join(deleted))
 
     async def _reclaim(self) -> None:
         count = await self._service.reclaim(min_age=self.settings.reclaim_interval)

@@ -88,6 +88,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("metrics_token", str, None, "ZNDRAW_METRICS_TOKEN",
            "token a Prometheus scraper sends (Authorization: Bearer) to GET zndraw/api/metrics",
            shown_default="none: no metrics endpoint"),
+    Option("ephemeral_ttl", float, 3600.0, "ZNDRAW_EPHEMERAL_TTL",
+           "seconds an ephemeral room (made by Viewer(frames)) outlives the last view or "
+           "kernel that had it open"),
 )
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
 SERVE_OPTIONS = tuple(option for option in OPTIONS if option.serve_only)
@@ -120,6 +123,7 @@ class Settings:
     lease_ttl: float = 10.0
     reclaim_interval: float = 600.0
     metrics_token: str | None = None
+    ephemeral_ttl: float = 3600.0
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,

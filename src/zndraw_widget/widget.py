@@ -39,7 +39,9 @@ class Viewer(anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
     ``Viewer(frames)`` (a list of ``ase.Atoms``, or a ``pathlib.Path`` of a trajectory file
-    ase reads) uploads them into a new room first.
+    ase reads) uploads them into a new *ephemeral* room first: the server deletes it (and
+    reclaims its data) ``ephemeral_ttl`` seconds after the last view and kernel left it,
+    unless ``viewer.frames.keep()`` is called (or it was named with ``room=``).
     ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
     the viewer uses the Jupyter server's own zndraw extension. The token is never saved in
     the notebook: each view asks this kernel for it.
@@ -86,10 +88,13 @@ class Viewer(anywidget.AnyWidget):
         # of the hub for it.
         self._hub = None if url else find_service(os.environ)
         if frames is not None:
-            name = room or f"viewer-{secrets.token_hex(6)}"
-            self._room_client = Room(name, url=url, token=self._token)
+            if room is None:
+                self._room_client = Room.create(f"viewer-{secrets.token_hex(6)}", url=url,
+                                                token=self._token, ephemeral=True)
+            else:
+                self._room_client = Room(room, url=url, token=self._token, create=True)
             self._room_client.extend(list(frames))
-            room = name
+            room = self._room_client.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
         super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
@@ -110,6 +115,20 @@ class Viewer(anywidget.AnyWidget):
 
             self._room_client = Room(self.room, url=self._url, token=self._token, create=False)
         return self._room_client
+
+    @property
+    def atoms(self) -> ase.Atoms:
+        """The frame this viewer shows (at its :attr:`step`); setting it replaces that frame
+        (in an empty room it becomes the first)."""
+        return self.frames[self.step]
+
+    @atoms.setter
+    def atoms(self, value: ase.Atoms) -> None:
+        frames = self.frames
+        if len(frames) == 0:
+            frames.append(value)
+        else:
+            frames[self.step] = value
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"

@@ -285,7 +285,7 @@ def test_extend_streams_a_generator_in_batches(connect):
 def test_extend_splits_bodies_over_the_servers_limit(tmp_path):
     small = ServerProcess(tmp_path, "--max-upload-mb", "0.05")
     try:
-        with Room("r", url=small.url, token=small.token) as room:
+        with Room.create("r", url=small.url, token=small.token) as room:
             room.extend(make_atoms(300, natoms=8))
             assert len(room) == 300 and room[-1].info["step"] == 299
     finally:
@@ -334,12 +334,12 @@ def test_undo_redo_history(connect):
 def test_discovery_from_environment(server, monkeypatch):
     monkeypatch.setenv("ZNDRAW_URL", server.base)
     monkeypatch.setenv("ZNDRAW_TOKEN", server.token)
-    with Room("from-env") as room:
+    with Room.create("from-env") as room:
         room.append(tagged(0))
         assert room.url == server.url
     with pytest.raises(RoomNotFoundError, match="does not exist"):
-        Room("missing", create=False)
-    with Room("copy", base="from-env") as copied:
+        Room("missing")
+    with Room.create("copy", base="from-env") as copied:
         assert tags(copied) == [0]
     monkeypatch.setenv("ZNDRAW_TOKEN", "wrong")
     with pytest.raises(AuthenticationError, match="token"):
@@ -359,7 +359,7 @@ def test_discovery_from_a_runtime_file(server, monkeypatch, tmp_path):
         {"url": server.base, "base_url": "/", "token": server.token, "pid": pid}))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("JPY_PARENT_PID", str(pid))
-    with Room("from-runtime-file") as room:
+    with Room.create("from-runtime-file") as room:
         room.append(tagged(0))
         assert room.url == server.url and len(room) == 1
     monkeypatch.setenv("JPY_PARENT_PID", "1")
@@ -404,7 +404,7 @@ def test_a_kernel_of_a_real_jupyter_server_finds_it(tmp_path):
         client = kernel.client()
         client.start_channels()
         client.wait_for_ready(timeout=60)
-        code = ("import ase\nfrom zndraw_widget import Room\nroom = Room('x')\n"
+        code = ("import ase\nfrom zndraw_widget import Room\nroom = Room('x', create=True)\n"
                 "room.append(ase.Atoms('H2', positions=[[0, 0, 0], [0, 0, 0.7]]))\n"
                 "print(len(room), room.url)")
         outputs = []

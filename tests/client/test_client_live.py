@@ -61,8 +61,8 @@ def test_a_write_reaches_another_clients_callbacks(connect):
     a, b = connect(), connect()
     events, barrier = Events(b), Events(b)
     a.extend([tagged(0), tagged(1)])
-    inserted = events.next("frames_inserted")
-    assert inserted["indices"] == [0, 1] and inserted["length"] == 2
+    inserted = events.next("frames_spliced")
+    assert inserted["inserted"] == [0, 1] and inserted["length"] == 2
     a[1] = tagged(2)
     updated = events.next("frame_updated")
     assert updated["frame"] == 1 and updated["seq"] == inserted["seq"] + 1
@@ -77,7 +77,7 @@ def test_repeated_reads_come_from_the_cache_until_a_write(connect):
     a, b = connect(), connect()
     events = Events(b)
     a.extend([tagged(k) for k in range(4)])
-    events.next("frames_inserted")  # else it comes later and invalidates what b reads now
+    events.next("frames_spliced")  # else it comes later and invalidates what b reads now
     requests = Requests(b)
     first = b[1]
     assert requests.count == 1
@@ -139,7 +139,7 @@ def test_a_lost_connection_is_re_established_and_resynchronised(tmp_path, no_amb
     storage, port = tmp_path / "storage", free_port()
     server = ServerProcess(storage, "--port", str(port))
     try:
-        room = Room("r", url=server.base, token=server.token)
+        room = Room.create("r", url=server.base, token=server.token)
         room.extend([tagged(0), tagged(1)])
         events = Events(room)
         requests = Requests(room)
@@ -181,7 +181,8 @@ def test_an_upload_lands_once_though_its_server_is_killed_midway(tmp_path,
             yield tagged(i)
 
     try:
-        with Room("r", url=servers[0].base, token=servers[0].token, batch_bytes=1) as room:
+        with Room("r", url=servers[0].base, token=servers[0].token, batch_bytes=1,
+                  create=True) as room:
             room.extend(frames())  # a chunk per frame, each retried until its server is back
             assert len(servers) == 2
             assert tags(room) == list(range(40))
@@ -209,7 +210,7 @@ def test_a_script_exits_without_closing_its_room(server):
     script = textwrap.dedent(f"""
         import ase
         from zndraw_widget import Room
-        room = Room("exit", url={server.base!r}, token={server.token!r})
+        room = Room.create("exit", url={server.base!r}, token={server.token!r})
         room.append(ase.Atoms("H"))
         print(room.step, len(room))
     """)
@@ -230,7 +231,7 @@ def test_a_room_without_its_control_channel_still_reads_and_writes(server, room_
         closed_port = unused.getsockname()[1]
     monkeypatch.setattr(link, "ws_url", lambda api_url, session: f"ws://127.0.0.1:{closed_port}/")
     with pytest.warns(RuntimeWarning, match="live updates .* unavailable"):
-        room = Room(room_name, url=server.base, token=server.token)
+        room = Room.create(room_name, url=server.base, token=server.token)
     try:
         assert isinstance(room._link.error, OSError)  # settled by the refusal, not a timeout
         room.extend(make_atoms(3, natoms=4))

@@ -34,7 +34,7 @@ def test_full_page_viewer(remote, full_page):
     from zndraw_widget import Room
 
     page = full_page
-    Room("full-page", url=remote.base, token=remote.token).extend(make_atoms(4, natoms=20))
+    Room.create("full-page", url=remote.base, token=remote.token).extend(make_atoms(4, natoms=20))
     page.page.goto(f"{remote.base}?token={remote.token}")
     page.page.click("text=full-page")
     data = page.wait_rendered()
@@ -51,7 +51,7 @@ def test_full_page_viewer(remote, full_page):
     styled.numbers[:] = 8  # oxygen: red, unless the colours apply
     styled.set_array("colors", np.tile([0.0, 1.0, 0.0], (20, 1)))
     styled.set_array("radii", np.full(20, 0.6))
-    Room("styled", url=remote.base, token=remote.token).append(styled)
+    Room.create("styled", url=remote.base, token=remote.token).append(styled)
     page.page.goto(f"{remote.base}rooms/styled")
     page.wait_rendered()
     green = page.green_pixels()
@@ -79,7 +79,7 @@ def test_a_room_shared_read_only_from_the_room_list(browser, tmp_path):
     owner = ViewerPage(browser.new_page(viewport={"width": 1000, "height": 700}))
     reader = ViewerPage(browser.new_page(viewport={"width": 1000, "height": 700}))
     try:
-        room = Room("shared", url=server.base, token=ann)
+        room = Room("shared", url=server.base, token=ann, create=True)
         frames = make_atoms(2, natoms=20)
         room.extend(frames)
         # the owner's room list: the share form gives ben read

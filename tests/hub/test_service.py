@@ -80,7 +80,7 @@ def test_a_hub_token_is_the_hub_user_with_groups(hub):
 def test_a_kernel_finds_the_service_and_creates_a_room(hub, alice):
     printed = alice.run(
         "from zndraw_widget import Room\n"
-        f"room = Room({ROOM!r})\n"
+        f"room = Room({ROOM!r}, create=True)\n"
         "room.extend([molecule(0), molecule(1)])\n"
         "print(room.endpoint.source, room.endpoint.browser_url, len(room))")
     assert printed.split() == ["the", "JupyterHub", "service", f"'{SERVICE}'",

@@ -380,7 +380,7 @@ def test_the_python_client_shares_and_unshares(server, users, no_ambient_server)
     from zndraw_widget.errors import Forbidden, NotFound
 
     name = f"client-{next(_rooms)}"
-    with Room(name, url=server.base, token=users["ann"]) as room:
+    with Room(name, url=server.base, token=users["ann"], create=True) as room:
         room.append(make_atoms(1)[0])
         assert room.access == {"owner": "ann", "grants": {}, "role": "admin"}
         room.share("wri", "write")

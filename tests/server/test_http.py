@@ -415,6 +415,82 @@ async def test_a_lease_outranks_a_stale_version(api):
                            headers={"X-ZnDraw-Session": "bob"})
 
 
+def splice_body(atoms_list=(), **positions) -> bytes:
+    message = {key: np.asarray(value, dtype=np.int64) if isinstance(value, list) else value
+               for key, value in positions.items()}
+    if atoms_list:
+        message.update(FrameBatch.from_atoms(list(atoms_list)).to_wire())
+    return codec.encode(message)
+
+
+async def test_a_splice_is_one_change_and_one_undo(api):
+    await api.create_room("r")
+    atoms = make_atoms(6, natoms=2)
+    await api.extend("r", atoms[:4])
+    seq = (await api.json("GET", "rooms/r"))["seq"]
+    # frame 1 replaced, frames 2 and 3 deleted, two frames inserted at 2
+    body = splice_body(atoms[4:6] + atoms[:1], update=[1], delete="2:4", insert=[2, 3])
+    session = {"X-ZnDraw-Session": "editor"}
+    reply = await api.json("POST", "rooms/r/splice", params={"base_version": 1}, body=body,
+                           headers=session)
+    assert reply["length"] == 4 and reply["seq"] == seq + 1
+    read = await api.read("r")
+    assert read["versions"].tolist() == [1, 2, 1, 1]
+    np.testing.assert_allclose(read["data"]["positions"]["values"][1:],
+                               np.stack([a.positions for a in atoms[4:6] + atoms[:1]]))
+    events = await api.json("GET", "rooms/r/events", params={"since": seq})
+    assert [e["type"] for e in events["events"]] == ["frames_spliced"]
+    assert events["events"][0]["deleted"] == [2, 3] and events["events"][0]["updated"] == [1]
+    await api.json("POST", "rooms/r/undo", headers=session)
+    read = await api.read("r")
+    np.testing.assert_allclose(read["data"]["positions"]["values"],
+                               np.stack([a.positions for a in atoms[:4]]))
+    stale = await api.json("POST", "rooms/r/splice", 409, params={"base_version": 1},
+                           body=splice_body(delete=[0]))
+    assert stale["current_version"] == 3
+
+
+@pytest.mark.parametrize("message, frames, says", [
+    ({"update": [0]}, 2, "2 frames sent for 1 updates"),
+    ({"update": [0, 0]}, 2, "updated twice"),
+    ({"update": [0], "delete": [0]}, 1, "both updated and deleted"),
+    ({"insert": [-1]}, 1, "non-negative"),
+    ({"delete": {"a": 1}}, 0, "'index'"),
+])
+async def test_bad_splices_change_nothing(api, message, frames, says):
+    await api.create_room("r")
+    atoms = make_atoms(3, natoms=2)
+    await api.extend("r", atoms[:2])
+    error = await api.json("POST", "rooms/r/splice", 400, params={"base_version": 1},
+                           body=splice_body(atoms[:frames], **message))
+    assert says in error["message"]
+    assert (await api.json("GET", "rooms/r"))["seq"] == 1
+
+
+async def test_a_repeated_splice_key_gets_the_first_answer_and_splices_once(api):
+    await api.create_room("r")
+    atoms = make_atoms(3, natoms=2)
+    await api.extend("r", atoms[:2])
+    post = {"params": {"base_version": 1}, "body": splice_body(atoms[2:], insert=[0]),
+            "headers": {"X-ZnDraw-Session": "alice", "Idempotency-Key": "splice-1"}}
+    first = await api.json("POST", "rooms/r/splice", **post)
+    repeated = await api.json("POST", "rooms/r/splice", **post)  # the answer was lost
+    assert (repeated["seq"], repeated["order_version"]) == (first["seq"], first["order_version"])
+    assert (await api.json("GET", "rooms/r"))["length"] == 3
+    other = {**post, "body": splice_body(delete=[0])}
+    refused = await api.json("POST", "rooms/r/splice", 422, **other)
+    assert refused["error"] == "idempotency_key_reused"
+
+
+async def test_room_description_and_keeping_an_ephemeral_room(api):
+    info = await api.create_room("e", description="scratch", ephemeral=True)
+    assert info["description"] == "scratch" and info["expires"] > 0
+    info = await api.json("PATCH", "rooms/e", json_body={"keep": True, "description": "kept"})
+    assert (info["description"], info["expires"]) == ("kept", None)
+    assert (await api.json("GET", "rooms"))["rooms"][0]["description"] == "kept"
+    await api.json("PATCH", "rooms/e", 400, json_body={"description": 5})
+
+
 async def test_a_repeated_idempotency_key_gets_the_first_answer_and_writes_once(api):
     await api.create_room("r")
     body = frame_body(make_atoms(3))

@@ -67,10 +67,12 @@ def test_a_cookie_alone_cannot_write(site, browser_like):
 
 
 def test_room_list_links_each_room_and_opens_by_name(site, browser_like):
-    Room("listed-1", url=site.base, token=site.token).extend(make_atoms(2, natoms=3))
+    Room.create("listed-1", url=site.base, token=site.token,
+                description="<b>runs</b>").extend(make_atoms(2, natoms=3))
     browser_like.get("", params={"token": site.token})
     page = browser_like.get("").text
-    assert '<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>' in page
+    assert ('<a href="/rooms/listed-1">listed-1</a></td><td class=n>2</td>'
+            "<td class=muted>&lt;b&gt;runs&lt;/b&gt;</td>") in page
     opened = browser_like.get("", params={"open": "some room"})
     assert opened.status_code == 302 and opened.headers["location"] == "/rooms/some%20room"
     assert browser_like.get("", params={"offset": "x"}).status_code == 400
@@ -118,10 +120,11 @@ def test_room_list_shows_owner_role_and_share_forms_to_admins(tmp_path):
     ann, ben = add_user(users, "ann"), add_user(users, "ben")
     process = ServerProcess(tmp_path / "storage", "--users", str(users))
     try:
-        shared = Room("ann-shares", url=process.base, token=ann)
+        shared = Room("ann-shares", url=process.base, token=ann, create=True)
         shared.extend(make_atoms(1, natoms=3))
         shared.share("ben", "read")
-        Room("ann-only", url=process.base, token=ann).extend(make_atoms(1, natoms=3))
+        only = Room("ann-only", url=process.base, token=ann, create=True)
+        only.extend(make_atoms(1, natoms=3))
 
         def room_list(token: str) -> str:
             with httpx.Client(base_url=process.base, follow_redirects=False) as client:
@@ -130,7 +133,7 @@ def test_room_list_shows_owner_role_and_share_forms_to_admins(tmp_path):
 
         as_ben = room_list(ben)
         assert ('<a href="/rooms/ann-shares">ann-shares</a></td><td class=n>1</td>'
-                "<td>ann</td><td>read</td><td></td></tr>") in as_ben
+                "<td class=muted></td><td>ann</td><td>read</td><td></td></tr>") in as_ben
         assert "ann-only" not in as_ben  # not shared with ben
         assert "data-zndraw-share" not in as_ben and "shareForms" not in as_ben
         as_ann = room_list(ann)

@@ -136,3 +136,23 @@ async def test_a_snapshot_restores_history_and_hashes_exactly(tmp_path):
     assert again._journal.records == 0
     assert (again._hashes, {n: (r.frames, r.history) for n, r in again._rooms.items()}) == expected
     await again.close()
+
+
+@pytest.mark.asyncio
+async def test_splices_and_room_fields_survive_a_snapshot_and_a_replay(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.set_room_fields("r", {"description": "kept", "expires": 5.0})
+    await store.splice("r", [], [(0, FrameRef("a", 1, "ha", "seg/0"))], [], session="s",
+                       order_base=0)
+    store._snapshot()
+    await store.splice("r", ["a"], [(0, FrameRef("b", 1, "hb", "seg/1"))], [], session="s",
+                       order_base=1)
+    await store.close()
+    again = MemoryStore(tmp_path)
+    info = await again.room_info("r")
+    assert (info.description, info.expires, info.length, info.order_version) == (
+        "kept", 5.0, 1, 2)
+    assert [r.id for r in (await again.resolve("r", [0])).refs] == ["b"]
+    assert (await again.pop_record("r", "s", "undo"))["insert"][0][1] == "a"
+    await again.close()

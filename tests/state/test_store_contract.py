@@ -703,6 +703,128 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     await hub.close()
 
 
+# -- splice: one atomic change of any shape ---------------------------------------------------
+async def _replay(store, room: str, session: str, stack: str):
+    """Apply the top record of ``stack`` as RoomService does (a splice record)."""
+    record = await store.pop_record(room, session, stack)
+    assert record["op"] == "splice"
+    return await store.splice(
+        room, record["delete"],
+        [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["insert"]],
+        [tuple(c) for c in record["update"]], session=session, order_base=None, record=stack)
+
+
+@pytest.mark.asyncio
+async def test_splice_is_one_change_and_one_undo(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b", "c", "d"), session="s", order_base=0)
+    events = await store.subscribe("r")
+    new = refs("x", version=1)[0]
+    commit = await store.splice(
+        "r", ["id-b", "id-d"], [(0, new)], [("id-c", 1, "sha256:c2", "seg/c2")],
+        session="s", order_base=1)
+    assert await ids(store) == ["id-x", "id-a", "id-c"]
+    assert commit.order_version == 2 and commit.versions == [2] and len(commit.events) == 1
+    event = await asyncio.wait_for(events.__anext__(), 5)
+    await events.aclose()
+    assert event["type"] == "frames_spliced" and event["seq"] == commit.seq == 2
+    assert (event["deleted"], event["inserted"], event["updated"]) == ([1, 3], [0], [2])
+    assert (event["deleted_ids"], event["length"]) == (["id-b", "id-d"], 3)
+    assert (await store.resolve("r", [2])).refs[0].hash == "sha256:c2"
+    await _replay(store, "r", "s", "undo")  # one record reverts all of it
+    assert await ids(store) == ["id-a", "id-b", "id-c", "id-d"]
+    assert (await store.resolve("r", [2])).refs[0].hash == "sha256:c"
+    await _replay(store, "r", "s", "redo")
+    assert await ids(store) == ["id-x", "id-a", "id-c"]
+    assert (await store.room_info("r")).seq == 4
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_splice_key_gets_the_first_result(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    key = Idempotency("k", "d")
+    change = ("r", ["id-a"], [(1, refs("x", version=1)[0])], [("id-b", 1, "sha256:b2", "seg/b2")])
+    first = await store.splice(*change, session="s", order_base=1, key=key)
+    again = await store.splice(*change, session="s", order_base=1, key=key)
+    assert again.repeated and not again.events
+    assert (again.seq, again.order_version, again.versions) == (
+        first.seq, first.order_version, first.versions) == (first.seq, 2, [2])
+    assert await ids(store) == ["id-b", "id-x"]
+    assert (await store.room_info("r")).seq == first.seq
+    with fails(KeyReused, Failure.KEY_REUSED):
+        await store.splice("r", ["id-b"], [], [], session="s", order_base=None,
+                           key=Idempotency("k", "another"))
+
+
+@pytest.mark.asyncio
+async def test_splice_moves_frames_and_fails_whole(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b", "c"), session="s", order_base=0)
+    resolved = await store.resolve("r", ALL)
+    moved = [(k, ref) for k, ref in enumerate(reversed(resolved.refs))]
+    await store.splice("r", [r.id for r in resolved.refs], moved, [], session="s",
+                       order_base=1)
+    assert await ids(store) == ["id-c", "id-b", "id-a"]
+    before = await store.room_info("r")
+    with fails(Conflict, Failure.ORDER_CHANGED):
+        await store.splice("r", ["id-a"], [], [], session="s", order_base=1)
+    with fails(Conflict, Failure.FRAMES_MISSING):
+        await store.splice("r", ["id-zz"], [], [], session="s", order_base=None)
+    with fails(BadRequest, Failure.SPLICE_OVERLAP):
+        await store.splice("r", ["id-a"], [], [("id-a", 1, "h", "seg/h")], session="s",
+                           order_base=None)
+    with fails(Conflict, Failure.FRAME_VERSION):
+        await store.splice("r", ["id-a"], [], [("id-b", 7, "h", "seg/h")], session="s",
+                           order_base=None)
+    with fails(IndexError, Failure.INSERT_POSITION):
+        await store.splice("r", ["id-a"], items(3, "y"), [], session="s", order_base=None)
+    with fails(BadRequest, Failure.FRAME_EXISTS):
+        await store.splice("r", [], [(0, refs("b")[0])], [], session="s", order_base=None)
+    await store.acquire("r", ORDER, "other", 10)
+    with fails(Locked, Failure.LOCKED):
+        await store.splice("r", ["id-a"], [], [], session="s", order_base=None)
+    assert await store.room_info("r") == before and await ids(store) == ["id-c", "id-b", "id-a"]
+
+
+@pytest.mark.asyncio
+async def test_an_undo_group_merges_the_records_of_several_commits(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    for k, name in enumerate(["b", "c", "d"]):
+        await store.splice("r", [], items(1 + k, name), [], session="s", order_base=None,
+                           group="g1")
+    await store.splice("r", [], items(4, "e"), [], session="s", order_base=None, group="g2")
+    await _replay(store, "r", "s", "undo")
+    assert await ids(store) == ["id-a", "id-b", "id-c", "id-d"]
+    await _replay(store, "r", "s", "undo")  # the three commits of g1 at once
+    assert await ids(store) == ["id-a"]
+    await _replay(store, "r", "s", "redo")
+    assert await ids(store) == ["id-a", "id-b", "id-c", "id-d"]
+
+
+@pytest.mark.asyncio
+async def test_room_fields_and_ephemeral_rooms_expire(store):
+    await store.create_room("kept", [], [], 1.0)
+    await store.create_room("gone", [], [], 1.0)
+    await store.create_room("seen", [], [], 1.0)
+    info = await store.set_room_fields("kept", {"description": "my data"})
+    assert (info.description, info.expires) == ("my data", None)
+    for name in ("gone", "seen", "kept"):
+        await store.set_room_fields(name, {"expires": 100.0})
+    await store.set_room_fields("kept", {"expires": None})  # kept after all
+    await store.presence("seen", "viewer", "alice")
+    assert await store.expire_rooms(50.0, 10.0) == []
+    assert await store.expire_rooms(200.0, 10.0) == ["gone"]
+    assert (await store.room_info("seen")).expires == 210.0  # extended while present
+    _, rooms = await store.list_rooms(0, 10)
+    assert {r.name: (r.description, r.expires) for r in rooms} == {
+        "gone": ("", 100.0), "kept": ("my data", None), "seen": ("", 210.0)}
+    await store.delete_room("gone")
+    await store.presence("seen", "viewer", None)
+    assert await store.expire_rooms(300.0, 10.0) == ["seen"]
+
+
 async def _fill_for_export(store) -> None:
     """Two rooms with inserts, an update, a delete, undo records, a default room."""
     await store.create_room("r", [], [], 1.5)
@@ -710,6 +832,7 @@ async def _fill_for_export(store) -> None:
     await store.update("r", [("id-b", 1, "sha256:b2", "seg2/0")], session="s:1")
     await store.delete("r", ["id-c"], session="s:2", order_base=1)
     await store.create_room("q", (await store.resolve("r", ALL)).refs, ["n1", "n2"], 2.5)
+    await store.set_room_fields("q", {"description": "a copy", "expires": 99.5})
     await store.set_default_room("q")
 
 
@@ -739,6 +862,9 @@ async def test_export_import_round_trip(store, store_kind, tmp_path, request):
         assert (await fresh.pop_record("r", "s:2", "undo"))["op"] == "insert"
         commit = await fresh.insert("r", items(2, "d"), session="s", order_base=2)
         assert (commit.seq, commit.order_version) == (4, 3)
+        q = await fresh.room_info("q")
+        assert (q.description, q.expires) == ("a copy", 99.5)
+        assert await fresh.expire_rooms(100.0, 10.0) == ["q"]  # still ephemeral
         await fresh.close()
     if store_kind == "memory-persisted":  # the import was journaled: a reopen has it
         reopened = MemoryStore(tmp_path / "fresh" / "state")

@@ -1,4 +1,4 @@
-"""The kernel-side client: :class:`Room` and the errors it raises."""
+"""The kernel-side client: :class:`Room`, :func:`rooms` and the errors they raise."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .errors import (
     RoomNotFoundError,
     ServerNotFoundError,
 )
+from .listing import rooms
 from .room import Room
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "RoomNotFoundError",
     "ServerNotFoundError",
     "discover",
+    "rooms",
 ]

@@ -19,7 +19,8 @@ from .http import HttpClient
 
 log = logging.getLogger(__name__)
 
-DATA_EVENTS = frozenset({"frames_inserted", "frames_deleted", "frame_updated"})
+DATA_EVENTS = frozenset({"frames_inserted", "frames_deleted", "frames_spliced",
+                         "frame_updated"})
 
 Callback = Callable[[dict[str, Any]], None]
 

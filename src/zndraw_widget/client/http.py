@@ -54,12 +54,13 @@ class HttpClient:
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json_body: Any = None, body: bytes | None = None, key: str | None = None,
-                retry: bool | None = None) -> httpx.Response:
+                retry: bool | None = None, headers: dict[str, str] | None = None
+                ) -> httpx.Response:
         """Send one request; raise the matching exception for any error status.
 
         ``key`` is the write's ``Idempotency-Key``; ``retry`` (by default: for GET and
         keyed requests) tries it again while the server is away (see the class)."""
-        headers = {}
+        headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"

@@ -46,18 +46,23 @@ class Room(MutableSequence["ase.Atoms"]):
     """The frames of room ``name`` on a zndraw server, as a list of ``ase.Atoms``.
 
     The server is found from ``url``/``token``, the ``ZNDRAW_URL``/``ZNDRAW_TOKEN``
-    environment variables, the Jupyter server running this kernel, or JupyterHub. A missing
-    room is created (empty, or as a copy of room ``base``) unless ``create`` is False.
-    Reads and writes follow a Python list's rules; every write states the version it is
-    based on (:class:`ConflictError` if the room changed meanwhile) and fails with
-    :class:`LockedError` while another client holds the room's lock. A control channel
-    (websocket, in a daemon thread) keeps :attr:`step`, the frame cache (up to
-    ``cache_bytes``) and :meth:`on_change` callbacks current. Not thread-safe.
+    environment variables, the Jupyter server running this kernel, or JupyterHub.
+    ``Room(name)`` attaches to an existing room (:class:`RoomNotFoundError` if there is
+    none); ``Room(name, create=True)`` creates it if missing (empty, or as a copy of room
+    ``base``); :meth:`Room.create` makes a new one (``AlreadyExists`` if taken).
+    Reads and writes follow a Python list's rules (plus numpy's assignment to a list of
+    indices); each list operation is one atomic change on the server (one event, one
+    :meth:`undo`), states the version it is based on (:class:`ConflictError` if the room
+    changed meanwhile) and fails with :class:`LockedError` while another client holds the
+    room's lock. A control channel (websocket, in a daemon thread) keeps :attr:`step`, the
+    frame cache (up to ``cache_bytes``) and :meth:`on_change` callbacks current. Not
+    thread-safe.
     """
 
     def __init__(self, name: str, url: str | None = None, token: str | None = None,
-                 create: bool = True, base: str | None = None, *, lease_ttl: float = 30.0,
-                 batch_bytes: int = 8 << 20, cache_bytes: int = 256 << 20) -> None:
+                 create: bool = False, base: str | None = None, *, lease_ttl: float = 30.0,
+                 batch_bytes: int = 8 << 20, cache_bytes: int = 256 << 20,
+                 _new: dict[str, Any] | None = None) -> None:
         self.name = name
         self.session = new_session_id()
         self.batch_bytes = batch_bytes
@@ -68,7 +73,10 @@ class Room(MutableSequence["ase.Atoms"]):
         self._cache = FrameCache(cache_bytes)
         self._lease = OrderLease(self._http, f"{self._path}/leases/order", lease_ttl)
         try:
-            self._open(create, base)
+            if _new is None:
+                self._open(create, base)
+            else:
+                self._create(base, _new)
         except BaseException:
             self._http.close()
             raise
@@ -86,6 +94,17 @@ class Room(MutableSequence["ase.Atoms"]):
                           "and the control channel keeps reconnecting", RuntimeWarning,
                           stacklevel=2)
 
+    @classmethod
+    def create(cls, name: str, url: str | None = None, token: str | None = None,
+               base: str | None = None, *, description: str = "", ephemeral: bool = False,
+               **options: Any) -> Room:
+        """Create room ``name`` (``AlreadyExists`` if it exists): empty, or a copy of room
+        ``base`` (sharing its stored data). An ``ephemeral`` room is deleted by the server
+        a while after the last view and kernel left it, unless :meth:`keep` is called.
+        ``options``: those of :class:`Room`."""
+        return cls(name, url, token, base=base,
+                   _new={"description": description, "ephemeral": ephemeral}, **options)
+
     def _open(self, create: bool, base: str | None) -> None:
         try:
             self._info()
@@ -94,13 +113,16 @@ class Room(MutableSequence["ase.Atoms"]):
             if not create:
                 raise RoomNotFoundError(
                     f"room {self.name!r} does not exist on {self.url}: create it with "
-                    f"Room({self.name!r}) (create=True)") from None
+                    f"Room.create({self.name!r}) or Room({self.name!r}, create=True)") from None
         try:
-            info = self._http.json("POST", "rooms", json_body={"name": self.name, "base": base},
-                                   retry=True)  # a repeat finds it created: AlreadyExists
+            self._create(base, {}, retry=True)  # a repeat finds it created: AlreadyExists
         except AlreadyExists:  # created by someone else just now
             self._info()
-            return
+
+    def _create(self, base: str | None, fields: dict[str, Any], retry: bool = False) -> None:
+        try:
+            info = self._http.json("POST", "rooms", retry=retry,
+                                   json_body={"name": self.name, "base": base, **fields})
         except NotFound as error:
             raise RoomNotFoundError(f"cannot copy room {base!r}: {error}") from None
         self._view.saw_order(info["order_version"], info["length"])
@@ -163,8 +185,8 @@ class Room(MutableSequence["ase.Atoms"]):
     def on_change(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(event)`` for every event of the room from now on.
 
-        ``event`` is a dict with a ``type``: ``frames_inserted``, ``frames_deleted``,
-        ``frame_updated``, ``step``, ``lease``, ``presence``, ``room_deleted`` (as in
+        ``event`` is a dict with a ``type``: ``frames_spliced``, ``frames_inserted``,
+        ``frames_deleted``, ``frame_updated``, ``step``, ``lease``, ``presence``, ``room_deleted`` (as in
         docs/protocol.md) or ``resync`` (after a reconnect or a gap: ``reload`` says whether
         the missed changes were unknown). It runs in the Room's link thread, one event at a
         time and in order: keep it short, and do not set :attr:`step` from it. Returns a
@@ -184,8 +206,49 @@ class Room(MutableSequence["ase.Atoms"]):
         return info
 
     def info(self) -> dict[str, Any]:
-        """The room's metadata: length, seq, order_version, step, created, leases."""
+        """The room's metadata: length, seq, order_version, step, created, description,
+        expires (of an ephemeral room, else None), leases."""
         return self._info()
+
+    # -- the room itself ------------------------------------------------------------------
+    @property
+    def description(self) -> str:
+        """A free text kept with the room and shown in the room list."""
+        return self._info().get("description", "")
+
+    @description.setter
+    def description(self, text: str) -> None:
+        self._http.json("PATCH", self._path, json_body={"description": text})
+
+    def keep(self) -> None:
+        """Make an ephemeral room (as ``Viewer(frames)`` creates) permanent."""
+        self._http.json("PATCH", self._path, json_body={"keep": True})
+
+    def copy(self, name: str, *, description: str = "") -> Room:
+        """A new room ``name`` holding the frames of this one (no data is copied: both refer
+        to the same stored content); ``AlreadyExists`` if ``name`` is taken."""
+        endpoint = self.endpoint
+        return Room.create(name, endpoint.api_url if endpoint.explicit else None,
+                           endpoint.token if endpoint.explicit else None, base=self.name,
+                           description=description, batch_bytes=self.batch_bytes)
+
+    def delete(self) -> None:
+        """Delete the room with its frames and history (for everyone), then close it."""
+        self._http.json("DELETE", self._path)
+        self.close()
+
+    @property
+    def atoms(self) -> ase.Atoms:
+        """The frame at the room's :attr:`step` (what viewers following the room show).
+        Setting it replaces that frame; in an empty room it becomes the first frame."""
+        return self[self.step]
+
+    @atoms.setter
+    def atoms(self, value: ase.Atoms) -> None:
+        if self._length() == 0:
+            self.append(value)
+        else:
+            self[self.step] = value
 
     def __len__(self) -> int:
         return self._info()["length"]
@@ -292,27 +355,31 @@ class Room(MutableSequence["ase.Atoms"]):
         return self._view.length
 
     def _insert(self, frames: list[Frame], body: bytes, at: int | None,
-                retry: bool = False, key: str | None = None) -> int:
+                retry: bool = False, group: str | None = None, key: str | None = None) -> int:
         """POST ``frames`` (encoded as ``body``) at ``at`` (append when None); the count.
 
         ``key`` (a new one when None) is the request's idempotency key; the requests this
         one turns into get keys derived from it. An append (``retry``) based on an outdated
         order is retried once at the current version: where it lands does not depend on
-        what this client saw. A body over the server's limit is sent in halves.
+        what this client saw. With a ``group`` (an extend), ``body`` is a splice
+        (:func:`upload.splice_body`) whose undo record joins the others of the group. A
+        body over the server's limit is sent in halves.
         """
         key = key or new_idempotency_key()
         base = self._order_base()
-        path = f"{self._path}/frames"
-        params = {"base_version": base, **({} if at is None else {"at": at})}
+        path = f"{self._path}/frames" if group is None else f"{self._path}/splice"
+        params = {"base_version": base, **({} if at is None or group else {"at": at})}
+        headers = {"X-ZnDraw-Undo-Group": group} if group else None
         try:
             try:
-                reply = self._http.json("POST", path, params=params, body=body, key=key)
+                reply = self._http.json("POST", path, params=params, body=body,
+                                        headers=headers, key=key)
             except ConflictError as error:
                 if not retry or error.current_version is None:
                     raise
                 base = params["base_version"] = error.current_version
                 reply = self._http.json("POST", path, params=params, body=body,
-                                        key=f"{key}-rebased")
+                                        headers=headers, key=f"{key}-rebased")
             finally:
                 self._cache.changed_order(None)
         except PayloadTooLarge:
@@ -320,11 +387,17 @@ class Room(MutableSequence["ase.Atoms"]):
                 raise
             self.batch_bytes = max(1 << 16, len(body) // 2)
             half = len(frames) // 2
-            first = self._insert(frames[:half], upload.encode(frames[:half]), at, retry,
-                                 f"{key}-0")
+            first = self._insert(frames[:half], _insert_body(frames[:half], at, group), at,
+                                 retry, group, f"{key}-0")
             rest = None if at is None else at + first
-            return first + self._insert(frames[half:], upload.encode(frames[half:]), rest,
-                                        retry, f"{key}-1")
+            return first + self._insert(frames[half:], _insert_body(frames[half:], rest, group),
+                                        rest, retry, group, f"{key}-1")
+        if group is not None:
+            if reply["length"] is None:  # a repeated key: the length now is not known
+                self._view.forget()
+            else:
+                self._view.saw_order(reply["order_version"], reply["length"])
+            return len(frames)
         self._view.saw_insert(base, reply)
         return reply["count"]
 
@@ -346,25 +419,28 @@ class Room(MutableSequence["ase.Atoms"]):
         Frames go in requests of about ``batch_bytes``, each encoded while the previous one
         uploads and each with its own idempotency key (``<upload key>-<chunk>``), so a
         chunk retried after its server went away lands once; a progress bar shows for
-        long uploads (``progress``: always / never). On an error nothing stays written:
-        frames already sent are removed again.
+        long uploads (``progress``: always / never). One :meth:`undo` removes them all,
+        however many requests they took. On an error nothing stays written: frames
+        already sent are removed again.
         """
         if values is self:
             values = self[:]
         bar = upload.Progress(len(values) if isinstance(values, Sized) else None, progress)
+        group = secrets.token_hex(8)
         upload_key = new_idempotency_key()
         with self._lease, ThreadPoolExecutor(1, thread_name_prefix="zndraw-upload") as pool:
             start = self._info()["length"]
-            written = 0
+            written = sent = 0
             pending: Future[int] | None = None
             try:
                 for chunk, frames in enumerate(upload.batches(values, self.batch_bytes)):
-                    body = upload.encode(frames)
+                    body = _insert_body(frames, start + sent, group)
                     if pending is not None:
                         written += pending.result()
                         pending = None
-                    pending = pool.submit(self._insert, frames, body, None, False,
-                                          f"{upload_key}-{chunk}")
+                    pending = pool.submit(self._insert, frames, body, start + sent, False,
+                                          group, f"{upload_key}-{chunk}")
+                    sent += len(frames)
                     bar.update(len(frames), len(body))
                 if pending is not None:
                     written += pending.result()
@@ -377,11 +453,12 @@ class Room(MutableSequence["ase.Atoms"]):
                 bar.close()
 
     def _remove_written(self, start: int, count: int, error: BaseException) -> None:
-        """Undo the part of a failed extend that reached the server (the lock is held)."""
+        """Undo the part of a failed extend that reached the server (the lock is held):
+        its commits share one undo record."""
         if not count:
             return
         try:
-            self._delete(f"{start}:{start + count}")
+            self.undo()
         except Exception as cleanup:
             error.add_note(f"the {count} frames written before the error stay in the room "
                            f"(at {start}): removing them failed: {cleanup}")
@@ -411,7 +488,7 @@ class Room(MutableSequence["ase.Atoms"]):
         elif isinstance(key, slice):
             self._assign_slice(key, value)
         else:
-            raise TypeError("a Room assigns to an index or a slice, not to a list of indices")
+            self._assign_list(key, value)
 
     def _position(self, index: int) -> int:
         """The non-negative position of ``index``, its id and version known to the view."""
@@ -433,34 +510,67 @@ class Room(MutableSequence["ase.Atoms"]):
         self._view.frames[position] = (frame_id, reply["version"])
 
     def _assign_slice(self, key: slice, value: Any) -> None:
+        """One splice: the frames the slice selects are replaced (as many as there are new
+        frames), the rest of them deleted or the rest of the new frames inserted."""
         if not isinstance(value, Iterable):
             raise TypeError("must assign iterable to extended slice" if is_extended(key)
                             else "can only assign an iterable")
         frames = [upload.to_frame(v) for v in value]
-        with self._lease:
-            positions = range(*key.indices(self._info()["length"]))
-            if is_extended(key):
-                if len(frames) != len(positions):
-                    raise ValueError(f"attempt to assign sequence of size {len(frames)} to "
-                                     f"extended slice of size {len(positions)}")
-                bodies = [upload.encode([frame]) for frame in frames]
-                if positions:
-                    self._read(list(positions), ["numbers"])
-                for position, body in zip(positions, bodies):
-                    self._replace(position, body)
-                return
-            body = upload.encode(frames) if frames else b""
-            start, stop = positions.start, max(positions.start, positions.stop)
-            if stop > start:
-                self._delete(f"{start}:{stop}")
-            if frames:
-                self._insert(frames, body, start)
+        positions = range(*key.indices(self._info()["length"]))
+        if is_extended(key):
+            if len(frames) != len(positions):
+                raise ValueError(f"attempt to assign sequence of size {len(frames)} to "
+                                 f"extended slice of size {len(positions)}")
+            self._splice(update=positions, frames=frames)
+            return
+        start, stop = positions.start, max(positions.start, positions.stop)
+        kept = min(stop - start, len(frames))
+        self._splice(update=range(start, start + kept),
+                     delete=slice(start + kept, stop) if stop > start + kept else None,
+                     insert=range(start + kept, start + len(frames)), frames=frames)
+
+    def _assign_list(self, key: list[int], value: Any) -> None:
+        """Element-wise, as numpy: ``room[[1, 5]] = [a, b]`` (a position given twice gets
+        the last of its frames), one splice."""
+        if not isinstance(value, Iterable):
+            raise TypeError("can only assign an iterable to a list of indices")
+        frames = [upload.to_frame(v) for v in value]
+        if len(frames) != len(key):
+            raise ValueError(f"cannot assign {len(frames)} frames to {len(key)} indices")
+        length = self._info()["length"] if key else 0
+        last: dict[int, Frame] = {}
+        for index, frame in zip(key, frames):
+            position = index + length if index < 0 else index
+            if not 0 <= position < length:
+                raise IndexError(f"index {index} is out of range for a room of {length} frames")
+            last[position] = frame
+        if last:
+            self._splice(update=list(last), frames=list(last.values()))
+
+    def _splice(self, *, update: Iterable[int] = (), delete: slice | None = None,
+                insert: Iterable[int] = (), frames: list[Frame]) -> None:
+        """One atomic change (docs/protocol.md, ``/splice``) based on the order last seen:
+        replace the frames at ``update``, delete ``delete``, then insert at ``insert``
+        (``frames``: those of the updates, then those of the inserts)."""
+        body = upload.splice_body(delete, update, insert, frames)
+        try:
+            reply = self._http.json("POST", f"{self._path}/splice",
+                                    params={"base_version": self._order_base()}, body=body,
+                                    key=new_idempotency_key())
+        finally:
+            self._cache.changed_order(None)
+        if reply["length"] is None:  # nothing changed, or a repeated key
+            self._view.forget()
+        else:
+            self._view.saw_order(reply["order_version"], reply["length"])
 
     def clear(self) -> None:
         del self[:]
 
     def reverse(self) -> None:
-        self[:] = self[::-1]
+        """Reverse the frames in place: one change (the content is not stored again)."""
+        with self._lease:
+            self[:] = self[::-1]
 
     # -- history --------------------------------------------------------------------------
     def undo(self) -> None:
@@ -521,6 +631,13 @@ def _grantee(user: str | None, group: str | None) -> str:
     if (user is None) == (group is None):
         raise TypeError("name either a user or a group=")
     return f"user:{user}" if user is not None else f"group:{group}"
+
+
+def _insert_body(frames: list[Frame], at: int | None, group: str | None) -> bytes:
+    """The body inserting ``frames`` at ``at``: a splice within an undo ``group``."""
+    if group is None:
+        return upload.encode(frames)
+    return upload.splice_body(insert=range(at, at + len(frames)), frames=frames)
 
 
 def _dense(name: str, column: Column) -> Any:

@@ -32,11 +32,28 @@ def frame_bytes(frame: Frame) -> int:
     return 64 + sum(v.nbytes for v in frame.values() if isinstance(v, np.ndarray))
 
 
-def encode(frames: list[Frame]) -> bytes:
-    """The request body for ``frames``; ``ValueError`` naming the problem if they are invalid."""
-    batch = FrameBatch.from_frames(frames)
-    batch.validate()
-    return codec.encode(batch.to_wire())
+def encode(frames: list[Frame], **extra: Any) -> bytes:
+    """The request body for ``frames`` (and the ``extra`` keys of a splice);
+    ``ValueError`` naming the problem if they are invalid."""
+    message: dict[str, Any] = dict(extra)
+    if frames or not extra:
+        batch = FrameBatch.from_frames(frames)
+        batch.validate()
+        message.update(batch.to_wire())
+    return codec.encode(message)
+
+
+def splice_body(delete: slice | list[int] | None = None, update: Iterable[int] = (),
+                insert: Iterable[int] = (), frames: list[Frame] | None = None) -> bytes:
+    """The body of one splice (docs/protocol.md): positions travel as int64 arrays."""
+    extra: dict[str, Any] = {"update": np.asarray(list(update), dtype=np.int64),
+                             "insert": np.asarray(list(insert), dtype=np.int64)}
+    if isinstance(delete, slice):
+        extra["delete"] = ":".join("" if p is None else str(p)
+                                   for p in (delete.start, delete.stop, delete.step))
+    elif delete is not None:
+        extra["delete"] = np.asarray(delete, dtype=np.int64)
+    return encode(frames or [], **extra)
 
 
 def batches(values: Iterable[Any], target_bytes: int) -> Iterator[list[Frame]]:

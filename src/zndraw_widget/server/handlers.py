@@ -23,7 +23,16 @@ from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
 from ..state.base import IDEMPOTENCY_KEY, Idempotency, IndexSpec, RoomInfo
-from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
+from .protocol import (
+    INDEX_PART,
+    caller_of,
+    lease_target,
+    lease_ttl,
+    parse_index,
+    parse_positions,
+    parse_selection,
+    undo_group,
+)
 
 API_PREFIX = "zndraw/api"
 ROOM = r"(?P<room>[^/]+)"
@@ -240,7 +249,9 @@ class RoomsHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
         base = body.get("base", DEFAULT) if "base" in body else DEFAULT
-        info = await self.service.create_room(self.caller, body.get("name"), base)
+        info = await self.service.create_room(
+            self.caller, body.get("name"), base, description=body.get("description") or "",
+            ephemeral=body.get("ephemeral") is True)
         self.write_json(info.to_json(), status=201)
 
 
@@ -250,6 +261,15 @@ class RoomHandler(BaseHandler):
         info = await self.service.room_info(self.caller, room)
         leases = await self.service.leases(self.caller, room)
         self.write_json({**info.to_json(), "leases": [lease.to_json() for lease in leases]})
+
+    @api
+    async def patch(self, room: str) -> None:
+        """``{"description": "...", "keep": true}``: describe the room; keep an ephemeral one."""
+        body = self.json_body()
+        info = await self.service.set_room_fields(self.caller, room,
+                                                  description=body.get("description"),
+                                                  keep=body.get("keep") is True)
+        self.write_json(info.to_json())
 
     @api
     async def delete(self, room: str) -> None:
@@ -360,6 +380,35 @@ class FramesHandler(ReadMixin, UploadHandler):
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
+class SpliceHandler(UploadHandler):
+    """One atomic change of any shape (``POST``, msgpack): ``{"delete": selection,
+    "update": [positions], "insert": [positions], "data": {...}}``; see docs/protocol.md."""
+
+    @api
+    async def post(self, room: str) -> None:
+        base = self.base_version()
+        group = undo_group(self.request.headers.get("X-ZnDraw-Undo-Group"))
+        body = self.body()
+        if not body:
+            raise BadRequest("the request has no body: send the change as msgpack "
+                             "(docs/protocol.md)")
+        message = await in_thread(codec.decode, body, big=len(body) > (1 << 20))
+        if not isinstance(message, dict):
+            raise BadRequest("the body must be a map")
+        delete = message.get("delete")
+        spec = None if delete is None else parse_selection(
+            delete.tolist() if hasattr(delete, "tolist") else delete)
+        batch = None
+        if message.get("data"):
+            batch = await in_thread(FrameBatch.from_wire, message, big=len(body) > (1 << 20))
+        commit = await self.service.splice(
+            self.caller, room, delete=spec, update=parse_positions(message.get("update"), "update"),
+            insert=parse_positions(message.get("insert"), "insert"), batch=batch,
+            order_base=base, group=group, key=self.idempotency(body))
+        self.write_json({"seq": commit.seq, "order_version": commit.order_version,
+                         "length": commit.events[0]["length"] if commit.events else None})
+
+
 class SelectHandler(ReadMixin):
     """A read whose selection is too long for a URL: ``{"index": [...], "data": [...]}``."""
 
@@ -448,6 +497,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}", RoomHandler),
         (rf"/rooms/{ROOM}/frames", FramesHandler),
         (rf"/rooms/{ROOM}/select", SelectHandler),
+        (rf"/rooms/{ROOM}/splice", SpliceHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)", FrameHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),

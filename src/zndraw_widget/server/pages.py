@@ -105,13 +105,16 @@ class PageHandler(web.RequestHandler):
 
 
 def room_row(base: str, info: dict[str, Any]) -> str:
-    """One room of the list: link, frames, owner (— for an open room), your role and, if
-    that is admin, the share form."""
+    """One room of the list: link, frames, description (marked if ephemeral), owner (— for
+    an open room), your role and, if that is admin, the share form."""
     link = f"{escape(base)}rooms/{escape(quote(info['name'], safe=''))}"
     role = info.get("role")
     share = SHARE_FORM.format(room=escape(info["name"])) if role == "admin" else ""
     return (f'<tr><td><a href="{link}">{escape(info["name"])}</a></td>'
-            f"<td class=n>{info['length']:,}</td><td>{escape(info.get('owner') or '—')}</td>"
+            f"<td class=n>{info['length']:,}</td>"
+            f"<td class=muted>{escape(info.get('description') or '')}"
+            f"{' (ephemeral)' if info.get('expires') is not None else ''}</td>"
+            f"<td>{escape(info.get('owner') or '—')}</td>"
             f"<td>{escape(role or '—')}</td><td>{share}</td></tr>")
 
 
@@ -147,8 +150,8 @@ class RoomListPage(PageHandler):
             "<main><h1>Rooms</h1>"
             f'<form action="{escape(self.base)}"><input name="open" placeholder="room name" '
             f'aria-label="room name" required><button>Open</button></form>'
-            f"<table><tr><th>room</th><th class=n>frames</th><th>owner</th><th>your role</th>"
-            f"<th></th></tr>{rows}</table>"
+            f"<table><tr><th>room</th><th class=n>frames</th><th>description</th><th>owner</th>"
+            f"<th>your role</th><th></th></tr>{rows}</table>"
             f'<p class="muted">{total:,} room{"s" if total != 1 else ""}</p>{more}'
             f"</main>{script}</body></html>")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from ..caller import Caller, User
 from ..errors import BadRequest
 from ..state.base import ORDER, PRESENTER, IndexSpec, SliceSpec, frame_target
@@ -87,6 +89,28 @@ def parse_index(text: str | None) -> IndexSpec:
     if not all(INDEX_PART.match(p) for p in parts):
         raise BadRequest(f"invalid index {text!r}: use an integer, a list 1,2,3 or a slice a:b:c")
     return [int(p) for p in parts]
+
+
+def parse_positions(value: Any, name: str) -> list[int]:
+    """A list (or integer array) of non-negative positions from a message (absent: none)."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu":
+        value = value.tolist()
+    if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value):
+        raise BadRequest(f"{name!r} must be a list of non-negative integers")
+    return value
+
+
+UNDO_GROUP = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
+
+
+def undo_group(value: str | None) -> str | None:
+    """The ``X-ZnDraw-Undo-Group`` header if it is a valid group id (absent: None)."""
+    if value is not None and not UNDO_GROUP.match(value):
+        raise BadRequest("invalid X-ZnDraw-Undo-Group: 1-64 letters, digits, '_' or '-'")
+    return value
 
 
 def parse_selection(index: Any) -> IndexSpec:

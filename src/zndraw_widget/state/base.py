@@ -100,6 +100,9 @@ class RoomInfo:
     order_version: int
     step: int
     created: float
+    description: str = ""
+    #: When an ephemeral room is deleted unless someone is present (unix time); None: kept.
+    expires: float | None = None
     owner: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
     role: str | None = None
@@ -237,6 +240,16 @@ class Store(ABC):
         """(total, rooms sorted by name from ``offset``)."""
 
     @abstractmethod
+    async def set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
+        """Set a room's ``description`` (str) and/or ``expires`` (unix time: the room is
+        ephemeral; None: kept)."""
+
+    @abstractmethod
+    async def expire_rooms(self, now: float, extend: float) -> list[str]:
+        """Move the expiry of every ephemeral room someone is present in to ``now +
+        extend``; return the ephemeral rooms nobody is present in whose expiry is past."""
+
+    @abstractmethod
     async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
                          ) -> RoomInfo:
         """Give room ``name`` ``owner`` and ``grants`` (replacing both); tell the room with
@@ -284,6 +297,24 @@ class Store(ABC):
         ``base`` is a content hash (undo/redo), that the frame still holds that content.
         The inverse recorded for undo is ``[id, hash written, previous hash, previous
         location]``.
+        """
+
+    @abstractmethod
+    async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
+                     update: list[tuple[str, int | str, str, str]], *, session: str,
+                     order_base: int | None, record: Record = "do", group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
+        """One change of any shape: point frames ``update`` at new data (as :meth:`update`),
+        then remove frames ``delete`` and insert each ``(index, ref)`` in turn (an id just
+        removed may be inserted again: a move). One order version, one
+        ``frames_spliced`` event, one undo record (itself a splice). Checks the order lease,
+        ``order_base`` and the updated frames' leases and bases.
+
+        ``group``: a "do" record whose inverse only deletes frames is merged into the
+        session's last undo record when that is of the same group and also only deletes, so
+        that one undo reverts a change made in several commits (a long ``extend``).
+
+        ``key``: as for :meth:`insert` (looked up first, remembered atomically).
         """
 
     @abstractmethod

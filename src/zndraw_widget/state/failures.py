@@ -33,6 +33,7 @@ class Failure(str, Enum):
     STEP_ZERO = "step_zero"
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
+    SPLICE_OVERLAP = "splice_overlap"  # id: a splice updating a frame it deletes
     NOT_EMPTY = "not_empty"  # rooms: importing state into a store that holds rooms
     SESSION_TAKEN = "session_taken"  # session: it is bound to another user
     KEY_REUSED = "key_reused"  # key: an idempotency key sent with another request
@@ -81,6 +82,7 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
+    Failure.SPLICE_OVERLAP: lambda id: BadRequest(f"frame {id} is both updated and deleted"),
     Failure.NOT_EMPTY: lambda rooms: AlreadyExists(
         f"the store already holds {rooms} rooms: import (restore) into an empty one"),
     Failure.SESSION_TAKEN: lambda session: Forbidden(

@@ -71,6 +71,7 @@ class _Room:
     step: int = 0
     events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)  # description, expires
     owner: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
     # idempotency key -> [digest, seq, order_version, versions], oldest first
@@ -78,7 +79,8 @@ class _Room:
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
-                        self.created, self.owner, dict(self.grants))
+                        self.created, self.fields.get("description", ""),
+                        self.fields.get("expires"), self.owner, dict(self.grants))
 
     def ref(self, frame_id: str) -> FrameRef:
         version, hash_, location = self.frames[frame_id]
@@ -204,7 +206,8 @@ class MemoryStore(Store):
             "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records, r.owner, r.grants, r.remembered]
+                 r.step, list(r.events), r.records, r.owner, r.grants, r.remembered,
+                 r.fields]
                 for r in self._rooms.values()
             ],
         }
@@ -228,12 +231,13 @@ class MemoryStore(Store):
         self._hashes = state["hashes"]
         self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records, *later) in state["rooms"]:  # fields added since: owner, grants, keys
+             records, *later) in state["rooms"]:  # added since: owner, grants, keys, fields
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             room.events.extend(events)
             room.records = records
-            defaults = [None, {}, {}]  # absent from older snapshots: open, nothing remembered
-            room.owner, room.grants, room.remembered = later + defaults[len(later):]
+            defaults = [None, {}, {}, {}]  # absent from older snapshots: open, nothing remembered
+            room.owner, room.grants, room.remembered, room.fields = (
+                later + defaults[len(later):])
             self._rooms[name] = room
 
     async def close(self) -> None:
@@ -273,8 +277,16 @@ class MemoryStore(Store):
             subscription.queue.put_nowait(event)
         return event
 
-    def _record(self, room: _Room, session: str, record: Record, inverse: dict[str, Any]) -> None:
+    def _record(self, room: _Room, session: str, record: Record, inverse: dict[str, Any],
+                group: str | None = None) -> None:
         stack = room.stack(session, "redo" if record == "undo" else "undo")
+        if group is not None and record == "do":
+            inverse["group"] = group
+            if stack and _deletes_only(stack[-1]) and _deletes_only(inverse) \
+                    and stack[-1].get("group") == group:
+                stack[-1]["delete"] = stack[-1]["delete"] + inverse["delete"]
+                room.stack(session, "redo").clear()
+                return
         stack.append(inverse)
         del stack[: -self.record_depth]
         if record == "do":
@@ -348,6 +360,29 @@ class MemoryStore(Store):
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         names = sorted(self._rooms)
         return len(names), [self._rooms[n].info() for n in names[offset : offset + limit]]
+
+    async def set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
+        return self._log("set_room_fields", name, fields)
+
+    def _check_set_room_fields(self, name: str, fields: dict[str, Any]) -> None:
+        self._room(name)
+
+    def _apply_set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
+        room = self._rooms[name]
+        room.fields.update(fields)
+        return room.info()
+
+    async def expire_rooms(self, now: float, extend: float) -> list[str]:
+        due = []
+        for room in list(self._rooms.values()):
+            expires = room.fields.get("expires")
+            if expires is None:
+                continue
+            if self._present.get(room.name):
+                self._log("set_room_fields", room.name, {"expires": now + extend})
+            elif expires <= now:
+                due.append(room.name)
+        return due
 
     async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
                          ) -> RoomInfo:
@@ -516,6 +551,76 @@ class MemoryStore(Store):
     async def recall(self, room: str, key: Idempotency) -> Commit | None:
         return self._recalled(room, key)
 
+    async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
+                     update: list[tuple[str, int | str, str, str]], *, session: str,
+                     order_base: int | None, record: Record = "do", group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        wire = [[i, r.id, r.version, r.hash, r.location] for i, r in insert]
+        return self._log("splice", room, list(delete), wire, [list(c) for c in update],
+                         session, order_base, record, group, _key(key))
+
+    def _check_splice(self, room: str, delete: list[str], insert: list, update: list,
+                      session: str, order_base: int | None, record: Record,
+                      group: str | None, key: list[str] | None = None) -> None:
+        state = self._room(room)
+        self._check_order(state, session, order_base)
+        gone = set(delete)
+        missing = [i for i in delete if i not in state.frames]
+        if missing:
+            raise Failure.FRAMES_MISSING.error(missing=missing,
+                                               current_version=state.order_version)
+        for frame_id, *_ in update:
+            if frame_id in gone:
+                raise Failure.SPLICE_OVERLAP.error(id=frame_id)
+        self._check_update(room, update, session, record)
+        length = len(state.order) - len(gone)
+        seen = set()
+        for offset, (index, frame_id, *_rest) in enumerate(insert):
+            if not 0 <= index <= length + offset:
+                raise Failure.INSERT_POSITION.error(index=index)
+            if (frame_id in state.frames and frame_id not in gone) or frame_id in seen:
+                raise Failure.FRAME_EXISTS.error(id=frame_id)
+            seen.add(frame_id)
+
+    def _apply_splice(self, room: str, delete: list[str], insert: list, update: list,
+                      session: str, order_base: int | None, record: Record,
+                      group: str | None, key: list[str] | None = None) -> Commit:
+        state = self._rooms[room]
+        inverse_update, versions = [], []
+        for frame_id, _, hash_, location in update:
+            old_version, old_hash, old_location = state.frames[frame_id]
+            self._set_frame(state, frame_id, old_version + 1, hash_, location)
+            inverse_update.append([frame_id, hash_, old_hash, old_location])
+            versions.append(old_version + 1)
+        gone = set(delete)
+        positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
+        inverse_insert = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
+        if gone:
+            state.order = [frame_id for frame_id in state.order if frame_id not in gone]
+            for frame_id in gone:
+                del state.frames[frame_id]
+        for index, frame_id, version, hash_, location in insert:
+            state.order.insert(index, frame_id)
+            self._set_frame(state, frame_id, version, hash_, location)
+        state.order_version += 1
+        inserted_ids = [item[1] for item in insert]
+        self._record(state, session, record, {"op": "splice", "delete": inserted_ids,
+                                              "insert": inverse_insert,
+                                              "update": inverse_update}, group)
+        updated_ids = [change[0] for change in update]
+        index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if update else {}
+        event = self._emit(state, {
+            "type": "frames_spliced", "room": room, "deleted": positions,
+            "deleted_ids": [item[1] for item in inverse_insert],
+            "inserted": [item[0] for item in insert], "inserted_ids": inserted_ids,
+            "updated": [index_of[i] for i in updated_ids], "updated_ids": updated_ids,
+            "order_version": state.order_version, "length": len(state.order),
+        })
+        return self._remember(state, key, Commit(state.seq, state.order_version, versions,
+                                                 [event]), versions)
+
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
         if frame_id not in state.frames:
@@ -546,6 +651,7 @@ class MemoryStore(Store):
             "records": {session: stacks for session, stacks in r.records.items()
                         if stacks["undo"] or stacks["redo"]},
             "owner": r.owner, "grants": r.grants,
+            "description": r.fields.get("description", ""), "expires": r.fields.get("expires"),
         } for r in self._rooms.values()]
         state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
         return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
@@ -564,6 +670,7 @@ class MemoryStore(Store):
                          owner=r.get("owner"), grants=dict(r.get("grants") or {}))
             room.events.extend(r["events"])
             room.records = dict(r["records"])
+            room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
             self._rooms[room.name] = room
         self._hashes.update(state["hashes"])
         self._default = state["default"]
@@ -729,6 +836,11 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _deletes_only(record: dict[str, Any]) -> bool:
+    """Whether an undo record is a splice that only deletes frames (mergeable in a group)."""
+    return record.get("op") == "splice" and not record["insert"] and not record["update"]
 
 
 def _key(key: Idempotency | None) -> list[str] | None:

@@ -8,8 +8,9 @@ Keys, all under the prefix (scripts build them from ``ARGV[1]``, so this needs a
 Redis, not a cluster):
 
 - ``rooms``: sorted set of room names, all scored 0 (so ordered by name); ``default``
-- ``room:{name}``: hash of seq, order_version, step, created, owner (absent: none) and
-  grants (JSON object)
+- ``room:{name}``: hash of seq, order_version, step, created, owner (absent: none),
+  grants (JSON object), description, expires (of an ephemeral room; ``ephemeral`` scores
+  the names of those rooms by it)
 - ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
 - ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
 - ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
@@ -69,8 +70,9 @@ log = logging.getLogger(__name__)
 
 
 def _room_info(reply: list[Any]) -> RoomInfo:
-    name, length, seq, order_version, step, created, owner, grants = reply
-    return RoomInfo(name, length, seq, order_version, step, float(created), owner,
+    name, length, seq, order_version, step, created, owner, grants, description, expires = reply
+    return RoomInfo(name, length, seq, order_version, step, float(created), description or "",
+                    float(expires) if expires else None, owner,
                     json.loads(grants) if grants else {})
 
 
@@ -127,6 +129,8 @@ def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], fr
         "order": order, "frames": {i: json.loads(v) for i, v in _pairs(frames).items()},
         "history": history, "events": [json.loads(e) for e in events], "records": records,
         "owner": meta_of.get("owner"), "grants": json.loads(meta_of.get("grants") or "{}"),
+        "description": meta_of.get("description", ""),
+        "expires": float(meta_of["expires"]) if "expires" in meta_of else None,
     }
 
 
@@ -193,7 +197,7 @@ class RedisStore(Store):
         refs = [[r.version, r.hash, r.location] for r in copy_of]
         await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created,
                         json.dumps(owner))
-        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created, owner)
+        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created, owner=owner)
 
     async def delete_room(self, name: str) -> None:
         await self._run("delete_room", name)
@@ -204,6 +208,12 @@ class RedisStore(Store):
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         total, rooms = await self._run("list_rooms", offset, limit)
         return total, [_room_info(room) for room in rooms]
+
+    async def set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
+        return _room_info(await self._run("set_room_fields", name, json.dumps(fields)))
+
+    async def expire_rooms(self, now: float, extend: float) -> list[str]:
+        return list(await self._run("expire_rooms", repr(now), repr(extend)))
 
     async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
                          ) -> RoomInfo:
@@ -265,6 +275,20 @@ class RedisStore(Store):
             raise Failure.KEY_REUSED.error(key=key.key)
         return remembered_commit(seq, order_version, versions)
 
+    async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
+                     update: list[tuple[str, int | str, str, str]], *, session: str,
+                     order_base: int | None, record: Record = "do", group: str | None = None,
+                     key: Idempotency | None = None) -> Commit:
+        wire = [[i, r.id, r.version, r.hash, r.location] for i, r in insert]
+        seq, order_version, events, versions = await self._run(
+            "splice", room, json.dumps(list(delete)),
+            json.dumps(wire, default=operator.index),
+            json.dumps([list(c) for c in update], default=operator.index), session,
+            _base(order_base), record, group or "", *_key(key))
+        if not events:  # a repeated key: the first splice's result
+            return remembered_commit(seq, order_version, json.loads(versions))
+        return Commit(seq, order_version, json.loads(versions), [json.loads(e) for e in events])
+
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         history = json.loads(await self._run("frame_history", room, frame_id))
         return [{"version": v, "hash": h} for v, h, _ in history]
@@ -295,6 +319,8 @@ class RedisStore(Store):
                 "frames": [x for i, ref in r["frames"].items() for x in (i, _json(ref))],
                 "events": [_json(e) for e in r["events"]],
                 "owner": r.get("owner"), "grants": _json(r.get("grants") or {}),
+                "description": r.get("description") or "",
+                "expires": None if r.get("expires") is None else repr(float(r["expires"])),
             })
         hashes = [x for pair in state["hashes"].items() for x in pair]
         await self._run("import_state", _json(

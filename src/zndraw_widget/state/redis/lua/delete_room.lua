@@ -15,5 +15,6 @@ for _, key in ipairs(redis.call('SMEMBERS', R .. ':keys')) do redis.call('DEL', 
 redis.call('DEL', R, R .. ':order', R .. ':frames', R .. ':events', R .. ':keys',
            R .. ':leases', R .. ':presence', R .. ':remembered', R .. ':remembered:keys')
 redis.call('ZREM', P .. 'rooms', room)
+redis.call('ZREM', P .. 'ephemeral', room)
 if redis.call('GET', P .. 'default') == room then redis.call('DEL', P .. 'default') end
 redis.call('PUBLISH', R .. ':events', cjson.encode({type = 'room_deleted', room = room, seq = -1}))

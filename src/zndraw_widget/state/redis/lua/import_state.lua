@@ -3,7 +3,8 @@
 -- ARGV[4] JSON {default (or null), hashes: [hash, location, ...], rooms: [{name,
 -- meta: [seq, order_version, step, created] (strings), order: [id], frames: [id, JSON
 -- [version, hash, location], ...], lists: [[suffix, [JSON, ...]], ...] (history:{id},
--- records:{session}:undo|redo), events: [JSON], owner (or null), grants: JSON object}]}
+-- records:{session}:undo|redo), events: [JSON], owner (or null), grants: JSON object,
+-- description (string), expires (or null: the room is kept)}]}
 -- Returns: nothing
 -- Fails: not_empty
 
@@ -16,6 +17,11 @@ for _, room in ipairs(state.rooms) do
   redis.call('HSET', R, 'seq', m[1], 'order_version', m[2], 'step', m[3], 'created', m[4],
              'grants', room.grants)
   if room.owner ~= cjson.null then redis.call('HSET', R, 'owner', room.owner) end
+  if room.description ~= '' then redis.call('HSET', R, 'description', room.description) end
+  if room.expires ~= cjson.null then
+    redis.call('HSET', R, 'expires', room.expires)
+    redis.call('ZADD', P .. 'ephemeral', room.expires, room.name)
+  end
   redis.call('ZADD', P .. 'rooms', 0, room.name)
   local scores = {}
   for k, id in ipairs(room.order) do scores[2 * k - 1], scores[2 * k] = k, id end

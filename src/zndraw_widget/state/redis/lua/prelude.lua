@@ -48,12 +48,14 @@ local function need_room(room)  -- the room's key
   return R
 end
 
--- {name, length, seq, order_version, step, created, owner or false, grants JSON or false}
+-- {name, length, seq, order_version, step, created, owner or false, grants JSON or false,
+-- description or false, expires or false}
 local function info(room)
   local R = room_key(room)
-  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created', 'owner', 'grants')
+  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created', 'owner', 'grants',
+                       'description', 'expires')
   return {room, redis.call('ZCARD', R .. ':order'), tonumber(h[1]), tonumber(h[2]),
-          tonumber(h[3]), h[4], h[5], h[6]}
+          tonumber(h[3]), h[4], h[5], h[6], h[7], h[8]}
 end
 
 local function now_ms()  -- the Redis server's clock, the same for every server process
@@ -141,6 +143,60 @@ local function set_frame(R, id, version, hash, location)  -- and append to its h
   redis.call('LTRIM', history, -HISTORY_DEPTH, -1)
   redis.call('SADD', R .. ':keys', history)
   redis.call('HSET', P .. 'hashes', hash, location)
+end
+
+-- Scores for `n` new members at rank `index`: evenly between the neighbours, or counting
+-- down from the first or up from the last; nil if floating point has no room left.
+local function scores(order, index, n)
+  local lo = index > 0 and redis.call('ZRANGE', order, index - 1, index - 1, 'WITHSCORES')[2]
+  local hi = redis.call('ZRANGE', order, index, index, 'WITHSCORES')[2]
+  lo, hi = lo and tonumber(lo), hi and tonumber(hi)
+  local result = {}
+  for j = 1, n do
+    if lo and hi then result[j] = lo + (hi - lo) * j / (n + 1)
+    elseif hi then result[j] = hi - (n + 1 - j)
+    else result[j] = (lo or 0) + j end
+    local previous = result[j - 1] or lo
+    if (previous and result[j] <= previous) or (hi and result[j] >= hi) then return nil end
+  end
+  return result
+end
+
+-- Give every member the score of its rank, 1..n: O(n), only when a gap is used up.
+local function renormalise(order)
+  local args = {}
+  for i, id in ipairs(redis.call('ZRANGE', order, 0, -1)) do
+    args[2 * i - 1], args[2 * i] = i, id
+  end
+  chunked('ZADD', order, args, 1000)
+end
+
+-- Add items[first..last] ([index, id, ...] each), which go to consecutive positions, to the
+-- order.
+local function place(order, items, first, last)
+  local index, n = items[first][1], last - first + 1
+  local s = scores(order, index, n)
+  if not s then
+    renormalise(order)
+    s = scores(order, index, n)
+  end
+  local args = {}
+  for j = 1, n do
+    args[2 * j - 1], args[2 * j] = string.format('%.17g', s[j]), items[first + j - 1][2]
+  end
+  chunked('ZADD', order, args, 1000)
+end
+
+-- Add items ([index, id, ...] each, inserted in turn) to the order, run by run.
+local function place_all(order, items)
+  local first = 1
+  for k, item in ipairs(items) do
+    local next_item = items[k + 1]
+    if not next_item or next_item[1] ~= item[1] + 1 then  -- the end of a run
+      place(order, items, first, k)
+      first = k + 1
+    end
+  end
 end
 
 -- Push an inverse change: "do" and "redo" onto undo ("do" clears redo), "undo" onto redo.

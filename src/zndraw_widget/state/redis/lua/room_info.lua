@@ -1,7 +1,8 @@
 -- room_info: a room's counters.
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room
--- Returns: {name, length, seq, order_version, step, created, owner or false, grants or false}
+-- Returns: {name, length, seq, order_version, step, created, owner or false, grants or false,
+-- description or false, expires or false}
 -- Fails: no_room
 
 need_room(ARGV[4])

@@ -1,0 +1,114 @@
+-- splice: one change of any shape: update frames, then delete frames, then insert frames
+-- (an id just deleted may be inserted again: a move); one order version, one event, one
+-- undo record (itself a splice).
+-- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
+-- ARGV[4] room, [5] JSON list of ids to delete, [6] JSON [[index, id, version, hash,
+-- location], ...] inserted in turn after the deletes, [7] JSON [[id, base, hash,
+-- location], ...] updates (base: the frame's version, or for undo/redo the content hash it
+-- must still have), [8] session, [9] the order version the change is based on ('' for
+-- unchecked), [10] record: 'do', 'undo' or 'redo', [11] undo group ('' for none),
+-- [12] idempotency key ('' for none), [13] its digest
+-- Returns: {seq, order_version, {frames_spliced event JSON}, JSON [version of each update]};
+-- for a repeated key {seq, order_version, {}, versions JSON} of the first time
+-- Fails: no_room, key_reused, locked, order_changed, frames_missing, splice_overlap, frame_gone,
+-- frame_changed, frame_version, insert_position, frame_exists
+
+local room, dels, items, changes = ARGV[4], cjson.decode(ARGV[5]), cjson.decode(ARGV[6]),
+                                   cjson.decode(ARGV[7])
+local session, base, kind, group = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local R = need_room(room)
+local done = recalled(R, ARGV[12], ARGV[13])
+if done then return done end
+check_order(room, session, base)
+local order, frames = R .. ':order', R .. ':frames'
+-- check everything
+local gone, unique, missing = {}, {}, {}
+for _, id in ipairs(dels) do
+  if redis.call('HEXISTS', frames, id) == 0 then missing[#missing + 1] = id
+  elseif not gone[id] then
+    gone[id] = true
+    unique[#unique + 1] = id
+  end
+end
+if #missing > 0 then
+  fail('frames_missing', {missing = missing,
+                          current_version = tonumber(redis.call('HGET', R, 'order_version'))})
+end
+for _, change in ipairs(changes) do
+  local id, expected = change[1], change[2]
+  if gone[id] then fail('splice_overlap', {id = id}) end
+  local value = redis.call('HGET', frames, id)
+  if not value then fail('frame_gone', {id = id}) end
+  check_lease(room, '$FRAME' .. id, session)
+  local current = cjson.decode(value)
+  if type(expected) == 'string' and current[2] ~= expected then
+    fail('frame_changed', {id = id, current_version = current[1]})
+  elseif type(expected) ~= 'string' and current[1] ~= expected then
+    fail('frame_version', {id = id, current_version = current[1], base = expected})
+  end
+end
+local length, seen = redis.call('ZCARD', order) - #unique, {}
+for k, item in ipairs(items) do
+  local index, id = item[1], item[2]
+  if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
+  if seen[id] or (not gone[id] and redis.call('HEXISTS', frames, id) == 1) then
+    fail('frame_exists', {id = id})
+  end
+  seen[id] = true
+end
+-- update
+local inverse_update, versions, updated_ids = {}, {}, {}
+for k, change in ipairs(changes) do
+  local id = change[1]
+  local old = cjson.decode(redis.call('HGET', frames, id))
+  versions[k], updated_ids[k] = old[1] + 1, id
+  set_frame(R, id, old[1] + 1, change[3], change[4])
+  inverse_update[k] = {id, change[3], old[2], old[3]}
+end
+-- delete (the inverse inserts each frame back at its position, in order of position)
+local inverse_insert, deleted, deleted_ids = {}, {}, {}
+for _, id in ipairs(unique) do
+  local ref = cjson.decode(redis.call('HGET', frames, id))
+  inverse_insert[#inverse_insert + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
+end
+table.sort(inverse_insert, function(a, b) return a[1] < b[1] end)
+for k, item in ipairs(inverse_insert) do deleted[k], deleted_ids[k] = item[1], item[2] end
+chunked('ZREM', order, unique, 1000)
+chunked('HDEL', frames, unique, 1000)
+-- insert
+if #items > 0 then place_all(order, items) end
+local inserted, inserted_ids = {}, {}
+for k, item in ipairs(items) do
+  set_frame(R, item[2], item[3], item[4], item[5])
+  inserted[k], inserted_ids[k] = item[1], item[2]
+end
+local updated = {}
+for k, id in ipairs(updated_ids) do updated[k] = redis.call('ZRANK', order, id) end
+-- record, tell
+local order_version = redis.call('HINCRBY', R, 'order_version', 1)
+local fields = {op = 'splice'}
+if group ~= '' and kind == 'do' then fields.group = group end
+local inverse = {delete = json_list(inserted_ids), insert = json_list(inverse_insert),
+                 update = json_list(inverse_update)}
+local stack = R .. ':records:' .. session .. ':undo'
+local top = fields.group and #inverse_insert == 0 and #inverse_update == 0
+            and redis.call('LINDEX', stack, -1)
+top = top and cjson.decode(top)
+if top and top.op == 'splice' and top.group == group and #top.insert == 0
+    and #top.update == 0 then  -- one more commit of the same group: merge the records
+  for _, id in ipairs(inserted_ids) do top.delete[#top.delete + 1] = id end
+  redis.call('LSET', stack, -1, json_object({op = 'splice', group = group},
+                                            {delete = json_list(top.delete), insert = '[]',
+                                             update = '[]'}))
+  redis.call('DEL', R .. ':records:' .. session .. ':redo')
+else
+  record(R, session, kind, json_object(fields, inverse))
+end
+local event = emit(room, {type = 'frames_spliced', order_version = order_version,
+                          length = redis.call('ZCARD', order)},
+                   {deleted = json_list(deleted), deleted_ids = json_list(deleted_ids),
+                    inserted = json_list(inserted), inserted_ids = json_list(inserted_ids),
+                    updated = json_list(updated), updated_ids = json_list(updated_ids)}, true)
+local reply = remember(R, ARGV[12], ARGV[13], commit(R, {event}), versions)
+reply[4] = json_list(versions)
+return reply
