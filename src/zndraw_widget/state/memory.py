@@ -23,6 +23,7 @@ from typing import Any, Literal
 import msgpack
 
 from .base import (
+    EVENT_LOG_BYTES,
     EVENT_LOG_LENGTH,
     ORDER,
     PRESENCE_TTL,
@@ -56,7 +57,8 @@ class _Room:
     order_version: int = 0
     seq: int = 0
     step: int = 0
-    events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
+    events: deque = field(default_factory=deque)  # of (event, its size in bytes)
+    event_bytes: int = 0
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
@@ -69,6 +71,16 @@ class _Room:
 
     def stack(self, session: str, name: str) -> list[dict[str, Any]]:
         return self.records.setdefault(session, {"undo": [], "redo": []})[name]
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        """Log a data event, dropping the oldest past ``EVENT_LOG_LENGTH`` events or
+        ``EVENT_LOG_BYTES`` (the newest stays)."""
+        size = len(msgpack.packb(event))
+        self.events.append((event, size))
+        self.event_bytes += size
+        while len(self.events) > 1 and (len(self.events) > EVENT_LOG_LENGTH
+                                        or self.event_bytes > EVENT_LOG_BYTES):
+            self.event_bytes -= self.events.popleft()[1]
 
 
 class MemoryStore(Store):
@@ -141,7 +153,7 @@ class MemoryStore(Store):
             "hashes": self._hashes,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records]
+                 r.step, [event for event, _size in r.events], r.records]
                 for r in self._rooms.values()
             ],
         }
@@ -161,7 +173,8 @@ class MemoryStore(Store):
         for (name, created, order, frames, history, order_version, seq, step, events,
              records) in state["rooms"]:
             room = _Room(name, created, order, frames, history, order_version, seq, step)
-            room.events.extend(events)
+            for event in events:
+                room.log_event(event)
             room.records = records
             self._rooms[name] = room
 
@@ -195,7 +208,7 @@ class MemoryStore(Store):
         if data:
             room.seq += 1
             event = {**event, "seq": room.seq}
-            room.events.append(event)
+            room.log_event(event)
         else:
             event = {**event, "seq": room.seq}
         for subscription in self._subscribers.get(room.name, ()):
@@ -274,8 +287,16 @@ class MemoryStore(Store):
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
                      order_base: int | None, record: Record = "do") -> Commit:
+        if not items:
+            return self._unchanged(room, session, order_base)
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
         return self._log("insert", room, wire, session, order_base, record)
+
+    def _unchanged(self, room: str, session: str, order_base: int | None) -> Commit:
+        """An empty structural write: checked like any, and changing nothing."""
+        state = self._room(room)
+        self._check_order(state, session, order_base)
+        return Commit(state.seq, state.order_version)
 
     def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
                       record: Record) -> Commit:
@@ -309,6 +330,8 @@ class MemoryStore(Store):
 
     async def delete(self, room: str, ids: list[str], *, session: str,
                      order_base: int | None, record: Record = "do") -> Commit:
+        if not ids:
+            return self._unchanged(room, session, order_base)
         return self._log("delete", room, ids, session, order_base, record)
 
     def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
@@ -335,6 +358,9 @@ class MemoryStore(Store):
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
                      session: str, record: Record = "do") -> Commit:
+        if not changes:
+            state = self._room(room)
+            return Commit(state.seq, state.order_version)
         return self._log("update", room, [list(c) for c in changes], session, record)
 
     def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
@@ -457,6 +483,8 @@ class MemoryStore(Store):
         if lease is None or lease.holder != session:
             raise Failure.NOT_PRESENTER.error(holder=lease.holder if lease else None,
                                               target=PRESENTER)
+        if not 0 <= step < max(len(state.order), 1):
+            raise Failure.STEP_RANGE.error(step=step, length=len(state.order))
         state.step = step
         self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
                    data=False)
@@ -499,10 +527,10 @@ class MemoryStore(Store):
         state = self._room(room)
         if seq >= state.seq:
             return []
-        if not state.events or state.events[0]["seq"] > seq + 1:
+        if not state.events or state.events[0][0]["seq"] > seq + 1:
             return None
-        first = bisect.bisect_right([e["seq"] for e in state.events], seq)
-        return list(state.events)[first:]
+        first = bisect.bisect_right([e["seq"] for e, _size in state.events], seq)
+        return [event for event, _size in list(state.events)[first:]]
 
     async def subscribe(self, room: str) -> QueueSubscription:
         subscribers = self._subscribers.setdefault(room, set())

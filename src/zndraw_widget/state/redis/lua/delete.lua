@@ -2,12 +2,13 @@
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room, [5] JSON list of ids, [6] session, [7] the order version the change is
 -- based on ('' for unchecked), [8] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frames_deleted event JSON}}
+-- Returns: {seq, order_version, {frames_deleted event JSON}}; no ids: nothing changes
 -- Fails: no_room, locked, order_changed, frames_missing
 
 local room, ids, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local R = need_room(room)
 check_order(room, session, base)
+if #ids == 0 then return commit(R, {}) end
 local order, frames = R .. ':order', R .. ':frames'
 local missing = {}
 for _, id in ipairs(ids) do

@@ -3,7 +3,7 @@
 -- ARGV[4] room, [5] JSON [[index, id, version, hash, location], ...] inserted in turn,
 -- [6] session, [7] the order version the change is based on ('' for unchecked),
 -- [8] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frames_inserted event JSON}}
+-- Returns: {seq, order_version, {frames_inserted event JSON}}; no items: nothing changes
 -- Fails: no_room, locked, order_changed, insert_position, frame_exists
 
 -- Scores for `n` new members at rank `index`: evenly between the neighbours, or counting
@@ -51,6 +51,7 @@ end
 local room, items, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local R = need_room(room)
 check_order(room, session, base)
+if #items == 0 then return commit(R, {}) end
 local order = R .. ':order'
 local length, seen = redis.call('ZCARD', order), {}
 for k, item in ipairs(items) do

@@ -3,13 +3,15 @@
 -- ARGV[4] room, [5] JSON [[id, base, hash, location], ...]; base is the frame's version, or
 -- (undo/redo) the content hash the frame must still have, [6] session,
 -- [7] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frame_updated event JSON per change}}
+-- Returns: {seq, order_version, {frame_updated event JSON per change}}; no changes:
+-- nothing changes
 -- Fails: no_room, frame_gone, locked, frame_changed, frame_version
 
 -- changes: [[id, base, hash, location], ...]; base: the frame's version, or (undo/redo)
 -- the content hash the frame must still have
 local room, changes, session, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7]
 local R = need_room(room)
+if #changes == 0 then return commit(R, {}) end
 local frames = R .. ':frames'
 for _, change in ipairs(changes) do
   local id, base = change[1], change[2]
