@@ -88,3 +88,9 @@ class Unavailable(ZnDrawError):
 
     status = 503
     code = "unavailable"
+
+
+class BackendUnavailable(Unavailable):
+    """The state backend (Redis) cannot be reached; the request may be retried later."""
+
+    code = "backend_unavailable"

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from .deployment import check_deployment
 from .errors import Unavailable
 from .hub import SWEEP_INTERVAL, Hub
+from .limits import Limits
 from .rooms import RoomService
 from .settings import Settings
 from .state import open_store
@@ -51,7 +52,8 @@ class Runtime:
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
-                                    lease_ttl=settings.lease_ttl)
+                                    lease_ttl=settings.lease_ttl,
+                                    limits=Limits.from_settings(settings))
         self._hub = Hub(store)
         periodic = [(SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
         if settings.reclaim_interval > 0:

@@ -3,7 +3,9 @@ standalone server.
 
 Each handler here is a mixin holding the logic; :func:`build_handlers` combines them with
 an authentication base class (Jupyter's ``APIHandler`` or the standalone token handler).
-Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``).
+Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``). Every body streams
+in and is read only once the request is authenticated: until then the server's own (small)
+body limit holds.
 """
 
 from __future__ import annotations
@@ -55,82 +57,13 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
-    The authentication base it is combined with provides ``user_name``.
+    The authentication base it is combined with provides ``user_name``. The body streams in
+    once the request is authenticated: one over ``max_upload_mb`` is read and dropped, then
+    answered with 413, so that the client sees the answer rather than a connection reset;
+    one over ``DRAIN_FACTOR`` times the limit is cut off at once.
     """
 
     user_name: str
-
-    @property
-    def service(self) -> RoomService:
-        return self.settings["zndraw_service"]()
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.settings["zndraw_max_upload_mb"] * (1 << 20))
-
-    @functools.cached_property
-    def caller(self) -> Caller:
-        """Who the request is made by: the user, and the session owning leases and undo
-        history (the ``X-ZnDraw-Session`` header)."""
-        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
-
-    def int_argument(self, name: str, default: int | None = None) -> int:
-        value = self.get_query_argument(name, None)
-        if value is None:
-            if default is None:
-                raise BadRequest(f"missing query argument {name!r}")
-            return default
-        if not INDEX_PART.match(value):
-            raise BadRequest(f"query argument {name!r} must be an integer, not {value!r}")
-        return int(value)
-
-    def base_version(self) -> int:
-        value = self.get_query_argument("base_version", None)
-        if value is None:
-            raise BadRequest(
-                "missing query argument 'base_version': state the version your change is "
-                "based on (the room's order_version, or the frame's version)"
-            )
-        return self.int_argument("base_version")
-
-    def json_body(self) -> dict[str, Any]:
-        return self.json_from(self.request.body)
-
-    @staticmethod
-    def json_from(raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"{}")
-        except RecursionError:  # json's parser recurses once per level
-            raise BadRequest("the JSON body nests too deeply") from None
-        except ValueError as error:
-            raise BadRequest(f"malformed JSON body: {error}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("the JSON body must be an object")
-        return body
-
-    def write_json(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        payload = getattr(error, "payload", None)
-        if payload is None:
-            message = getattr(error, "log_message", None) or self._reason
-            payload = {"error": self._reason.lower().replace(" ", "_"), "message": message}
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload))
-
-
-class UploadHandler(BaseHandler):
-    """A handler whose request body streams in.
-
-    A body over ``max_upload_mb`` is read and dropped, then answered with 413, so that the
-    client sees the answer rather than a connection reset; one over ``DRAIN_FACTOR`` times
-    the limit is cut off at once.
-    """
-
     DRAIN_FACTOR = 8
 
     def initialize(self, **kwargs: Any) -> None:
@@ -139,7 +72,7 @@ class UploadHandler(BaseHandler):
         self._received = 0
 
     async def prepare(self) -> None:
-        await _maybe_await(super().prepare())
+        await _maybe_await(super().prepare())  # authentication
         if self._finished:
             return
         hard_limit = self.DRAIN_FACTOR * self.max_upload_bytes
@@ -175,12 +108,86 @@ class UploadHandler(BaseHandler):
                     "truncated on the way; nothing was written", received_sha256=actual)
         return body
 
+    @property
+    def service(self) -> RoomService:
+        return self.settings["zndraw_service"]()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.settings["zndraw_max_upload_mb"] * (1 << 20))
+
+    @functools.cached_property
+    def caller(self) -> Caller:
+        """Who the request is made by: the user, and the session owning leases and undo
+        history (the ``X-ZnDraw-Session`` header)."""
+        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
+
+    def int_argument(self, name: str, default: int | None = None) -> int:
+        value = self.get_query_argument(name, None)
+        if value is None:
+            if default is None:
+                raise BadRequest(f"missing query argument {name!r}")
+            return default
+        if not INDEX_PART.match(value):
+            raise BadRequest(f"query argument {name!r} must be an integer, not {value!r}")
+        return int(value)
+
+    def base_version(self) -> int:
+        value = self.get_query_argument("base_version", None)
+        if value is None:
+            raise BadRequest(
+                "missing query argument 'base_version': state the version your change is "
+                "based on (the room's order_version, or the frame's version)"
+            )
+        return self.int_argument("base_version")
+
+    async def json_body(self) -> dict[str, Any]:
+        return await self.json_from(self.body())
+
+    @staticmethod
+    async def json_from(raw: bytes) -> dict[str, Any]:
+        return await in_thread(_parse_json, raw, big=len(raw) > (1 << 20))
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        payload = getattr(error, "payload", None)
+        if payload is None:
+            message = getattr(error, "log_message", None) or self._reason
+            payload = {"error": self._reason.lower().replace(" ", "_"), "message": message}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload))
+
+
+class UploadHandler(BaseHandler):
+    """A handler whose body is a batch of frames (msgpack)."""
+
     async def batch(self, validate: bool = True) -> FrameBatch:
         body = self.body()
         if not body:
             raise BadRequest("the request has no body: send frames as msgpack (docs/protocol.md)")
         big = len(body) > (1 << 20)
         return await in_thread(_decode_batch, body, validate, big=big)
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_not_json)
+    except RecursionError:  # json's parser recurses once per level
+        raise BadRequest("the JSON body nests too deeply") from None
+    except ValueError as error:
+        raise BadRequest(f"malformed JSON body: {error}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object")
+    return body
+
+
+def _not_json(name: str) -> None:
+    raise BadRequest(f"malformed JSON body: {name} is not JSON")
 
 
 def _decode_batch(body: bytes, validate: bool) -> FrameBatch:
@@ -197,6 +204,7 @@ async def _maybe_await(value: Any) -> Any:
 class HealthHandler(BaseHandler):
     @api
     async def get(self) -> None:
+        await self.service.ping()  # 503 backend_unavailable while the state backend is down
         self.write_json({"status": "ok", "version": __version__})
 
 
@@ -211,7 +219,7 @@ class RoomsHandler(BaseHandler):
 
     @api
     async def post(self) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         base = body.get("base", DEFAULT) if "base" in body else DEFAULT
         info = await self.service.create_room(self.caller, body.get("name"), base)
         self.write_json(info.to_json(), status=201)
@@ -238,7 +246,7 @@ class DefaultRoomHandler(BaseHandler):
 
     @api
     async def put(self) -> None:
-        name = self.json_body().get("name")
+        name = (await self.json_body()).get("name")
         await self.service.set_default_room(self.caller, name)
         self.write_json({"name": name})
 
@@ -303,7 +311,7 @@ class FramesHandler(ReadMixin, UploadHandler):
     async def delete(self, room: str) -> None:
         body = self.body()
         if body:  # a selection too long for a URL: {"index": [...]}
-            spec = parse_selection(self.json_from(body).get("index"))
+            spec = parse_selection((await self.json_from(body)).get("index"))
         else:
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
@@ -316,7 +324,7 @@ class SelectHandler(ReadMixin):
 
     @api
     async def post(self, room: str) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         spec = parse_selection(body.get("index"))
         fields = body.get("data")
         if fields is not None and not isinstance(fields, list):
@@ -376,7 +384,7 @@ class LeaseHandler(BaseHandler):
     @api
     async def post(self, room: str, target: str) -> None:
         target = lease_target(target)
-        ttl = lease_ttl(self.json_body().get("ttl"))
+        ttl = lease_ttl((await self.json_body()).get("ttl"))
         lease = await self.service.acquire(self.caller, room, target, ttl)
         self.write_json(lease.to_json())
 
@@ -399,17 +407,15 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}", RoomHandler),
         (rf"/rooms/{ROOM}/frames", FramesHandler),
         (rf"/rooms/{ROOM}/select", SelectHandler),
-        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)", FrameHandler),
-        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})", FrameHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
     ]
     specs = []
     for path, handler in routes:
-        cls = type(handler.__name__, (handler, auth_base), {})
-        if issubclass(handler, UploadHandler):
-            cls = web.stream_request_body(cls)
+        cls = web.stream_request_body(type(handler.__name__, (handler, auth_base), {}))
         specs.append((prefix + path, cls))
     specs.append((prefix + "/ws", control))
     return specs

@@ -13,8 +13,15 @@ from tornado import httpserver, netutil, web
 
 from ..runtime import Runtime
 from ..settings import Settings
+from .bounds import (
+    HEADER_READ_BYTES,
+    PRE_AUTH_BODY_BYTES,
+    BoundedApplication,
+    NotFound,
+    request_summary,
+)
 from .control import ControlHandler
-from .handlers import UploadHandler, build_handlers
+from .handlers import build_handlers
 from .pages import page_handlers
 
 CORS_HEADERS = "Authorization, Content-Type, If-None-Match, X-ZnDraw-Session, X-XSRFToken"
@@ -83,6 +90,9 @@ class TokenAuth(web.RequestHandler):
     def user_name(self) -> str:
         return self.current_user
 
+    def _request_summary(self) -> str:  # what Tornado logs: never the token
+        return request_summary(self)
+
 
 class TokenControl(ControlHandler, TokenAuth):
     """The control channel behind the token (browsers pass it as ``?token=``, or the login
@@ -97,8 +107,9 @@ def make_app(settings: Settings, token: str, base_url: str = "/",
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``)."""
     runtime = Runtime(settings)
-    app = web.Application(
+    app = BoundedApplication(
         build_handlers(base_url, TokenAuth, TokenControl) + page_handlers(base_url, TokenAuth),
+        default_handler_class=NotFound,
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
         zndraw_token=token,
@@ -125,9 +136,9 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
     runtime: Runtime = app.zndraw_runtime
     await runtime.start()  # a bad storage path or a mismatched Redis fails here
     try:
-        server = httpserver.HTTPServer(
-            app, xheaders=True,
-            max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)))
+        # bodies stay small until a handler has authenticated the request (handlers.py)
+        server = httpserver.HTTPServer(app, xheaders=True, max_body_size=PRE_AUTH_BODY_BYTES,
+                                       max_header_size=HEADER_READ_BYTES)
         sockets = netutil.bind_sockets(port, address=host)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()[1]
