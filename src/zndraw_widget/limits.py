@@ -54,12 +54,14 @@ class Limits:
              ) -> FrameBatch:
         """``read(locations)`` piece by piece, refused (:meth:`check_response`) once the
         frames read pass the limit: a piece holds as many frames as the budget left allows
-        at the largest frame size seen, so no more than about the limit is ever held."""
+        at the largest frame size seen, so no more than about the limit is ever held (and
+        a selection repeating its first frame is refused at once)."""
         if self.response_bytes is None or len(locations) <= 1:
             batch = read(locations)
             self.check_response(batch.nbytes)
             return batch
         probe = read(locations[:1])  # the frame size to plan by
+        self.check_response(probe.nbytes * locations.count(locations[0]))  # a repeated index
         largest, total, pieces, start = max(probe.nbytes, 1), 0, [], 0
         while start < len(locations):
             count = max(1, (self.response_bytes - total) // largest)

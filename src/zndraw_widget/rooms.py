@@ -181,7 +181,7 @@ class RoomService:
     # -- writing --------------------------------------------------------------------------
     async def _store_batch(self, batch: FrameBatch) -> list[tuple[str, str]]:
         """Write the content of ``batch`` that is not stored yet; ``(hash, location)`` each."""
-        hashes = await in_thread(batch.hashes, big=len(batch) > 100)
+        hashes = await in_thread(batch.hashes, big=len(batch) > 100 or batch.nbytes > SMALL_BODY)
         known = await self.store.locations(hashes)
         fresh: dict[str, int] = {}
         for row, hash_ in enumerate(hashes):

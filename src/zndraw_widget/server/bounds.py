@@ -95,6 +95,7 @@ class NotFound(web.RequestHandler):
         raise web.HTTPError(404)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Connection", "close")  # Tornado closes it: the body is unread
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": "not_found", "message": "no such path"}))
 

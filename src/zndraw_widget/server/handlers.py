@@ -28,6 +28,7 @@ from ..state.base import IndexSpec
 from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
 
 API_PREFIX = "zndraw/api"
+BIG_BODY = 1 << 20  # bodies past this are joined, hashed and parsed off the event loop
 ROOM = r"(?P<room>[^/]+)"
 
 
@@ -70,6 +71,7 @@ class BaseHandler(web.RequestHandler):
         super().initialize(**kwargs)
         self._chunks: list[bytes] = []
         self._received = 0
+        self._reading = False
 
     async def prepare(self) -> None:
         await _maybe_await(super().prepare())  # authentication
@@ -80,6 +82,7 @@ class BaseHandler(web.RequestHandler):
         if length is not None and length.isdigit() and int(length) > hard_limit:
             self._too_large()
         self.request.connection.set_max_body_size(hard_limit)
+        self._reading = True
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -94,19 +97,14 @@ class BaseHandler(web.RequestHandler):
             "fewer frames per request", limit_mb=self.settings["zndraw_max_upload_mb"])
         raise ApiError(413, error.to_json())
 
-    def body(self) -> bytes:
+    async def body(self) -> bytes:
+        """The whole body, checked against ``X-Content-SHA256`` if sent (a big one joined
+        and hashed off the event loop)."""
         if self._received > self.max_upload_bytes:
             self._too_large()
-        body = b"".join(self._chunks)
-        self._chunks = []
+        chunks, self._chunks = self._chunks, []
         expected = self.request.headers.get("X-Content-SHA256")
-        if expected is not None:
-            actual = hashlib.sha256(body).hexdigest()
-            if not hmac.compare_digest(actual, expected.strip().lower().removeprefix("sha256:")):
-                raise BadRequest(
-                    "the body does not match its X-Content-SHA256: it was corrupted or "
-                    "truncated on the way; nothing was written", received_sha256=actual)
-        return body
+        return await in_thread(_joined, chunks, expected, big=self._received > BIG_BODY)
 
     @property
     def service(self) -> RoomService:
@@ -142,11 +140,11 @@ class BaseHandler(web.RequestHandler):
         return self.int_argument("base_version")
 
     async def json_body(self) -> dict[str, Any]:
-        return await self.json_from(self.body())
+        return await self.json_from(await self.body())
 
     @staticmethod
     async def json_from(raw: bytes) -> dict[str, Any]:
-        return await in_thread(_parse_json, raw, big=len(raw) > (1 << 20))
+        return await in_thread(_parse_json, raw, big=len(raw) > BIG_BODY)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -154,6 +152,8 @@ class BaseHandler(web.RequestHandler):
         self.finish(json.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not self._reading:  # refused unread: Tornado closes the connection after this
+            self.set_header("Connection", "close")
         error = kwargs.get("exc_info", (None, None, None))[1]
         payload = getattr(error, "payload", None)
         if payload is None:
@@ -167,11 +167,22 @@ class UploadHandler(BaseHandler):
     """A handler whose body is a batch of frames (msgpack)."""
 
     async def batch(self, validate: bool = True) -> FrameBatch:
-        body = self.body()
+        body = await self.body()
         if not body:
             raise BadRequest("the request has no body: send frames as msgpack (docs/protocol.md)")
-        big = len(body) > (1 << 20)
-        return await in_thread(_decode_batch, body, validate, big=big)
+        return await in_thread(_decode_batch, body, validate, big=len(body) > BIG_BODY)
+
+
+def _joined(chunks: list[bytes], expected_sha256: str | None) -> bytes:
+    body = b"".join(chunks)
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(body).hexdigest()
+        expected = expected_sha256.strip().lower().removeprefix("sha256:")
+        if not hmac.compare_digest(actual, expected):
+            raise BadRequest(
+                "the body does not match its X-Content-SHA256: it was corrupted or "
+                "truncated on the way; nothing was written", received_sha256=actual)
+    return body
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
@@ -309,7 +320,7 @@ class FramesHandler(ReadMixin, UploadHandler):
 
     @api
     async def delete(self, room: str) -> None:
-        body = self.body()
+        body = await self.body()
         if body:  # a selection too long for a URL: {"index": [...]}
             spec = parse_selection((await self.json_from(body)).get("index"))
         else:
