@@ -22,8 +22,9 @@ from .conftest import make_atoms
 ALICE = Caller("alice", frozenset({"lab"}), "s")
 BOB = Caller("bob", frozenset(), "b")
 
-# Not a caller's operation: the server's own maintenance of unreferenced stored data.
-MAINTENANCE = {"reclaim"}
+# Not a caller's operation: the server's own maintenance of unreferenced stored data, and
+# its health check of the state backend.
+MAINTENANCE = {"reclaim", "ping"}
 
 
 class DenyAll:
