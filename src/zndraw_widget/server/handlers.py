@@ -10,6 +10,7 @@ body limit holds.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -29,6 +30,7 @@ from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_inde
 
 API_PREFIX = "zndraw/api"
 BIG_BODY = 1 << 20  # bodies past this are joined, hashed and parsed off the event loop
+YIELD_EVERY = 4 << 20  # bytes of body received between turns of the event loop
 ROOM = r"(?P<room>[^/]+)"
 
 
@@ -84,12 +86,15 @@ class BaseHandler(web.RequestHandler):
         self.request.connection.set_max_body_size(hard_limit)
         self._reading = True
 
-    def data_received(self, chunk: bytes) -> None:
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         self._received += len(chunk)
         if self._received <= self.max_upload_bytes:
             self._chunks.append(chunk)
         else:
             self._chunks = []
+        if self._received % YIELD_EVERY < len(chunk):  # a big body arriving fast would
+            return asyncio.sleep(0)  # be read without letting other requests run
+        return None
 
     def _too_large(self) -> None:
         error = PayloadTooLarge(
