@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import socket
 import sys
 import tempfile
@@ -122,8 +123,12 @@ def send_raw(base: str, method: str, path: str, body: bytes) -> tuple[int, bytes
                 sock.sendall(view[start:start + MB])
         answer = b""
         with contextlib.suppress(ConnectionResetError):
-            while data := sock.recv(1 << 16):
+            while data := sock.recv(1 << 16):  # until closed, or the whole answer is in
                 answer += data
+                head, _, rest = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+                if length and len(rest) >= int(length.group(1)):
+                    break
     head, _, rest = answer.partition(b"\r\n\r\n")
     return (int(head.split(b" ")[1]) if head else 0), rest
 
