@@ -1,7 +1,7 @@
 // The HTTP data channel: room metadata as JSON, frames as msgpack (docs/protocol.md).
 import { decode, encode, NDArray } from "./codec";
 import { Frame, framesOf, ReadResponse } from "./frames";
-import type { DataEvent, Lease } from "./protocol";
+import type { DataEvent, Lease, Role } from "./protocol";
 
 export class ApiError extends Error {
   constructor(
@@ -38,6 +38,20 @@ export interface RoomInfo {
   step: number | null;
   created?: number;
   leases?: Lease[];
+  /** The room's owner (null: an open room from before owners existed; absent: a server
+   * without access control). */
+  owner?: string | null;
+  /** The caller's role in the room (absent: a server without access control). */
+  role?: Role;
+}
+
+/** A room's access (``GET``/``PUT rooms/<room>/access``): grants map ``user:<name>``,
+ * ``group:<name>`` or ``*`` to a role. */
+export interface Access {
+  owner: string | null;
+  grants: Record<string, Exclude<Role, "none">>;
+  /** The caller's role (answers only). */
+  role?: Role;
 }
 
 export interface EventsSince {
@@ -118,6 +132,15 @@ export class DataClient {
 
   roomInfo(room: string): Promise<RoomInfo> {
     return this.json("GET", this.roomPath(room));
+  }
+
+  access(room: string): Promise<Access> {
+    return this.json("GET", `${this.roomPath(room)}/access`);
+  }
+
+  /** Replace the room's grants (and its owner, if given); the new access. */
+  setAccess(room: string, access: { owner?: string | null; grants: Access["grants"] }): Promise<Access> {
+    return this.json("PUT", `${this.roomPath(room)}/access`, access);
   }
 
   events(room: string, since: number): Promise<EventsSince> {

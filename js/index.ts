@@ -1,6 +1,9 @@
-// The anywidget entry point (bundled to src/zndraw_widget/static/widget.js).
+// The anywidget entry point (bundled to src/zndraw_widget/static/widget.js); also the
+// standalone server's room list page imports its share forms from here.
 import type { Model } from "./viewer/model";
 import { Viewer } from "./viewer/viewer";
+
+export { shareForms } from "./share";
 
 async function render({ model, el }: { model: Model; el: HTMLElement }): Promise<() => void> {
   const viewer = new Viewer(model, el);

@@ -3,20 +3,26 @@
 // with a `type`; this module is the only place the message names are spelled.
 import type { RoomInfo } from "./data";
 
+/** A caller's role in a room (docs/protocol.md "Access"); each includes the ones before. */
+export type Role = "none" | "read" | "write" | "admin";
+
 /** A lease as the server reports it (`state.base.Lease`). */
 export interface Lease {
   room: string;
   /** `order`, `frame:<id>` or `presenter`. */
   target: string;
+  /** The holding session. */
   holder: string;
   /** Unix time, seconds. */
   expires: number;
+  /** The holding session's user (absent from servers before access control). */
+  user?: string | null;
 }
 
 /** A session present in a room. */
 export interface Present {
   session: string;
-  user: string;
+  user?: string | null;
 }
 
 /** The lease target of the room's presenter token. */
@@ -137,6 +143,8 @@ export interface LeaseEvent extends EventBase {
   holder: string | null;
   expires?: number | null;
   expired?: string;
+  /** The holder's user. */
+  user?: string | null;
 }
 export interface StepEvent extends EventBase {
   type: "step";
@@ -146,8 +154,14 @@ export interface StepEvent extends EventBase {
 export interface PresenceEvent extends EventBase {
   type: "presence";
   session: string;
-  user: string;
+  user?: string | null;
   present: boolean;
+}
+/** The room's owner or grants changed (the caller's role may have: re-read the room). */
+export interface AccessEvent extends EventBase {
+  type: "access";
+  owner: string | null;
+  grants: Record<string, Role>;
 }
 export interface RoomDeleted extends EventBase {
   type: "room_deleted";
@@ -155,7 +169,7 @@ export interface RoomDeleted extends EventBase {
 
 /** Events that bump the room's seq by one (and can be re-read with `events?since=`). */
 export type DataEvent = FramesInserted | FramesDeleted | FrameUpdated;
-export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | RoomDeleted;
+export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted;
 
 export const DATA_EVENTS: ReadonlySet<string> = new Set<DataEvent["type"]>(["frames_inserted", "frames_deleted", "frame_updated"]);
 

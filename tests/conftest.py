@@ -297,3 +297,15 @@ def tagged(tag: int, natoms: int = 2) -> ase.Atoms:
 
 def tags(frames) -> list[int]:
     return [atoms.info["tag"] for atoms in frames]
+
+
+# -- access control (owners, grants, users) -----------------------------------------------------
+def add_user(users_file: Path, name: str, *args: str) -> str:
+    """Add user ``name`` to a standalone users file (``zndraw-widget user add``; ``args``
+    such as ``--group lab``); the token it printed."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "zndraw_widget", "user", "add", name, *args, "--users",
+         str(users_file)], check=True, capture_output=True, text=True)
+    return result.stdout.strip().splitlines()[-1]

@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 
 from zndraw_widget.caller import Caller
-from zndraw_widget.errors import Forbidden
+from zndraw_widget.errors import BadRequest, Forbidden, NotFound
 from zndraw_widget.frames import FrameBatch
-from zndraw_widget.policy import Action, AllowAll
+from zndraw_widget.policy import Action, AllowAll, Role, check_grants, role_of
 from zndraw_widget.rooms import RoomService
 from zndraw_widget.state import MemoryStore
 from zndraw_widget.state.base import ORDER
@@ -46,6 +46,7 @@ def batch(seed: int = 0) -> FrameBatch:
 OPERATIONS = {
     "create_room": (("new", None), Action.CREATE, "new"),
     "room_info": (("r",), Action.READ, "r"),
+    "set_access": (("r", {"*": "read"}), Action.ADMIN, "r"),
     "delete_room": (("r",), Action.ADMIN, "r"),
     "list_rooms": ((0, 10), Action.LIST, None),
     "get_default_room": ((), Action.READ, None),
@@ -96,3 +97,68 @@ async def test_a_policy_that_denies_everything_stops_every_operation(service, na
     assert policy.asked[0] == (ALICE, action, room)
     service.policy = AllowAll()
     assert (await service.room_info(BOB, "r"), await service.leases(BOB, "r")) == before
+
+
+# -- the access rules ---------------------------------------------------------------------
+ANN = Caller("ann", frozenset(), "a")
+ADMIN = Caller("root", frozenset(), "r", admin=True)
+GRANTS = {"user:ben": "write", "group:lab": "read", "user:alice": "admin"}
+
+
+@pytest.mark.parametrize(("caller", "owner", "grants", "role"), [
+    (ANN, "ann", {}, Role.ADMIN),  # the owner
+    (ADMIN, "ann", {}, Role.ADMIN),  # a server admin
+    (Caller("ben", frozenset({"lab"}), "b"), "ann", GRANTS, Role.WRITE),  # the highest grant
+    (Caller("cid", frozenset({"lab"}), "c"), "ann", GRANTS, Role.READ),  # by group
+    (Caller("cid", frozenset(), "c"), "ann", GRANTS, Role.NONE),
+    (Caller("cid", frozenset(), "c"), "ann", {**GRANTS, "*": "read"}, Role.READ),  # everyone
+    (Caller("cid", frozenset(), "c"), None, {}, Role.WRITE),  # a room from before owners
+    (ALICE, "ann", GRANTS, Role.ADMIN),
+])
+def test_a_callers_role(caller, owner, grants, role):
+    assert role_of(caller, owner, grants) is role
+
+
+def test_grants_name_users_groups_or_everyone_and_a_role():
+    assert check_grants({"*": "read", "user:a": "admin"}) == {"*": "read", "user:a": "admin"}
+    with pytest.raises(BadRequest) as error:
+        check_grants({"a": "read", "user:": "read", "group:g": "owner"})
+    assert (error.value.details["bad_keys"], error.value.details["bad_roles"]) == (
+        ["a", "user:"], ["owner"])
+    with pytest.raises(BadRequest):
+        check_grants(["user:a"])
+
+
+@pytest_asyncio.fixture
+async def shared(tmp_path):
+    """Room "r" of ann's, read by cid, written by ben; room "open" from before owners."""
+    store = MemoryStore()
+    service = RoomService(store, ZarrProvider(tmp_path))
+    await service.create_room(ANN, "r", None)
+    await service.set_access(ANN, "r", {"user:cid": "read", "user:ben": "write"})
+    await store.create_room("open", [], [], 1.0)
+    return service
+
+
+@pytest.mark.asyncio
+async def test_access_policy_refusals(shared):
+    cid, ben, eve = (Caller(n, frozenset(), n) for n in ("cid", "ben", "eve"))
+    with pytest.raises(NotFound) as missing:
+        await shared.room_info(eve, "missing")
+    with pytest.raises(NotFound) as hidden:
+        await shared.room_info(eve, "r")
+    assert str(hidden.value) == str(missing.value).replace("missing", "r")
+    with pytest.raises(Forbidden, match="room r is read-only for you: its owner ann may give "
+                                        "you write access"):
+        await shared.acquire(cid, "r", ORDER)
+    with pytest.raises(Forbidden, match="admin"):
+        await shared.delete_room(ben, "r")
+    with pytest.raises(Forbidden, match="server admin"):
+        await shared.set_default_room(ANN, "r")
+    await shared.set_default_room(ADMIN, "r")
+    assert (await shared.room_info(eve, "open")).role == "write"
+    await shared.acquire(eve, "open", ORDER)
+    with pytest.raises(Forbidden):
+        await shared.set_access(eve, "open", {}, owner="eve")
+    await shared.set_access(ADMIN, "open", {}, owner="eve")
+    assert (await shared.room_info(eve, "open")).role == "admin"

@@ -52,8 +52,9 @@ def test_given_beats_environment_beats_default():
 def test_serve_flags_beat_the_environment(monkeypatch):
     seen = {}
 
-    async def run(settings, host, port, token, base_url, ready, allow_origins):
-        seen.update(settings=settings, port=port, base_url=base_url, origins=allow_origins)
+    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub):
+        seen.update(settings=settings, port=port, base_url=base_url, origins=allow_origins,
+                    users=users_file)
 
     monkeypatch.setattr("zndraw_widget.server.standalone.serve", run)
     for name, value in {"ZNDRAW_CACHE_MB": "7", "ZNDRAW_RECLAIM_INTERVAL": "60",
@@ -68,6 +69,26 @@ def test_serve_flags_beat_the_environment(monkeypatch):
     assert seen["base_url"] == "/svc/" and seen["origins"] == ["http://a", "http://b"]
     assert cli.main(["serve", "--allow-origin", "http://c"]) == 0
     assert seen["origins"] == ["http://c"] and seen["settings"].storage_path == Path("/env/path")
+
+
+def test_serve_started_by_jupyterhub_listens_where_the_hub_says(monkeypatch):
+    seen = {}
+
+    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub):
+        seen.update(host=host, port=port, base_url=base_url, hub=hub)
+
+    monkeypatch.setattr("zndraw_widget.server.standalone.serve", run)
+    monkeypatch.setenv("ZNDRAW_PORT", "9000")
+    assert cli.main(["serve"]) == 0
+    assert seen["hub"] is False and seen["port"] == 9000
+    for name, value in {"JUPYTERHUB_SERVICE_NAME": "zndraw",
+                        "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101",
+                        "JUPYTERHUB_SERVICE_PREFIX": "/services/zndraw/"}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve"]) == 0
+    assert seen == {"host": "127.0.0.1", "port": 10101, "base_url": "/services/zndraw/",
+                    "hub": True}
+    assert cli.main(["serve", "--port", "7"]) == 0 and seen["port"] == 7  # flags win
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ async function connected(): Promise<{ control: ControlClient; socket: FakeSocket
 }
 
 function presenterOn(control: ControlClient) {
-  const state = { frame: 3, busy: false, changes: 0 };
-  const presenter = new Presenter({ room: () => "r", frame: () => state.frame, busy: () => state.busy, changed: () => state.changes++ });
+  const state = { frame: 3, busy: false, readOnly: false, changes: 0 };
+  const presenter = new Presenter({
+    room: () => "r", frame: () => state.frame, busy: () => state.busy, readOnly: () => state.readOnly, changed: () => state.changes++,
+  });
   presenter.attach(control);
   return { presenter, state };
 }
@@ -108,6 +110,16 @@ describe("Presenter", () => {
     expect(presenter.follows("me")).toBe(false);
     presenter.joined([{ room: "r", target: "presenter", holder: "me", expires: 0 }]);
     expect(presenter.holder).toBeNull(); // its own token (from before a reconnect) is not another's
+  });
+
+  it("never asks for the token in a read-only room, but still follows", async () => {
+    const { control, socket } = await connected();
+    const { presenter, state } = presenterOn(control);
+    state.readOnly = true;
+    await presenter.lead();
+    expect(socket.sent).toHaveLength(0);
+    expect(presenter.presenting).toBe(false);
+    expect(presenter.follows("them")).toBe(true);
   });
 });
 
@@ -229,6 +241,20 @@ describe("Presence", () => {
     expect(status.locked).toEqual(["order", "frame:f7"]);
     presence.leased({ type: "lease", room: "r", seq: 2, target: "order", holder: null });
     expect(presence.status({ room: "r", self: "me", presenting: true, presenter: null, follow: true, frameId: "f1" }).text).toBe("room r · with bob, cy · presenting");
+  });
+
+  it("names lease holders by the user the lease carries, else by their session", () => {
+    const presence = new Presence();
+    presence.joined([{ session: "me", user: "ann" }], [{ room: "r", target: "order", holder: "s4", expires: 0, user: "dee" }]);
+    presence.leased({ type: "lease", room: "r", seq: 1, target: "presenter", holder: "s5", user: "eve" });
+    presence.leased({ type: "lease", room: "r", seq: 2, target: "frame:f1", holder: "s6" }); // a server without users
+    const status = presence.status({ room: "r", self: "me", presenting: false, presenter: "s5", follow: true, frameId: "f1", note: "read-only: ann may give you write access" });
+    expect(status.text).toBe("room r · read-only: ann may give you write access · following eve · frames locked by dee · this frame is being edited by s6");
+    expect(status.locked).toEqual(["order", "frame:f1"]); // the presenter's lease is not a lock
+    presence.presence({ type: "presence", room: "r", seq: 3, session: "s7", present: true });
+    expect(presence.status({ room: "r", self: "me", presenting: false, presenter: null, follow: true, frameId: undefined }).text).toBe(
+      "room r · with s7 · frames locked by dee",
+    );
   });
 });
 

@@ -35,6 +35,8 @@ export interface MarkerValues {
   control: string;
   /** data-zndraw-edited: the version a drag edit saved. */
   edited: number;
+  /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
+  readonly: boolean;
 }
 
 export type Marker = keyof MarkerValues;
@@ -55,6 +57,7 @@ const KEYS: { [K in Marker]: string } = {
   locked: "zndrawLocked",
   control: "zndrawControl",
   edited: "zndrawEdited",
+  readonly: "zndrawReadonly",
 };
 
 /** The data-role of each toolbar control the tests click or read. */

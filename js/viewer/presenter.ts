@@ -19,6 +19,8 @@ export interface PresenterHost {
   frame(): number;
   /** Playing or editing: the token is kept while busy. */
   busy(): boolean;
+  /** The user may only read the room: it follows, never leads. */
+  readOnly(): boolean;
   /** Who presents (or whether this viewer follows) changed. */
   changed(): void;
 }
@@ -51,7 +53,7 @@ export class Presenter {
   async lead(): Promise<void> {
     const control = this.control;
     const room = this.host.room();
-    if (!this.follow || !control || control.status !== "open" || !room) return;
+    if (!this.follow || !control || control.status !== "open" || !room || this.host.readOnly()) return;
     this.releaseLater();
     if (!this.presenting) {
       if (this.holder) return; // someone else leads: navigate locally only

@@ -1,6 +1,6 @@
 // The room a viewer shows: opening it (info, frames, joining its control channel), keeping
-// up with its events (data changes through RoomSync; presenter, leases, presence), and
-// the messages for what goes wrong.
+// up with its events (data changes through RoomSync; presenter, leases, presence, access),
+// and the messages for what goes wrong.
 import { ControlClient } from "../control";
 import { ApiError, RoomInfo } from "../data";
 import type { Frame } from "../frames";
@@ -55,6 +55,7 @@ export class RoomLink {
     nav.reset();
     presenter.holder = null;
     viewer.presence.clear();
+    viewer.access.clear();
     viewer.updateStatus();
     if (!room) {
       this.fail("no_room", "No room: create the viewer with Viewer(room=\"name\") or Viewer(frames).");
@@ -69,6 +70,7 @@ export class RoomLink {
       return;
     }
     if (token !== this.openToken) return;
+    viewer.access.update(info);
     const store = (nav.store = new FrameStore(viewer.data, room));
     store.length = info.length;
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {
@@ -111,6 +113,7 @@ export class RoomLink {
     const { viewer } = this;
     const { presenter } = viewer;
     const leases = reply.leases ?? [];
+    viewer.access.update(reply.room);
     viewer.presence.joined(reply.presence ?? [], leases);
     presenter.joined(leases);
     viewer.updateStatus();
@@ -128,7 +131,8 @@ export class RoomLink {
     ui.setMessage(text, true);
   }
 
-  private failFrom(error: unknown): void {
+  /** A fatal problem from an error the server (or the network) gave. */
+  failFrom(error: unknown): void {
     const room = this.name;
     if (error instanceof ApiError) {
       if (error.code === "not_found") this.fail("not_found", `Room "${room}" does not exist. ${error.message}`);
@@ -196,14 +200,15 @@ export class RoomLink {
         viewer.playback.pause();
         viewer.nav.go(event.step);
       }
-    } else if (event.type === "lease" && event.target === PRESENTER) {
-      presenter.leased(event.holder);
     } else if (event.type === "lease") {
-      viewer.presence.leased(event);
-      viewer.updateStatus();
+      viewer.presence.leased(event); // the holder's name (and a lock, unless the presenter's)
+      if (event.target === PRESENTER) presenter.leased(event.holder);
+      else viewer.updateStatus();
     } else if (event.type === "presence") {
       viewer.presence.presence(event);
       viewer.updateStatus();
+    } else if (event.type === "access") {
+      void viewer.access.changedOnServer();
     }
   }
 }

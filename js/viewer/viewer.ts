@@ -1,11 +1,12 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
-// playback, presenter, presence, tools, keys, theme) and connects them to a room.
+// playback, presenter, presence, access, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
 import { DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, newSessionId, websocketUrl } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
 import type { FrameStore } from "../store";
+import { RoomAccess } from "./access";
 import { Controls } from "./controls";
 import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
@@ -34,6 +35,7 @@ export class Viewer {
   readonly playback: Playback;
   readonly presenter: Presenter;
   readonly presence = new Presence();
+  readonly access: RoomAccess;
   readonly model: ModelListeners;
   readonly step: StepTrait;
   private readonly room: RoomLink;
@@ -74,7 +76,13 @@ export class Viewer {
       room: () => this.room.name,
       frame: () => this.nav.requested,
       busy: () => this.playback.playing || !!this.editTool?.active,
+      readOnly: () => this.access.readOnly,
       changed: () => this.updateStatus(),
+    });
+    this.access = new RoomAccess({
+      reread: () => this.data.roomInfo(this.room.name),
+      changed: () => this.accessChanged(),
+      failed: (error) => this.room.failFrom(error),
     });
     this.step = new StepTrait(model, () => (this.disposed ? null : this.nav.displayed));
     const { nav } = this;
@@ -123,6 +131,7 @@ export class Viewer {
     const select = (atoms: number[]) => this.setSelection(atoms);
     this.editTool = new DragEditTool({
       renderer, selection, frame: () => this.nav.shown, room: () => this.room.name,
+      readOnly: () => this.access.readOnly, who: (session) => this.presence.who(session, this.control?.session),
       control: () => this.control, data: () => this.data,
       saved: (edited, seq) => this.room.saved(edited, seq),
       undone: (text) => this.ui.setBanner(text, UNDONE_MS),
@@ -194,6 +203,17 @@ export class Viewer {
     this.ui.showPosition(this.nav.displayed, this.nav.requested, this.nav.length, moveSlider);
   }
 
+  /** The user's role in the room changed: read-only shows, and a reader gives up leading. */
+  private accessChanged(): void {
+    if (this.access.readOnly) {
+      this.ui.markers.set("readonly", true);
+      this.presenter.release();
+    } else {
+      this.ui.markers.delete("readonly");
+    }
+    this.updateStatus();
+  }
+
   private setFollow(follow: boolean): void {
     this.ui.setFollow(follow);
     this.presenter.setFollow(follow);
@@ -203,6 +223,7 @@ export class Viewer {
     const status = this.presence.status({
       room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
       presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
+      note: this.access.note,
     });
     this.ui.setStatus(status.text);
     this.ui.markers.set("present", status.present);

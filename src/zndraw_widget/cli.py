@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
 
 from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
+
+#: The options saying where a deployment's rooms live: serve, backup and restore share them.
+STORE_OPTIONS = tuple(o for o in OPTIONS if o.name in ("storage_path", "redis_url", "redis_prefix"))
 
 
 def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
@@ -20,7 +27,20 @@ def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
              f"default: {option.describe_default()})".replace("%", "%%"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def hub_service_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where JupyterHub wants its service (``host``, ``port``, ``base_url``), from the
+    environment it starts the service with."""
+    found: dict[str, Any] = {}
+    if env.get("JUPYTERHUB_SERVICE_URL"):
+        url = urlparse(env["JUPYTERHUB_SERVICE_URL"])
+        found.update(host=url.hostname, port=url.port)
+    if env.get("JUPYTERHUB_SERVICE_PREFIX"):
+        found["base_url"] = env["JUPYTERHUB_SERVICE_PREFIX"]
+    return found
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The command line of ``zndraw-widget``."""
     parser = argparse.ArgumentParser(prog="zndraw-widget", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
@@ -29,7 +49,37 @@ def main(argv: list[str] | None = None) -> int:
                     "environment variable, then to its default.")
     for option in OPTIONS:
         add_flag(serve, option)
-    args = vars(parser.parse_args(argv))
+    serve.add_argument(
+        "--hub", action="store_true",
+        help="run as a JupyterHub service: hub logins, and the address and URL prefix the hub "
+             "gives (implied when JupyterHub starts it: JUPYTERHUB_SERVICE_NAME is set; needs "
+             "zndraw-widget[hub])")
+    backup = commands.add_parser(
+        "backup", help="write every room and its frame data to a file (servers keep running)")
+    backup.add_argument("--to", required=True, metavar="FILE", help="the backup file")
+    restore = commands.add_parser(
+        "restore", help="load a backup into an empty deployment (either store kind)")
+    restore.add_argument("--from", required=True, dest="source", metavar="FILE",
+                         help="a file written by 'backup'")
+    for command in (backup, restore):
+        for option in STORE_OPTIONS:
+            add_flag(command, option)
+    add_user_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed = make_parser().parse_args(argv)
+    if parsed.command == "user":
+        return user_command(parsed)
+    args = vars(parsed)
+    if args["command"] in ("backup", "restore"):
+        return run_backup(args)
+    hub = args.pop("hub") or bool(os.environ.get("JUPYTERHUB_SERVICE_NAME"))
+    if hub:  # flags given win over the hub's environment
+        for name, value in hub_service_env(os.environ).items():
+            if args[name] is None:
+                args[name] = value
 
     from .server.standalone import serve as run
 
@@ -40,8 +90,73 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(run(settings, options["host"], options["port"], options["token"], base_url,
                         ready=lambda line: print(line, flush=True),
-                        allow_origins=options["allow_origins"]))
+                        allow_origins=options["allow_origins"],
+                        users_file=options["users_file"], hub=hub))
+    except ModuleNotFoundError as error:
+        if error.name != "jupyterhub":
+            raise
+        print("zndraw-widget: error: --hub needs jupyterhub: pip install zndraw-widget[hub]",
+              file=sys.stderr)
+        return 1
     except RuntimeError as error:  # the storage is in use, or belongs with another Redis
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_backup(args: dict) -> int:
+    """``backup --to FILE`` or ``restore --from FILE``."""
+    from .backup import backup_deployment, restore_deployment
+    from .errors import ZnDrawError
+
+    settings = Settings.resolve(args)
+    try:
+        if args["command"] == "backup":
+            summary = asyncio.run(backup_deployment(settings, args["to"]))
+        else:
+            summary = asyncio.run(restore_deployment(settings, args["source"]))
+    except (RuntimeError, OSError, ZnDrawError) as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args['command']}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
+    return 0
+
+
+def add_user_commands(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser("user", help="add, remove or list the users of a users file")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a user; prints their new token last")
+    add.add_argument("name")
+    add.add_argument("--group", action="append", default=[], help="a group (repeatable)")
+    add.add_argument("--admin", action="store_true", help="a server admin")
+    add.add_argument("--new-token", action="store_true", help="a new token for an existing user")
+    remove = actions.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+    listing = actions.add_parser("list", help="list the users")
+    for action in (add, remove, listing):
+        action.add_argument("--users", default=os.environ.get("ZNDRAW_USERS_FILE"),
+                            metavar="FILE", required="ZNDRAW_USERS_FILE" not in os.environ,
+                            help="the users file (ZNDRAW_USERS_FILE)")
+
+
+def user_command(args: argparse.Namespace) -> int:
+    """``zndraw-widget user add|remove|list --users FILE``."""
+    from .users import UsersFile
+
+    users = UsersFile(args.users)
+    try:
+        if args.action == "add":
+            token = users.add(args.name, args.group, args.admin, args.new_token)
+            print(f"user {args.name} can log in with the token below (shown only now):")
+            print(token)
+        elif args.action == "remove":
+            users.remove(args.name)
+            print(f"removed user {args.name}")
+        else:
+            for user in users.users():
+                groups = ",".join(sorted(user.groups)) or "-"
+                print(f"{user.name}  groups: {groups}{'  admin' if user.admin else ''}")
+    except ValueError as error:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -65,6 +68,13 @@ class PayloadTooLarge(ZnDrawError):
     code = "payload_too_large"
 
 
+class KeyReused(ZnDrawError):
+    """An idempotency key came again with a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class Locked(ZnDrawError):
     """Someone else holds the lease the write needs."""
 
@@ -94,3 +104,24 @@ class BackendUnavailable(Unavailable):
     """The state backend (Redis) cannot be reached; the request may be retried later."""
 
     code = "backend_unavailable"
+
+
+class InsufficientStorage(ZnDrawError):
+    """The disk (or the quota) holding the server's data is full: nothing was changed."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def storage_full(what: str) -> Iterator[None]:
+    """Raise :class:`InsufficientStorage` where ``what`` (a write) fails for want of space."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in FULL:
+            raise InsufficientStorage(f"{what} failed: {error.strerror}") from error
+        raise

@@ -4,7 +4,9 @@ One store subscription per room and process, however many connections joined it:
 Redis, a change made through any process reaches every listener here through that one
 subscription. The hub also knows this process's control connections (to shut them down
 first when the server stops) and sweeps expired leases so that rooms hear of them (the
-runtime calls :meth:`Hub.sweep` periodically).
+runtime calls :meth:`Hub.sweep` periodically). It attaches its sessions to its ``process``
+in the store, so that when this process dies (its heartbeat lapses) another process's
+sweep drops their leases and presence.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ class Connection(Protocol):
 class Hub:
     """Delivers each room's events to the listeners of this process."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, process: str) -> None:
         self.store = store
+        self.process = process
         self._listeners: dict[str, set[Listener]] = {}
         self._feeds: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Future] = {}
@@ -77,13 +80,19 @@ class Hub:
             self._present.pop((room, session), None)
         else:
             self._present[(room, session)] = user
+            await self.store.attach(self.process, session)
         return await self.store.presence(room, session, user)
+
+    async def detach(self, session: str) -> None:
+        """``session``'s control connection here closed (after releasing what it held)."""
+        await self.store.detach(self.process, session)
 
     async def renew_presence(self) -> None:
         """Renew the presence of this process's sessions (the sweeper does, every
         ``PRESENCE_TTL / 3``)."""
         for (room, session), user in list(self._present.items()):
             with contextlib.suppress(NotFound):  # the room is gone
+                await self.store.attach(self.process, session)
                 await self.store.presence(room, session, user)
 
     async def join(self, room: str, listener: Listener) -> None:
@@ -127,8 +136,9 @@ class Hub:
                     await subscription.aclose()
 
     async def sweep(self) -> None:
-        """One sweep (every ``SWEEP_INTERVAL``): expire leases and presences, and renew this
-        process's presences every ``PRESENCE_TTL / 3``."""
+        """One sweep (every ``SWEEP_INTERVAL``): expire leases and presences and the
+        processes that stopped renewing their heartbeat, and renew this process's presences
+        every ``PRESENCE_TTL / 3``."""
         now = asyncio.get_running_loop().time()
         if self._renewed is None:
             self._renewed = now
@@ -136,6 +146,9 @@ class Hub:
             self._renewed = now
             await self.renew_presence()
         await self.store.expire_leases()
+        for process in await self.store.expire_processes(self.process):
+            log.warning("server process %s stopped without a goodbye (its heartbeat lapsed): "
+                        "its sessions' leases and presence were dropped", process)
 
     async def close(self) -> None:
         """Stop the room feeds (shut the connections down first)."""

@@ -24,11 +24,13 @@ from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
 from .limits import Limits
-from .policy import Action, AllowAll, Policy
+from .policy import AccessPolicy, Action, Policy, Role, check_grants
+from .sessions import SessionClaims
 from .state.base import (
     ORDER,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     Resolved,
@@ -40,6 +42,7 @@ from .state.base import (
 from .storage import DataProvider
 
 SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
+EVERY_ROOM = 1 << 30  # a list_rooms limit beyond any number of rooms
 DEFAULT = object()  # "no base given": start from the default room, if one is set
 
 
@@ -64,8 +67,12 @@ class RoomService:
     """Room operations shared by every way of serving them: the only way to a room.
 
     Every operation names its :class:`~zndraw_widget.caller.Caller` and first asks the
-    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`); writes and reads
-    stay within ``limits`` (:mod:`zndraw_widget.limits`).
+    ``policy`` whether that caller may do it (:mod:`zndraw_widget.policy`; by default
+    the rooms' owners and grants decide); one that writes also claims the caller's
+    session for its user (:mod:`zndraw_widget.sessions`). A write given an idempotency
+    ``key`` that was already applied returns the first result, before any other check (see
+    :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`). Writes and reads stay
+    within ``limits`` (:mod:`zndraw_widget.limits`).
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
@@ -74,7 +81,8 @@ class RoomService:
         self.store = store
         self.storage = storage
         self.lease_ttl = lease_ttl
-        self.policy: Policy = policy or AllowAll()
+        self.policy: Policy = policy or AccessPolicy(store)
+        self.sessions = SessionClaims(store)
         self.limits = limits or Limits()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
@@ -82,6 +90,8 @@ class RoomService:
         """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
         room = check_room_name(name)
         await self.policy.check(caller, action, room)
+        if action is Action.WRITE:
+            await self.sessions.claim(caller)
         return room
 
     # -- rooms ----------------------------------------------------------------------------
@@ -95,10 +105,32 @@ class RoomService:
         if base is not None:
             base = await self._room(caller, Action.READ, base)
             copy_of = (await self.store.resolve(base, SliceSpec(None, None, None))).refs
-        return await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)), time.time())
+        info = await self.store.create_room(name, copy_of, new_frame_ids(len(copy_of)),
+                                            time.time(), owner=caller.user)
+        info.role = Role.ADMIN.label
+        return info
 
     async def room_info(self, caller: Caller, room: str) -> RoomInfo:
-        return await self.store.room_info(await self._room(caller, Action.READ, room))
+        """The room's counters, its access (``owner``, ``grants``) and the caller's
+        ``role`` in it."""
+        room = check_room_name(room)
+        role = await self.policy.check(caller, Action.READ, room)
+        info = await self.store.room_info(room)
+        info.role = role.label
+        return info
+
+    async def set_access(self, caller: Caller, room: str, grants: Any,
+                         owner: Any = DEFAULT) -> RoomInfo:
+        """Replace the room's ``grants`` (``user:<name>``, ``group:<name>`` or ``*`` to
+        ``read``, ``write`` or ``admin``) and, if given, its ``owner``; tell the room."""
+        room = await self._room(caller, Action.ADMIN, room)
+        grants = check_grants(grants)
+        if owner is DEFAULT:
+            owner = (await self.store.room_info(room)).owner
+        elif not isinstance(owner, str) or not 0 < len(owner) <= 100 or not owner.isprintable():
+            raise BadRequest("'owner' must be a user name")
+        await self.store.set_access(room, owner, grants)
+        return await self.room_info(caller, room)
 
     async def delete_room(self, caller: Caller, room: str) -> None:
         await self.store.delete_room(await self._room(caller, Action.ADMIN, room))
@@ -108,7 +140,15 @@ class RoomService:
         if offset < 0 or not 1 <= limit <= 1000:
             raise BadRequest("offset must be >= 0 and limit between 1 and 1000")
         await self.policy.check(caller, Action.LIST, None)
-        return await self.store.list_rooms(offset, limit)
+        if caller.admin:
+            total, rooms = await self.store.list_rooms(offset, limit)
+        else:  # only the rooms the caller may read
+            _, every = await self.store.list_rooms(0, EVERY_ROOM)
+            readable = [room for room in every if self.policy.visible(caller, room) >= Role.READ]
+            total, rooms = len(readable), readable[offset : offset + limit]
+        for room in rooms:
+            room.role = self.policy.visible(caller, room).label
+        return total, rooms
 
     async def get_default_room(self, caller: Caller) -> str | None:
         """The room new rooms copy by default (None: they start empty)."""
@@ -195,11 +235,13 @@ class RoomService:
         return [(h, known[h]) for h in hashes]
 
     async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
-                     order_base: int) -> Commit:
+                     order_base: int, key: Idempotency | None = None) -> Commit:
         """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``;
         an empty batch changes nothing."""
         self.limits.check_write(batch)
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         info = await self.store.room_info(room)
         if index is None:
             index = info.length
@@ -212,11 +254,12 @@ class RoomService:
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
-        return await self.store.insert(room, items, session=caller.session, order_base=order_base)
+        return await self.store.insert(room, items, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def replace(self, caller: Caller, room: str, index: int, batch: FrameBatch, *,
-                      base_version: int, partial: bool = False, frame_id: str | None = None
-                      ) -> Commit:
+                      base_version: int, partial: bool = False, frame_id: str | None = None,
+                      key: Idempotency | None = None) -> Commit:
         """Replace frame ``index`` (or, with ``partial``, some of its fields).
 
         ``frame_id``, when given, must be the id of the frame at ``index``: a writer whose
@@ -226,6 +269,8 @@ class RoomService:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
         self.limits.check_write(batch)
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, [index])
         ref = resolved.refs[0]
         if frame_id is not None and ref.id != frame_id:
@@ -240,18 +285,21 @@ class RoomService:
             batch.validate()
         ((hash_, location),) = await self._store_batch(batch)
         return await self.store.update(room, [(ref.id, base_version, hash_, location)],
-                                       session=caller.session)
+                                       session=caller.session, key=key)
 
-    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int
-                     ) -> Commit:
+    async def delete(self, caller: Caller, room: str, spec: IndexSpec, *, order_base: int,
+                     key: Idempotency | None = None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         resolved = await self.store.resolve(room, spec)
         if resolved.order_version != order_base:
             await self._order_conflict(room, resolved.order_version, order_base, caller.session)
         ids = list(dict.fromkeys(ref.id for ref in resolved.refs))
         if not ids:
             return Commit(resolved.seq, resolved.order_version)
-        return await self.store.delete(room, ids, session=caller.session, order_base=order_base)
+        return await self.store.delete(room, ids, session=caller.session, order_base=order_base,
+                                       key=key)
 
     async def _order_conflict(self, room: str, current: int, base: int, session: str) -> None:
         """Raise why a structural write based on ``base`` cannot go on: the order lease held
@@ -269,32 +317,40 @@ class RoomService:
         resolved = await self.store.resolve(room, [index])
         return await self.store.frame_history(room, resolved.refs[0].id)
 
-    async def undo(self, caller: Caller, room: str) -> Commit:
+    async def undo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
         """Reverse the caller's session's last change in ``room`` as a new commit."""
-        return await self._replay(caller, room, "undo")
+        return await self._replay(caller, room, "undo", key)
 
-    async def redo(self, caller: Caller, room: str) -> Commit:
-        return await self._replay(caller, room, "redo")
+    async def redo(self, caller: Caller, room: str, key: Idempotency | None = None) -> Commit:
+        return await self._replay(caller, room, "redo", key)
 
-    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"]) -> Commit:
+    async def _replay(self, caller: Caller, room: str, stack: Literal["undo", "redo"],
+                      key: Idempotency | None) -> Commit:
         room = await self._room(caller, Action.WRITE, room)
+        if key is not None and (done := await self.store.recall(room, key)) is not None:
+            return done
         session = caller.session
         record = await self.store.pop_record(room, session, stack)
         if record is None:
             raise NotFound(f"nothing to {stack} in room {room!r} for this session")
         try:
             if record["op"] == "delete":
-                return await self.store.delete(room, record["ids"], session=session,
-                                               order_base=None, record=stack)
-            if record["op"] == "insert":
+                commit = await self.store.delete(room, record["ids"], session=session,
+                                                 order_base=None, record=stack, key=key)
+            elif record["op"] == "insert":
                 items = [(i, FrameRef(fid, v + 1, h, loc)) for i, fid, v, h, loc in record["items"]]
-                return await self.store.insert(room, items, session=session, order_base=None,
-                                               record=stack)
-            changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
-            return await self.store.update(room, changes, session=session, record=stack)
+                commit = await self.store.insert(room, items, session=session, order_base=None,
+                                                 record=stack, key=key)
+            else:
+                changes = [(fid, expected, h, loc) for fid, expected, h, loc in record["frames"]]
+                commit = await self.store.update(room, changes, session=session, record=stack,
+                                                 key=key)
         except Exception:
             await self.store.push_record(room, session, stack, record)
             raise
+        if commit.repeated:  # the same request, applied meanwhile: this record stays
+            await self.store.push_record(room, session, stack, record)
+        return commit
 
     async def reclaim(self, min_age: float = 600.0, settle: float = 60.0) -> int:
         """Delete stored segments that nothing refers to any more (frames, versions kept
@@ -319,7 +375,8 @@ class RoomService:
     async def acquire(self, caller: Caller, room: str, target: str, ttl: float | None = None
                       ) -> Lease:
         room = await self._room(caller, Action.WRITE, room)
-        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl)
+        return await self.store.acquire(room, target, caller.session, ttl or self.lease_ttl,
+                                        caller.user)
 
     async def renew(self, caller: Caller, room: str, target: str, ttl: float | None = None
                     ) -> Lease:
@@ -333,6 +390,7 @@ class RoomService:
     async def release_all(self, caller: Caller) -> list[Lease]:
         """Release every lease of the caller's session, in every room (it went away)."""
         await self.policy.check(caller, Action.WRITE, None)
+        await self.sessions.claim(caller)
         return await self.store.release_all(caller.session)
 
     async def set_step(self, caller: Caller, room: str, step: int) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable
 
 from .deployment import check_deployment
@@ -14,18 +17,27 @@ from .limits import Limits
 from .rooms import RoomService
 from .settings import Settings
 from .state import open_store
+from .state.base import HEARTBEAT_TTL
 from .storage import ZarrProvider
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_INTERVAL = HEARTBEAT_TTL / 5  # seconds between a process's heartbeats
+
+
+def new_process_id() -> str:
+    """A server process's id in the shared state: host, pid and a random part."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
 
 class Runtime:
-    """One server process's room service, event hub and periodic tasks (sweeping expired
-    leases and presences; reclaiming unreferenced data), opened on first use inside the
-    running event loop, where a Redis client must be made."""
+    """One server process's room service, event hub and periodic tasks (its heartbeat;
+    sweeping expired leases, presences and processes; reclaiming unreferenced data),
+    opened on first use inside the running event loop, where a Redis client must be made."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.process = new_process_id()
         self._service: RoomService | None = None
         self._hub: Hub | None = None
         self._tasks: list[asyncio.Task] = []
@@ -49,13 +61,15 @@ class Runtime:
         store = open_store(
             settings.redis_url,
             None if settings.redis_url else str(settings.storage_path / "state"),
+            redis_prefix=settings.redis_prefix,
             history_depth=settings.history_depth,
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
                                     lease_ttl=settings.lease_ttl,
                                     limits=Limits.from_settings(settings))
-        self._hub = Hub(store)
-        periodic = [(SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
+        self._hub = Hub(store, self.process)
+        periodic = [(HEARTBEAT_INTERVAL, self._heartbeat, "renewing the heartbeat"),
+                    (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases")]
         if settings.reclaim_interval > 0:
             periodic.append((settings.reclaim_interval, self._reclaim,
                              "reclaiming unreferenced data"))
@@ -69,6 +83,7 @@ class Runtime:
         calls of :meth:`service` then raise :class:`Unavailable` with the same message."""
         try:
             await check_deployment(self.service().store, self.settings)
+            await self._heartbeat()
         except Exception as error:
             await self.stop()
             self._failure = str(error) if isinstance(error, RuntimeError) else (
@@ -76,6 +91,9 @@ class Runtime:
             if isinstance(error, RuntimeError):
                 raise
             raise RuntimeError(self._failure) from error
+
+    async def _heartbeat(self) -> None:
+        await self._service.store.heartbeat(self.process)
 
     async def _reclaim(self) -> None:
         count = await self._service.reclaim(min_age=self.settings.reclaim_interval)

@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
            "let pages of this origin (e.g. http://127.0.0.1:8888, a JupyterLab showing "
            "Viewer(url=...)) call this server", serve_only=True, repeatable=True,
            flag_name="--allow-origin", shown_default="none: same origin only"),
+    Option("users_file", str, None, "ZNDRAW_USERS_FILE",
+           "users file: each user logs in with their own token (see 'zndraw-widget user')",
+           serve_only=True, flag_name="--users", shown_default="none: --token's one admin user"),
     Option("storage_path", str, None, "ZNDRAW_STORAGE_PATH",
            "directory holding frame data (and, without Redis, the room state); every "
            "process sharing a Redis must use the same one",
@@ -72,6 +75,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_url", str, None, "ZNDRAW_REDIS_URL",
            "Redis URL (redis://, rediss://, unix://) shared by several server processes",
            shown_default="none: the embedded store, persisted under the storage path"),
+    Option("redis_prefix", str, "zdw:", "ZNDRAW_REDIS_PREFIX",
+           "prefix of every Redis key: one per deployment sharing a Redis database"),
     Option("max_upload_mb", float, 500.0, "ZNDRAW_MAX_UPLOAD_MB",
            "largest request body accepted, in MB"),
     Option("max_frames_per_write", int, 100_000, "ZNDRAW_MAX_FRAMES_PER_WRITE",
@@ -111,6 +116,7 @@ class Settings:
 
     storage_path: Path
     redis_url: str | None = None
+    redis_prefix: str = "zdw:"
     max_upload_mb: float = 500.0
     max_frames_per_write: int = 100_000
     max_atom_frames_per_write: int = 50_000_000

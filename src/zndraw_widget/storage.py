@@ -26,6 +26,8 @@ import zarr
 
 from . import codec
 from .cache import ByteLRU
+from .durable import fsync_all, tree
+from .errors import storage_full
 from .frames import Column, FrameBatch
 
 TARGET_CHUNK_BYTES = 1 << 20
@@ -100,17 +102,31 @@ class ZarrProvider(DataProvider):
 
     # -- writing --------------------------------------------------------------------------
     def write(self, batch: FrameBatch) -> list[str]:
-        """Store ``batch``; its arrays stay cached as they are, so they must not change."""
+        """Store ``batch`` durably (fsync'd: a commit may point at it once this returns);
+        its arrays stay cached as they are, so they must not change. A full disk raises
+        :class:`~zndraw_widget.errors.InsufficientStorage` and leaves nothing behind."""
         segment = secrets.token_hex(8)
+        try:
+            with storage_full("writing frame data"):
+                fields, paths = self._write_segment(segment, batch)
+                fsync_all([*paths, self.path])  # one pass over the segment, all at once
+        except BaseException:
+            self.delete_segments([segment])
+            raise
+        self._remember(segment, batch, fields)
+        return [f"{segment}/{row}" for row in range(len(batch))]
+
+    def _write_segment(self, segment: str, batch: FrameBatch
+                       ) -> tuple[dict[str, _Field], list[str]]:
+        """Write ``segment``, one file or a zarr group; its fields and the paths written."""
         if batch.nbytes <= TARGET_CHUNK_BYTES:
             self._file(segment).write_bytes(codec.encode(batch.to_wire()))
             fields = {name: _field(column) for name, column in batch.columns.items()}
-        else:
-            group = self._root.create_group(segment)
-            fields = {name: _write_column(group, name, column)
-                      for name, column in batch.columns.items()}
-        self._remember(segment, batch, fields)
-        return [f"{segment}/{row}" for row in range(len(batch))]
+            return fields, [str(self._file(segment))]
+        group = self._root.create_group(segment)
+        fields = {name: _write_column(group, name, column)
+                  for name, column in batch.columns.items()}
+        return fields, tree(self.path / segment)
 
     def _remember(self, segment: str, batch: FrameBatch, fields: dict[str, _Field]) -> None:
         """Cache where the fields of ``segment`` are and their chunks (views of ``batch``)."""

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .client.hub_service import find_service, viewer_token
+
 if TYPE_CHECKING:
     import ase
 
@@ -80,6 +82,9 @@ class Viewer(anywidget.AnyWidget):
         url = url or os.environ.get("ZNDRAW_URL") or None
         self._url = url
         self._token = (token or os.environ.get("ZNDRAW_TOKEN")) if url else None
+        # Under a JupyterHub with the zndraw service: through the hub's proxy, a token asked
+        # of the hub for it.
+        self._hub = None if url else find_service(os.environ)
         if frames is not None:
             name = room or f"viewer-{secrets.token_hex(6)}"
             self._room_client = Room(name, url=url, token=self._token)
@@ -87,14 +92,15 @@ class Viewer(anywidget.AnyWidget):
             room = name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
-        super().__init__(room=room, api_url=url or "", **kwargs)
+        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
 
     def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "credentials":
-            self.send({"type": "credentials", "token": self._token or ""})
+            token = viewer_token(os.environ) if self._hub else self._token
+            self.send({"type": "credentials", "token": token or ""})
 
     @property
     def frames(self) -> Room:

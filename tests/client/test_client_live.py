@@ -168,6 +168,27 @@ def test_a_lost_connection_is_re_established_and_resynchronised(tmp_path, no_amb
         server.stop()
 
 
+def test_an_upload_lands_once_though_its_server_is_killed_midway(tmp_path,
+                                                                 no_ambient_server):
+    storage, port = tmp_path / "storage", free_port()
+    servers = [ServerProcess(storage, "--port", str(port))]
+
+    def frames():
+        for i in range(40):
+            if i == 20:  # meanwhile the chunk before is uploading (chunks are pipelined)
+                servers[-1].kill()
+                servers.append(ServerProcess(storage, "--port", str(port)))
+            yield tagged(i)
+
+    try:
+        with Room("r", url=servers[0].base, token=servers[0].token, batch_bytes=1) as room:
+            room.extend(frames())  # a chunk per frame, each retried until its server is back
+            assert len(servers) == 2
+            assert tags(room) == list(range(40))
+    finally:
+        servers[-1].stop()
+
+
 def test_a_room_works_inside_a_running_event_loop(connect):
     other = connect()
 

@@ -413,3 +413,50 @@ async def test_a_lease_outranks_a_stale_version(api):
     assert error["holder"] == "alice"
     error = await api.json("DELETE", "rooms/r/frames", 423, params={"index": "0:1", "base_version": 7},
                            headers={"X-ZnDraw-Session": "bob"})
+
+
+async def test_a_repeated_idempotency_key_gets_the_first_answer_and_writes_once(api):
+    await api.create_room("r")
+    body = frame_body(make_atoms(3))
+    headers = {"X-ZnDraw-Session": "alice", "Idempotency-Key": "upload-1"}
+    post = {"params": {"base_version": 0}, "body": body, "headers": headers}
+    first = await api.json("POST", "rooms/r/frames", 201, **post)
+    assert await api.json("POST", "rooms/r/frames", 201, **post) == first  # the answer was lost
+    assert (await api.json("GET", "rooms/r"))["length"] == 3
+
+    put = {"params": {"base_version": 1}, "body": frame_body(make_atoms(1, seed=5)),
+           "headers": {**headers, "Idempotency-Key": "put-1"}}
+    replaced = await api.json("PUT", "rooms/r/frames/0", **put)
+    assert await api.json("PUT", "rooms/r/frames/0", **put) == replaced
+    undo = {"headers": {**headers, "Idempotency-Key": "undo-1"}}
+    undone = await api.json("POST", "rooms/r/undo", **undo)
+    repeated = await api.json("POST", "rooms/r/undo", **undo)
+    assert (repeated["seq"], repeated["order_version"]) == (undone["seq"], undone["order_version"])
+    alice = {"headers": {"X-ZnDraw-Session": "alice"}}
+    await api.json("POST", "rooms/r/redo", **alice)  # the one undo was recorded once
+    await api.json("POST", "rooms/r/redo", 404, **alice)
+    assert list((await api.read("r", "0"))["versions"]) == [4]
+    delete = {"params": {"index": "0", "base_version": 1},
+              "headers": {**headers, "Idempotency-Key": "delete-1"}}
+    deleted = await api.json("DELETE", "rooms/r/frames", **delete)
+    assert await api.json("DELETE", "rooms/r/frames", **delete) == deleted
+    info = await api.json("GET", "rooms/r")
+    assert (info["length"], info["seq"]) == (2, deleted["seq"])
+
+
+async def test_a_reused_idempotency_key_is_refused(api):
+    await api.create_room("r")
+    headers = {"X-ZnDraw-Session": "alice", "Idempotency-Key": "k"}
+    await api.json("POST", "rooms/r/frames", 201, params={"base_version": 0},
+                   body=frame_body(make_atoms(1)), headers=headers)
+    refused = await api.json("POST", "rooms/r/frames", 422, params={"base_version": 1},
+                             body=frame_body(make_atoms(1)), headers=headers)
+    assert refused["error"] == "idempotency_key_reused" and refused["key"] == "k"
+    other_session = {**headers, "X-ZnDraw-Session": "bob"}
+    await api.json("POST", "rooms/r/frames", 422, params={"base_version": 0},
+                   body=frame_body(make_atoms(1)), headers=other_session)
+    bad = await api.json("POST", "rooms/r/frames", 400, params={"base_version": 1},
+                         body=frame_body(make_atoms(1)),
+                         headers={**headers, "Idempotency-Key": "a b"})
+    assert "Idempotency-Key" in bad["message"]
+    assert (await api.json("GET", "rooms/r"))["length"] == 1

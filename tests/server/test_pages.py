@@ -1,32 +1,21 @@
 """The standalone server's pages (room list, full-page viewer), its login cookie and CORS,
-against a real ``zndraw-widget serve`` process; the viewer page in headless Chromium."""
+over HTTP against a real ``zndraw-widget serve`` process (the full-page viewer in Chromium:
+tests/e2e/test_standalone.py)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 
 from zndraw_widget import Room
 
-from ..conftest import ServerProcess, make_atoms
+from ..conftest import ServerProcess, add_user, make_atoms
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
-JUPYTER = "http://127.0.0.1:8888"
-GREEN_PIXELS = """canvas => {
-    const c = document.createElement('canvas');
-    c.width = canvas.width; c.height = canvas.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(canvas, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 120 && d[i] < 90 && d[i + 2] < 90) n++;
-    return n;
-}"""  # an allowed origin, as a JupyterLab showing Viewer(url=)
+JUPYTER = "http://127.0.0.1:8888"  # an allowed origin, as a JupyterLab showing Viewer(url=)
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
@@ -122,47 +111,32 @@ def test_cors_for_allowed_origins_only(site):
         site.url + "rooms", headers={"Origin": "http://evil"}).headers
 
 
-# -- in a browser ----------------------------------------------------------------------------
-def test_full_page_viewer_in_chromium(site, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not BUNDLE.is_file():
-        pytest.skip("the front end bundle is not built")
-    from ..conftest import CHROMIUM, CHROMIUM_ARGS
-    from ..test_widget_e2e import foreground_pixels, wait_rendered
+def test_room_list_shows_owner_role_and_share_forms_to_admins(tmp_path):
+    """Each user sees the rooms they may read with their owner and the user's role; only a
+    room's admin gets its share form (and the script that wires it)."""
+    users = tmp_path / "users.json"
+    ann, ben = add_user(users, "ann"), add_user(users, "ben")
+    process = ServerProcess(tmp_path / "storage", "--users", str(users))
+    try:
+        shared = Room("ann-shares", url=process.base, token=ann)
+        shared.extend(make_atoms(1, natoms=3))
+        shared.share("ben", "read")
+        Room("ann-only", url=process.base, token=ann).extend(make_atoms(1, natoms=3))
 
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("no chromium")
-    Room("full-page", url=site.base, token=site.token).extend(make_atoms(4, natoms=20))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.set_default_timeout(60_000)
-            page.goto(f"{site.base}?token={site.token}")
-            page.click("text=full-page")
-            data = wait_rendered(page)
-            assert data["zndrawLength"] == "4" and data["zndrawAtoms"] == "20"
-            changed, total = foreground_pixels(page)
-            assert changed > 0.005 * total
-            # the control channel opens with the login cookie (same origin)
-            page.wait_for_function(
-                "() => document.querySelector('.zn-root').dataset.zndrawControl === 'open'")
-            page.locator(".zn-root").focus()
-            page.keyboard.press("End")
-            wait_rendered(page, frame=3)
-            (ROOT / "test-artifacts").mkdir(exist_ok=True)
-            page.screenshot(path=str(ROOT / "test-artifacts" / "full-page.png"))
-            # per-atom colours from the frame's arrays replace the elements' colours
-            styled = make_atoms(1, natoms=20)[0]
-            styled.numbers[:] = 8  # oxygen: red, unless the colours apply
-            styled.set_array("colors", np.tile([0.0, 1.0, 0.0], (20, 1)))
-            styled.set_array("radii", np.full(20, 0.6))
-            Room("styled", url=site.base, token=site.token).append(styled)
-            page.goto(f"{site.base}rooms/styled")
-            wait_rendered(page)
-            green = page.eval_on_selector(".zn-root canvas", GREEN_PIXELS)
-            assert green > 500, green
-            page.screenshot(path=str(ROOT / "test-artifacts" / "full-page-colors.png"))
-        finally:
-            browser.close()
+        def room_list(token: str) -> str:
+            with httpx.Client(base_url=process.base, follow_redirects=False) as client:
+                client.get("", params={"token": token})
+                return client.get("").text
+
+        as_ben = room_list(ben)
+        assert ('<a href="/rooms/ann-shares">ann-shares</a></td><td class=n>1</td>'
+                "<td>ann</td><td>read</td><td></td></tr>") in as_ben
+        assert "ann-only" not in as_ben  # not shared with ben
+        assert "data-zndraw-share" not in as_ben and "shareForms" not in as_ben
+        as_ann = room_list(ann)
+        assert "<td>ann</td><td>admin</td><td><details><summary>share</summary>" in as_ann
+        assert 'data-zndraw-share="ann-shares"' in as_ann
+        assert 'data-zndraw-share="ann-only"' in as_ann
+        assert 'import("/static/widget.js"); shareForms(document);' in as_ann
+    finally:
+        process.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zndraw_widget.caller import Caller
+from zndraw_widget.caller import Caller, User
 from zndraw_widget.errors import BadRequest
 from zndraw_widget.server.protocol import (
     caller_of,
@@ -67,9 +67,11 @@ def test_a_bad_frame_number_is_refused(frame):
 
 
 def test_the_caller_is_the_user_and_the_session_it_names():
-    assert caller_of("alice", "tab-1") == Caller("alice", frozenset(), "tab-1")
-    assert caller_of("alice", None) == Caller("alice", frozenset(), "user:alice")
+    lab = frozenset({"lab"})
+    assert caller_of(User("alice", lab), "tab-1") == Caller("alice", lab, "tab-1")
+    assert caller_of(User("alice", admin=True), None) == Caller("alice", frozenset(),
+                                                                "user:alice", True)
     with pytest.raises(BadRequest, match="session"):
-        caller_of("alice", "no spaces")
+        caller_of(User("alice"), "no spaces")
     with pytest.raises(BadRequest, match="session"):
-        caller_of("alice", "tab-1\n")
+        caller_of(User("alice"), "tab-1\n")

@@ -9,8 +9,24 @@ from contextlib import contextmanager
 import pytest
 import pytest_asyncio
 
-from zndraw_widget.errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
-from zndraw_widget.state.base import ORDER, PRESENTER, FrameRef, SliceSpec, frame_target
+from zndraw_widget.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    KeyReused,
+    Locked,
+    NotFound,
+)
+from zndraw_widget.state.base import (
+    ORDER,
+    PRESENTER,
+    REMEMBERED_KEYS,
+    FrameRef,
+    Idempotency,
+    SliceSpec,
+    frame_target,
+)
 from zndraw_widget.state.failures import Failure
 from zndraw_widget.state.memory import MemoryStore
 
@@ -387,7 +403,7 @@ async def test_memory_store_survives_restart(tmp_path):
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
-    await store.update("r", [("id-b", 1, "h2", "l2")], session="s")
+    await store.update("r", [("id-b", 1, "h2", "l2")], session="s", key=Idempotency("k", "d"))
     with pytest.raises(RuntimeError, match="in use by another process"):
         MemoryStore(tmp_path)
     await store.close()
@@ -398,7 +414,81 @@ async def test_memory_store_survives_restart(tmp_path):
     refs_ = (await again.resolve("r", ALL)).refs
     assert [(r.id, r.version, r.hash) for r in refs_] == [("id-a", 1, "sha256:a"), ("id-b", 2, "h2")]
     assert (await again.room_info("r")).seq == 2
+    assert (await again.recall("r", Idempotency("k", "d"))).versions == [2]  # in the journal
+    again._snapshot()
     await again.close()
+    snapshotted = MemoryStore(tmp_path)
+    assert (await snapshotted.recall("r", Idempotency("k", "d"))).versions == [2]
+    await snapshotted.close()
+
+
+@pytest.mark.asyncio
+async def test_owner_and_grants_are_kept_with_the_room_and_announced(store):
+    info = await store.create_room("r", [], [], 1.0, owner="ann")
+    assert (info.owner, info.grants) == ("ann", {})
+    await store.create_room("old", [], [], 1.0)  # made before owners existed
+    assert ((await store.room_info("old")).owner, (await store.room_info("old")).grants) == (
+        None, {})
+    subscription = await store.subscribe("r")
+    grants = {"user:ben": "write", "group:lab": "read", "*": "read"}
+    info = await store.set_access("r", "ann", grants)
+    assert (info.owner, info.grants, info.seq) == ("ann", grants, 0)  # not a data change
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert (event["type"], event["room"], event["owner"], event["grants"]) == (
+        "access", "r", "ann", grants)
+    await subscription.aclose()
+    assert (await store.room_info("r")).grants == grants
+    _, rooms = await store.list_rooms(0, 10)
+    assert [(r.name, r.owner, r.grants) for r in rooms] == [("old", None, {}), ("r", "ann", grants)]
+    info = await store.set_access("old", "ben", {})
+    assert (info.owner, info.grants) == ("ben", {})
+    with fails(NotFound, Failure.NO_ROOM):
+        await store.set_access("missing", "ann", {})
+
+
+@pytest.mark.asyncio
+async def test_a_session_belongs_to_the_first_user_that_claims_it(store):
+    await store.claim_session("s1", "alice", 60)
+    await store.claim_session("s1", "alice", 60)  # renewed
+    with fails(Forbidden, Failure.SESSION_TAKEN):
+        await store.claim_session("s1", "bob", 60)
+    await store.claim_session("s2", "bob", 0.05)
+    # Wait out the binding itself: its expiry is the behaviour under test.
+    await asyncio.sleep(0.1)
+    await store.claim_session("s2", "alice", 60)
+    with fails(Forbidden, Failure.SESSION_TAKEN):
+        await store.claim_session("s2", "bob", 60)
+
+
+@pytest.mark.asyncio
+async def test_leases_carry_their_sessions_user(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    lease = await store.acquire("r", ORDER, "s1", 10, user="alice")
+    assert (lease.holder, lease.user) == ("s1", "alice")
+    event = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert (event["holder"], event["user"]) == ("s1", "alice")
+    await subscription.aclose()
+    assert (await store.renew("r", ORDER, "s1", 10)).user == "alice"
+    assert [(x.holder, x.user) for x in await store.leases("r")] == [("s1", "alice")]
+    assert [x.user for x in await store.release_all("s1")] == ["alice"]
+
+
+@pytest.mark.asyncio
+async def test_memory_store_keeps_access_and_sessions_across_restarts(tmp_path, monkeypatch):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0, owner="ann")
+    await store.set_access("r", "ann", {"*": "read"})
+    await store.claim_session("s1", "ann", 3600)
+    await store.close()
+    for snapshot_every in (10_000, 1, 10_000):  # from the journal, snapshotted, from that
+        monkeypatch.setattr("zndraw_widget.state.memory.SNAPSHOT_RECORDS", snapshot_every)
+        again = MemoryStore(tmp_path)
+        info = await again.room_info("r")
+        assert (info.owner, info.grants) == ("ann", {"*": "read"})
+        with fails(Forbidden, Failure.SESSION_TAKEN):
+            await again.claim_session("s1", "bob", 60)
+        await again.close()
 
 
 @pytest.mark.asyncio
@@ -443,6 +533,88 @@ async def test_presence_not_renewed_expires(store):
     assert await store.presence("r", "kept", "alice") == [{"session": "kept", "user": "alice"}]
     await store.delete_room("r")
     await store.expire_leases()  # a deleted room's presences go quietly
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_key_gets_the_first_result_and_changes_nothing(store):
+    await store.create_room("r", [], [], 1.0)
+    first = await store.insert("r", items(0, "a", "b"), session="s", order_base=0,
+                               key=Idempotency("k1", "d1"))
+    again = await store.insert("r", items(0, "a", "b"), session="s", order_base=0,
+                               key=Idempotency("k1", "d1"))
+    assert (again.seq, again.order_version) == (first.seq, first.order_version)
+    assert await ids(store) == ["id-a", "id-b"]
+    assert await store.recall("r", Idempotency("k1", "d1")) == again
+    assert await store.recall("r", Idempotency("k2", "d1")) is None
+    with fails(KeyReused, Failure.KEY_REUSED):
+        await store.insert("r", items(0, "c"), session="s", order_base=None,
+                           key=Idempotency("k1", "another request"))
+    with fails(KeyReused, Failure.KEY_REUSED):
+        await store.recall("r", Idempotency("k1", "another request"))
+
+    updated = await store.update("r", [("id-a", 1, "sha256:x", "seg/x")], session="s",
+                                 key=Idempotency("k2", "d2"))
+    repeated = await store.update("r", [("id-a", 1, "sha256:x", "seg/x")], session="s",
+                                  key=Idempotency("k2", "d2"))
+    assert repeated.versions == updated.versions == [2]
+    assert repeated.seq == updated.seq
+    deleted = await store.delete("r", ["id-b"], session="s", order_base=None,
+                                 key=Idempotency("k3", "d3"))
+    assert (await store.delete("r", ["id-b"], session="s", order_base=None,
+                               key=Idempotency("k3", "d3"))).seq == deleted.seq
+    assert await ids(store) == ["id-a"]
+    assert (await store.room_info("r")).seq == deleted.seq  # three commits, no more
+
+    failed = Idempotency("k4", "d4")  # a write that fails remembers nothing
+    with fails(Conflict, Failure.ORDER_CHANGED):
+        await store.insert("r", items(1, "c"), session="s", order_base=0, key=failed)
+    assert await store.recall("r", failed) is None
+
+
+@pytest.mark.asyncio
+async def test_a_room_remembers_its_newest_keys(store):
+    await store.create_room("r", [], [], 1.0)
+    for k in range(REMEMBERED_KEYS + 1):
+        await store.delete("r", [], session="s", order_base=None,
+                           key=Idempotency(f"k{k}", "d"))
+    assert await store.recall("r", Idempotency("k0", "d")) is None
+    assert await store.recall("r", Idempotency("k1", "d")) is not None
+    await store.delete_room("r")
+    await store.create_room("r", [], [], 1.0)
+    assert await store.recall("r", Idempotency(f"k{REMEMBERED_KEYS}", "d")) is None
+
+
+@pytest.mark.asyncio
+async def test_a_dead_process_loses_its_sessions_leases_and_presence(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.heartbeat("alive", 60)
+    await store.heartbeat("dead", 60)
+    await store.attach("dead", "ghost")
+    await store.attach("dead", "moved")
+    await store.attach("alive", "moved")  # it reconnected to another process
+    await store.attach("alive", "kept")
+    await store.attach("dead", "left")
+    await store.detach("dead", "left")  # its connection closed cleanly
+    for session in ("ghost", "moved", "kept", "left"):
+        await store.presence("r", session, "user")
+    await store.acquire("r", ORDER, "ghost", 60)
+    await store.acquire("r", PRESENTER, "moved", 60)
+    subscription = await store.subscribe("r")
+    assert await store.expire_processes("alive") == []
+    await store.heartbeat("dead", 0)  # it stops renewing
+    await store.heartbeat("alive", 0)  # busy: but it is the one sweeping
+    assert await store.expire_processes("alive") == ["dead"]
+    assert await store.expire_processes("alive") == []
+    events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(2)]
+    assert {(e["type"], e.get("holder", e.get("session"))) for e in events} == {
+        ("lease", None), ("presence", "ghost")}
+    lease = next(e for e in events if e["type"] == "lease")
+    assert (lease["target"], lease["expired"]) == (ORDER, "ghost")
+    assert [(lease.target, lease.holder) for lease in await store.leases("r")] == [
+        (PRESENTER, "moved")]
+    present = await store.presence("r", "kept", "user")
+    assert sorted(p["session"] for p in present) == ["kept", "left", "moved"]
     await subscription.aclose()
 
 
@@ -553,7 +725,7 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     from zndraw_widget.hub import Hub
 
     await store.create_room("r", [], [], 1.0)
-    hub = Hub(store)
+    hub = Hub(store, "this-process")
     await hub.present("r", "live", "alice")
     await store.presence("r", "live", "alice", ttl=0)  # as if about to expire
     await hub.renew_presence()
@@ -564,3 +736,78 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     await hub.renew_presence()
     assert await store.presence("r", "probe", "bob") == [{"session": "probe", "user": "bob"}]
     await hub.close()
+
+
+async def _fill_for_export(store) -> None:
+    """Two rooms with inserts, an update, a delete, undo records, a default room."""
+    await store.create_room("r", [], [], 1.5)
+    await store.insert("r", items(0, "a", "b", "c"), session="s:1", order_base=0)
+    await store.update("r", [("id-b", 1, "sha256:b2", "seg2/0")], session="s:1")
+    await store.delete("r", ["id-c"], session="s:2", order_base=1)
+    await store.create_room("q", (await store.resolve("r", ALL)).refs, ["n1", "n2"], 2.5)
+    await store.set_default_room("q")
+
+
+@pytest.mark.asyncio
+async def test_export_import_round_trip(store, store_kind, tmp_path, request):
+    await _fill_for_export(store)
+    state = await store.export_state()
+    r = {room["name"]: room for room in state["rooms"]}["r"]
+    assert r["order"] == ["id-a", "id-b"] and (r["seq"], r["order_version"]) == (3, 2)
+    assert r["history"]["id-b"] == [[1, "sha256:b", "seg/b"], [2, "sha256:b2", "seg2/0"]]
+    assert len(r["records"]["s:1"]["undo"]) == 2 and len(r["records"]["s:2"]["undo"]) == 1
+    assert [e["seq"] for e in r["events"]] == [1, 2, 3] and r["created"] == 1.5
+    assert state["default"] == "q" and state["hashes"]["sha256:b2"] == "seg2/0"
+
+    url = request.getfixturevalue("redis_url") if store_kind == "redis" else None
+    for kind in {store_kind, "memory"}:  # the same kind and the embedded one
+        fresh = await make_store(kind, tmp_path / "fresh", url)
+        if kind == "redis":
+            fresh.prefix = f"fresh-{tmp_path.name}:"
+        await fresh.import_state(state)
+        assert await fresh.export_state() == state
+        with fails(AlreadyExists, Failure.NOT_EMPTY):
+            await fresh.import_state(state)
+        # the imported rooms work: history, undo, events, new writes
+        assert [h["version"] for h in await fresh.frame_history("r", "id-b")] == [1, 2]
+        assert (await fresh.events_since("r", 1))[0]["seq"] == 2
+        assert (await fresh.pop_record("r", "s:2", "undo"))["op"] == "insert"
+        commit = await fresh.insert("r", items(2, "d"), session="s", order_base=2)
+        assert (commit.seq, commit.order_version) == (4, 3)
+        await fresh.close()
+    if store_kind == "memory-persisted":  # the import was journaled: a reopen has it
+        reopened = MemoryStore(tmp_path / "fresh" / "state")
+        assert await ids(reopened, "q") == ["n1", "n2"]
+        await reopened.close()
+
+
+@pytest.mark.asyncio
+async def test_snapshot_of_a_store_in_use(tmp_path):
+    """A backup reads the embedded store's files while its server keeps the lock."""
+    live = MemoryStore(tmp_path / "state")
+    await _fill_for_export(live)
+    copy = MemoryStore.snapshot_of(tmp_path / "state")
+    assert await copy.export_state() == await live.export_state()
+    await live.close()
+
+
+@pytest.mark.asyncio
+async def test_a_journal_from_before_the_snapshot_is_not_replayed(tmp_path):
+    """The process died after writing a snapshot but before emptying the journal (or a
+    backup read the files in between): the old journal's changes are in the snapshot once."""
+    path = tmp_path / "state"
+    live = MemoryStore(path)
+    await _fill_for_export(live)
+    stale = (path / "state.journal").read_bytes()
+    live._snapshot()  # compaction: every change is now in the snapshot
+    expected = await live.export_state()
+    await live.close()
+    (path / "state.journal").write_bytes(stale)  # as if it had not been emptied
+    assert await MemoryStore.snapshot_of(path).export_state() == expected
+    reopened = MemoryStore(path)
+    assert await reopened.export_state() == expected
+    await reopened.insert("r", items(2, "z"), session="s", order_base=2)  # journaled anew
+    await reopened.close()
+    again = MemoryStore(path)
+    assert await ids(again) == ["id-a", "id-b", "id-z"]
+    await again.close()

@@ -18,6 +18,10 @@ export interface EditHost {
   /** The frame on screen. */
   frame(): Frame | null;
   room(): string;
+  /** The user may only read the room: no drags (and so no leases). */
+  readOnly(): boolean;
+  /** The name to show for a session (a lease's holder). */
+  who(session: string): string;
   control(): ControlClient;
   data(): DataClient;
   /** The move was saved as ``edited`` (room seq after the write: ``seq``). */
@@ -48,7 +52,7 @@ export class DragEditTool implements Tool {
   down({ x, y, extend, event }: PointerInput): boolean {
     const { renderer } = this.host;
     const selection = this.host.selection();
-    if (extend || !selection.length) return false;
+    if (extend || !selection.length || this.host.readOnly()) return false;
     const atom = renderer.pick(x, y);
     if (atom === null || !selection.includes(atom) || !this.host.frame()) return false;
     const p = renderer.positions;
@@ -111,16 +115,21 @@ export class DragEditTool implements Tool {
       const result = await host.data().patchPositions(room, frame.index, frame.version, positions);
       host.saved({ ...frame, positions, display: new Float32Array(positions), version: result.version }, result.seq);
     } catch (error) {
-      if (error instanceof ControlError && error.code === "locked") restore(`frame ${frame.index} is being edited by ${error.details.holder ?? "someone else"}: your move was undone`);
+      if (error instanceof ControlError && error.code === "locked") restore(`frame ${frame.index} is being edited by ${holderName(host, error.details.holder)}: your move was undone`);
       else if (error instanceof ApiError && error.code === "conflict")
         restore(`frame ${frame.index} changed meanwhile (now version ${error.details.current_version}): your move was undone`);
-      else if (error instanceof ApiError && error.code === "locked") restore(`frame ${frame.index} is locked by ${error.details.holder ?? "someone else"}: your move was undone`);
+      else if (error instanceof ApiError && error.code === "locked") restore(`frame ${frame.index} is locked by ${holderName(host, error.details.holder)}: your move was undone`);
       else restore(`saving the move failed: ${(error as Error).message}`);
       if (error instanceof ApiError && error.code === "conflict") host.reread(frame.index);
     } finally {
       if (leased) control.releaseLock(room, target);
     }
   }
+}
+
+/** The name of a refusal's ``holder`` (a session). */
+function holderName(host: EditHost, holder: unknown): string {
+  return typeof holder === "string" ? host.who(holder) : "someone else";
 }
 
 function vec(p: Float32Array, i: number, renderer: Renderer): Vector3 {

@@ -1,7 +1,8 @@
 """Finding the zndraw server a kernel or script should talk to.
 
 In order: an explicit ``url`` (and ``token``); ``ZNDRAW_URL`` / ``ZNDRAW_TOKEN`` (a
-standalone server); the runtime file ``jpserver-$JPY_PARENT_PID.json`` of the Jupyter server
+standalone server); the zndraw service of the JupyterHub this kernel runs under
+(:mod:`.hub_service`); the runtime file ``jpserver-$JPY_PARENT_PID.json`` of the Jupyter server
 that started this kernel; the JupyterHub single-user environment.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ServerNotFoundError
+from .hub_service import find_service, service_name
 
 API_PATH = "zndraw/api/"
 
@@ -34,6 +36,9 @@ class Endpoint:
     #: Named by the user (``url`` or ZNDRAW_URL), not the Jupyter server running the kernel:
     #: a browser must be told where it is.
     explicit: bool = False
+    #: Where a browser on the page's origin reaches the API (a JupyterHub service's prefix
+    #: behind the hub's proxy); None: ``api_url`` if explicit, else the page's own server.
+    browser_url: str | None = None
 
 
 def api_url(url: str) -> str:
@@ -56,6 +61,11 @@ def discover(url: str | None = None, token: str | None = None,
         return Endpoint(api_url(env["ZNDRAW_URL"]), token or env.get("ZNDRAW_TOKEN"),
                         "ZNDRAW_URL", explicit=True)
     hub_token = env.get("JUPYTERHUB_API_TOKEN")
+    service = find_service(env)
+    if service is not None:
+        url, prefix = service
+        return Endpoint(api_url(url), token or hub_token,
+                        f"the JupyterHub service {service_name(env)!r}", browser_url=prefix)
     found = _from_runtime_file(env)
     if found is not None:
         server_url, server_token, path = found

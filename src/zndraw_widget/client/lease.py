@@ -49,13 +49,13 @@ class OrderLease:
             if self._thread is not None:
                 self._thread.join()
             try:
-                self._http.json("DELETE", self._path)
+                self._http.json("DELETE", self._path, retry=True)
             except ZnDrawError:
                 if kind is None:
                     raise
 
     def _take(self) -> None:
-        self._http.json("POST", self._path, json_body={"ttl": self._ttl})
+        self._http.json("POST", self._path, json_body={"ttl": self._ttl}, retry=True)
 
     def _renew(self) -> None:
         while not self._stop.wait(self._ttl / 3):

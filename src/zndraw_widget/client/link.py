@@ -13,7 +13,6 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
-import random
 import threading
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -21,14 +20,13 @@ from urllib.parse import quote
 import msgpack
 
 from ..errors import BadRequest, NotFound, ZnDrawError
+from .backoff import Backoff
 from .discovery import Endpoint
 from .errors import ConflictError, LockedError, ServerNotFoundError
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for a reply
-# docs/protocol.md "Reconnecting": the same policy as the widget (js/control.ts)
-PAUSES = (0.1, 5.0)  # the first and the longest pause before reconnecting
 JOIN = "join"  # the id of the join_room request each connection starts with
 
 
@@ -134,7 +132,7 @@ class Link:
             self._session_task.cancel()  # still connecting
 
     async def _main(self) -> None:
-        pause = PAUSES[0]
+        backoff = Backoff()
         while not self._stop.is_set():
             self._session_task = asyncio.create_task(self._session())
             try:
@@ -146,11 +144,10 @@ class Link:
                 self.error = error
             self.settled.set()
             if self.joined.is_set():
-                pause = PAUSES[0]
+                backoff.reset()
             self._left()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), pause * random.uniform(0.5, 1.0))
-            pause = min(2 * pause, PAUSES[1])
+                await asyncio.wait_for(self._stop.wait(), backoff.next())
 
     async def _session(self) -> None:
         """One connection: join the room, then dispatch messages until it closes."""

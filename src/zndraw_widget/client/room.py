@@ -20,7 +20,7 @@ from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
 from .frame_cache import FrameCache
-from .http import HttpClient
+from .http import HttpClient, new_idempotency_key
 from .indexing import Key, clamp_insert, is_extended, list_text, normalize, slice_text
 from .lease import OrderLease
 from .link import TIMEOUT, Link
@@ -72,7 +72,9 @@ class Room(MutableSequence["ase.Atoms"]):
         except BaseException:
             self._http.close()
             raise
-        self._feed = RoomFeed(name, HttpClient(endpoint, self.session), self._path, self._cache)
+        # the feed's requests are not retried: the link reconnects and resyncs instead
+        self._feed = RoomFeed(name, HttpClient(endpoint, self.session, retry_for=0), self._path,
+                              self._cache)
         self._link = Link(endpoint, self.session, name, self._feed)
         self._closer = weakref.finalize(self, _close, self._link, self._feed, self._http)
         # Joined, or the first attempt failed: then reads and writes still work, the frame
@@ -94,7 +96,8 @@ class Room(MutableSequence["ase.Atoms"]):
                     f"room {self.name!r} does not exist on {self.url}: create it with "
                     f"Room({self.name!r}) (create=True)") from None
         try:
-            info = self._http.json("POST", "rooms", json_body={"name": self.name, "base": base})
+            info = self._http.json("POST", "rooms", json_body={"name": self.name, "base": base},
+                                   retry=True)  # a repeat finds it created: AlreadyExists
         except AlreadyExists:  # created by someone else just now
             self._info()
             return
@@ -192,7 +195,8 @@ class Room(MutableSequence["ase.Atoms"]):
         params = {"data": ",".join(fields)} if fields else {}
         if isinstance(key, list) and len(key) * 8 > MAX_URL_INDEX:
             body = {"index": key, "data": list(fields) if fields else None}
-            message = self._http.msgpack("POST", f"{self._path}/select", json_body=body)
+            message = self._http.msgpack("POST", f"{self._path}/select", json_body=body,
+                                         retry=True)
         else:
             index = slice_text(key) if isinstance(key, slice) else (
                 list_text(key) if isinstance(key, list) else str(key))
@@ -288,24 +292,27 @@ class Room(MutableSequence["ase.Atoms"]):
         return self._view.length
 
     def _insert(self, frames: list[Frame], body: bytes, at: int | None,
-                retry: bool = False) -> int:
+                retry: bool = False, key: str | None = None) -> int:
         """POST ``frames`` (encoded as ``body``) at ``at`` (append when None); the count.
 
-        An append (``retry``) based on an outdated order is retried once at the current
-        version: where it lands does not depend on what this client saw. A body over the
-        server's limit is sent in halves.
+        ``key`` (a new one when None) is the request's idempotency key; the requests this
+        one turns into get keys derived from it. An append (``retry``) based on an outdated
+        order is retried once at the current version: where it lands does not depend on
+        what this client saw. A body over the server's limit is sent in halves.
         """
+        key = key or new_idempotency_key()
         base = self._order_base()
         path = f"{self._path}/frames"
         params = {"base_version": base, **({} if at is None else {"at": at})}
         try:
             try:
-                reply = self._http.json("POST", path, params=params, body=body)
+                reply = self._http.json("POST", path, params=params, body=body, key=key)
             except ConflictError as error:
                 if not retry or error.current_version is None:
                     raise
                 base = params["base_version"] = error.current_version
-                reply = self._http.json("POST", path, params=params, body=body)
+                reply = self._http.json("POST", path, params=params, body=body,
+                                        key=f"{key}-rebased")
             finally:
                 self._cache.changed_order(None)
         except PayloadTooLarge:
@@ -313,9 +320,11 @@ class Room(MutableSequence["ase.Atoms"]):
                 raise
             self.batch_bytes = max(1 << 16, len(body) // 2)
             half = len(frames) // 2
-            first = self._insert(frames[:half], upload.encode(frames[:half]), at, retry)
+            first = self._insert(frames[:half], upload.encode(frames[:half]), at, retry,
+                                 f"{key}-0")
             rest = None if at is None else at + first
-            return first + self._insert(frames[half:], upload.encode(frames[half:]), rest, retry)
+            return first + self._insert(frames[half:], upload.encode(frames[half:]), rest,
+                                        retry, f"{key}-1")
         self._view.saw_insert(base, reply)
         return reply["count"]
 
@@ -335,23 +344,27 @@ class Room(MutableSequence["ase.Atoms"]):
         """Append every frame of ``values`` (any iterable, read lazily), holding the lock.
 
         Frames go in requests of about ``batch_bytes``, each encoded while the previous one
-        uploads; a progress bar shows for long uploads (``progress``: always / never). On
-        an error nothing stays written: frames already sent are removed again.
+        uploads and each with its own idempotency key (``<upload key>-<chunk>``), so a
+        chunk retried after its server went away lands once; a progress bar shows for
+        long uploads (``progress``: always / never). On an error nothing stays written:
+        frames already sent are removed again.
         """
         if values is self:
             values = self[:]
         bar = upload.Progress(len(values) if isinstance(values, Sized) else None, progress)
+        upload_key = new_idempotency_key()
         with self._lease, ThreadPoolExecutor(1, thread_name_prefix="zndraw-upload") as pool:
             start = self._info()["length"]
             written = 0
             pending: Future[int] | None = None
             try:
-                for frames in upload.batches(values, self.batch_bytes):
+                for chunk, frames in enumerate(upload.batches(values, self.batch_bytes)):
                     body = upload.encode(frames)
                     if pending is not None:
                         written += pending.result()
                         pending = None
-                    pending = pool.submit(self._insert, frames, body, None)
+                    pending = pool.submit(self._insert, frames, body, None, False,
+                                          f"{upload_key}-{chunk}")
                     bar.update(len(frames), len(body))
                 if pending is not None:
                     written += pending.result()
@@ -376,7 +389,8 @@ class Room(MutableSequence["ase.Atoms"]):
     def _delete(self, index: str) -> None:
         try:
             reply = self._http.json("DELETE", f"{self._path}/frames",
-                                    params={"index": index, "base_version": self._order_base()})
+                                    params={"index": index, "base_version": self._order_base()},
+                                    key=new_idempotency_key())
         finally:
             self._cache.changed_order(None)
         self._view.saw_order(reply["order_version"], None)
@@ -413,7 +427,7 @@ class Room(MutableSequence["ase.Atoms"]):
         try:
             reply = self._http.json("PUT", f"{self._path}/frames/{position}",
                                     params={"base_version": version, "id": frame_id},
-                                    body=body)
+                                    body=body, key=new_idempotency_key())
         finally:
             self._cache.changed_frame(position)
         self._view.frames[position] = (frame_id, reply["version"])
@@ -459,7 +473,7 @@ class Room(MutableSequence["ase.Atoms"]):
 
     def _replay(self, action: str) -> None:
         try:
-            self._http.json("POST", f"{self._path}/{action}")
+            self._http.json("POST", f"{self._path}/{action}", key=new_idempotency_key())
         finally:
             self._cache.changed_order(None)
         self._view.forget()
@@ -468,6 +482,45 @@ class Room(MutableSequence["ase.Atoms"]):
         """``[{"version", "hash"}, ...]`` of frame ``index``'s kept versions, oldest first."""
         return self._http.json("GET", f"{self._path}/frames/{operator.index(index)}/history"
                                )["versions"]
+
+    # -- access ---------------------------------------------------------------------------
+    @property
+    def access(self) -> dict[str, Any]:
+        """``{"owner", "grants", "role"}``: the room's owner, its grants (``user:<name>``,
+        ``group:<name>`` or ``*`` to ``read``, ``write`` or ``admin``) and your role."""
+        return self._http.json("GET", f"{self._path}/access")
+
+    def share(self, user: str | None = None, role: str | None = None, *,
+              group: str | None = None, everyone: str | None = None) -> dict[str, Any]:
+        """Give a user, a group or everyone a role in this room (you need ``admin``):
+        ``share("ben", "write")``, ``share(group="lab", role="read")``,
+        ``share(everyone="read")``. Returns the new :attr:`access`."""
+        if everyone is not None:
+            return self._grant("*", everyone)
+        if role is None:
+            raise TypeError("share needs a role: 'read', 'write' or 'admin'")
+        return self._grant(_grantee(user, group), role)
+
+    def unshare(self, user: str | None = None, *, group: str | None = None,
+                everyone: bool = False) -> dict[str, Any]:
+        """Take back what :meth:`share` gave: ``unshare("ben")``, ``unshare(group="lab")``,
+        ``unshare(everyone=True)``. Returns the new :attr:`access`."""
+        return self._grant("*" if everyone else _grantee(user, group), None)
+
+    def _grant(self, key: str, role: str | None) -> dict[str, Any]:
+        grants = self.access["grants"]
+        if role is None:
+            grants.pop(key, None)
+        else:
+            grants[key] = role
+        return self._http.json("PUT", f"{self._path}/access", json_body={"grants": grants})
+
+
+def _grantee(user: str | None, group: str | None) -> str:
+    """The grant key of exactly one of ``user`` and ``group``."""
+    if (user is None) == (group is None):
+        raise TypeError("name either a user or a group=")
+    return f"user:{user}" if user is not None else f"group:{group}"
 
 
 def _dense(name: str, column: Column) -> Any:

@@ -10,6 +10,8 @@ from typing import Any
 
 from tornado import httputil, web
 
+from .draining import Application
+
 MAX_URL_BYTES = 16 * 1024  # a longer request target: 414
 MAX_HEADER_BYTES = 64 * 1024  # longer headers (request line included): 431
 HEADER_READ_BYTES = 1 << 20  # what tornado reads of a request's head before dropping it
@@ -23,10 +25,10 @@ def scrub_token(uri: str) -> str:
     return _TOKEN.sub(r"\1[secret]", uri)
 
 
-class BoundedApplication(web.Application):
-    """A Tornado application that answers an over-long request target with 414 and
-    over-long headers with 431 (Tornado itself would drop the connection past its own,
-    higher, ``max_header_size``)."""
+class BoundedApplication(Application):
+    """A (draining) Tornado application that answers an over-long request target with 414
+    and over-long headers with 431 (Tornado itself would drop the connection past its own,
+    higher, ``max_header_size``); such a request is never counted as being served."""
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection
                       ) -> httputil.HTTPMessageDelegate:

@@ -14,6 +14,7 @@ from typing import Any
 from tornado import websocket
 
 from .. import codec
+from ..caller import Caller, User
 from ..errors import BadRequest, RateLimited, ZnDrawError
 from ..hub import Hub, Outbox
 from ..rooms import RoomService
@@ -31,9 +32,10 @@ MAX_REFUSED = 1000  # refused (over-rate) messages before the connection is clos
 
 
 class ControlHandler(websocket.WebSocketHandler):
-    """The control channel's logic; an authentication base supplies ``user_name``."""
+    """The control channel's logic; an authentication base supplies ``identity``."""
 
-    user_name: str
+    identity: User
+    caller: Caller
 
     @property
     def service(self) -> RoomService:
@@ -47,20 +49,28 @@ class ControlHandler(websocket.WebSocketHandler):
     def max_message_size(self) -> int:
         return 1 << 20  # past this tornado closes; up to it we answer with an error
 
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        given = self.get_query_argument("session", None) or secrets.token_hex(8)
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Before the upgrade: the session the client names (else a new one) must be a
+        valid id of this user's; otherwise answer the HTTP error."""
+        given = self.get_query_argument("session", None)
         try:
-            self.caller = caller_of(self.user_name, given)
-        except BadRequest as error:
-            self.close(1008, error.message)
+            self.caller = caller_of(self.identity, given or secrets.token_hex(8))
+            if given is not None:
+                await self.service.sessions.claim(self.caller)
+        except ZnDrawError as error:
+            self.set_status(error.status)
+            self.finish(error.to_json())
             return
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
         self.session = self.caller.session
         self.rooms: set[str] = set()
         self.outbox = Outbox()
         self._tokens, self._stamp, self._refused = BURST, time.monotonic(), 0
         self._writer = asyncio.create_task(self._write_loop())
         self.hub.connected(self)
-        self._send({"type": protocol.HELLO, "session": self.session, "user": self.user_name})
+        self._send({"type": protocol.HELLO, "session": self.session, "user": self.caller.user})
 
     # -- sending --------------------------------------------------------------------------
     def _send(self, message: dict[str, Any]) -> None:
@@ -137,7 +147,7 @@ class ControlHandler(websocket.WebSocketHandler):
         if room not in self.rooms:
             self.rooms.add(room)
             await self.hub.join(room, self.deliver)
-        present = await self.hub.present(room, self.session, self.user_name)
+        present = await self.hub.present(room, self.session, self.caller.user)
         info = await self.service.room_info(self.caller, room)
         leases = await self.service.leases(self.caller, room)
         return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
@@ -213,6 +223,7 @@ class ControlHandler(websocket.WebSocketHandler):
             for room in list(self.rooms):
                 await self._leave(room)
             await self.service.release_all(self.caller)
+            await self.hub.detach(self.session)
         except Exception as error:  # the store is unreachable: leases expire by TTL
             log.warning("releasing the leases of %s failed: %s", self.session, error)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,33 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Float, Int, TraitType, Unicode
 
+from ..caller import User
 from ..runtime import Runtime
 from ..settings import SHARED_OPTIONS, Option, Settings
 from .control import ControlHandler
 from .handlers import build_handlers
 
 AUTH_RESOURCE = "zndraw"
+
+
+def server_user() -> User:
+    """The caller of every request: the Jupyter server's own single user, an admin.
+
+    Not the identity provider's user: without a login, jupyter_server makes a new anonymous
+    user for each token request without a cookie, so one person would be many users.
+    """
+    return User(getpass.getuser(), admin=True)
+
+
+def hub_identity(current_user: Any) -> User | None:
+    """Under JupyterHub (its identity provider makes ``current_user``): the hub user making
+    the request, with the hub's groups and admin flag; else None."""
+    model = getattr(current_user, "hub_user", None)
+    if model is None:
+        return None
+    from .hub_auth import hub_user  # jupyterhub is installed where its identity provider runs
+
+    return hub_user(model)
 
 
 class JupyterAuth(APIHandler):
@@ -39,8 +61,8 @@ class JupyterAuth(APIHandler):
             raise web.HTTPError(403, f"user is not authorized to {action} zndraw rooms")
 
     @property
-    def user_name(self) -> str:
-        return self.current_user.username
+    def identity(self) -> User:
+        return hub_identity(self.current_user) or server_user()
 
     def finish(self, *args: Any, **kwargs: Any) -> Any:
         # APIHandler.finish forces JSON; keep the type a handler chose (msgpack frames).
@@ -54,8 +76,8 @@ class JupyterControl(WebSocketMixin, ControlHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def user_name(self) -> str:
-        return self.current_user.username
+    def identity(self) -> User:
+        return hub_identity(self.current_user) or server_user()
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:

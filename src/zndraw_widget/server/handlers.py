@@ -21,11 +21,11 @@ from typing import Any
 from tornado import web
 
 from .. import __version__, codec
-from ..caller import Caller
+from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, RoomService, in_thread
-from ..state.base import IndexSpec
+from ..state.base import IDEMPOTENCY_KEY, Idempotency, IndexSpec, RoomInfo
 from .protocol import INDEX_PART, caller_of, lease_target, lease_ttl, parse_index, parse_selection
 
 API_PREFIX = "zndraw/api"
@@ -60,13 +60,13 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
-    The authentication base it is combined with provides ``user_name``. The body streams in
-    once the request is authenticated: one over ``max_upload_mb`` is read and dropped, then
+    The authentication base it is combined with provides ``identity``, the user. The body
+    streams in once the request is authenticated: one over ``max_upload_mb`` is read and dropped, then
     answered with 413, so that the client sees the answer rather than a connection reset;
     one over ``DRAIN_FACTOR`` times the limit is cut off at once.
     """
 
-    user_name: str
+    identity: User
     DRAIN_FACTOR = 8
 
     def initialize(self, **kwargs: Any) -> None:
@@ -74,6 +74,7 @@ class BaseHandler(web.RequestHandler):
         self._chunks: list[bytes] = []
         self._received = 0
         self._reading = False
+        self._body: bytes | None = None
 
     async def prepare(self) -> None:
         await _maybe_await(super().prepare())  # authentication
@@ -103,13 +104,16 @@ class BaseHandler(web.RequestHandler):
         raise ApiError(413, error.to_json())
 
     async def body(self) -> bytes:
-        """The whole body, checked against ``X-Content-SHA256`` if sent (a big one joined
-        and hashed off the event loop)."""
+        """The whole body, checked against its size limit and ``X-Content-SHA256`` if sent
+        (a big one joined and hashed off the event loop)."""
+        if self._body is not None:
+            return self._body
         if self._received > self.max_upload_bytes:
             self._too_large()
         chunks, self._chunks = self._chunks, []
         expected = self.request.headers.get("X-Content-SHA256")
-        return await in_thread(_joined, chunks, expected, big=self._received > BIG_BODY)
+        self._body = await in_thread(_joined, chunks, expected, big=self._received > BIG_BODY)
+        return self._body
 
     @property
     def service(self) -> RoomService:
@@ -123,7 +127,7 @@ class BaseHandler(web.RequestHandler):
     def caller(self) -> Caller:
         """Who the request is made by: the user, and the session owning leases and undo
         history (the ``X-ZnDraw-Session`` header)."""
-        return caller_of(self.user_name, self.request.headers.get("X-ZnDraw-Session"))
+        return caller_of(self.identity, self.request.headers.get("X-ZnDraw-Session"))
 
     def int_argument(self, name: str, default: int | None = None) -> int:
         value = self.get_query_argument(name, None)
@@ -143,6 +147,22 @@ class BaseHandler(web.RequestHandler):
                 "based on (the room's order_version, or the frame's version)"
             )
         return self.int_argument("base_version")
+
+    def idempotency(self, body: bytes) -> Idempotency | None:
+        """The write's ``Idempotency-Key`` (None without one) with a digest of what makes
+        the request: method, path, query, session and ``body``."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.match(key):
+            raise BadRequest(f"invalid Idempotency-Key {key[:120]!r}: use 1-100 letters, "
+                             "digits, '_', '-', '.' or ':'")
+        digest = hashlib.sha256()
+        request = self.request
+        for part in (request.method, request.path, request.query, self.caller.session):
+            digest.update(part.encode() + b"\n")
+        digest.update(body)
+        return Idempotency(key, digest.hexdigest())
 
     async def json_body(self) -> dict[str, Any]:
         return await self.json_from(await self.body())
@@ -255,6 +275,27 @@ class RoomHandler(BaseHandler):
         self.finish()
 
 
+def access_json(info: RoomInfo) -> dict[str, Any]:
+    return {"owner": info.owner, "grants": info.grants, "role": info.role}
+
+
+class AccessHandler(BaseHandler):
+    """Who may do what in a room: read it (GET), or, as its admin, change it (PUT)."""
+
+    @api
+    async def get(self, room: str) -> None:
+        self.write_json(access_json(await self.service.room_info(self.caller, room)))
+
+    @api
+    async def put(self, room: str) -> None:
+        body = await self.json_body()
+        if "grants" not in body:
+            raise BadRequest("missing 'grants': send {\"owner\"?: user, \"grants\": {...}}")
+        info = await self.service.set_access(self.caller, room, body["grants"],
+                                             body.get("owner", DEFAULT))
+        self.write_json(access_json(info))
+
+
 class DefaultRoomHandler(BaseHandler):
     @api
     async def get(self) -> None:
@@ -318,8 +359,9 @@ class FramesHandler(ReadMixin, UploadHandler):
         index = None if at is None else self.int_argument("at")
         base = self.base_version()
         batch = await self.batch()
+        key = self.idempotency(await self.body())
         commit = await self.service.insert(self.caller, room, batch, index=index,
-                                           order_base=base)
+                                           order_base=base, key=key)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "count": len(batch)}, status=201)
 
@@ -331,7 +373,8 @@ class FramesHandler(ReadMixin, UploadHandler):
         else:
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
-                                           order_base=self.base_version())
+                                           order_base=self.base_version(),
+                                           key=self.idempotency(body))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -355,9 +398,10 @@ class FrameHandler(UploadHandler):
         base = self.base_version()
         frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
+        key = self.idempotency(await self.body())
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
-                                            frame_id=frame_id)
+                                            frame_id=frame_id, key=key)
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
     @api
@@ -379,7 +423,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room)
+        commit = await replay(self.caller, room, self.idempotency(await self.body()))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
@@ -427,6 +471,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
+        (rf"/rooms/{ROOM}/access", AccessHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
     ]
     specs = []

@@ -2,8 +2,10 @@
 
 Both are plain HTML; the viewer page loads the widget's bundle (the file anywidget loads in
 a notebook) and mounts it with a small in-page model, so the page and the notebook share
-every line of the front end. The browser then calls the API with the login cookie that
-``?token=`` sets (see :class:`~zndraw_widget.server.standalone.TokenAuth`).
+every line of the front end. The room list shows each room's owner and your role in it,
+and for the rooms you administer a share form that the bundle's ``shareForms`` wires
+(``js/share.ts``). The browser then calls the API with the login cookie that ``?token=``
+sets (see :class:`~zndraw_widget.server.standalone.TokenAuth`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from urllib.parse import quote
 from tornado import web
 from tornado.httputil import url_concat
 
+from ..caller import User
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
+from .handlers import _maybe_await
 from .protocol import caller_of
 
 BUNDLE = Path(__file__).resolve().parents[1] / "static" / "widget.js"
@@ -33,8 +37,19 @@ td, th { text-align: left; padding: 6px 8px; border-bottom: 1px solid #8884; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 form { margin: 16px 0; display: flex; gap: 8px; }
 input { flex: 1; padding: 4px 8px; font: inherit; }
+details form { margin: 8px 0; flex-wrap: wrap; }
+details output { flex-basis: 100%; }
 .muted { opacity: 0.7; }
 """
+
+# The form that shares one room (for its admins); js/share.ts reads these field names.
+SHARE_FORM = """<details><summary>share</summary><form data-zndraw-share="{room}">
+<select name=kind aria-label="share with"><option value=user>user</option>
+<option value=group>group</option><option value=everyone>everyone</option></select>
+<input name=name placeholder="user or group name" aria-label="user or group name">
+<select name=role aria-label=role><option>read</option><option>write</option>
+<option>admin</option><option value=remove>remove</option></select>
+<button>Apply</button><output class=muted></output></form></details>"""
 
 VIEWER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -63,14 +78,16 @@ document.querySelector(".zn-root")?.focus();
 class PageHandler(web.RequestHandler):
     """HTML pages behind the standalone server's login; errors as short HTML."""
 
-    user_name: str  # from the authentication base
+    identity: User  # from the authentication base
 
     @property
     def base(self) -> str:
         return self.settings["zndraw_base_url"]
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await _maybe_await(super().prepare())  # the hub's authentication asks the hub
+        if self._finished:
+            return
         if self.get_query_argument("token", None) is not None:  # logged in: now the cookie
             query = {k: v for k, v in self.request.query_arguments.items() if k != "token"}
             self.redirect(url_concat(self.request.path, {k: v[-1].decode() for k, v in
@@ -87,8 +104,20 @@ class PageHandler(web.RequestHandler):
                     f"<h1>{status_code} {reason}</h1>{how}</main>")
 
 
+def room_row(base: str, info: dict[str, Any]) -> str:
+    """One room of the list: link, frames, owner (— for an open room), your role and, if
+    that is admin, the share form."""
+    link = f"{escape(base)}rooms/{escape(quote(info['name'], safe=''))}"
+    role = info.get("role")
+    share = SHARE_FORM.format(room=escape(info["name"])) if role == "admin" else ""
+    return (f'<tr><td><a href="{link}">{escape(info["name"])}</a></td>'
+            f"<td class=n>{info['length']:,}</td><td>{escape(info.get('owner') or '—')}</td>"
+            f"<td>{escape(role or '—')}</td><td>{share}</td></tr>")
+
+
 class RoomListPage(PageHandler):
-    """``GET {base}``: the rooms, a page at a time, and a field to open one by name."""
+    """``GET {base}``: the rooms (owner, your role, a share form where you are admin), a
+    page at a time, and a field to open one by name."""
 
     async def get(self) -> None:
         name = self.get_query_argument("open", "").strip()
@@ -99,24 +128,29 @@ class RoomListPage(PageHandler):
         if not offset.isdigit():
             raise web.HTTPError(400, "offset must be a whole number")
         offset = int(offset)
-        caller = caller_of(self.user_name, None)
+        caller = caller_of(self.identity, None)
         total, rooms = await self.settings["zndraw_service"]().list_rooms(caller, offset,
                                                                           PAGE_SIZE)
-        rows = "".join(
-            f'<tr><td><a href="{escape(self.base)}rooms/{escape(quote(room.name, safe=""))}">'
-            f"{escape(room.name)}</a></td><td class=n>{room.length:,}</td></tr>"
-            for room in rooms)
+        infos = [room.to_json() for room in rooms]  # owner and role as the API shows them
+        rows = "".join(room_row(self.base, info) for info in infos)
+        script = ""
+        if any(info.get("role") == "admin" for info in infos):  # share forms to wire
+            script = ('<script type="module">const { shareForms } = await import('
+                      f'{json.dumps(f"{self.base}static/widget.js")}); shareForms(document);'
+                      "</script>")
         more = ""
         if offset + PAGE_SIZE < total:
             more = f'<p><a href="?offset={offset + PAGE_SIZE}">next {PAGE_SIZE}</a></p>'
         self.finish(
             f"<!doctype html><html lang=en><head><meta charset=utf-8><title>zndraw-widget"
-            f"</title><style>{STYLE}</style></head><body><main><h1>Rooms</h1>"
+            f"</title><style>{STYLE}</style></head><body data-base-url=\"{escape(self.base)}\">"
+            "<main><h1>Rooms</h1>"
             f'<form action="{escape(self.base)}"><input name="open" placeholder="room name" '
             f'aria-label="room name" required><button>Open</button></form>'
-            f"<table><tr><th>room</th><th class=n>frames</th></tr>{rows}</table>"
+            f"<table><tr><th>room</th><th class=n>frames</th><th>owner</th><th>your role</th>"
+            f"<th></th></tr>{rows}</table>"
             f'<p class="muted">{total:,} room{"s" if total != 1 else ""}</p>{more}'
-            "</main></body></html>")
+            f"</main>{script}</body></html>")
 
 
 class RoomPage(PageHandler):

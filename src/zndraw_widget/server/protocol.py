@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..caller import Caller
+from ..caller import Caller, User
 from ..errors import BadRequest
 from ..state.base import ORDER, PRESENTER, IndexSpec, SliceSpec, frame_target
 
@@ -35,8 +35,8 @@ MAX_TTL = 300
 def session_of(user: str, given: str | None) -> str:
     """The session owning leases and undo history: the id the client sends, else the user.
 
-    Not scoped by user: with a shared Jupyter token every cookie-less request is a new
-    anonymous user, so ownership follows the client's (random, unguessable) session id.
+    A session id is bound to the first user that writes with it
+    (:mod:`zndraw_widget.sessions`).
     """
     if given is None:
         return f"user:{user}"
@@ -45,10 +45,10 @@ def session_of(user: str, given: str | None) -> str:
     return given
 
 
-def caller_of(user: str, session: str | None) -> Caller:
-    """The caller a request stands for: its authenticated ``user`` (no groups yet) and the
-    ``session`` it names (see :func:`session_of`)."""
-    return Caller(user, frozenset(), session_of(user, session))
+def caller_of(user: User, session: str | None) -> Caller:
+    """The caller a request stands for: its authenticated ``user`` and the ``session`` it
+    names (see :func:`session_of`)."""
+    return Caller(user.name, user.groups, session_of(user.name, session), user.admin)
 
 
 def lease_target(target: Any) -> str:

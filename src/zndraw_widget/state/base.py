@@ -29,8 +29,22 @@ PRESENTER = "presenter"
 #: Seconds a session stays present in a room unless renewed: the sessions of a server
 #: process that died without saying goodbye fade out of every room after this long.
 PRESENCE_TTL = 30.0
+#: Seconds a server process's heartbeat lasts unless renewed: once it lapses (the process
+#: was killed), other processes drop its sessions' leases and presence.
+HEARTBEAT_TTL = 5.0
+#: An idempotency key: 1-100 letters, digits, '_', '-', '.' or ':'.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+#: How many keyed writes each room remembers: the newest; older keys are forgotten.
+REMEMBERED_KEYS = 1000
 
 Record = Literal["do", "undo", "redo"]
+
+#: What :meth:`Store.export_state` returns and :meth:`Store.import_state` takes, the same for
+#: every store: ``{"default": room or None, "hashes": {hash: location}, "rooms": [room]}``,
+#: each room ``{"name", "created", "seq", "order_version", "step", "order": [id],
+#: "frames": {id: [version, hash, location]}, "history": {id: [[version, hash,
+#: location]]}, "events": [event], "records": {session: {"undo": [...], "redo": [...]}}}``.
+STATE_FORMAT = 1
 
 
 def check_room_name(name: Any) -> str:
@@ -78,23 +92,34 @@ class FrameRef:
 
 @dataclass
 class RoomInfo:
+    """A room's counters and access: its ``owner`` (None: an open room from before owners
+    existed) and ``grants`` (``user:<name>``, ``group:<name>`` or ``*`` -> role name);
+    ``role`` is the caller's, filled in by the room service."""
+
     name: str
     length: int
     seq: int
     order_version: int
     step: int
     created: float
+    owner: str | None = None
+    grants: dict[str, str] = field(default_factory=dict)
+    role: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The room as the API shows it (the grants only to those who ask for them)."""
+        data = asdict(self)
+        del data["grants"]
+        return data
 
 
 @dataclass(frozen=True)
 class Lease:
     room: str
     target: str
-    holder: str
+    holder: str  # the session
     expires: float  # unix time, seconds
+    user: str | None = None  # the session's user
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +144,24 @@ class Commit:
     order_version: int
     versions: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: True for the remembered result of a repeated idempotency key (nothing changed now)
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A write's idempotency key and a digest of its request: the store remembers the
+    result of each keyed write in its room; a repeated key with the same digest gets that
+    result instead of a second commit, one with another digest fails (``KEY_REUSED``)."""
+
+    key: str
+    digest: str
+
+
+def remembered_commit(seq: int, order_version: int, versions: list[int]) -> Commit:
+    """The result a repeated key gets: the first commit's counters and versions (its
+    events are in the room's event log)."""
+    return Commit(seq, order_version, list(versions), repeated=True)
 
 
 @dataclass(frozen=True)
@@ -189,8 +232,9 @@ class Store(ABC):
     # -- rooms ----------------------------------------------------------------------------
     @abstractmethod
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
-        """Create ``name`` holding frames ``new_ids`` with the data of ``copy_of``."""
+                          created: float, owner: str | None = None) -> RoomInfo:
+        """Create ``name``, owned by ``owner`` without grants, holding frames ``new_ids``
+        with the data of ``copy_of``."""
 
     @abstractmethod
     async def delete_room(self, name: str) -> None: ...
@@ -201,6 +245,17 @@ class Store(ABC):
     @abstractmethod
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         """(total, rooms sorted by name from ``offset``)."""
+
+    @abstractmethod
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        """Give room ``name`` ``owner`` and ``grants`` (replacing both); tell the room with
+        an ``access`` event."""
+
+    @abstractmethod
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        """Bind ``session`` to ``user`` for ``ttl`` seconds (renewed by each claim);
+        ``Forbidden`` if it is bound to another user."""
 
     @abstractmethod
     async def get_default_room(self) -> str | None: ...
@@ -215,17 +270,24 @@ class Store(ABC):
 
     @abstractmethod
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        """Insert each ``(index, ref)`` in turn. Checks the order lease and ``order_base``."""
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        """Insert each ``(index, ref)`` in turn. Checks the order lease and ``order_base``.
+
+        With ``key``, the three writes (insert, delete, update) first look the key up
+        (see :meth:`recall`) and remember their result under it in the same atomic step (a
+        room keeps its newest :data:`REMEMBERED_KEYS` keys)."""
 
     @abstractmethod
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         """Remove frames ``ids`` from the order. Checks the order lease and ``order_base``."""
 
     @abstractmethod
     async def update(self, room: str, changes: list[tuple[str, int | str, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         """Point frames at new data: ``(id, base, hash, location)`` each.
 
         Checks each frame's lease and that its version is ``base`` (an int), or, when
@@ -233,6 +295,12 @@ class Store(ABC):
         The inverse recorded for undo is ``[id, hash written, previous hash, previous
         location]``.
         """
+
+    @abstractmethod
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        """The result of the write remembered under ``key.key`` in ``room`` (its versions
+        and counters, see :func:`remembered_commit`), or None; ``KEY_REUSED`` if that write
+        had another digest."""
 
     @abstractmethod
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
@@ -265,8 +333,10 @@ class Store(ABC):
 
     # -- leases and the current frame -----------------------------------------------------
     @abstractmethod
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        """Grant or extend ``target`` to ``session``; ``Locked`` if another holds it."""
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
+        """Grant or extend ``target`` to ``session`` (of ``user``); ``Locked`` if another
+        holds it."""
 
     @abstractmethod
     async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
@@ -300,6 +370,27 @@ class Store(ABC):
         again renews it), or absent when ``user`` is None; tell the room when this changes
         who is present; return who is present now."""
 
+    # -- server processes -----------------------------------------------------------------
+    @abstractmethod
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        """Say that server process ``process`` is alive for ``ttl`` more seconds."""
+
+    @abstractmethod
+    async def attach(self, process: str, session: str) -> None:
+        """Record that ``session``'s control connection is on ``process``: its leases and
+        presence go when that process's heartbeat lapses (a later attach moves it)."""
+
+    @abstractmethod
+    async def detach(self, process: str, session: str) -> None:
+        """``session`` left ``process`` (unless it has moved to another one since)."""
+
+    @abstractmethod
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        """Forget the processes whose heartbeat lapsed, dropping their sessions' leases
+        (announced like expired ones) and presence, each once even with several processes
+        sweeping; return those processes. ``sweeper``, the process calling, is alive
+        whatever its heartbeat says (its event loop may just have been busy)."""
+
     # -- events ---------------------------------------------------------------------------
     @abstractmethod
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
@@ -318,6 +409,17 @@ class Store(ABC):
         """Record ``deployment`` (the storage this state belongs with) unless one is
         recorded; the recorded one. The embedded store lives in its storage: always ours."""
         return deployment
+
+    # -- backup ---------------------------------------------------------------------------
+    @abstractmethod
+    async def export_state(self) -> dict[str, Any]:
+        """One consistent snapshot of every room (see :data:`STATE_FORMAT`); leases and
+        presence are left out, as they belong to live connections."""
+
+    @abstractmethod
+    async def import_state(self, state: dict[str, Any]) -> None:
+        """Load a snapshot from :meth:`export_state` (of any store kind) into this store,
+        which must hold no room (``NOT_EMPTY`` otherwise)."""
 
     async def close(self) -> None:  # noqa: B027 (nothing to release by default)
         """Release connections and files."""

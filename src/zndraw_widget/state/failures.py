@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from ..errors import AlreadyExists, BadRequest, Conflict, Locked, NotFound
+from ..errors import AlreadyExists, BadRequest, Conflict, Forbidden, KeyReused, Locked, NotFound
 
 
 class Failure(str, Enum):
@@ -34,6 +34,9 @@ class Failure(str, Enum):
     STEP_RANGE = "step_range"  # step, length: setting the room's frame outside the room
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
+    NOT_EMPTY = "not_empty"  # rooms: importing state into a store that holds rooms
+    SESSION_TAKEN = "session_taken"  # session: it is bound to another user
+    KEY_REUSED = "key_reused"  # key: an idempotency key sent with another request
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -81,4 +84,11 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),
+    Failure.NOT_EMPTY: lambda rooms: AlreadyExists(
+        f"the store already holds {rooms} rooms: import (restore) into an empty one"),
+    Failure.SESSION_TAKEN: lambda session: Forbidden(
+        f"session {session} belongs to another user: use a session id of your own"),
+    Failure.KEY_REUSED: lambda key: KeyReused(
+        f"the Idempotency-Key {key!r} was used for another request (a different method, "
+        "path, query, session or body): use a new key for each write", key=key),
 }

@@ -1,35 +1,43 @@
 """The default state backend: in process, no server, persisted to a journal on disk.
 
-Every change is applied in memory and then appended to ``state.journal`` (length-prefixed
-msgpack records, flushed and fsync'd before the change is acknowledged). On start the last
-snapshot is loaded and the journal replayed; a torn last record (the process was killed
-while writing it) is dropped, as it was never acknowledged. Leases are not persisted: they
-die with the process, as the connections that held them do.
+Every change is checked against the state, appended to ``state.journal`` and fsync'd, and
+only then applied in memory and announced: a change the journal could not take (a full
+disk) changes nothing. On start the last snapshot is loaded and the journal replayed
+(:mod:`.journal`). A snapshot replaces the journal once it holds ``SNAPSHOT_RECORDS``
+records, has grown to the size of the last snapshot (at least ``SNAPSHOT_MIN_BYTES``), or
+its oldest record is ``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much
+longer than loading the snapshot. Leases are not persisted: they die with the process, as
+the connections that held them do.
 """
 
 from __future__ import annotations
 
 import bisect
 import fcntl
-import os
-import struct
+import gc
+import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import msgpack
 
+from ..durable import fsync, replace_file
+from ..errors import InsufficientStorage
 from .base import (
     EVENT_LOG_BYTES,
     EVENT_LOG_LENGTH,
+    HEARTBEAT_TTL,
     ORDER,
     PRESENCE_TTL,
     PRESENTER,
+    REMEMBERED_KEYS,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     QueueSubscription,
@@ -38,13 +46,18 @@ from .base import (
     RoomInfo,
     Store,
     frame_target,
+    remembered_commit,
     resolve_indices,
     segments_in,
 )
 from .failures import Failure
+from .journal import Journal, read_records
 
-_LENGTH = struct.Struct("<I")
-SNAPSHOT_EVERY = 10_000
+log = logging.getLogger(__name__)
+SNAPSHOT_RECORDS = 10_000
+SNAPSHOT_MIN_BYTES = 16 << 20
+SNAPSHOT_AGE = 600.0
+SNAPSHOT_RETRY = 60.0  # seconds before trying again after a snapshot failed
 
 
 @dataclass
@@ -60,10 +73,14 @@ class _Room:
     events: deque = field(default_factory=deque)  # of (event, its size in bytes)
     event_bytes: int = 0
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    owner: str | None = None
+    grants: dict[str, str] = field(default_factory=dict)
+    # idempotency key -> [digest, seq, order_version, versions], oldest first
+    remembered: dict[str, list[Any]] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
-                        self.created)
+                        self.created, self.owner, dict(self.grants))
 
     def ref(self, frame_id: str) -> FrameRef:
         version, hash_, location = self.frames[frame_id]
@@ -82,6 +99,10 @@ class _Room:
                                         or self.event_bytes > EVENT_LOG_BYTES):
             self.event_bytes -= self.events.popleft()[1]
 
+    def logged_events(self) -> list[dict[str, Any]]:
+        """The events of the log, oldest first."""
+        return [event for event, _size in self.events]
+
 
 class MemoryStore(Store):
     """Room state in this process; ``path`` (a directory) makes it survive restarts."""
@@ -96,9 +117,14 @@ class MemoryStore(Store):
         self._leases: dict[tuple[str, str], Lease] = {}
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
+        self._heartbeats: dict[str, float] = {}  # process -> expiry
+        self._process_of: dict[str, str] = {}  # session -> the process it is attached to
         self._subscribers: dict[str, set[QueueSubscription]] = {}
-        self._journal = None
-        self._records_since_snapshot = 0
+        self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
+        self._journal: Journal | None = None
+        self._generation = 0  # of the last snapshot
+        self._snapshot_bytes = 0  # its size
+        self._snapshot_failed = float("-inf")  # when a snapshot last failed
         if path is not None:
             self._open(Path(path))
 
@@ -114,68 +140,118 @@ class MemoryStore(Store):
                 f"the state in {path} is in use by another process; to run several server "
                 "processes on one storage path, give them a Redis URL"
             ) from None
-        snapshot = path / "state.snapshot"
-        if snapshot.exists():
-            self._load_snapshot(msgpack.unpackb(snapshot.read_bytes(), strict_map_key=False))
-        journal = path / "state.journal"
-        good = 0
-        if journal.exists():
-            data = journal.read_bytes()
-            while good + 4 <= len(data):
-                (length,) = _LENGTH.unpack_from(data, good)
-                if good + 4 + length > len(data):
-                    break
-                op, args = msgpack.unpackb(data[good + 4 : good + 4 + length], strict_map_key=False)
+        collecting = gc.isenabled()
+        gc.disable()  # millions of long-lived objects: collections while loading cost 2x
+        try:
+            self._load_snapshot_file(path)
+            self._journal = Journal(path / "state.journal")
+            fsync(path)  # the journal's entry, if it was just created
+            for op, args in self._journal.replay(self._generation):
                 getattr(self, f"_apply_{op}")(*args)
-                good += 4 + length
-                self._records_since_snapshot += 1
-        self._journal = open(journal, "ab")
-        self._journal.truncate(good)  # drop a torn record that was never acknowledged
-        if self._records_since_snapshot >= SNAPSHOT_EVERY:
+        finally:
+            if collecting:
+                gc.enable()
+        if self._snapshot_due():
             self._snapshot()
 
+    def _load_snapshot_file(self, path: Path) -> None:
+        snapshot = path / "state.snapshot"
+        if snapshot.exists():
+            data = snapshot.read_bytes()
+            self._snapshot_bytes = len(data)
+            self._load_snapshot(msgpack.unpackb(data, strict_map_key=False))
+
+    @classmethod
+    def snapshot_of(cls, path: str | Path, attempts: int = 20) -> MemoryStore:
+        """A detached copy of the state persisted under ``path``, read without its lock,
+        while a server keeps using it (for backups): every change acknowledged before the
+        read is in it. A read that overlapped a snapshot of the journal is retried."""
+        path = Path(path)
+
+        def identity() -> tuple[int, int] | None:  # a new snapshot is a new file
+            try:
+                stat = (path / "state.snapshot").stat()
+            except FileNotFoundError:
+                return None
+            return stat.st_ino, stat.st_mtime_ns
+
+        for _ in range(attempts):
+            before = identity()
+            copy = cls()
+            copy._load_snapshot_file(path)
+            journal = path / "state.journal"
+            records, _ = read_records(journal.read_bytes() if journal.exists() else b"",
+                                      copy._generation)
+            for op, args in records:
+                getattr(copy, f"_apply_{op}")(*args)
+            if identity() == before:  # else the journal read may follow a newer snapshot
+                return copy
+        raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
+
     def _log(self, op: str, *args: Any) -> Any:
-        """Apply ``op`` in memory, then make it durable before it is acknowledged."""
-        result = getattr(self, f"_apply_{op}")(*args)
+        """Check ``op``, make its record durable, then apply it (which cannot fail)."""
+        check: Callable[..., None] | None = getattr(self, f"_check_{op}", None)
+        if check is not None:  # the ops without one cannot be refused
+            check(*args)
         if self._journal is not None:
-            record = msgpack.packb([op, list(args)])
-            self._journal.write(_LENGTH.pack(len(record)) + record)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
-            self._records_since_snapshot += 1
-            if self._records_since_snapshot >= SNAPSHOT_EVERY:
-                self._snapshot()
+            self._journal.append([op, list(args)])
+        result = getattr(self, f"_apply_{op}")(*args)
+        if self._journal is not None and self._snapshot_due():
+            self._snapshot()
         return result
 
+    def _snapshot_due(self) -> bool:
+        journal = self._journal
+        return (journal.records > 0
+                and time.monotonic() - self._snapshot_failed >= SNAPSHOT_RETRY
+                and (journal.records >= SNAPSHOT_RECORDS
+                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes)
+                     or time.monotonic() - journal.started >= SNAPSHOT_AGE))
+
     def _snapshot(self) -> None:
+        """Replace the journal by a snapshot of the state; if that fails (a full disk), the
+        journal stays and the next try is ``SNAPSHOT_RETRY`` seconds later."""
+        now = time.time()
+        self._sessions = {s: bound for s, bound in self._sessions.items() if bound[1] > now}
         state = {
+            "generation": self._generation + 1,
             "default": self._default,
             "hashes": self._hashes,
+            "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, [event for event, _size in r.events], r.records]
+                 r.step, r.logged_events(), r.records, r.owner, r.grants,
+                 r.remembered]
                 for r in self._rooms.values()
             ],
         }
-        tmp = self._path / "state.snapshot.tmp"
-        with open(tmp, "wb") as f:
-            f.write(msgpack.packb(state))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path / "state.snapshot")
-        self._journal.seek(0)
-        self._journal.truncate(0)
-        self._records_since_snapshot = 0
+        data = msgpack.packb(state)
+        try:
+            replace_file(self._path / "state.snapshot", data)
+        except OSError as error:
+            self._snapshot_failed = time.monotonic()
+            log.warning("the state snapshot failed, the journal is kept: %s", error)
+            return
+        self._generation += 1
+        self._snapshot_bytes = len(data)
+        try:
+            self._journal.reset(self._generation)
+        except (OSError, InsufficientStorage) as error:  # emptied, without its header: its
+            log.warning("the state journal lost its header: %s", error)  # records still count
 
     def _load_snapshot(self, state: dict[str, Any]) -> None:
+        self._generation = state.get("generation", 0)
         self._default = state["default"]
         self._hashes = state["hashes"]
+        self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records) in state["rooms"]:
+             records, *later) in state["rooms"]:  # fields added since: owner, grants, keys
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             for event in events:
                 room.log_event(event)
             room.records = records
+            defaults = [None, {}, {}]  # absent from older snapshots: open, nothing remembered
+            room.owner, room.grants, room.remembered = later + defaults[len(later):]
             self._rooms[name] = room
 
     async def close(self) -> None:
@@ -222,6 +298,26 @@ class MemoryStore(Store):
         if record == "do":
             room.stack(session, "redo").clear()
 
+    def _recalled(self, room: str, key: Idempotency | None) -> Commit | None:
+        """The remembered result of ``key`` in ``room`` (see :meth:`Store.recall`)."""
+        if key is None:
+            return None
+        entry = self._room(room).remembered.get(key.key)
+        if entry is None:
+            return None
+        digest, *result = entry
+        if digest != key.digest:
+            raise Failure.KEY_REUSED.error(key=key.key)
+        return remembered_commit(*result)
+
+    def _remember(self, room: _Room, key: list[str] | None, commit: Commit,
+                  versions: list[int]) -> Commit:
+        if key is not None:
+            room.remembered[key[0]] = [key[1], commit.seq, commit.order_version, versions]
+            while len(room.remembered) > REMEMBERED_KEYS:
+                del room.remembered[next(iter(room.remembered))]
+        return commit
+
     def _set_frame(self, room: _Room, frame_id: str, version: int, hash_: str, location: str) -> None:
         room.frames[frame_id] = [version, hash_, location]
         history = room.history.setdefault(frame_id, [])
@@ -231,14 +327,17 @@ class MemoryStore(Store):
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
+                          created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        return self._log("create_room", name, refs, new_ids, created)
+        return self._log("create_room", name, refs, new_ids, created, owner)
 
-    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float) -> RoomInfo:
+    def _check_create_room(self, name: str, *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
-        room = _Room(name, created)
+
+    def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float,
+                           owner: str | None = None) -> RoomInfo:
+        room = _Room(name, created, owner=owner)
         for frame_id, (_, hash_, location) in zip(new_ids, refs):
             room.order.append(frame_id)
             self._set_frame(room, frame_id, 1, hash_, location)
@@ -253,8 +352,10 @@ class MemoryStore(Store):
         for subscription in self._subscribers.get(name, ()):
             subscription.queue.put_nowait({"type": "room_deleted", "room": name, "seq": -1})
 
-    def _apply_delete_room(self, name: str) -> None:
+    def _check_delete_room(self, name: str) -> None:
         self._room(name)
+
+    def _apply_delete_room(self, name: str) -> None:
         del self._rooms[name]
         if self._default == name:
             self._default = None
@@ -266,15 +367,44 @@ class MemoryStore(Store):
         names = sorted(self._rooms)
         return len(names), [self._rooms[n].info() for n in names[offset : offset + limit]]
 
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        info = self._log("set_access", name, owner, grants)
+        self._emit(self._rooms[name], {"type": "access", "room": name, "owner": owner,
+                                       "grants": dict(grants)}, data=False)
+        return info
+
+    def _check_set_access(self, name: str, *_: Any) -> None:
+        self._room(name)
+
+    def _apply_set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                          ) -> RoomInfo:
+        room = self._rooms[name]
+        room.owner, room.grants = owner, dict(grants)
+        return room.info()
+
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        self._log("claim_session", session, user, time.time(), ttl)
+
+    def _check_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        bound, until = self._sessions.get(session, (user, now))
+        if bound != user and until > now:
+            raise Failure.SESSION_TAKEN.error(session=session)
+
+    def _apply_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
+        self._sessions[session] = (user, now + ttl)
+
     async def get_default_room(self) -> str | None:
         return self._default
 
     async def set_default_room(self, name: str | None) -> None:
         self._log("set_default_room", name)
 
-    def _apply_set_default_room(self, name: str | None) -> None:
+    def _check_set_default_room(self, name: str | None) -> None:
         if name is not None:
             self._room(name)
+
+    def _apply_set_default_room(self, name: str | None) -> None:
         self._default = name
 
     # -- frames ---------------------------------------------------------------------------
@@ -286,11 +416,14 @@ class MemoryStore(Store):
         return Resolved(len(order), state.seq, state.order_version, indices, refs)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        if not items:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        if not items and key is None:  # with a key, remembered (through the journal)
             return self._unchanged(room, session, order_base)
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
-        return self._log("insert", room, wire, session, order_base, record)
+        return self._log("insert", room, wire, session, order_base, record, _key(key))
 
     def _unchanged(self, room: str, session: str, order_base: int | None) -> Commit:
         """An empty structural write: checked like any, and changing nothing."""
@@ -298,8 +431,8 @@ class MemoryStore(Store):
         self._check_order(state, session, order_base)
         return Commit(state.seq, state.order_version)
 
-    def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
-                      record: Record) -> Commit:
+    def _check_insert(self, room: str, items: list, session: str, order_base: int | None,
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         length = len(state.order)
@@ -310,6 +443,12 @@ class MemoryStore(Store):
             if frame_id in state.frames or frame_id in seen:
                 raise Failure.FRAME_EXISTS.error(id=frame_id)
             seen.add(frame_id)
+
+    def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
+                      record: Record, key: list[str] | None = None) -> Commit:
+        state = self._rooms[room]
+        if not items:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
             self._set_frame(state, frame_id, version, hash_, location)
@@ -320,7 +459,8 @@ class MemoryStore(Store):
             "type": "frames_inserted", "room": room, "indices": [item[0] for item in items],
             "ids": ids, "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        commit = Commit(state.seq, state.order_version, [item[2] for item in items], [event])
+        return self._remember(state, key, commit, [])
 
     def _check_order(self, state: _Room, session: str, order_base: int | None) -> None:
         self._check_lease(state.name, ORDER, session)
@@ -329,19 +469,28 @@ class MemoryStore(Store):
                                               base=order_base)
 
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        if not ids:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        if not ids and key is None:  # with a key, remembered (through the journal)
             return self._unchanged(room, session, order_base)
-        return self._log("delete", room, ids, session, order_base, record)
+        return self._log("delete", room, ids, session, order_base, record, _key(key))
 
-    def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
-                      record: Record) -> Commit:
+    def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
+                      record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
         missing = [i for i in ids if i not in state.frames]
         if missing:
             raise Failure.FRAMES_MISSING.error(missing=missing,
                                                current_version=state.order_version)
+
+    def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
+                      record: Record, key: list[str] | None = None) -> Commit:
+        state = self._rooms[room]
+        if not ids:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
         inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
@@ -354,16 +503,20 @@ class MemoryStore(Store):
             "type": "frames_deleted", "room": room, "indices": positions, "ids": ids,
             "order_version": state.order_version, "length": len(state.order),
         })
-        return Commit(state.seq, state.order_version, [], [event])
+        return self._remember(state, key, Commit(state.seq, state.order_version, [], [event]), [])
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
-        if not changes:
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        if (done := self._recalled(room, key)) is not None:
+            return done
+        if not changes and key is None:  # with a key, remembered (through the journal)
             state = self._room(room)
             return Commit(state.seq, state.order_version)
-        return self._log("update", room, [list(c) for c in changes], session, record)
+        return self._log("update", room, [list(c) for c in changes], session, record, _key(key))
 
-    def _apply_update(self, room: str, changes: list, session: str, record: Record) -> Commit:
+    def _check_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> None:
         state = self._room(room)
         for frame_id, base, _, _ in changes:
             if frame_id not in state.frames:
@@ -374,6 +527,12 @@ class MemoryStore(Store):
                 raise Failure.FRAME_CHANGED.error(id=frame_id, current_version=current)
             if not isinstance(base, str) and current != base:
                 raise Failure.FRAME_VERSION.error(id=frame_id, current_version=current, base=base)
+
+    def _apply_update(self, room: str, changes: list, session: str, record: Record,
+                      key: list[str] | None = None) -> Commit:
+        state = self._rooms[room]
+        if not changes:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
         for frame_id, _, hash_, location in changes:
@@ -388,7 +547,11 @@ class MemoryStore(Store):
                 "version": version,
             }))
         self._record(state, session, record, {"op": "update", "frames": inverse})
-        return Commit(state.seq, state.order_version, versions, events)
+        return self._remember(state, key, Commit(state.seq, state.order_version, versions, events),
+                              versions)
+
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        return self._recalled(room, key)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
@@ -411,6 +574,38 @@ class MemoryStore(Store):
         self._hashes = {h: loc for h, loc in self._hashes.items()
                         if loc.rpartition("/")[0] not in dead}
 
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        rooms = [{
+            "name": r.name, "created": r.created, "seq": r.seq,
+            "order_version": r.order_version, "step": r.step, "order": r.order,
+            "frames": r.frames, "history": r.history, "events": r.logged_events(),
+            "records": {session: stacks for session, stacks in r.records.items()
+                        if stacks["undo"] or stacks["redo"]},
+            "owner": r.owner, "grants": r.grants,
+        } for r in self._rooms.values()]
+        state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
+        return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        self._log("import_state", msgpack.unpackb(msgpack.packb(state), strict_map_key=False))
+
+    def _check_import_state(self, state: dict[str, Any]) -> None:
+        if self._rooms:
+            raise Failure.NOT_EMPTY.error(rooms=len(self._rooms))
+
+    def _apply_import_state(self, state: dict[str, Any]) -> None:
+        for r in state["rooms"]:
+            room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
+                         dict(r["history"]), r["order_version"], r["seq"], r["step"],
+                         owner=r.get("owner"), grants=dict(r.get("grants") or {}))
+            for event in r["events"]:
+                room.log_event(event)
+            room.records = dict(r["records"])
+            self._rooms[room.name] = room
+        self._hashes.update(state["hashes"])
+        self._default = state["default"]
+
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
                          ) -> dict[str, Any] | None:
@@ -420,20 +615,24 @@ class MemoryStore(Store):
         return self._log("pop_record", room, session, stack)
 
     def _apply_pop_record(self, room: str, session: str, stack: str) -> dict[str, Any]:
-        return self._room(room).stack(session, stack).pop()
+        return self._rooms[room].stack(session, stack).pop()
 
     async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
                           record: dict[str, Any]) -> None:
         self._log("push_record", room, session, stack, record)
 
+    def _check_push_record(self, room: str, *_: Any) -> None:
+        self._room(room)
+
     def _apply_push_record(self, room: str, session: str, stack: str, record: dict) -> None:
-        self._room(room).stack(session, stack).append(record)
+        self._rooms[room].stack(session, stack).append(record)
 
     # -- leases ---------------------------------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
         state = self._room(room)
         self._check_lease(room, target, session)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, user)
         is_new = self._holder(room, target) is None
         self._leases[(room, target)] = lease
         if is_new:
@@ -447,7 +646,7 @@ class MemoryStore(Store):
             raise Failure.NO_LEASE.error(target=target)
         if lease.holder != session:
             raise Failure.HELD.error(holder=lease.holder, target=target)
-        lease = Lease(room, target, session, time.time() + ttl)
+        lease = Lease(room, target, session, time.time() + ttl, lease.user)
         self._leases[(room, target)] = lease
         return lease
 
@@ -522,6 +721,36 @@ class MemoryStore(Store):
                                "user": user, "present": user is not None}, data=False)
         return list(present.values())
 
+    # -- server processes -----------------------------------------------------------------
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        self._heartbeats[process] = time.time() + ttl
+
+    async def attach(self, process: str, session: str) -> None:
+        self._process_of[session] = process
+
+    async def detach(self, process: str, session: str) -> None:
+        if self._process_of.get(session) == process:
+            del self._process_of[session]
+
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        now = time.time()
+        dead = [process for process, until in self._heartbeats.items()
+                if until <= now and process != sweeper]
+        for process in dead:
+            del self._heartbeats[process]
+            for session in [s for s, p in self._process_of.items() if p == process]:
+                del self._process_of[session]
+                for lease in [lease for lease in self._leases.values() if lease.holder == session]:
+                    del self._leases[(lease.room, lease.target)]
+                    if lease.room in self._rooms:
+                        self._emit(self._rooms[lease.room], {
+                            "type": "lease", "room": lease.room, "target": lease.target,
+                            "holder": None, "expires": None, "expired": session}, data=False)
+                for room, present in list(self._present.items()):
+                    if session in present and room in self._rooms:
+                        await self.presence(room, session, None)
+        return dead
+
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
         state = self._room(room)
@@ -542,5 +771,11 @@ class MemoryStore(Store):
         self._emit(self._room(room), {**event, "room": room}, data=False)
 
 
+def _key(key: Idempotency | None) -> list[str] | None:
+    """``key`` as a journal record stores it."""
+    return None if key is None else [key.key, key.digest]
+
+
 def _lease_event(lease: Lease) -> dict[str, Any]:
-    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires}
+    return {"target": lease.target, "holder": lease.holder, "expires": lease.expires,
+            "user": lease.user}

@@ -16,7 +16,14 @@ import redis.asyncio
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from ..base import EVENT_LOG_BYTES, EVENT_LOG_LENGTH, ORDER, PRESENTER, frame_target
+from ..base import (
+    EVENT_LOG_BYTES,
+    EVENT_LOG_LENGTH,
+    ORDER,
+    PRESENTER,
+    REMEMBERED_KEYS,
+    frame_target,
+)
 from ..failures import Failure
 
 # A lease key outlives its expiry by this much, so the sweeper can still report it; if no
@@ -25,7 +32,8 @@ LEASE_GRACE_MS = 60_000
 
 _CONSTANTS = {"EVENT_LOG_LENGTH": EVENT_LOG_LENGTH, "EVENT_LOG_BYTES": EVENT_LOG_BYTES,
               "GRACE_MS": LEASE_GRACE_MS, "ORDER": ORDER,
-              "PRESENTER": PRESENTER, "FRAME": frame_target("")}
+              "PRESENTER": PRESENTER, "FRAME": frame_target(""),
+              "REMEMBERED_KEYS": REMEMBERED_KEYS}
 
 
 def _sources() -> dict[str, str]:

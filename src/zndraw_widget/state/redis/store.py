@@ -8,7 +8,8 @@ Keys, all under the prefix (scripts build them from ``ARGV[1]``, so this needs a
 Redis, not a cluster):
 
 - ``rooms``: sorted set of room names, all scored 0 (so ordered by name); ``default``
-- ``room:{name}``: hash of seq, order_version, step, created
+- ``room:{name}``: hash of seq, order_version, step, created, owner (absent: none) and
+  grants (JSON object)
 - ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
 - ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
 - ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
@@ -21,7 +22,13 @@ Redis, not a cluster):
 - ``room:{name}:lease:{target}``: JSON ``{room, target, holder, expires}`` (expires in ms);
   ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
   a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
+- ``room:{name}:remembered``: hash idempotency key -> JSON ``[digest, seq, order_version,
+  versions]``; ``room:{name}:remembered:keys`` the list of those keys, oldest first
+- ``processes``: sorted set of server processes scored by their heartbeat's expiry (ms);
+  ``process:{process}:sessions`` the sessions attached to one, ``session:{session}:process``
+  the process a session is attached to, ``session:{session}:rooms`` the rooms it is present in
 - ``hashes``: hash content hash -> location, shared by all rooms
+- ``session:{session}:user``: the user a session id is bound to (expires)
 """
 
 from __future__ import annotations
@@ -38,13 +45,15 @@ from typing import Any, Literal
 
 import redis.asyncio
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import AuthenticationError, ConnectionError, ResponseError, TimeoutError
 
 from ...errors import BackendUnavailable
 from ..base import (
+    HEARTBEAT_TTL,
     PRESENCE_TTL,
     Commit,
     FrameRef,
+    Idempotency,
     IndexSpec,
     Lease,
     QueueSubscription,
@@ -53,26 +62,75 @@ from ..base import (
     RoomInfo,
     SliceSpec,
     Store,
+    remembered_commit,
     segments_in,
 )
+from ..failures import Failure
 from . import scripts
 
 log = logging.getLogger(__name__)
 
 
 def _room_info(reply: list[Any]) -> RoomInfo:
-    name, length, seq, order_version, step, created = reply
-    return RoomInfo(name, length, seq, order_version, step, float(created))
+    name, length, seq, order_version, step, created, owner, grants = reply
+    return RoomInfo(name, length, seq, order_version, step, float(created), owner,
+                    json.loads(grants) if grants else {})
 
 
 def _lease(value: str) -> Lease:
     lease = json.loads(value)
-    return Lease(lease["room"], lease["target"], lease["holder"], lease["expires"] / 1000)
+    return Lease(lease["room"], lease["target"], lease["holder"], lease["expires"] / 1000,
+                 lease.get("user"))
 
 
-def _commit(reply: list[Any], versions: list[int]) -> Commit:
+def _commit(reply: list[Any], versions: list[int] | None) -> Commit:
+    """A write's reply as a commit (``versions``: None to take them from its events); the
+    remembered result for a repeated idempotency key (4 values: see ``prelude.lua``)."""
+    if len(reply) == 4:
+        seq, order_version, _, remembered = reply
+        return remembered_commit(seq, order_version, json.loads(remembered))
     seq, order_version, events = reply
-    return Commit(seq, order_version, versions, [json.loads(e) for e in events])
+    events = [json.loads(e) for e in events]
+    if versions is None:
+        versions = [event["version"] for event in events]
+    return Commit(seq, order_version, versions, events)
+
+
+def _key(key: Idempotency | None) -> list[str]:
+    """``key`` as the two ARGV of a write script ('' for none)."""
+    return ["", ""] if key is None else [key.key, key.digest]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """A dict from HGETALL's flat ``[key, value, ...]`` reply."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], frames: list[str],
+                   events: list[str], lists: list[Any]) -> dict[str, Any]:
+    """One room of the export_state script's reply in the form of ``Store.export_state``."""
+    meta_of = _pairs(meta)
+    history: dict[str, list[Any]] = {}
+    records: dict[str, dict[str, list[Any]]] = {}
+    for key, values in zip(lists[::2], lists[1::2], strict=True):
+        decoded = [json.loads(v) for v in values]
+        kind, _, rest = key[len(f"{prefix}room:{name}:"):].partition(":")
+        if kind == "history":
+            history[rest] = decoded
+        else:  # records:{session}:undo|redo
+            session, _, stack = rest.rpartition(":")
+            records.setdefault(session, {"undo": [], "redo": []})[stack] = decoded
+    return {
+        "name": name, "created": float(meta_of["created"]), "seq": int(meta_of["seq"]),
+        "order_version": int(meta_of["order_version"]), "step": int(meta_of["step"]),
+        "order": order, "frames": {i: json.loads(v) for i, v in _pairs(frames).items()},
+        "history": history, "events": [json.loads(e) for e in events], "records": records,
+        "owner": meta_of.get("owner"), "grants": json.loads(meta_of.get("grants") or "{}"),
+    }
 
 
 def _base(order_base: int | None) -> str:
@@ -89,6 +147,9 @@ def _unavailable_while_down(cls: type) -> type:
             try:
                 return await method(self, *args, **kwargs)
             except (ConnectionError, TimeoutError) as error:
+                if isinstance(error, AuthenticationError) or isinstance(
+                        error.__cause__, AuthenticationError):
+                    raise  # a wrong password is no outage: said as it is
                 raise BackendUnavailable(
                     f"the room state (Redis) cannot be reached: {error}; retry later") from None
 
@@ -160,10 +221,11 @@ class RedisStore(Store):
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
-                          created: float) -> RoomInfo:
+                          created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created)
-        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created)
+        await self._run("create_room", name, json.dumps(refs), json.dumps(new_ids), created,
+                        json.dumps(owner))
+        return RoomInfo(name, min(len(refs), len(new_ids)), 0, 0, 0, created, owner)
 
     async def delete_room(self, name: str) -> None:
         await self._run("delete_room", name)
@@ -174,6 +236,14 @@ class RedisStore(Store):
     async def list_rooms(self, offset: int, limit: int) -> tuple[int, list[RoomInfo]]:
         total, rooms = await self._run("list_rooms", offset, limit)
         return total, [_room_info(room) for room in rooms]
+
+    async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
+                         ) -> RoomInfo:
+        return _room_info(await self._run("set_access", name, json.dumps(owner),
+                                          json.dumps(grants)))
+
+    async def claim_session(self, session: str, user: str, ttl: float) -> None:
+        await self._run("claim_session", session, user, round(ttl * 1000))
 
     async def get_default_room(self) -> str | None:
         return await self._redis().get(self.prefix + "default")
@@ -197,22 +267,35 @@ class RedisStore(Store):
         return Resolved(length, seq, order_version, json.loads(indices), found)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
         reply = await self._run("insert", room, json.dumps(wire, default=operator.index), session,
-                                _base(order_base), record)
+                                _base(order_base), record, *_key(key))
         return _commit(reply, [r.version for _, r in items])
 
     async def delete(self, room: str, ids: list[str], *, session: str,
-                     order_base: int | None, record: Record = "do") -> Commit:
-        reply = await self._run("delete", room, json.dumps(ids), session, _base(order_base), record)
+                     order_base: int | None, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
+        reply = await self._run("delete", room, json.dumps(ids), session, _base(order_base),
+                                record, *_key(key))
         return _commit(reply, [])
 
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
-                     session: str, record: Record = "do") -> Commit:
+                     session: str, record: Record = "do",
+                     key: Idempotency | None = None) -> Commit:
         reply = await self._run("update", room, json.dumps(changes, default=operator.index),
-                                session, record)
-        return _commit(reply, [json.loads(event)["version"] for event in reply[2]])
+                                session, record, *_key(key))
+        return _commit(reply, None)
+
+    async def recall(self, room: str, key: Idempotency) -> Commit | None:
+        value = await self._redis().hget(f"{self.prefix}room:{room}:remembered", key.key)
+        if value is None:
+            return None
+        digest, seq, order_version, versions = json.loads(value)
+        if digest != key.digest:
+            raise Failure.KEY_REUSED.error(key=key.key)
+        return remembered_commit(seq, order_version, versions)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         history = json.loads(await self._run("frame_history", room, frame_id))
@@ -223,6 +306,31 @@ class RedisStore(Store):
             return {}
         found = await self._redis().hmget(self.prefix + "hashes", list(hashes))
         return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
+
+    # -- backup ---------------------------------------------------------------------------
+    async def export_state(self) -> dict[str, Any]:
+        default, hashes, rooms = await self._run("export_state")
+        return {"default": default, "hashes": _pairs(hashes),
+                "rooms": [_exported_room(self.prefix, *room) for room in rooms]}
+
+    async def import_state(self, state: dict[str, Any]) -> None:
+        rooms = []
+        for r in state["rooms"]:
+            lists = [[f"history:{i}", [_json(v) for v in h]] for i, h in r["history"].items()]
+            lists += [[f"records:{session}:{name}", [_json(v) for v in stack]]
+                      for session, stacks in r["records"].items()
+                      for name, stack in stacks.items() if stack]
+            rooms.append({
+                "name": r["name"], "order": r["order"], "lists": lists,
+                "meta": [str(r["seq"]), str(r["order_version"]), str(r["step"]),
+                         repr(float(r["created"]))],
+                "frames": [x for i, ref in r["frames"].items() for x in (i, _json(ref))],
+                "events": [_json(e) for e in r["events"]],
+                "owner": r.get("owner"), "grants": _json(r.get("grants") or {}),
+            })
+        hashes = [x for pair in state["hashes"].items() for x in pair]
+        await self._run("import_state", _json(
+            {"default": state["default"], "hashes": hashes, "rooms": rooms}))
 
     # -- undo / redo ----------------------------------------------------------------------
     async def live_segments(self) -> set[str]:
@@ -257,13 +365,15 @@ class RedisStore(Store):
         await self._run("push_record", room, session, stack, json.dumps(record))
 
     # -- leases and the current frame -----------------------------------------------------
-    async def acquire(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        expires = await self._run("acquire", room, target, session, round(ttl * 1000))
-        return Lease(room, target, session, expires / 1000)
+    async def acquire(self, room: str, target: str, session: str, ttl: float,
+                      user: str | None = None) -> Lease:
+        expires = await self._run("acquire", room, target, session, round(ttl * 1000),
+                                  json.dumps(user))
+        return Lease(room, target, session, expires / 1000, user)
 
     async def renew(self, room: str, target: str, session: str, ttl: float) -> Lease:
-        expires = await self._run("renew", room, target, session, round(ttl * 1000))
-        return Lease(room, target, session, expires / 1000)
+        expires, user = await self._run("renew", room, target, session, round(ttl * 1000))
+        return Lease(room, target, session, expires / 1000, user)
 
     async def release(self, room: str, target: str, session: str) -> bool:
         return bool(await self._run("release", room, target, session))
@@ -285,6 +395,19 @@ class RedisStore(Store):
                        ttl: float = PRESENCE_TTL) -> list[dict[str, Any]]:
         flat = await self._run("presence", room, session, json.dumps(user), int(ttl * 1000))
         return [{"session": s, "user": u} for s, u in zip(flat[::2], flat[1::2], strict=True)]
+
+    # -- server processes -----------------------------------------------------------------
+    async def heartbeat(self, process: str, ttl: float = HEARTBEAT_TTL) -> None:
+        await self._run("heartbeat", process, round(ttl * 1000))
+
+    async def attach(self, process: str, session: str) -> None:
+        await self._run("attach", process, session)
+
+    async def detach(self, process: str, session: str) -> None:
+        await self._run("detach", process, session)
+
+    async def expire_processes(self, sweeper: str) -> list[str]:
+        return await self._run("expire_processes", sweeper)
 
     # -- events ---------------------------------------------------------------------------
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:

@@ -1,14 +1,19 @@
 -- delete: remove frames, one change of the frame order.
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room, [5] JSON list of ids, [6] session, [7] the order version the change is
--- based on ('' for unchecked), [8] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frames_deleted event JSON}}; no ids: nothing changes
--- Fails: no_room, locked, order_changed, frames_missing
+-- based on ('' for unchecked), [8] record: 'do', 'undo' or 'redo', [9] idempotency key ('' for
+-- none), [10] its digest
+-- Returns: {seq, order_version, {frames_deleted event JSON}}; for a repeated key
+-- {seq, order_version, {}, versions JSON} of the first time
+-- no ids: nothing changes (a key is remembered)
+-- Fails: no_room, key_reused, locked, order_changed, frames_missing
 
 local room, ids, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local R = need_room(room)
+local done = recalled(R, ARGV[9], ARGV[10])
+if done then return done end
 check_order(room, session, base)
-if #ids == 0 then return commit(R, {}) end
+if #ids == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local order, frames = R .. ':order', R .. ':frames'
 local missing = {}
 for _, id in ipairs(ids) do
@@ -32,6 +37,7 @@ table.sort(inverse, function(a, b) return a[1] < b[1] end)
 for k, item in ipairs(inverse) do positions[k] = item[1] end
 chunked('ZREM', order, unique, 1000)
 chunked('HDEL', frames, unique, 1000)
-return order_changed(room, session, kind,
-                     json_object({op = 'insert'}, {items = json_list(inverse)}),
-                     'frames_deleted', positions, ids)
+return remember(R, ARGV[9], ARGV[10],
+                order_changed(room, session, kind,
+                              json_object({op = 'insert'}, {items = json_list(inverse)}),
+                              'frames_deleted', positions, ids), {})

@@ -13,7 +13,7 @@ for _, target in ipairs(redis.call('SMEMBERS', R .. ':leases')) do
 end
 for _, key in ipairs(redis.call('SMEMBERS', R .. ':keys')) do redis.call('DEL', key) end
 redis.call('DEL', R, R .. ':order', R .. ':frames', R .. ':events', R .. ':keys',
-           R .. ':leases', R .. ':presence')
+           R .. ':leases', R .. ':presence', R .. ':remembered', R .. ':remembered:keys')
 redis.call('ZREM', P .. 'rooms', room)
 if redis.call('GET', P .. 'default') == room then redis.call('DEL', P .. 'default') end
 redis.call('PUBLISH', R .. ':events', cjson.encode({type = 'room_deleted', room = room, seq = -1}))

@@ -20,6 +20,7 @@ end
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'presence', '-inf', now_ms())) do
   local room, session = unpack(cjson.decode(member))
   redis.call('ZREM', P .. 'presence', member)
+  redis.call('SREM', rooms_key(session), room)
   if redis.call('HDEL', room_key(room) .. ':presence', session) == 1 then
     emit(room, {type = 'presence', session = session, user = cjson.null, present = false})
   end

@@ -2,9 +2,11 @@
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room, [5] JSON [[index, id, version, hash, location], ...] inserted in turn,
 -- [6] session, [7] the order version the change is based on ('' for unchecked),
--- [8] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frames_inserted event JSON}}; no items: nothing changes
--- Fails: no_room, locked, order_changed, insert_position, frame_exists
+-- [8] record: 'do', 'undo' or 'redo', [9] idempotency key ('' for none), [10] its digest
+-- Returns: {seq, order_version, {frames_inserted event JSON}}; for a repeated key
+-- {seq, order_version, {}, versions JSON} of the first time
+-- no items: nothing changes (a key is remembered)
+-- Fails: no_room, key_reused, locked, order_changed, insert_position, frame_exists
 
 -- Scores for `n` new members at rank `index`: evenly between the neighbours, or counting
 -- down from the first or up from the last; nil if floating point has no room left.
@@ -50,8 +52,10 @@ end
 -- items: [[index, id, version, hash, location], ...], inserted in turn
 local room, items, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local R = need_room(room)
+local done = recalled(R, ARGV[9], ARGV[10])
+if done then return done end
 check_order(room, session, base)
-if #items == 0 then return commit(R, {}) end
+if #items == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local order = R .. ':order'
 local length, seen = redis.call('ZCARD', order), {}
 for k, item in ipairs(items) do
@@ -75,5 +79,7 @@ for k, item in ipairs(items) do
   set_frame(R, item[2], item[3], item[4], item[5])
   ids[k], indices[k] = item[2], item[1]
 end
-return order_changed(room, session, kind, json_object({op = 'delete'}, {ids = json_list(ids)}),
-                     'frames_inserted', indices, ids)
+return remember(R, ARGV[9], ARGV[10],
+                order_changed(room, session, kind,
+                              json_object({op = 'delete'}, {ids = json_list(ids)}),
+                              'frames_inserted', indices, ids), {})

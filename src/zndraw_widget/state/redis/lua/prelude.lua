@@ -1,5 +1,6 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
--- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME) from Python's constants.
+-- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
+-- REMEMBERED_KEYS) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
@@ -47,11 +48,12 @@ local function need_room(room)  -- the room's key
   return R
 end
 
-local function info(room)  -- {name, length, seq, order_version, step, created}
+-- {name, length, seq, order_version, step, created, owner or false, grants JSON or false}
+local function info(room)
   local R = room_key(room)
-  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created')
+  local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created', 'owner', 'grants')
   return {room, redis.call('ZCARD', R .. ':order'), tonumber(h[1]), tonumber(h[2]),
-          tonumber(h[3]), h[4]}
+          tonumber(h[3]), h[4], h[5], h[6]}
 end
 
 local function now_ms()  -- the Redis server's clock, the same for every server process
@@ -92,6 +94,8 @@ end
 -- leases ---------------------------------------------------------------------------------
 local function lease_key(room, target) return room_key(room) .. ':lease:' .. target end
 local function session_key(session) return P .. 'session:' .. session .. ':leases' end
+-- the rooms a session is present in, for dropping them when its process dies
+local function rooms_key(session) return P .. 'session:' .. session .. ':rooms' end
 
 local function live_lease(room, target)  -- the lease on `target` unless it expired
   local value = redis.call('GET', lease_key(room, target))
@@ -109,9 +113,10 @@ local function check_lease(room, target, session)  -- fails if someone else hold
   end
 end
 
-local function save_lease(room, target, holder, expires, ttl)
+local function save_lease(room, target, holder, expires, ttl, user)  -- user: nil if unknown
   local key = lease_key(room, target)
-  local value = cjson.encode({room = room, target = target, holder = holder, expires = expires})
+  local value = cjson.encode({room = room, target = target, holder = holder, expires = expires,
+                              user = user})
   redis.call('SET', key, value, 'PX', math.max(ttl + $GRACE_MS, 1))
   redis.call('ZADD', P .. 'leases', expires, key)
   redis.call('SADD', session_key(holder), key)
@@ -164,4 +169,31 @@ local function order_changed(room, session, kind, inverse, event_type, indices, 
                             length = redis.call('ZCARD', R .. ':order')},
                      {indices = json_list(indices), ids = json_list(ids)}, true)
   return commit(R, {event})
+end
+
+-- idempotency keys ----------------------------------------------------------------------
+-- R:remembered is a hash key -> JSON [digest, seq, order_version, versions] and
+-- R:remembered:keys the list of its keys, oldest first.
+
+-- The reply for a repeated key ('' when the write has none): {seq, order_version, {},
+-- versions JSON}, or nil if the key is new; fails if the key came with another request.
+local function recalled(R, key, digest)
+  if key == '' then return nil end
+  local value = redis.call('HGET', R .. ':remembered', key)
+  if not value then return nil end
+  local entry = cjson.decode(value)
+  if entry[1] ~= digest then fail('key_reused', {key = key}) end
+  return {entry[2], entry[3], {}, json_list(entry[4])}
+end
+
+-- Remember `reply` ({seq, order_version, events}) and `versions` under `key`; the reply.
+local function remember(R, key, digest, reply, versions)
+  if key == '' then return reply end
+  redis.call('HSET', R .. ':remembered', key, '[' .. cjson.encode(digest) .. ',' ..
+             string.format('%d,%d,', reply[1], reply[2]) .. json_list(versions) .. ']')
+  local keys = R .. ':remembered:keys'
+  if redis.call('RPUSH', keys, key) > $REMEMBERED_KEYS then
+    redis.call('HDEL', R .. ':remembered', redis.call('LPOP', keys))
+  end
+  return reply
 end

@@ -13,9 +13,11 @@ local changed
 if user == cjson.null then
   changed = redis.call('HDEL', present, session)
   redis.call('ZREM', P .. 'presence', member)
+  redis.call('SREM', rooms_key(session), room)
 else
   changed = redis.call('HSET', present, session, user)
   redis.call('ZADD', P .. 'presence', now_ms() + ttl_ms, member)
+  redis.call('SADD', rooms_key(session), room)
 end
 if changed == 1 then
   emit(room, {type = 'presence', session = session, user = user, present = user ~= cjson.null})

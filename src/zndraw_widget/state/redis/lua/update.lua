@@ -2,16 +2,19 @@
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room, [5] JSON [[id, base, hash, location], ...]; base is the frame's version, or
 -- (undo/redo) the content hash the frame must still have, [6] session,
--- [7] record: 'do', 'undo' or 'redo'
--- Returns: {seq, order_version, {frame_updated event JSON per change}}; no changes:
--- nothing changes
--- Fails: no_room, frame_gone, locked, frame_changed, frame_version
+-- [7] record: 'do', 'undo' or 'redo', [8] idempotency key ('' for none), [9] its digest
+-- Returns: {seq, order_version, {frame_updated event JSON per change}}; for a repeated key
+-- {seq, order_version, {}, versions JSON} of the first time
+-- no changes: nothing changes (a key is remembered)
+-- Fails: no_room, key_reused, frame_gone, locked, frame_changed, frame_version
 
 -- changes: [[id, base, hash, location], ...]; base: the frame's version, or (undo/redo)
 -- the content hash the frame must still have
 local room, changes, session, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7]
 local R = need_room(room)
-if #changes == 0 then return commit(R, {}) end
+local done = recalled(R, ARGV[8], ARGV[9])
+if done then return done end
+if #changes == 0 then return remember(R, ARGV[8], ARGV[9], commit(R, {}), {}) end
 local frames = R .. ':frames'
 for _, change in ipairs(changes) do
   local id, base = change[1], change[2]
@@ -25,15 +28,16 @@ for _, change in ipairs(changes) do
     fail('frame_version', {id = id, current_version = current[1], base = base})
   end
 end
-local inverse, events = {}, {}
+local inverse, events, versions = {}, {}, {}
 for k, change in ipairs(changes) do
   local id = change[1]
   local old = cjson.decode(redis.call('HGET', frames, id))
   local version = old[1] + 1
+  versions[k] = version
   set_frame(R, id, version, change[3], change[4])
   inverse[k] = {id, change[3], old[2], old[3]}
   events[k] = emit(room, {type = 'frame_updated', id = id, version = version,
                           frame = redis.call('ZRANK', R .. ':order', id)}, nil, true)
 end
 record(R, session, kind, json_object({op = 'update'}, {frames = json_list(inverse)}))
-return commit(R, events)
+return remember(R, ARGV[8], ARGV[9], commit(R, events), versions)

@@ -1,0 +1,211 @@
+// Bonds: found from positions by a cell list (i-j bonded when |ri - rj| < (Ri + Rj) * factor
+// with Ri the covalent radii), recomputed per frame for up to BOND_LIMIT atoms, no bonds
+// across periodic boundaries; drawn as one instanced cylinder per bond, each half in its
+// atom's colour.
+import {
+  BufferGeometry,
+  CylinderGeometry,
+  DynamicDrawUsage,
+  InstancedBufferAttribute,
+  InstancedBufferGeometry,
+  Mesh,
+  ShaderMaterial,
+} from "three";
+import { COVALENT_RADII } from "../../elements";
+import type { AtomsLayer } from "./atoms";
+import type { Layer, ShownFrame } from "./layer";
+import { SHADE_GLSL } from "./shading";
+
+export const BOND_FACTOR = 1.15;
+
+/** Pairs (i, j), i < j, as a flat Uint32Array [i0, j0, i1, j1, ...]. */
+export function computeBonds(positions: ArrayLike<number>, numbers: ArrayLike<number>, factor = BOND_FACTOR): Uint32Array {
+  const n = numbers.length;
+  if (n < 2) return new Uint32Array(0);
+  let maxR = 0;
+  let minX = Infinity, minY = Infinity, minZ = Infinity, maxX = -Infinity, maxY = -Infinity, maxZ = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const r = COVALENT_RADII[numbers[i]] ?? 1;
+    if (r > maxR) maxR = r;
+    const x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
+    if (x < minX) minX = x; if (x > maxX) maxX = x;
+    if (y < minY) minY = y; if (y > maxY) maxY = y;
+    if (z < minZ) minZ = z; if (z > maxZ) maxZ = z;
+  }
+  if (!Number.isFinite(minX)) return new Uint32Array(0);
+  const cut = 2 * maxR * factor;
+  if (cut <= 0) return new Uint32Array(0);
+  // Cap the grid size (sparse, spread-out systems): never more cells than ~4 per atom.
+  let size = cut;
+  const volume = () => Math.ceil((maxX - minX) / size + 1) * Math.ceil((maxY - minY) / size + 1) * Math.ceil((maxZ - minZ) / size + 1);
+  while (volume() > 4 * n + 64) size *= 1.5;
+  const nx = Math.ceil((maxX - minX) / size + 1), ny = Math.ceil((maxY - minY) / size + 1), nz = Math.ceil((maxZ - minZ) / size + 1);
+  const cellOf = new Int32Array(n);
+  const counts = new Int32Array(nx * ny * nz + 1);
+  for (let i = 0; i < n; i++) {
+    const cx = Math.floor((positions[3 * i] - minX) / size);
+    const cy = Math.floor((positions[3 * i + 1] - minY) / size);
+    const cz = Math.floor((positions[3 * i + 2] - minZ) / size);
+    const c = (cx * ny + cy) * nz + cz;
+    cellOf[i] = c;
+    counts[c + 1]++;
+  }
+  for (let c = 0; c < nx * ny * nz; c++) counts[c + 1] += counts[c];
+  const start = counts.slice();
+  const sorted = new Int32Array(n);
+  for (let i = 0; i < n; i++) sorted[start[cellOf[i]]++] = i;
+
+  let out = new Uint32Array(Math.max(16, n * 4));
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const c = cellOf[i];
+    const cz = c % nz, cy = Math.floor(c / nz) % ny, cx = Math.floor(c / (ny * nz));
+    const xi = positions[3 * i], yi = positions[3 * i + 1], zi = positions[3 * i + 2];
+    const ri = COVALENT_RADII[numbers[i]] ?? 1;
+    for (let dx = -1; dx <= 1; dx++) {
+      const x = cx + dx;
+      if (x < 0 || x >= nx) continue;
+      for (let dy = -1; dy <= 1; dy++) {
+        const y = cy + dy;
+        if (y < 0 || y >= ny) continue;
+        for (let dz = -1; dz <= 1; dz++) {
+          const z = cz + dz;
+          if (z < 0 || z >= nz) continue;
+          const cell = (x * ny + y) * nz + z;
+          for (let k = counts[cell]; k < counts[cell + 1]; k++) {
+            const j = sorted[k];
+            if (j <= i) continue;
+            const rx = positions[3 * j] - xi, ry = positions[3 * j + 1] - yi, rz = positions[3 * j + 2] - zi;
+            const d = (ri + (COVALENT_RADII[numbers[j]] ?? 1)) * factor;
+            const d2 = rx * rx + ry * ry + rz * rz;
+            if (d2 < d * d && d2 > 1e-8) {
+              if (m + 2 > out.length) {
+                const next = new Uint32Array(out.length * 2);
+                next.set(out);
+                out = next;
+              }
+              out[m++] = i;
+              out[m++] = j;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out.subarray(0, m);
+}
+
+/** Above this many atoms no bonds are found or drawn. */
+export const BOND_LIMIT = 100000;
+const BOND_RADIUS = 0.12;
+
+const BOND_VERTEX = /* glsl */ `
+attribute vec3 bondStart;
+attribute vec3 bondEnd;
+attribute vec3 bondColorStart;
+attribute vec3 bondColorEnd;
+uniform float bondRadius;
+varying vec3 vNormal;
+varying vec3 vColorStart;
+varying vec3 vColorEnd;
+varying float vAlong;
+varying vec3 vViewPos;
+void main() {
+  vec3 axis = bondEnd - bondStart;
+  float len = length(axis);
+  vec3 y = len > 0.0 ? axis / len : vec3(0.0, 1.0, 0.0);
+  vec3 t = abs(y.x) < 0.9 ? vec3(1.0, 0.0, 0.0) : vec3(0.0, 1.0, 0.0);
+  vec3 x = normalize(cross(y, t));
+  vec3 z = cross(x, y);
+  vec3 p = bondStart + x * position.x * bondRadius + y * (position.y + 0.5) * len + z * position.z * bondRadius;
+  vec4 mv = modelViewMatrix * vec4(p, 1.0);
+  vViewPos = mv.xyz;
+  vNormal = normalize(normalMatrix * (x * normal.x + z * normal.z));
+  vColorStart = bondColorStart;
+  vColorEnd = bondColorEnd;
+  vAlong = position.y + 0.5;
+  gl_Position = projectionMatrix * mv;
+}`;
+
+const BOND_FRAGMENT = /* glsl */ `
+varying vec3 vNormal;
+varying vec3 vColorStart;
+varying vec3 vColorEnd;
+varying float vAlong;
+varying vec3 vViewPos;
+${SHADE_GLSL}
+void main() {
+  vec3 color = vAlong < 0.5 ? vColorStart : vColorEnd;  // each half in its atom's colour
+  gl_FragColor = vec4(shade(color, normalize(vNormal), vViewPos, 0.0), 1.0);
+}`;
+
+export class BondsLayer implements Layer {
+  readonly object: Mesh<InstancedBufferGeometry, ShaderMaterial>;
+  /** Bonds drawn. */
+  count = 0;
+
+  /** Bonds between the atoms of ``atoms``, in their colours. */
+  constructor(private readonly atoms: AtomsLayer) {
+    const shape = new CylinderGeometry(1, 1, 1, 6, 1, true);
+    const geometry = new InstancedBufferGeometry();
+    geometry.index = shape.index;
+    geometry.setAttribute("position", shape.getAttribute("position"));
+    geometry.setAttribute("normal", shape.getAttribute("normal"));
+    geometry.instanceCount = 0;
+    const material = new ShaderMaterial({
+      vertexShader: BOND_VERTEX,
+      fragmentShader: BOND_FRAGMENT,
+      uniforms: { bondRadius: { value: BOND_RADIUS } },
+    });
+    this.object = new Mesh(geometry, material);
+    this.object.frustumCulled = false;
+  }
+
+  /** Find the bonds of the shown positions; call after the atoms' update (their colours). */
+  update(shown: ShownFrame): void {
+    const geometry = this.object.geometry;
+    const numbers = shown.frame.numbers;
+    if (numbers.length > BOND_LIMIT) {
+      geometry.instanceCount = this.count = 0;
+      return;
+    }
+    const p = shown.positions;
+    const pairs = computeBonds(p, numbers);
+    const bonds = (this.count = pairs.length / 2);
+    const starts = growAttribute(geometry, "bondStart", 3, bonds);
+    const ends = growAttribute(geometry, "bondEnd", 3, bonds);
+    const startColors = growAttribute(geometry, "bondColorStart", 3, bonds);
+    const endColors = growAttribute(geometry, "bondColorEnd", 3, bonds);
+    const s = starts.array as Float32Array, e = ends.array as Float32Array;
+    const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
+    const atomColors = this.atoms.colors;
+    for (let b = 0; b < bonds; b++) {
+      const i = pairs[2 * b], j = pairs[2 * b + 1];
+      for (let k = 0; k < 3; k++) {
+        s[3 * b + k] = p[3 * i + k];
+        e[3 * b + k] = p[3 * j + k];
+        cs[3 * b + k] = atomColors[3 * i + k];
+        ce[3 * b + k] = atomColors[3 * j + k];
+      }
+    }
+    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = true;
+    geometry.instanceCount = bonds;
+  }
+
+  dispose(): void {
+    this.object.geometry.dispose();
+    this.object.material.dispose();
+  }
+}
+
+/** The instanced attribute ``name`` with room for ``count`` items, grown by half when short. */
+function growAttribute(geometry: BufferGeometry, name: string, itemSize: number, count: number): InstancedBufferAttribute {
+  let attribute = geometry.getAttribute(name) as InstancedBufferAttribute | undefined;
+  if (!attribute || attribute.count < count) {
+    const capacity = Math.max(count, Math.ceil((attribute?.count ?? 0) * 1.5), 16);
+    attribute = new InstancedBufferAttribute(new Float32Array(capacity * itemSize), itemSize);
+    attribute.setUsage(DynamicDrawUsage);
+    geometry.setAttribute(name, attribute);
+  }
+  return attribute;
+}

@@ -1,0 +1,251 @@
+// The Renderer: a WebGL canvas drawing the layers (layers/) of one frame, an orbit camera,
+// the render loop (at most one draw per animation frame), picking and screenshots.
+import { Box3, Color, PerspectiveCamera, Scene, Vector3, WebGLRenderer } from "three";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import type { Frame } from "../frames";
+import { createLayers, type Layers, type ShownFrame } from "./layers";
+
+export interface RenderedInfo {
+  atoms: number;
+  bonds: number;
+  ms: number;
+}
+
+let software: boolean | undefined;
+
+/** Whether WebGL is drawn by the CPU (SwiftShader, llvmpipe): multisampling there costs
+ * about twice the draw time, so the renderer goes without it. */
+export function softwareRendering(): boolean {
+  if (software !== undefined) return software;
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return (software = false);
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension("WEBGL_lose_context")?.loseContext();
+  return (software = /swiftshader|llvmpipe|softpipe|software/i.test(name));
+}
+
+export class Renderer {
+  readonly canvas: HTMLCanvasElement;
+  readonly renderer: WebGLRenderer;
+  readonly scene = new Scene();
+  readonly camera = new PerspectiveCamera(45, 1, 0.1, 1000);
+  readonly controls: OrbitControls;
+  onRendered: ((info: RenderedInfo) => void) | null = null;
+  private readonly layers: Layers = createLayers();
+  private shown: ShownFrame | null = null;
+  private ownPositions = false; // the shown positions are an edited copy, not the frame's
+  private pending = 0;
+  private resizeObserver: ResizeObserver | null = null;
+  private fitted = false;
+
+  constructor(private readonly container: HTMLElement) {
+    this.canvas = document.createElement("canvas");
+    this.canvas.style.display = "block";
+    this.canvas.style.width = "100%";
+    this.canvas.style.height = "100%";
+    this.canvas.style.touchAction = "none";
+    container.appendChild(this.canvas);
+    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: false });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.controls = new OrbitControls(this.camera, this.canvas);
+    this.controls.enableDamping = false;
+    this.controls.addEventListener("change", () => this.requestRender());
+
+    for (const layer of this.layers.all) this.scene.add(layer.object);
+
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+    this.resize();
+  }
+
+  setBackground(color: string): void {
+    const c = new Color();
+    try {
+      c.setStyle(color);
+    } catch {
+      c.set(0xffffff);
+    }
+    this.scene.background = c;
+    for (const layer of this.layers.all) layer.setBackground?.(c);
+    this.requestRender();
+  }
+
+  get atomCount(): number {
+    return this.layers.atoms.numbers.length;
+  }
+
+  /** The positions on screen: the shown frame's own array until an edit makes a copy. */
+  get positions(): Float32Array {
+    return this.shown?.positions ?? NO_POSITIONS;
+  }
+
+  resize(): void {
+    const width = Math.max(1, this.container.clientWidth);
+    const height = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(width, height, false);
+    this.camera.aspect = width / height;
+    this.camera.updateProjectionMatrix();
+    this.requestRender();
+  }
+
+  /** Show ``frame``; the camera fits the first one. */
+  setFrame(frame: Frame): void {
+    // Drawn straight from the frame's float32 array (no copy); an edit copies it first.
+    this.shown = { frame, positions: frame.display };
+    this.ownPositions = false;
+    this.updateLayers();
+    if (!this.fitted) {
+      this.fit();
+      this.fitted = true;
+    }
+    this.requestRender();
+  }
+
+  /** The positions array to change in place (dragging): a copy of the frame's own. */
+  editablePositions(): Float32Array {
+    if (this.shown && !this.ownPositions) {
+      this.shown = { frame: this.shown.frame, positions: this.shown.positions.slice() };
+      this.ownPositions = true;
+    }
+    return this.positions;
+  }
+
+  /** Positions changed in place (dragging): redraw the layers from them. */
+  positionsChanged(): void {
+    if (!this.shown) return;
+    this.updateLayers();
+    this.requestRender();
+  }
+
+  private updateLayers(): void {
+    for (const layer of this.layers.all) layer.update(this.shown!);
+  }
+
+  /** Highlight the atoms ``indices``, and only those. */
+  setSelection(indices: Iterable<number>): void {
+    this.layers.atoms.setSelection(indices);
+    this.requestRender();
+  }
+
+  /** Point the camera at everything the layers draw (atoms and cell). */
+  fit(): void {
+    const box = new Box3();
+    for (const layer of this.layers.all) layer.expandBounds?.(box);
+    const { min, max } = box;
+    if (!Number.isFinite(min.x)) {
+      min.set(-5, -5, -5);
+      max.set(5, 5, 5);
+    }
+    const center = min.clone().add(max).multiplyScalar(0.5);
+    const radius = Math.max(2, max.distanceTo(min) / 2 + 1.5);
+    const fov = (this.camera.fov * Math.PI) / 180;
+    const fitFov = this.camera.aspect < 1 ? 2 * Math.atan(Math.tan(fov / 2) * this.camera.aspect) : fov;
+    const distance = radius / Math.sin(fitFov / 2);
+    const direction = this.camera.position.clone().sub(this.controls.target);
+    if (direction.lengthSq() < 1e-9) direction.set(0.3, 0.4, 1);
+    direction.normalize();
+    this.controls.target.copy(center);
+    this.camera.position.copy(center).addScaledVector(direction, distance);
+    this.camera.near = Math.max(0.01, distance / 100);
+    this.camera.far = distance * 20 + radius * 4;
+    this.camera.updateProjectionMatrix();
+    this.controls.update();
+    this.requestRender();
+  }
+
+  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first. */
+  pick(x: number, y: number): number | null {
+    const { numbers, radii } = this.layers.atoms;
+    return pickSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y);
+  }
+
+  /** Where a canvas point meets the plane facing the camera through ``through``. */
+  pointOnPlane(x: number, y: number, through: Vector3): Vector3 {
+    const ndc = new Vector3((x / this.canvas.clientWidth) * 2 - 1, -(y / this.canvas.clientHeight) * 2 + 1, 0.5);
+    const origin = this.camera.position.clone();
+    const dir = ndc.unproject(this.camera).sub(origin).normalize();
+    const normal = this.camera.getWorldDirection(new Vector3());
+    const t = through.clone().sub(origin).dot(normal) / dir.dot(normal);
+    return origin.addScaledVector(dir, t);
+  }
+
+  requestRender(): void {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.renderNow();
+    });
+  }
+
+  /** Draw now what a pending request would draw on the next animation frame. */
+  flush(): boolean {
+    if (!this.pending) return false;
+    cancelAnimationFrame(this.pending);
+    this.pending = 0;
+    this.renderNow();
+    return true;
+  }
+
+  renderNow(): void {
+    const t0 = performance.now();
+    this.renderer.render(this.scene, this.camera);
+    this.onRendered?.({ atoms: this.atomCount, bonds: this.layers.bonds.count, ms: performance.now() - t0 });
+  }
+
+  screenshot(): string {
+    this.renderer.render(this.scene, this.camera);
+    return this.canvas.toDataURL("image/png");
+  }
+
+  dispose(): void {
+    if (this.pending) cancelAnimationFrame(this.pending);
+    this.resizeObserver?.disconnect();
+    this.controls.dispose();
+    for (const layer of this.layers.all) layer.dispose();
+    this.renderer.dispose();
+    this.renderer.forceContextLoss();
+    this.canvas.remove();
+  }
+}
+
+const NO_POSITIONS = new Float32Array(0);
+
+/** The sphere (centre ``positions[i]``, radius ``radii[i]``, i < ``count``) under a point of
+ * a ``width`` x ``height`` view (CSS pixels from its top left), the nearest if several. */
+export function pickSphere(
+  camera: PerspectiveCamera,
+  width: number,
+  height: number,
+  positions: ArrayLike<number>,
+  radii: ArrayLike<number>,
+  count: number,
+  x: number,
+  y: number,
+): number | null {
+  if (!count) return null;
+  camera.updateMatrixWorld();
+  const view = camera.matrixWorldInverse.elements;
+  const proj = camera.projectionMatrix.elements;
+  const p = positions;
+  const scale = height / 2 / Math.tan((camera.fov * Math.PI) / 360);
+  let best: number | null = null;
+  let bestDepth = Infinity;
+  for (let i = 0; i < count; i++) {
+    const px = p[3 * i], py = p[3 * i + 1], pz = p[3 * i + 2];
+    const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
+    const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
+    const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
+    if (vz >= 0) continue;
+    const depth = -vz;
+    const sx = ((proj[0] * vx) / depth + 1) * 0.5 * width;
+    const sy = (1 - (proj[5] * vy) / depth) * 0.5 * height;
+    const r = (radii[i] * scale) / depth;
+    const dx = sx - x, dy = sy - y;
+    if (dx * dx + dy * dy <= r * r && depth < bestDepth) {
+      best = i;
+      bestDepth = depth;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,32 @@
+-- import_state: load a backup's state into a deployment that holds no room.
+-- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
+-- ARGV[4] JSON {default (or null), hashes: [hash, location, ...], rooms: [{name,
+-- meta: [seq, order_version, step, created] (strings), order: [id], frames: [id, JSON
+-- [version, hash, location], ...], lists: [[suffix, [JSON, ...]], ...] (history:{id},
+-- records:{session}:undo|redo), events: [JSON], owner (or null), grants: JSON object}]}
+-- Returns: nothing
+-- Fails: not_empty
+
+local state = cjson.decode(ARGV[4])
+local existing = redis.call('ZCARD', P .. 'rooms')
+if existing > 0 then fail('not_empty', {rooms = existing}) end
+for _, room in ipairs(state.rooms) do
+  local R = room_key(room.name)
+  local m = room.meta
+  redis.call('HSET', R, 'seq', m[1], 'order_version', m[2], 'step', m[3], 'created', m[4],
+             'grants', room.grants)
+  if room.owner ~= cjson.null then redis.call('HSET', R, 'owner', room.owner) end
+  redis.call('ZADD', P .. 'rooms', 0, room.name)
+  local scores = {}
+  for k, id in ipairs(room.order) do scores[2 * k - 1], scores[2 * k] = k, id end
+  chunked('ZADD', R .. ':order', scores, 1000)
+  chunked('HSET', R .. ':frames', room.frames, 1000)
+  chunked('RPUSH', R .. ':events', room.events, 1000)
+  for _, list in ipairs(room.lists) do
+    local key = R .. ':' .. list[1]
+    chunked('RPUSH', key, list[2], 1000)
+    redis.call('SADD', R .. ':keys', key)
+  end
+end
+chunked('HSET', P .. 'hashes', state.hashes, 1000)
+if state.default ~= cjson.null then redis.call('SET', P .. 'default', state.default) end

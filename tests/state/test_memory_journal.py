@@ -1,0 +1,138 @@
+"""The MemoryStore's journal: a record is durable before its change is applied, a change
+the disk cannot take changes nothing, and snapshots bound what a restart replays."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from zndraw_widget.errors import InsufficientStorage
+from zndraw_widget.state import memory
+from zndraw_widget.state.base import FrameRef, SliceSpec
+from zndraw_widget.state.memory import MemoryStore
+
+ALL = SliceSpec(None, None, None)
+
+
+def items(start: int, *names: str) -> list[tuple[int, FrameRef]]:
+    return [(start + k, FrameRef(f"id-{n}", 1, f"sha256:{n}", f"seg/{n}"))
+            for k, n in enumerate(names)]
+
+
+async def state_of(store: MemoryStore, room: str = "r") -> tuple:
+    info = await store.room_info(room)
+    ids = [ref.id for ref in (await store.resolve(room, ALL)).refs]
+    return ids, info.length, info.seq, info.order_version
+
+
+def disk_full_after(monkeypatch, written: int) -> None:
+    """The next journal write stores ``written`` bytes, then the disk is full."""
+    real_write = os.write
+
+    def write(fd, data):
+        if len(data) > written:
+            real_write(fd, bytes(data[:written]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.asyncio
+async def test_a_change_the_journal_cannot_take_changes_nothing(tmp_path, monkeypatch):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    subscription = await store.subscribe("r")
+    before = await state_of(store)
+    journal_size = (tmp_path / "state.journal").stat().st_size
+    with monkeypatch.context() as patch:
+        disk_full_after(patch, 7)  # a torn record, as a real full disk leaves
+        with pytest.raises(InsufficientStorage):
+            await store.insert("r", items(1, "b"), session="s", order_base=1)
+    assert await state_of(store) == before
+    assert subscription.queue.empty()
+    assert (tmp_path / "state.journal").stat().st_size == journal_size
+    assert await store.pop_record("r", "s", "undo") is not None  # the record of "a" only
+    assert await store.pop_record("r", "s", "undo") is None
+    commit = await store.insert("r", items(1, "c"), session="s", order_base=1)
+    assert commit.seq == before[2] + 1  # the refused change used no seq
+    after = await state_of(store)
+    await store.close()
+    again = MemoryStore(tmp_path)
+    assert await state_of(again) == after == (["id-a", "id-c"], 2, 2, 2)
+    await again.close()
+
+
+@pytest.mark.asyncio
+async def test_a_journal_already_in_the_snapshot_is_not_replayed(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    journal = (tmp_path / "state.journal").read_bytes()
+    store._snapshot()
+    expected = await state_of(store)
+    await store.close()
+    # The process stopped after writing the snapshot, before emptying the journal.
+    (tmp_path / "state.journal").write_bytes(journal)
+    again = MemoryStore(tmp_path)
+    assert await state_of(again) == expected == (["id-a", "id-b"], 2, 1, 1)
+    await again.insert("r", items(2, "c"), session="s", order_base=1)
+    await again.close()
+    last = MemoryStore(tmp_path)
+    assert await state_of(last) == (["id-a", "id-b", "id-c"], 3, 2, 2)
+    await last.close()
+
+
+async def fill(tmp_path, count: int) -> MemoryStore:
+    """A store on ``tmp_path`` whose room has ``count`` frames, inserted one by one."""
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    for k in range(count):
+        await store.insert("r", items(k, f"f{k}"), session="s", order_base=k)
+    return store
+
+
+async def reopened_state(store: MemoryStore, path) -> tuple:
+    expected = await state_of(store)
+    await store.close()
+    again = MemoryStore(path)
+    assert await state_of(again) == expected
+    await again.close()
+    return expected
+
+
+@pytest.mark.asyncio
+async def test_the_journal_is_snapshot_when_it_grows_to_the_snapshots_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(memory, "SNAPSHOT_MIN_BYTES", 0)
+    store = await fill(tmp_path, 40)
+    snapshot = (tmp_path / "state.snapshot").stat().st_size
+    assert 0 < store._journal.size <= snapshot
+    assert (await reopened_state(store, tmp_path))[1] == 40
+
+
+@pytest.mark.asyncio
+async def test_the_journal_is_snapshot_when_old(tmp_path, monkeypatch):
+    monkeypatch.setattr(memory, "SNAPSHOT_AGE", 0)
+    store = await fill(tmp_path, 5)
+    assert store._journal.records == 0  # each commit was taken into a snapshot
+    assert (await reopened_state(store, tmp_path))[1] == 5
+
+
+@pytest.mark.asyncio
+async def test_a_snapshot_restores_history_and_hashes_exactly(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a", "b", "c", "d"), session="s", order_base=0)
+    await store.update("r", [("id-b", 1, "sha256:b2", "new/0")], session="s")
+    await store.delete("r", ["id-c"], session="s", order_base=1)
+    await store.forget_segments({"seg/d"})  # a current frame's hash forgotten
+    await store.create_room("copy", [(await store.resolve("r", [0])).refs[0]], ["id-x"], 2.0)
+    store._snapshot()
+    expected = (store._hashes, {n: (r.frames, r.history) for n, r in store._rooms.items()})
+    await store.close()
+    again = MemoryStore(tmp_path)
+    assert again._journal.records == 0
+    assert (again._hashes, {n: (r.frames, r.history) for n, r in again._rooms.items()}) == expected
+    await again.close()
