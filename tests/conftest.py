@@ -198,17 +198,18 @@ def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 class ServerProcess:
-    """``zndraw-widget serve`` in a subprocess; ``url`` is its API root, ``log()`` what it
-    printed."""
+    """``zndraw-widget serve`` in a subprocess (``python <command> serve ...``); ``url`` is
+    its API root, ``log()`` what it printed."""
 
-    def __init__(self, storage: Path, *args: str, token: str = "test-token", env=None) -> None:
+    def __init__(self, storage: Path, *args: str, token: str = "test-token", env=None,
+                 command: tuple[str, ...] = ("-m", "zndraw_widget")) -> None:
         import os
         import re
         import sys
 
         self.token = token
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "zndraw_widget", "serve", "--port", "0", "--storage",
+            [sys.executable, *command, "serve", "--port", "0", "--storage",
              str(storage), "--token", token, *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, **(env or {})},

@@ -145,7 +145,7 @@ async def open_control(cluster: Cluster, origin: str | None = None) -> Control:
 
 def test_probes_uploads_and_reads_through_nginx(cluster):
     async def scenario():
-        for probe in ("livez", "readyz", "zndraw/api/readyz"):  # no token needed
+        for probe in ("livez", "readyz", "zndraw/api/readyz", "zndraw/api/health"):  # no token
             response = await httpclient.AsyncHTTPClient().fetch(cluster.base + probe)
             assert response.code == 200
         atoms = make_atoms(3, natoms=50_000)  # ~4 MB: streamed through nginx
@@ -157,6 +157,11 @@ def test_probes_uploads_and_reads_through_nginx(cluster):
         refused = await httpclient.AsyncHTTPClient().fetch(cluster.api + "rooms",
                                                            raise_error=False)
         assert refused.code == 401
+        unread = await httpclient.AsyncHTTPClient().fetch(  # past the 64 KiB before login
+            cluster.api + "rooms/upload/frames?base_version=1", method="POST",
+            body=b"\0" * (1 << 20), raise_error=False)
+        assert unread.code == 401
+        assert json.loads((await call(cluster, "GET", "rooms/upload")).body)["length"] == 3
 
     run(scenario())
 

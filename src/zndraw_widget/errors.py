@@ -100,6 +100,12 @@ class Unavailable(ZnDrawError):
     code = "unavailable"
 
 
+class BackendUnavailable(Unavailable):
+    """The state backend (Redis) cannot be reached; the request may be retried later."""
+
+    code = "backend_unavailable"
+
+
 class InsufficientStorage(ZnDrawError):
     """The disk (or the quota) holding the server's data is full: nothing was changed."""
 

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any, Protocol
 
+import msgpack
+
 from .errors import NotFound
 from .metrics import Metrics
 from .state.base import PRESENCE_TTL, Store, Subscription
@@ -169,17 +171,20 @@ class Hub:
 
 
 class Outbox:
-    """A connection's bounded queue of outgoing messages.
+    """A connection's bounded queue of outgoing messages, packed (msgpack) as they come.
 
     Messages that only state the latest value of something (the room's current frame, who
     holds a lease, who is present) replace an undelivered one with the same key, so a
     slow reader never makes them pile up; everything else keeps its order. ``put`` returns
-    False once ``limit`` messages are waiting: the connection is then too slow to keep.
+    False once ``limit`` messages or ``limit_bytes`` bytes would be waiting: the connection
+    is then too slow to keep.
     """
 
-    def __init__(self, limit: int = 2000) -> None:
+    def __init__(self, limit: int = 2000, limit_bytes: int = 16 << 20) -> None:
         self.limit = limit
-        self._pending: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self.limit_bytes = limit_bytes
+        self.nbytes = 0
+        self._pending: OrderedDict[Any, bytes] = OrderedDict()
         self._counter = count()
         self._waiter: asyncio.Future | None = None
 
@@ -187,22 +192,27 @@ class Outbox:
         return len(self._pending)
 
     def put(self, message: dict[str, Any]) -> bool:
+        packed = msgpack.packb(message)
         key = coalescing_key(message)
-        if key is not None and key in self._pending:
-            self._pending[key] = message
-            return True
-        if len(self._pending) >= self.limit:
+        replaced = self._pending.get(key) if key is not None else None
+        size = len(packed) - (len(replaced) if replaced is not None else 0)
+        if self.nbytes + size > self.limit_bytes or (
+                replaced is None and len(self._pending) >= self.limit):
             return False
-        self._pending[key if key is not None else next(self._counter)] = message
+        self._pending[key if key is not None else next(self._counter)] = packed
+        self.nbytes += size
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
         return True
 
-    async def get(self) -> dict[str, Any]:
+    async def get(self) -> bytes:
+        """The next message, packed."""
         while not self._pending:
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter
-        return self._pending.popitem(last=False)[1]
+        packed = self._pending.popitem(last=False)[1]
+        self.nbytes -= len(packed)
+        return packed
 
 
 def coalescing_key(message: dict[str, Any]) -> tuple | None:

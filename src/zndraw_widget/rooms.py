@@ -8,6 +8,7 @@ between the two leaves only unreferenced data, never a partial frame.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
 import time
@@ -22,6 +23,7 @@ from .cache import ByteLRU
 from .caller import Caller
 from .errors import BadRequest, Conflict, Locked, NotFound
 from .frames import FrameBatch
+from .limits import Limits
 from .metrics import Metrics
 from .policy import AccessPolicy, Action, Policy, Role, check_grants
 from .sessions import SessionClaims
@@ -70,12 +72,14 @@ class RoomService:
     the rooms' owners and grants decide); one that writes also claims the caller's
     session for its user (:mod:`zndraw_widget.sessions`). A write given an idempotency
     ``key`` that was already applied returns the first result, before any other check (see
-    :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`).
+    :meth:`Store.recall <zndraw_widget.state.base.Store.recall>`). Writes and reads stay
+    within ``limits`` (:mod:`zndraw_widget.limits`).
     """
 
     def __init__(self, store: Store, storage: DataProvider, *, cache_bytes: int = 256 << 20,
                  lease_ttl: float = 10.0, policy: Policy | None = None,
-                 metrics: Metrics | None = None, ephemeral_ttl: float = 3600.0) -> None:
+                 metrics: Metrics | None = None, ephemeral_ttl: float = 3600.0,
+                 limits: Limits | None = None) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.storage = storage
@@ -84,6 +88,7 @@ class RoomService:
         self.ephemeral_ttl = ephemeral_ttl
         self.policy: Policy = policy or AccessPolicy(store)
         self.sessions = SessionClaims(store)
+        self.limits = limits or Limits()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
 
     async def _room(self, caller: Caller, action: Action, name: Any) -> str:
@@ -198,6 +203,11 @@ class RoomService:
         await self.policy.check(caller, Action.ADMIN, None)
         await self.store.set_default_room(room)
 
+    async def ping(self) -> None:
+        """Raise :class:`~zndraw_widget.errors.BackendUnavailable` while the state backend
+        cannot be reached."""
+        await self.store.ping()
+
     # -- reading --------------------------------------------------------------------------
     async def read(self, caller: Caller, room: str, spec: IndexSpec,
                    fields: Sequence[str] | None = None, optional: frozenset[str] = frozenset()
@@ -223,13 +233,21 @@ class RoomService:
             if unknown and locations:
                 raise BadRequest(f"unknown fields {sorted(unknown)}",
                                  available=sorted(self._known_fields(locations)))
-        batch = await in_thread(self.storage.read, locations, fields, big=len(locations) > 1)
-        pieces = codec.encode_pieces(_read_message(resolved, batch))
-        if sum(len(piece) for piece in pieces) <= SMALL_BODY:  # one small body, kept
-            pieces = [b"".join(pieces)]
-            if key is not None:
-                self._encoded.put(key, pieces[0])
+        pieces = await in_thread(self._read_encoded, resolved, fields, big=len(locations) > 1)
+        if key is not None and len(pieces) == 1 and len(pieces[0]) <= SMALL_BODY:
+            self._encoded.put(key, pieces[0])
         return FrameRead(pieces, etag, resolved)
+
+    def _read_encoded(self, resolved: Resolved, fields: Sequence[str] | None
+                      ) -> list[bytes | memoryview]:
+        """Read and encode the frames of ``resolved`` within the response limit (blocking:
+        a big read runs in a thread); a small body is joined into one piece."""
+        read = functools.partial(self.storage.read, fields=fields)
+        batch = self.limits.read(read, [ref.location for ref in resolved.refs])
+        pieces = codec.encode_pieces(_read_message(resolved, batch))
+        size = sum(len(piece) for piece in pieces)
+        self.limits.check_response(size)
+        return [b"".join(pieces)] if size <= SMALL_BODY else pieces
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
@@ -238,13 +256,14 @@ class RoomService:
                          fields: Sequence[str] | None = None) -> tuple[Resolved, FrameBatch]:
         """The selected frames as a :class:`FrameBatch` (for in-process use)."""
         resolved = await self.store.resolve(await self._room(caller, Action.READ, room), spec)
-        batch = await in_thread(self.storage.read, [r.location for r in resolved.refs], fields)
+        read = functools.partial(self.storage.read, fields=fields)
+        batch = await in_thread(self.limits.read, read, [r.location for r in resolved.refs])
         return resolved, batch
 
     # -- writing --------------------------------------------------------------------------
     async def _store_batch(self, batch: FrameBatch) -> list[tuple[str, str]]:
         """Write the content of ``batch`` that is not stored yet; ``(hash, location)`` each."""
-        hashes = await in_thread(batch.hashes, big=len(batch) > 100)
+        hashes = await in_thread(batch.hashes, big=len(batch) > 100 or batch.nbytes > SMALL_BODY)
         known = await self.store.locations(hashes)
         fresh: dict[str, int] = {}
         for row, hash_ in enumerate(hashes):
@@ -259,7 +278,9 @@ class RoomService:
 
     async def insert(self, caller: Caller, room: str, batch: FrameBatch, *, index: int | None,
                      order_base: int, key: Idempotency | None = None) -> Commit:
-        """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``."""
+        """Insert ``batch`` at ``index`` (append when None), based on order ``order_base``;
+        an empty batch changes nothing."""
+        self.limits.check_write(batch)
         room = await self._room(caller, Action.WRITE, room)
         if (done := await self._recall(room, key)) is not None:
             return done
@@ -270,6 +291,8 @@ class RoomService:
             raise IndexError(f"insert position {index} out of range for {info.length} frames")
         if info.order_version != order_base:
             await self._order_conflict(room, info.order_version, order_base, caller.session)
+        if not len(batch):
+            return Commit(info.seq, info.order_version)
         stored = await self._store_batch(batch)
         ids = new_frame_ids(len(batch))
         items = [(index + k, FrameRef(ids[k], 1, h, loc)) for k, (h, loc) in enumerate(stored)]
@@ -286,6 +309,7 @@ class RoomService:
         """
         if len(batch) != 1:
             raise BadRequest(f"a frame update carries exactly one frame, not {len(batch)}")
+        self.limits.check_write(batch)
         room = await self._room(caller, Action.WRITE, room)
         if (done := await self._recall(room, key)) is not None:
             return done
@@ -332,6 +356,8 @@ class RoomService:
         if (done := await self._recall(room, key)) is not None:
             return done
         count = len(batch) if batch is not None else 0
+        if batch is not None:
+            self.limits.check_write(batch)
         if count != len(update) + len(insert):
             raise BadRequest(f"{count} frames sent for {len(update)} updates and "
                              f"{len(insert)} inserts")

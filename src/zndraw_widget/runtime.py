@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from .deployment import check_deployment
 from .errors import Unavailable
 from .hub import SWEEP_INTERVAL, Hub
+from .limits import Limits
 from .metrics import Metrics
 from .rooms import RoomService
 from .settings import Settings
@@ -69,7 +70,8 @@ class Runtime:
         )
         self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
                                     lease_ttl=settings.lease_ttl, metrics=self.metrics,
-                                    ephemeral_ttl=settings.ephemeral_ttl)
+                                    ephemeral_ttl=settings.ephemeral_ttl,
+                                    limits=Limits.from_settings(settings))
         self._hub = Hub(store, self.process, self.metrics)
         periodic = [(HEARTBEAT_INTERVAL, self._heartbeat, "renewing the heartbeat"),
                     (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases"),

@@ -79,6 +79,12 @@ OPTIONS: tuple[Option, ...] = (
            "prefix of every Redis key: one per deployment sharing a Redis database"),
     Option("max_upload_mb", float, 500.0, "ZNDRAW_MAX_UPLOAD_MB",
            "largest request body accepted, in MB"),
+    Option("max_frames_per_write", int, 100_000, "ZNDRAW_MAX_FRAMES_PER_WRITE",
+           "most frames one write may carry"),
+    Option("max_atom_frames_per_write", int, 50_000_000, "ZNDRAW_MAX_ATOM_FRAMES_PER_WRITE",
+           "most atoms x frames one write may carry (atoms: its frames' largest per-atom axis)"),
+    Option("max_response_mb", float, 256.0, "ZNDRAW_MAX_RESPONSE_MB",
+           "largest read response, in MB (a larger read is refused: read fewer frames at once)"),
     Option("history_depth", int, 100, "ZNDRAW_HISTORY_DEPTH", "versions kept per frame for undo"),
     Option("cache_mb", int, 256, "ZNDRAW_CACHE_MB", "frame data cached in memory, in MB"),
     Option("lease_ttl", float, 10.0, "ZNDRAW_LEASE_TTL",
@@ -118,6 +124,9 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "zdw:"
     max_upload_mb: float = 500.0
+    max_frames_per_write: int = 100_000
+    max_atom_frames_per_write: int = 50_000_000
+    max_response_mb: float = 256.0
     history_depth: int = 100
     cache_mb: int = 256
     lease_ttl: float = 10.0

@@ -12,9 +12,12 @@ import uuid
 import msgpack
 import pytest
 
+from zndraw_widget import codec
 from zndraw_widget.caller import User
+from zndraw_widget.frames import FrameBatch
 from zndraw_widget.server.hub_auth import hub_user
 
+from ..conftest import make_atoms
 from .conftest import SERVICE, Kernel
 
 ROOM = "shared"
@@ -87,6 +90,11 @@ def test_a_kernel_finds_the_service_and_creates_a_room(hub, alice):
                                f"/services/{SERVICE}/", "2"]
     info = api(hub, "alice", "GET", f"rooms/{ROOM}").json()
     assert info["length"] == 2
+    big = codec.encode(FrameBatch.from_atoms(make_atoms(2, natoms=20_000)).to_wire())
+    assert len(big) > 64 << 10  # read once the hub vouched for alice: a stale base, 409
+    stale = api(hub, "alice", "POST", f"rooms/{ROOM}/frames", params={"base_version": 99},
+                content=big, headers={"X-ZnDraw-Session": "big"})
+    assert stale.status_code == 409, stale.text
 
 
 def test_alice_shares_the_room_with_bob_and_group_lab(hub, alice):

@@ -125,6 +125,7 @@ async def test_two_clients_see_each_others_changes(api, connect):
 
 async def test_leases_and_presenter_token(api, connect):
     await api.create_room("r")
+    await api.extend("r", make_atoms(4))
     alice, bob = await connect("alice"), await connect("bob")
     await alice.request("join_room", room="r")
     await bob.request("join_room", room="r")
@@ -138,7 +139,7 @@ async def test_leases_and_presenter_token(api, connect):
         reply = await bob.request(kind, room="r", target="order")
         assert not reply["ok"] and reply["error"] == "locked"
     # A write through HTTP by another session meets the lease.
-    error = await api.json("POST", "rooms/r/frames", 423, params={"base_version": 0},
+    error = await api.json("POST", "rooms/r/frames", 423, params={"base_version": 1},
                            body=codec.encode(FrameBatch.from_atoms(make_atoms(1)).to_wire()),
                            headers={"X-ZnDraw-Session": "bob"})
     assert error["holder"] == "alice"
@@ -147,6 +148,8 @@ async def test_leases_and_presenter_token(api, connect):
     assert not reply["ok"] and reply["error"] == "locked"
     assert (await bob.request("request_presenter_token", room="r"))["ok"]
     assert not (await alice.request("request_presenter_token", room="r"))["ok"]
+    refused = await bob.request("set_room_frame", room="r", frame=2**64 - 1)
+    assert not refused["ok"] and refused["error"] == "index_out_of_range"
     assert (await bob.request("set_room_frame", room="r", frame=3))["ok"]
     step = await alice.event(lambda e: e["type"] == "step")
     assert (step["step"], step["holder"]) == (3, "bob")

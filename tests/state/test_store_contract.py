@@ -288,10 +288,26 @@ async def test_step_needs_presenter(store):
     with fails(Locked, Failure.NOT_PRESENTER):
         await store.set_step("r", 3, "alice")
     await store.acquire("r", PRESENTER, "alice", 5)
+    assert await store.set_step("r", 0, "alice") == 0  # an empty room's only step
+    await store.insert("r", items(0, "a", "b", "c", "d"), session="s", order_base=0)
     assert await store.set_step("r", 3, "alice") == 3
     assert (await store.room_info("r")).step == 3
     with fails(Locked, Failure.NOT_PRESENTER):
-        await store.set_step("r", 4, "bob")
+        await store.set_step("r", 2, "bob")
+
+
+@pytest.mark.asyncio
+async def test_step_outside_the_room_is_refused(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.acquire("r", PRESENTER, "alice", 5)
+    with fails(IndexError, Failure.STEP_RANGE):
+        await store.set_step("r", 1, "alice")
+    await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
+    before = await store.room_info("r")
+    for step in (2, 2**64 - 1, -1):
+        with fails(IndexError, Failure.STEP_RANGE):
+            await store.set_step("r", step, "alice")
+    assert await store.room_info("r") == before
 
 
 @pytest.mark.asyncio
@@ -317,6 +333,18 @@ async def test_events_since_too_old(store):
 
 
 @pytest.mark.asyncio
+async def test_event_log_is_bounded_by_bytes(store):
+    await store.create_room("r", [], [], 1.0)
+    big = "x" * (64 << 10)  # each event carries a 64 KiB frame id
+    for k in range(80):
+        await store.insert("r", [(k, FrameRef(f"{big}{k}", 1, "h", "l"))], session="s",
+                           order_base=k)
+    assert await store.events_since("r", 10) is None  # 70 events are more than 4 MiB
+    kept = await store.events_since("r", 80 - 32)
+    assert [e["seq"] for e in kept] == list(range(49, 81))
+
+
+@pytest.mark.asyncio
 async def test_subscribe_sees_commits(store):
     await store.create_room("r", [], [], 1.0)
     subscription = await store.subscribe("r")
@@ -338,15 +366,22 @@ async def test_bad_ids_on_insert(store):
 
 
 @pytest.mark.asyncio
-async def test_empty_changes_keep_lists(store):
+async def test_empty_writes_change_nothing(store):
     await store.create_room("r", [], [], 1.0)
-    commit = await store.insert("r", [], session="s", order_base=0)
-    assert (commit.events[0]["indices"], commit.events[0]["ids"]) == ([], [])
-    assert await store.pop_record("r", "s", "undo") == {"op": "delete", "ids": []}
-    await store.update("r", [], session="s")
-    assert await store.pop_record("r", "s", "undo") == {"op": "update", "frames": []}
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    before = await store.room_info("r")
+    for commit in [await store.insert("r", [], session="s", order_base=1),
+                   await store.delete("r", [], session="s", order_base=1),
+                   await store.update("r", [], session="s")]:
+        assert (commit.seq, commit.order_version, commit.events) == (1, 1, [])
+    assert await store.room_info("r") == before
+    assert [event["seq"] for event in await store.events_since("r", 0)] == [1]
+    assert await store.pop_record("r", "s", "undo") == {"op": "delete", "ids": ["id-a"]}
+    assert await store.pop_record("r", "s", "undo") is None
+    with fails(Conflict, Failure.ORDER_CHANGED):  # checked as any structural write
+        await store.insert("r", [], session="s", order_base=0)
     assert (await store.resolve("r", [])).refs == []
-    assert (await store.resolve("r", ALL)).indices == []
+    assert (await store.resolve("r", ALL)).indices == [0]
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgpack
 from tornado import websocket
 
 from .. import codec
@@ -86,8 +85,7 @@ class ControlHandler(websocket.WebSocketHandler):
     async def _write_loop(self) -> None:
         with contextlib.suppress(websocket.WebSocketClosedError, asyncio.CancelledError):
             while True:
-                message = await self.outbox.get()
-                await self.write_message(msgpack.packb(message), binary=True)
+                await self.write_message(await self.outbox.get(), binary=True)
 
     # -- receiving ------------------------------------------------------------------------
     async def on_message(self, message: str | bytes) -> None:

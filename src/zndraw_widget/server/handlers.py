@@ -3,11 +3,14 @@ standalone server.
 
 Each handler here is a mixin holding the logic; :func:`build_handlers` combines them with
 an authentication base class (Jupyter's ``APIHandler`` or the standalone token handler).
-Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``).
+Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``). Every body streams
+in and is read only once the request is authenticated: until then the server's own (small)
+body limit holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -35,6 +38,8 @@ from .protocol import (
 )
 
 API_PREFIX = "zndraw/api"
+BIG_BODY = 1 << 20  # bodies past this are joined, hashed and parsed off the event loop
+YIELD_EVERY = 4 << 20  # bytes of body received between turns of the event loop
 ROOM = r"(?P<room>[^/]+)"
 
 
@@ -65,10 +70,60 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 class BaseHandler(web.RequestHandler):
     """What every zndraw handler shares: the service, arguments, bodies and errors.
 
-    The authentication base it is combined with provides ``identity``, the user.
+    The authentication base it is combined with provides ``identity``, the user. The body
+    streams in once the request is authenticated: one over ``max_upload_mb`` is read and dropped, then
+    answered with 413, so that the client sees the answer rather than a connection reset;
+    one over ``DRAIN_FACTOR`` times the limit is cut off at once.
     """
 
     identity: User
+    DRAIN_FACTOR = 8
+
+    def initialize(self, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._reading = False
+        self._body: bytes | None = None
+
+    async def prepare(self) -> None:
+        await _maybe_await(super().prepare())  # authentication
+        if self._finished:
+            return
+        hard_limit = self.DRAIN_FACTOR * self.max_upload_bytes
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > hard_limit:
+            self._too_large()
+        self.request.connection.set_max_body_size(hard_limit)
+        self._reading = True
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        self._received += len(chunk)
+        if self._received <= self.max_upload_bytes:
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
+        if self._received % YIELD_EVERY < len(chunk):  # a big body arriving fast would
+            return asyncio.sleep(0)  # be read without letting other requests run
+        return None
+
+    def _too_large(self) -> None:
+        error = PayloadTooLarge(
+            f"the body exceeds the limit of {self.settings['zndraw_max_upload_mb']} MB; send "
+            "fewer frames per request", limit_mb=self.settings["zndraw_max_upload_mb"])
+        raise ApiError(413, error.to_json())
+
+    async def body(self) -> bytes:
+        """The whole body, checked against its size limit and ``X-Content-SHA256`` if sent
+        (a big one joined and hashed off the event loop)."""
+        if self._body is not None:
+            return self._body
+        if self._received > self.max_upload_bytes:
+            self._too_large()
+        chunks, self._chunks = self._chunks, []
+        expected = self.request.headers.get("X-Content-SHA256")
+        self._body = await in_thread(_joined, chunks, expected, big=self._received > BIG_BODY)
+        return self._body
 
     @property
     def service(self) -> RoomService:
@@ -119,20 +174,12 @@ class BaseHandler(web.RequestHandler):
         digest.update(body)
         return Idempotency(key, digest.hexdigest())
 
-    def json_body(self) -> dict[str, Any]:
-        return self.json_from(self.request.body)
+    async def json_body(self) -> dict[str, Any]:
+        return await self.json_from(await self.body())
 
     @staticmethod
-    def json_from(raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"{}")
-        except RecursionError:  # json's parser recurses once per level
-            raise BadRequest("the JSON body nests too deeply") from None
-        except ValueError as error:
-            raise BadRequest(f"malformed JSON body: {error}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("the JSON body must be an object")
-        return body
+    async def json_from(raw: bytes) -> dict[str, Any]:
+        return await in_thread(_parse_json, raw, big=len(raw) > BIG_BODY)
 
     def on_finish(self) -> None:
         super().on_finish()
@@ -146,6 +193,8 @@ class BaseHandler(web.RequestHandler):
         self.finish(json.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not self._reading:  # refused unread: Tornado closes the connection after this
+            self.set_header("Connection", "close")
         error = kwargs.get("exc_info", (None, None, None))[1]
         payload = getattr(error, "payload", None)
         if payload is None:
@@ -156,67 +205,41 @@ class BaseHandler(web.RequestHandler):
 
 
 class UploadHandler(BaseHandler):
-    """A handler whose request body streams in.
-
-    A body over ``max_upload_mb`` is read and dropped, then answered with 413, so that the
-    client sees the answer rather than a connection reset; one over ``DRAIN_FACTOR`` times
-    the limit is cut off at once.
-    """
-
-    DRAIN_FACTOR = 8
-
-    def initialize(self, **kwargs: Any) -> None:
-        super().initialize(**kwargs)
-        self._chunks: list[bytes] = []
-        self._received = 0
-        self._body: bytes | None = None
-
-    async def prepare(self) -> None:
-        await _maybe_await(super().prepare())
-        if self._finished:
-            return
-        hard_limit = self.DRAIN_FACTOR * self.max_upload_bytes
-        length = self.request.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > hard_limit:
-            self._too_large()
-        self.request.connection.set_max_body_size(hard_limit)
-
-    def data_received(self, chunk: bytes) -> None:
-        self._received += len(chunk)
-        if self._received <= self.max_upload_bytes:
-            self._chunks.append(chunk)
-        else:
-            self._chunks = []
-
-    def _too_large(self) -> None:
-        error = PayloadTooLarge(
-            f"the body exceeds the limit of {self.settings['zndraw_max_upload_mb']} MB; send "
-            "fewer frames per request", limit_mb=self.settings["zndraw_max_upload_mb"])
-        raise ApiError(413, error.to_json())
-
-    def body(self) -> bytes:
-        """The whole body, checked against its size limit and ``X-Content-SHA256``."""
-        if self._body is not None:
-            return self._body
-        if self._received > self.max_upload_bytes:
-            self._too_large()
-        body = self._body = b"".join(self._chunks)
-        self._chunks = []
-        expected = self.request.headers.get("X-Content-SHA256")
-        if expected is not None:
-            actual = hashlib.sha256(body).hexdigest()
-            if not hmac.compare_digest(actual, expected.strip().lower().removeprefix("sha256:")):
-                raise BadRequest(
-                    "the body does not match its X-Content-SHA256: it was corrupted or "
-                    "truncated on the way; nothing was written", received_sha256=actual)
-        return body
+    """A handler whose body is a batch of frames (msgpack)."""
 
     async def batch(self, validate: bool = True) -> FrameBatch:
-        body = self.body()
+        body = await self.body()
         if not body:
             raise BadRequest("the request has no body: send frames as msgpack (docs/protocol.md)")
-        big = len(body) > (1 << 20)
-        return await in_thread(_decode_batch, body, validate, big=big)
+        return await in_thread(_decode_batch, body, validate, big=len(body) > BIG_BODY)
+
+
+def _joined(chunks: list[bytes], expected_sha256: str | None) -> bytes:
+    body = b"".join(chunks)
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(body).hexdigest()
+        expected = expected_sha256.strip().lower().removeprefix("sha256:")
+        if not hmac.compare_digest(actual, expected):
+            raise BadRequest(
+                "the body does not match its X-Content-SHA256: it was corrupted or "
+                "truncated on the way; nothing was written", received_sha256=actual)
+    return body
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_not_json)
+    except RecursionError:  # json's parser recurses once per level
+        raise BadRequest("the JSON body nests too deeply") from None
+    except ValueError as error:
+        raise BadRequest(f"malformed JSON body: {error}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object")
+    return body
+
+
+def _not_json(name: str) -> None:
+    raise BadRequest(f"malformed JSON body: {name} is not JSON")
 
 
 def _decode_batch(body: bytes, validate: bool) -> FrameBatch:
@@ -233,6 +256,7 @@ async def _maybe_await(value: Any) -> Any:
 class HealthHandler(BaseHandler):
     @api
     async def get(self) -> None:
+        await self.service.ping()  # 503 backend_unavailable while the state backend is down
         self.write_json({"status": "ok", "version": __version__})
 
 
@@ -247,7 +271,7 @@ class RoomsHandler(BaseHandler):
 
     @api
     async def post(self) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         base = body.get("base", DEFAULT) if "base" in body else DEFAULT
         info = await self.service.create_room(
             self.caller, body.get("name"), base, description=body.get("description") or "",
@@ -265,7 +289,7 @@ class RoomHandler(BaseHandler):
     @api
     async def patch(self, room: str) -> None:
         """``{"description": "...", "keep": true}``: describe the room; keep an ephemeral one."""
-        body = self.json_body()
+        body = await self.json_body()
         info = await self.service.set_room_fields(self.caller, room,
                                                   description=body.get("description"),
                                                   keep=body.get("keep") is True)
@@ -291,7 +315,7 @@ class AccessHandler(BaseHandler):
 
     @api
     async def put(self, room: str) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         if "grants" not in body:
             raise BadRequest("missing 'grants': send {\"owner\"?: user, \"grants\": {...}}")
         info = await self.service.set_access(self.caller, room, body["grants"],
@@ -306,7 +330,7 @@ class DefaultRoomHandler(BaseHandler):
 
     @api
     async def put(self) -> None:
-        name = self.json_body().get("name")
+        name = (await self.json_body()).get("name")
         await self.service.set_default_room(self.caller, name)
         self.write_json({"name": name})
 
@@ -362,16 +386,17 @@ class FramesHandler(ReadMixin, UploadHandler):
         index = None if at is None else self.int_argument("at")
         base = self.base_version()
         batch = await self.batch()
+        key = self.idempotency(await self.body())
         commit = await self.service.insert(self.caller, room, batch, index=index,
-                                           order_base=base, key=self.idempotency(self.body()))
+                                           order_base=base, key=key)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "count": len(batch)}, status=201)
 
     @api
     async def delete(self, room: str) -> None:
-        body = self.body()
+        body = await self.body()
         if body:  # a selection too long for a URL: {"index": [...]}
-            spec = parse_selection(self.json_from(body).get("index"))
+            spec = parse_selection((await self.json_from(body)).get("index"))
         else:
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
@@ -388,7 +413,7 @@ class SpliceHandler(UploadHandler):
     async def post(self, room: str) -> None:
         base = self.base_version()
         group = undo_group(self.request.headers.get("X-ZnDraw-Undo-Group"))
-        body = self.body()
+        body = await self.body()
         if not body:
             raise BadRequest("the request has no body: send the change as msgpack "
                              "(docs/protocol.md)")
@@ -414,7 +439,7 @@ class SelectHandler(ReadMixin):
 
     @api
     async def post(self, room: str) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         spec = parse_selection(body.get("index"))
         fields = body.get("data")
         if fields is not None and not isinstance(fields, list):
@@ -429,9 +454,10 @@ class FrameHandler(UploadHandler):
         base = self.base_version()
         frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
+        key = self.idempotency(await self.body())
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
-                                            frame_id=frame_id, key=self.idempotency(self.body()))
+                                            frame_id=frame_id, key=key)
         self.write_json({"seq": commit.seq, "version": commit.versions[0]})
 
     @api
@@ -453,7 +479,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room, self.idempotency(self.request.body))
+        commit = await replay(self.caller, room, self.idempotency(await self.body()))
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
@@ -474,7 +500,7 @@ class LeaseHandler(BaseHandler):
     @api
     async def post(self, room: str, target: str) -> None:
         target = lease_target(target)
-        ttl = lease_ttl(self.json_body().get("ttl"))
+        ttl = lease_ttl((await self.json_body()).get("ttl"))
         lease = await self.service.acquire(self.caller, room, target, ttl)
         self.write_json(lease.to_json())
 
@@ -498,8 +524,8 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/frames", FramesHandler),
         (rf"/rooms/{ROOM}/select", SelectHandler),
         (rf"/rooms/{ROOM}/splice", SpliceHandler),
-        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)", FrameHandler),
-        (rf"/rooms/{ROOM}/frames/(?P<index>-?\d+)/history", HistoryHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})", FrameHandler),
+        (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})/history", HistoryHandler),
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
         (rf"/rooms/{ROOM}/access", AccessHandler),
@@ -507,9 +533,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
     ]
     specs = []
     for path, handler in routes:
-        cls = type(handler.__name__, (handler, auth_base), {})
-        if issubclass(handler, UploadHandler):
-            cls = web.stream_request_body(cls)
+        cls = web.stream_request_body(type(handler.__name__, (handler, auth_base), {}))
         specs.append((prefix + path, cls))
     specs.append((prefix + "/ws", control))
     return specs

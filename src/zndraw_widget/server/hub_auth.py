@@ -23,6 +23,7 @@ from jupyterhub.services.auth import (
 from tornado import web
 
 from ..caller import User
+from .bounds import request_summary
 from .control import ControlHandler
 from .handlers import API_PREFIX
 
@@ -84,6 +85,9 @@ class HubServiceAuth(HubOAuthenticated, web.RequestHandler):
     def identity(self) -> User:
         """The hub user making the request."""
         return hub_user(self.current_user)
+
+    def _request_summary(self) -> str:  # what Tornado logs: never a websocket's ?token=
+        return request_summary(self)
 
 
 class HubServiceControl(ControlHandler, HubServiceAuth):

@@ -25,7 +25,7 @@ class LivezHandler(BaseHandler):
 class ReadyzHandler(BaseHandler):
     async def get(self) -> None:
         try:
-            await asyncio.wait_for(self.service.store.list_rooms(0, 0), READY_TIMEOUT)
+            await asyncio.wait_for(self.service.ping(), READY_TIMEOUT)
         except Exception as error:  # noqa: BLE001 (any failure means: not ready)
             log.warning("not ready: %r", error)
             self.write_json({"status": "unavailable", "message": str(error) or repr(error)},

@@ -28,7 +28,7 @@ PING = "ping"
 
 # -- arguments ----------------------------------------------------------------------------
 SESSION = re.compile(r"^[A-Za-z0-9_\-:.@]{1,100}\Z")
-INDEX_PART = re.compile(r"^-?\d{1,12}\Z")
+INDEX_PART = re.compile(r"^-?[0-9]{1,12}\Z")  # ASCII digits only
 LEASE_TARGET = re.compile(
     rf"^({ORDER}|{PRESENTER}|{re.escape(frame_target(''))}[0-9A-Za-z_\-]{{1,64}})\Z")
 MAX_TTL = 300

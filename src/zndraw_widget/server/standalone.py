@@ -16,9 +16,15 @@ from ..caller import User
 from ..runtime import Runtime
 from ..settings import Settings
 from ..users import Users
+from .bounds import (
+    HEADER_READ_BYTES,
+    PRE_AUTH_BODY_BYTES,
+    BoundedApplication,
+    NotFound,
+    request_summary,
+)
 from .control import ControlHandler
-from .draining import Application
-from .handlers import UploadHandler, build_handlers
+from .handlers import build_handlers
 from .pages import page_handlers
 from .probes import probe_handlers
 
@@ -97,6 +103,9 @@ class TokenAuth(web.RequestHandler):
     def identity(self) -> User:
         return self.current_user
 
+    def _request_summary(self) -> str:  # what Tornado logs: never the token
+        return request_summary(self)
+
 
 class TokenControl(ControlHandler, TokenAuth):
     """The control channel behind the token (browsers pass it as ``?token=``, or the login
@@ -108,7 +117,7 @@ class TokenControl(ControlHandler, TokenAuth):
 
 def make_app(settings: Settings, token: str | None, base_url: str = "/",
              allow_origins: Sequence[str] = (), users_file: str | None = None,
-             hub: bool = False) -> Application:
+             hub: bool = False) -> BoundedApplication:
     """The standalone Tornado application serving ``settings``' rooms, its pages, and CORS
     for ``allow_origins`` (e.g. a JupyterLab at another port showing ``Viewer(url=...)``),
     to the users of ``users_file`` and ``token``'s admin user; with ``hub``, as a JupyterHub
@@ -130,9 +139,10 @@ def make_app(settings: Settings, token: str | None, base_url: str = "/",
             "cookie_secret": hmac.new(users.secret().encode(), b"zndraw-widget login",
                                       "sha256").hexdigest(),
         }
-    app = Application(
+    app = BoundedApplication(
         probe_handlers(base_url) + build_handlers(base_url, auth, control)
         + page_handlers(base_url, auth) + extra,
+        default_handler_class=NotFound,
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
         zndraw_metrics=runtime.metrics,
@@ -163,9 +173,9 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
     runtime: Runtime = app.zndraw_runtime
     await runtime.start()  # a bad storage path or a mismatched Redis fails here
     try:
-        server = httpserver.HTTPServer(
-            app, xheaders=True,
-            max_body_size=UploadHandler.DRAIN_FACTOR * int(settings.max_upload_mb * (1 << 20)))
+        # bodies stay small until a handler has authenticated the request (handlers.py)
+        server = httpserver.HTTPServer(app, xheaders=True, max_body_size=PRE_AUTH_BODY_BYTES,
+                                       max_header_size=HEADER_READ_BYTES)
         sockets = netutil.bind_sockets(port, address=host)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()[1]

@@ -22,6 +22,8 @@ from .failures import Failure
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 EVENT_LOG_LENGTH = 1000
+#: Bytes (of JSON) the event log of a room keeps at most, besides its newest event.
+EVENT_LOG_BYTES = 4 << 20
 ORDER = "order"
 PRESENTER = "presenter"
 #: Seconds a session stays present in a room unless renewed: the sessions of a server
@@ -220,7 +222,15 @@ class QueueSubscription(Subscription):
 
 
 class Store(ABC):
-    """Shared room state. Implementations: ``MemoryStore`` and ``RedisStore``."""
+    """Shared room state. Implementations: ``MemoryStore`` and ``RedisStore``.
+
+    A write with nothing to write (no frames, no ids, no changes) changes nothing: no
+    version or ``seq`` moves, no event, no undo record."""
+
+    async def ping(self) -> None:
+        """Raise :class:`~zndraw_widget.errors.BackendUnavailable` if the backend cannot
+        be reached (the embedded store always can)."""
+        return None
 
     # -- rooms ----------------------------------------------------------------------------
     @abstractmethod
@@ -376,7 +386,8 @@ class Store(ABC):
 
     @abstractmethod
     async def set_step(self, room: str, step: int, session: str) -> int:
-        """Set the room's current frame; only the presenter may."""
+        """Set the room's current frame, one of its frames (0 in an empty room); only the
+        presenter may."""
 
     @abstractmethod
     async def expire_leases(self) -> list[Lease]:
@@ -414,7 +425,8 @@ class Store(ABC):
     # -- events ---------------------------------------------------------------------------
     @abstractmethod
     async def events_since(self, room: str, seq: int) -> list[dict[str, Any]] | None:
-        """Data-change events after ``seq``; ``None`` if the log no longer reaches back."""
+        """Data-change events after ``seq``; ``None`` if the log no longer reaches back (it
+        keeps the last ``EVENT_LOG_LENGTH`` events, and ``EVENT_LOG_BYTES`` of them)."""
 
     @abstractmethod
     async def subscribe(self, room: str) -> Subscription:

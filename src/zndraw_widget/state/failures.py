@@ -31,6 +31,7 @@ class Failure(str, Enum):
     INSERT_POSITION = "insert_position"  # index
     FRAME_EXISTS = "frame_exists"  # id
     STEP_ZERO = "step_zero"
+    STEP_RANGE = "step_range"  # step, length: setting the room's frame outside the room
     INDEX = "index"  # index, length
     NO_FRAME = "no_frame"  # id, room
     SPLICE_OVERLAP = "splice_overlap"  # id: a splice updating a frame it deletes
@@ -79,6 +80,8 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.INSERT_POSITION: lambda index: IndexError(f"insert position {index} out of range"),
     Failure.FRAME_EXISTS: lambda id: BadRequest(f"frame id {id} already exists"),
     Failure.STEP_ZERO: lambda: BadRequest("slice step cannot be zero"),
+    Failure.STEP_RANGE: lambda step, length: IndexError(
+        f"frame {step} out of range for a room of {length} frames"),
     Failure.INDEX: lambda index, length: IndexError(
         f"frame index {index} out of range for a room of {length} frames"),
     Failure.NO_FRAME: lambda id, room: NotFound(f"frame {id} is not in room {room!r}"),

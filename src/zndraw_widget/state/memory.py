@@ -28,6 +28,7 @@ import msgpack
 from ..durable import fsync, replace_file
 from ..errors import InsufficientStorage
 from .base import (
+    EVENT_LOG_BYTES,
     EVENT_LOG_LENGTH,
     HEARTBEAT_TTL,
     ORDER,
@@ -69,7 +70,8 @@ class _Room:
     order_version: int = 0
     seq: int = 0
     step: int = 0
-    events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
+    events: deque = field(default_factory=deque)  # of (event, its size in bytes)
+    event_bytes: int = 0
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)  # description, expires
     owner: str | None = None
@@ -88,6 +90,20 @@ class _Room:
 
     def stack(self, session: str, name: str) -> list[dict[str, Any]]:
         return self.records.setdefault(session, {"undo": [], "redo": []})[name]
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        """Log a data event, dropping the oldest past ``EVENT_LOG_LENGTH`` events or
+        ``EVENT_LOG_BYTES`` (the newest stays)."""
+        size = len(msgpack.packb(event))
+        self.events.append((event, size))
+        self.event_bytes += size
+        while len(self.events) > 1 and (len(self.events) > EVENT_LOG_LENGTH
+                                        or self.event_bytes > EVENT_LOG_BYTES):
+            self.event_bytes -= self.events.popleft()[1]
+
+    def logged_events(self) -> list[dict[str, Any]]:
+        """The events of the log, oldest first."""
+        return [event for event, _size in self.events]
 
 
 class MemoryStore(Store):
@@ -206,7 +222,7 @@ class MemoryStore(Store):
             "sessions": self._sessions,
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, list(r.events), r.records, r.owner, r.grants, r.remembered,
+                 r.step, r.logged_events(), r.records, r.owner, r.grants, r.remembered,
                  r.fields]
                 for r in self._rooms.values()
             ],
@@ -233,7 +249,8 @@ class MemoryStore(Store):
         for (name, created, order, frames, history, order_version, seq, step, events,
              records, *later) in state["rooms"]:  # added since: owner, grants, keys, fields
             room = _Room(name, created, order, frames, history, order_version, seq, step)
-            room.events.extend(events)
+            for event in events:
+                room.log_event(event)
             room.records = records
             defaults = [None, {}, {}, {}]  # absent from older snapshots: open, nothing remembered
             room.owner, room.grants, room.remembered, room.fields = (
@@ -270,7 +287,7 @@ class MemoryStore(Store):
         if data:
             room.seq += 1
             event = {**event, "seq": room.seq}
-            room.events.append(event)
+            room.log_event(event)
         else:
             event = {**event, "seq": room.seq}
         for subscription in self._subscribers.get(room.name, ()):
@@ -437,8 +454,16 @@ class MemoryStore(Store):
                      key: Idempotency | None = None) -> Commit:
         if (done := self._recalled(room, key)) is not None:
             return done
+        if not items and key is None:  # with a key, remembered (through the journal)
+            return self._unchanged(room, session, order_base)
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
         return self._log("insert", room, wire, session, order_base, record, _key(key))
+
+    def _unchanged(self, room: str, session: str, order_base: int | None) -> Commit:
+        """An empty structural write: checked like any, and changing nothing."""
+        state = self._room(room)
+        self._check_order(state, session, order_base)
+        return Commit(state.seq, state.order_version)
 
     def _check_insert(self, room: str, items: list, session: str, order_base: int | None,
                       record: Record, key: list[str] | None = None) -> None:
@@ -456,6 +481,8 @@ class MemoryStore(Store):
     def _apply_insert(self, room: str, items: list, session: str, order_base: int | None,
                       record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
+        if not items:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         for index, frame_id, version, hash_, location in items:
             state.order.insert(index, frame_id)
             self._set_frame(state, frame_id, version, hash_, location)
@@ -480,6 +507,8 @@ class MemoryStore(Store):
                      key: Idempotency | None = None) -> Commit:
         if (done := self._recalled(room, key)) is not None:
             return done
+        if not ids and key is None:  # with a key, remembered (through the journal)
+            return self._unchanged(room, session, order_base)
         return self._log("delete", room, ids, session, order_base, record, _key(key))
 
     def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
@@ -494,6 +523,8 @@ class MemoryStore(Store):
     def _apply_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
                       record: Record, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
+        if not ids:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         gone = set(ids)
         positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
         inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
@@ -513,6 +544,9 @@ class MemoryStore(Store):
                      key: Idempotency | None = None) -> Commit:
         if (done := self._recalled(room, key)) is not None:
             return done
+        if not changes and key is None:  # with a key, remembered (through the journal)
+            state = self._room(room)
+            return Commit(state.seq, state.order_version)
         return self._log("update", room, [list(c) for c in changes], session, record, _key(key))
 
     def _check_update(self, room: str, changes: list, session: str, record: Record,
@@ -531,6 +565,8 @@ class MemoryStore(Store):
     def _apply_update(self, room: str, changes: list, session: str, record: Record,
                       key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
+        if not changes:
+            return self._remember(state, key, Commit(state.seq, state.order_version), [])
         inverse, events, versions = [], [], []
         index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
         for frame_id, _, hash_, location in changes:
@@ -647,7 +683,7 @@ class MemoryStore(Store):
         rooms = [{
             "name": r.name, "created": r.created, "seq": r.seq,
             "order_version": r.order_version, "step": r.step, "order": r.order,
-            "frames": r.frames, "history": r.history, "events": list(r.events),
+            "frames": r.frames, "history": r.history, "events": r.logged_events(),
             "records": {session: stacks for session, stacks in r.records.items()
                         if stacks["undo"] or stacks["redo"]},
             "owner": r.owner, "grants": r.grants,
@@ -668,7 +704,8 @@ class MemoryStore(Store):
             room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
                          dict(r["history"]), r["order_version"], r["seq"], r["step"],
                          owner=r.get("owner"), grants=dict(r.get("grants") or {}))
-            room.events.extend(r["events"])
+            for event in r["events"]:
+                room.log_event(event)
             room.records = dict(r["records"])
             room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
             self._rooms[room.name] = room
@@ -751,6 +788,8 @@ class MemoryStore(Store):
         if lease is None or lease.holder != session:
             raise Failure.NOT_PRESENTER.error(holder=lease.holder if lease else None,
                                               target=PRESENTER)
+        if not 0 <= step < max(len(state.order), 1):
+            raise Failure.STEP_RANGE.error(step=step, length=len(state.order))
         state.step = step
         self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
                    data=False)
@@ -823,10 +862,10 @@ class MemoryStore(Store):
         state = self._room(room)
         if seq >= state.seq:
             return []
-        if not state.events or state.events[0]["seq"] > seq + 1:
+        if not state.events or state.events[0][0]["seq"] > seq + 1:
             return None
-        first = bisect.bisect_right([e["seq"] for e in state.events], seq)
-        return list(state.events)[first:]
+        first = bisect.bisect_right([e["seq"] for e, _size in state.events], seq)
+        return [event for event, _size in list(state.events)[first:]]
 
     async def subscribe(self, room: str) -> QueueSubscription:
         subscribers = self._subscribers.setdefault(room, set())

@@ -16,14 +16,22 @@ import redis.asyncio
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from ..base import EVENT_LOG_LENGTH, ORDER, PRESENTER, REMEMBERED_KEYS, frame_target
+from ..base import (
+    EVENT_LOG_BYTES,
+    EVENT_LOG_LENGTH,
+    ORDER,
+    PRESENTER,
+    REMEMBERED_KEYS,
+    frame_target,
+)
 from ..failures import Failure
 
 # A lease key outlives its expiry by this much, so the sweeper can still report it; if no
 # process sweeps, Redis drops it then.
 LEASE_GRACE_MS = 60_000
 
-_CONSTANTS = {"EVENT_LOG_LENGTH": EVENT_LOG_LENGTH, "GRACE_MS": LEASE_GRACE_MS, "ORDER": ORDER,
+_CONSTANTS = {"EVENT_LOG_LENGTH": EVENT_LOG_LENGTH, "EVENT_LOG_BYTES": EVENT_LOG_BYTES,
+              "GRACE_MS": LEASE_GRACE_MS, "ORDER": ORDER,
               "PRESENTER": PRESENTER, "FRAME": frame_target(""),
               "REMEMBERED_KEYS": REMEMBERED_KEYS}
 

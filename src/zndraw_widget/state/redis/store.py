@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import json
 import logging
 import operator
@@ -44,8 +46,9 @@ from typing import Any, Literal
 
 import redis.asyncio
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import AuthenticationError, ConnectionError, ResponseError, TimeoutError
 
+from ...errors import BackendUnavailable
 from ..base import (
     HEARTBEAT_TTL,
     PRESENCE_TTL,
@@ -138,10 +141,36 @@ def _base(order_base: int | None) -> str:
     return "" if order_base is None else str(order_base)
 
 
+def _unavailable_while_down(cls: type) -> type:
+    """Make every public coroutine method of ``cls`` raise :class:`BackendUnavailable`
+    (503) while Redis cannot be reached; the client reconnects on a later call."""
+
+    def guarded(method):
+        @functools.wraps(method)
+        async def call(self, *args, **kwargs):
+            try:
+                return await method(self, *args, **kwargs)
+            except (ConnectionError, TimeoutError) as error:
+                if isinstance(error, AuthenticationError) or isinstance(
+                        error.__cause__, AuthenticationError):
+                    raise  # a wrong password is no outage: said as it is
+                raise BackendUnavailable(
+                    f"the room state (Redis) cannot be reached: {error}; retry later") from None
+
+        return call
+
+    for name, method in list(vars(cls).items()):
+        if not name.startswith("_") and name != "close" and inspect.iscoroutinefunction(method):
+            setattr(cls, name, guarded(method))
+    return cls
+
+
+@_unavailable_while_down
 class RedisStore(Store):
     """Room state in Redis at ``url`` (``redis://``, ``rediss://`` or ``unix://``).
 
-    The connection is made on first use, inside the running event loop.
+    The connection is made on first use, inside the running event loop; while Redis is
+    unreachable every operation raises :class:`BackendUnavailable`.
     """
 
     def __init__(self, url: str, prefix: str = "zdw:", history_depth: int = 100,
@@ -185,6 +214,9 @@ class RedisStore(Store):
         self._scripts.clear()
         self._subscribers.clear()
         self._subscribed.clear()
+
+    async def ping(self) -> None:
+        await self._redis().ping()
 
     async def claim_deployment(self, deployment: str) -> str:
         key = self.prefix + "deployment"

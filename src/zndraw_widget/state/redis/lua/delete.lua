@@ -5,6 +5,7 @@
 -- none), [10] its digest
 -- Returns: {seq, order_version, {frames_deleted event JSON}}; for a repeated key
 -- {seq, order_version, {}, versions JSON} of the first time
+-- no ids: nothing changes (a key is remembered)
 -- Fails: no_room, key_reused, locked, order_changed, frames_missing
 
 local room, ids, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
@@ -12,6 +13,7 @@ local R = need_room(room)
 local done = recalled(R, ARGV[9], ARGV[10])
 if done then return done end
 check_order(room, session, base)
+if #ids == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local order, frames = R .. ':order', R .. ':frames'
 local missing = {}
 for _, id in ipairs(ids) do

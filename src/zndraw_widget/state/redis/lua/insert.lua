@@ -5,6 +5,7 @@
 -- [8] record: 'do', 'undo' or 'redo', [9] idempotency key ('' for none), [10] its digest
 -- Returns: {seq, order_version, {frames_inserted event JSON}}; for a repeated key
 -- {seq, order_version, {}, versions JSON} of the first time
+-- no items: nothing changes (a key is remembered)
 -- Fails: no_room, key_reused, locked, order_changed, insert_position, frame_exists
 
 local room, items, session, base, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
@@ -12,6 +13,7 @@ local R = need_room(room)
 local done = recalled(R, ARGV[9], ARGV[10])
 if done then return done end
 check_order(room, session, base)
+if #items == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local order = R .. ':order'
 local length, seen = redis.call('ZCARD', order), {}
 for k, item in ipairs(items) do

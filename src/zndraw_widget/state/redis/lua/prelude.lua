@@ -1,6 +1,6 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
--- placeholders (EVENT_LOG_LENGTH, GRACE_MS, ORDER, PRESENTER, FRAME, REMEMBERED_KEYS) from
--- Python's constants.
+-- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
+-- REMEMBERED_KEYS) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
@@ -63,7 +63,9 @@ local function now_ms()  -- the Redis server's clock, the same for every server 
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Publish an event of `room` (adding room and seq); a data change bumps seq and is logged.
+-- Publish an event of `room` (adding room and seq); a data change bumps seq and is logged
+-- (the log keeps the last EVENT_LOG_LENGTH events and EVENT_LOG_BYTES of them, the newest
+-- always; the room's `event_bytes` counts its bytes).
 local function emit(room, event, lists, data)
   local R = room_key(room)
   event.room = room
@@ -74,8 +76,13 @@ local function emit(room, event, lists, data)
   end
   local json = json_object(event, lists)
   if data then
-    redis.call('RPUSH', R .. ':events', json)
-    redis.call('LTRIM', R .. ':events', -$EVENT_LOG_LENGTH, -1)
+    local log = R .. ':events'
+    local bytes = redis.call('HINCRBY', R, 'event_bytes', #json)
+    local length = redis.call('RPUSH', log, json)
+    while length > 1 and (length > $EVENT_LOG_LENGTH or bytes > $EVENT_LOG_BYTES) do
+      bytes = redis.call('HINCRBY', R, 'event_bytes', -#redis.call('LPOP', log))
+      length = length - 1
+    end
   end
   redis.call('PUBLISH', R .. ':events', json)
   return json

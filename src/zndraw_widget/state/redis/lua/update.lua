@@ -5,6 +5,7 @@
 -- [7] record: 'do', 'undo' or 'redo', [8] idempotency key ('' for none), [9] its digest
 -- Returns: {seq, order_version, {frame_updated event JSON per change}}; for a repeated key
 -- {seq, order_version, {}, versions JSON} of the first time
+-- no changes: nothing changes (a key is remembered)
 -- Fails: no_room, key_reused, frame_gone, locked, frame_changed, frame_version
 
 -- changes: [[id, base, hash, location], ...]; base: the frame's version, or (undo/redo)
@@ -13,6 +14,7 @@ local room, changes, session, kind = ARGV[4], cjson.decode(ARGV[5]), ARGV[6], AR
 local R = need_room(room)
 local done = recalled(R, ARGV[8], ARGV[9])
 if done then return done end
+if #changes == 0 then return remember(R, ARGV[8], ARGV[9], commit(R, {}), {}) end
 local frames = R .. ':frames'
 for _, change in ipairs(changes) do
   local id, base = change[1], change[2]
