@@ -1,6 +1,7 @@
 """The production topology, natively: the project's own docker/nginx/nginx.conf (rendered for
 local ports) in front of three ``serve`` replicas on one redis-server. Uploads, reads, 100
-websockets and a Chromium page go through nginx, and keep working when a replica is killed.
+websockets and a Chromium page go through nginx, and keep working when a replica is killed;
+a ``Room.extend`` lands exactly once although replicas die in the middle of it.
 The compose files validate with ``docker-compose config`` and run valid commands."""
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ def survive_a_kill(cluster: Cluster, browser) -> None:
     page.close()
 
 
-FRAMES, PER_CHUNK, NATOMS = 1600, 200, 400  # 8 chunks of ~2.6 MB
+FRAMES, PER_CHUNK, NATOMS = 3000, 250, 500  # 12 chunks of ~4 MB
 
 
 def test_an_upload_outlives_the_replicas_writing_it(cluster, no_ambient_server):
