@@ -1,6 +1,7 @@
 """The production topology, natively: the project's own docker/nginx/nginx.conf (rendered for
 local ports) in front of three ``serve`` replicas on one redis-server. Uploads, reads, 100
-websockets and a Chromium page go through nginx, and keep working when a replica is killed.
+websockets and a Chromium page go through nginx, and keep working when a replica is killed;
+a ``Room.extend`` lands exactly once although replicas die in the middle of it.
 The compose files validate with ``docker-compose config`` and run valid commands."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,9 +26,11 @@ from tornado import httpclient, websocket
 
 from zndraw_widget import codec
 from zndraw_widget.cli import make_parser
+from zndraw_widget.client import Room, upload
 from zndraw_widget.frames import FrameBatch
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess, make_atoms, start_redis, stop_process
+from .held_commits import HeldCommits, process_with_connection, signal_all
 from .server.test_control import Control
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,10 +73,12 @@ class Cluster:
     def __init__(self, directory: Path, token: str = TOKEN) -> None:
         nginx = need("nginx")
         directory.mkdir(parents=True, exist_ok=True)
-        self.redis, redis_url = start_redis(directory)
-        self.replicas = [ServerProcess(directory / "storage", "--redis-url", redis_url,
-                                       "--redis-prefix", "deploy:", token=token)
-                         for _ in range(3)]
+        self.directory, self.token = directory, token
+        self.redis_port = free_port()  # over TCP, as in production
+        self.redis, _ = start_redis(directory, "--port", str(self.redis_port),
+                                    "--bind", "127.0.0.1")
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.replicas = [self._replica() for _ in range(3)]
         self.port = free_port()
         conf = directory / "nginx.conf"
         upstreams = [r.base.split("//")[1].rstrip("/") for r in self.replicas]
@@ -84,6 +91,23 @@ class Cluster:
         self.base = f"http://127.0.0.1:{self.port}/"
         self.api = self.url = self.base + "zndraw/api/"
         self._wait_ready()
+
+    def _replica(self, *args: str) -> ServerProcess:
+        return ServerProcess(self.directory / "storage", "--redis-url", self.redis_url,
+                             "--redis-prefix", "deploy:", *args, token=self.token)
+
+    def revive(self) -> None:
+        """Start a new replica on the port of each one that died (nginx's upstream stays)."""
+        for index, replica in enumerate(self.replicas):
+            if replica.process.poll() is not None:
+                port = replica.base.rstrip("/").rsplit(":", 1)[1]
+                self.replicas[index] = self._replica("--port", port)
+
+    def replica_with_redis_connection(self, address: str) -> ServerProcess:
+        """The replica whose connection to Redis comes from ``address`` (host:port)."""
+        pid = process_with_connection([r.process.pid for r in self.replicas
+                                       if r.process.poll() is None], address, self.redis_port)
+        return next(r for r in self.replicas if r.process.pid == pid)
 
     def _wait_ready(self) -> None:
         """nginx answers once it listens: wait on a connection, not on time."""
@@ -256,6 +280,85 @@ def survive_a_kill(cluster: Cluster, browser) -> None:
     viewer.press("End")
     viewer.wait_rendered(frame=2)
     page.close()
+
+
+FRAMES, PER_CHUNK, NATOMS = 3000, 250, 500  # 12 chunks of ~4 MB
+
+
+def test_an_upload_outlives_the_replicas_writing_it(cluster, no_ambient_server):
+    """``Room.extend`` through nginx lands every frame exactly once, in order, although the
+    replica writing chunk 1 dies before its commit and the one writing chunk 2 dies after
+    its commit, before it answered: the client sends each chunk again with its idempotency
+    key, and the repeat of chunk 2 returns the first one's result."""
+    cluster.revive()  # the replica an earlier test killed
+    run(create_with_frames(cluster, "failover-warm-up", make_atoms(1)))  # loads the scripts
+    atoms = make_atoms(FRAMES, natoms=NATOMS)
+    commits = HeldCommits(cluster.redis_url)
+    min_argv = PER_CHUNK * 64  # a commit names every frame's content hash (64 hex digits)
+    died: list[tuple[int, int, str]] = []  # (chunk, replica, when)
+
+    def live() -> list[int]:
+        return [r.process.pid for r in cluster.replicas if r.process.poll() is None]
+
+    def kill_before_commit() -> None:  # chunk 1 was sent: run up to its commit, held
+        pids = live()
+        held = commits.step_to_commit(pids, min_argv)
+        replica = cluster.replica_with_redis_connection(held)
+        replica.kill()
+        died.append((1, cluster.replicas.index(replica), "before its commit"))
+        commits.gone(held)  # its commit never runs
+        signal_all([pid for pid in pids if pid != replica.process.pid], signal.SIGCONT)
+        commits.release()
+        assert commits.next_commit()[0].endswith("-1")  # sent again, to another replica
+        commits.hold()  # for chunk 2
+
+    def kill_after_commit() -> None:  # chunk 2 was sent: run up to its commit, held
+        pids = live()
+        held = commits.step_to_commit(pids, min_argv)
+        replica = cluster.replica_with_redis_connection(held)
+        signal_all([pid for pid in pids if pid != replica.process.pid], signal.SIGCONT)
+        commits.release()
+        key, by = commits.next_commit()
+        assert key.endswith("-2") and by == held  # committed by the stopped replica...
+        replica.kill()  # ...which never answers
+        died.append((2, cluster.replicas.index(replica), "after its commit, unanswered"))
+
+    def hold_after_chunk_0() -> None:  # chunk 0 was sent, chunk 1 not yet
+        assert commits.next_commit()[0].endswith("-0")
+        commits.hold()
+
+    before_chunk = {1: hold_after_chunk_0, 2: kill_before_commit, 3: kill_after_commit}
+
+    def frames():
+        """``atoms``, read lazily by extend: chunk n is read after chunk n - 1 was sent."""
+        for index, frame in enumerate(atoms):
+            chunk, first = divmod(index, PER_CHUNK)
+            if first == 0 and chunk in before_chunk:
+                try:
+                    before_chunk[chunk]()
+                except BaseException:  # fail fast: nothing left stopped or held
+                    signal_all(live(), signal.SIGCONT)
+                    commits.release()
+                    raise
+            yield frame
+
+    frame_size = upload.frame_bytes(upload.to_frame(atoms[0]))
+    try:
+        with Room("failover", url=cluster.base, token=TOKEN,
+                  batch_bytes=PER_CHUNK * frame_size) as room:
+            started = time.monotonic()
+            room.extend(frames(), progress=False)
+            took = time.monotonic() - started
+            assert room[:] == atoms  # every frame once, in order, the same contents
+    finally:
+        commits.close()
+    assert [chunk for chunk, _, _ in died] == [1, 2]
+    chunks = FRAMES // PER_CHUNK
+    events = json.loads(run(call(cluster, "GET", "rooms/failover/events", since=0)).body)
+    assert [e["indices"] for e in events["events"] if e["type"] == "frames_inserted"] == \
+        [list(range(c * PER_CHUNK, (c + 1) * PER_CHUNK)) for c in range(chunks)]  # once each
+    print(f"\n{FRAMES} frames of {NATOMS} atoms in {chunks} chunks of "
+          f"{PER_CHUNK * frame_size / 1e6:.1f} MB took {took:.1f} s; died: {died}")
 
 
 def compose_config(path: Path, **env: str) -> subprocess.CompletedProcess:
