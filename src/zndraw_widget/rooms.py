@@ -3,6 +3,10 @@
 New data is written to storage first (content-addressed: frames whose content is already
 stored are not written again), then one atomic state commit makes it visible. A crash
 between the two leaves only unreferenced data, never a partial frame.
+
+Why one file over 400 lines: ``RoomService`` is by design the only way into rooms: every
+operation, each asking the policy, claiming the session and honouring idempotency keys,
+stands in this one class.
 """
 
 from __future__ import annotations

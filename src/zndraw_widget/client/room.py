@@ -1,4 +1,9 @@
-"""``Room``: a room of a zndraw server as a mutable sequence of ``ase.Atoms``."""
+"""``Room``: a room of a zndraw server as a mutable sequence of ``ase.Atoms``.
+
+Why one file over 400 lines: ``Room`` is one ``MutableSequence``; its list semantics
+(indexing, slice and index-list assignment as one splice, undo groups) belong together.
+HTTP, the event feed, uploads and indexing live in their own modules.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,10 @@ an authentication base class (Jupyter's ``APIHandler`` or the standalone token h
 Metadata travels as JSON, frames as msgpack (see ``docs/protocol.md``). Every body streams
 in and is read only once the request is authenticated: until then the server's own (small)
 body limit holds.
+
+Why one file over 400 lines: it is every handler of the data channel with the base that
+reads, bounds and decodes their bodies, so that :func:`build_handlers` mounts them in one
+list; a split into a base module and route modules is planned.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ location), a ``seq`` bumped by every data change, a bounded log of those changes
 the room's current frame (``step``), and per-session undo/redo stacks. Every method is
 atomic: it checks everything first and then changes everything, or raises and changes
 nothing.
+
+Why one file over 400 lines: it is the Store contract, every abstract method with the
+docstring that defines it, next to the records they exchange; split, the contract would have
+to be read in pieces.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ records, has grown to the size of the last snapshot (at least ``SNAPSHOT_MIN_BYT
 its oldest record is ``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much
 longer than loading the snapshot. Leases are not persisted: they die with the process, as
 the connections that held them do.
+
+Why one file over 400 lines: ``MemoryStore`` implements the whole Store contract; each
+operation is a check/apply pair whose arguments are its journal record, and keeping them in
+one class keeps the journal format in one place. Journal files are :mod:`.journal`.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ Redis, not a cluster):
   the process a session is attached to, ``session:{session}:rooms`` the rooms it is present in
 - ``hashes``: hash content hash -> location, shared by all rooms
 - ``session:{session}:user``: the user a session id is bound to (expires)
+
+Why one file over 400 lines: RedisStore is one short method per Lua script (state/redis/lua/)
+plus the parsing of its reply; the scripts themselves live in their own files.
 """
 
 from __future__ import annotations
