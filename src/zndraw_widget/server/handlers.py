@@ -44,6 +44,9 @@ from .protocol import (
 API_PREFIX = "zndraw/api"
 BIG_BODY = 1 << 20  # bodies past this are joined, hashed and parsed off the event loop
 YIELD_EVERY = 4 << 20  # bytes of body received between turns of the event loop
+#: A refused request's body up to this size is read and dropped before the answer: a proxy
+#: streaming it (nginx) would otherwise turn the early answer and close into a 502.
+REFUSED_DRAIN = 4 << 20
 ROOM = r"(?P<room>[^/]+)"
 
 
@@ -61,6 +64,8 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(method)
     async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
         try:
+            if self._refusal is not None:  # refused in prepare, its small body now dropped
+                raise self._refusal
             return await method(self, *args, **kwargs)
         except ZnDrawError as error:
             self.settings["zndraw_metrics"].refused(error)
@@ -89,9 +94,19 @@ class BaseHandler(web.RequestHandler):
         self._received = 0
         self._reading = False
         self._body: bytes | None = None
+        self._refusal: web.HTTPError | None = None
 
     async def prepare(self) -> None:
-        await _maybe_await(super().prepare())  # authentication
+        try:
+            await _maybe_await(super().prepare())  # authentication
+        except web.HTTPError as refusal:
+            length = self.request.headers.get("Content-Length", "")
+            if not (length.isdigit() and 0 < int(length) <= REFUSED_DRAIN):
+                raise  # nothing to drop, or too much: answered unread, the connection closed
+            self._refusal = refusal  # answered (by the handler method) once the body is dropped
+            self.request.connection.set_max_body_size(REFUSED_DRAIN)
+            self._reading = True
+            return
         if self._finished:
             return
         hard_limit = self.DRAIN_FACTOR * self.max_upload_bytes
@@ -103,6 +118,8 @@ class BaseHandler(web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         self._received += len(chunk)
+        if self._refusal is not None:
+            return None  # dropped
         if self._received <= self.max_upload_bytes:
             self._chunks.append(chunk)
         else:
