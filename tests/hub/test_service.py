@@ -18,6 +18,7 @@ from zndraw_widget.frames import FrameBatch
 from zndraw_widget.server.hub_auth import hub_user
 
 from ..conftest import make_atoms
+from ..e2e.viewer_page import ViewerPage
 from .conftest import SERVICE, Kernel
 
 ROOM = "shared"
@@ -124,17 +125,6 @@ def bob_page(hub, browser):
     context.close()
 
 
-def wait_marker(page, name: str, value: str) -> None:
-    """Wait until the viewer's ``data-zndraw-<name>`` says ``value`` (or it failed)."""
-    page.wait_for_function(
-        """([name, value]) => { const el = document.querySelector('.zn-root');
-            return el && (el.dataset[name] === value || el.dataset.zndrawStatus === 'error'); }""",
-        arg=[name, value])
-    status = page.eval_on_selector(".zn-root", "el => ({...el.dataset, message: "
-                                               "el.querySelector('.zn-message')?.textContent})")
-    assert status.get(name) == value, status
-
-
 def test_bobs_viewer_shows_alices_edits_live_and_bobs_edit_reaches_alice(hub, alice, bob_page):
     notebook = {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "viewer", "metadata": {},
@@ -146,28 +136,17 @@ def test_bobs_viewer_shows_alices_edits_live_and_bobs_edit_reaches_alice(hub, al
     }
     (hub.home("bob") / "view.ipynb").write_text(json.dumps(notebook))
     page = bob_page
+    viewer = ViewerPage(page)
     page.goto(f"{hub.url}/user/bob/lab/workspaces/{uuid.uuid4().hex}/tree/view.ipynb?reset")
-    page.wait_for_function("window.jupyterapp?.shell?.currentWidget?.sessionContext?.session"
-                           "?.kernel?.status === 'idle'")
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    wait_marker(page, "zndrawLength", "2")
-    wait_marker(page, "zndrawControl", "open")
+    viewer.wait_kernel_idle()
+    viewer.run_all_cells()
+    viewer.wait_marker("length", "2")
+    viewer.wait_marker("control", "open")
     alice.run("room.append(molecule(2))")  # alice's next edit shows in bob's view, live
-    wait_marker(page, "zndrawLength", "3")
-    bob_kernel = page.evaluate(
-        """async (code) => {
-            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-            const future = kernel.requestExecute({code, store_history: false});
-            let error = null;
-            future.onIOPub = (msg) => {
-                if (msg.header.msg_type === 'error') error = msg.content.traceback.join('\\n');
-            };
-            const reply = await future.done;
-            return {status: reply.content.status, error};
-        }""",
+    viewer.wait_marker("length", "3")
+    viewer.kernel_execute(  # bob's kernel: his edit reaches alice
         "import ase\nviewer.frames.append(ase.Atoms('He', positions=[[0, 0, 0]]))")
-    assert bob_kernel["status"] == "ok", bob_kernel["error"]
-    wait_marker(page, "zndrawLength", "4")
+    viewer.wait_marker("length", "4")
     assert alice.run("print(len(room), room[-1].get_chemical_symbols())").split() == [
         "4", "['He']"]
 
@@ -176,9 +155,10 @@ def test_bobs_browser_logs_in_to_the_service_through_the_hub(hub, bob_page):
     """The service's own viewer page: the hub's OAuth, then the cookie (and the websocket
     with it)."""
     page = bob_page
+    viewer = ViewerPage(page)
     page.goto(hub.service(f"rooms/{ROOM}"))
-    wait_marker(page, "zndrawLength", "4")
-    wait_marker(page, "zndrawControl", "open")
+    viewer.wait_marker("length", "4")
+    viewer.wait_marker("control", "open")
     assert page.url == hub.service(f"rooms/{ROOM}")
     # a write with the cookie needs the hub's XSRF token (the page has it in a cookie)
     statuses = page.evaluate("""async (url) => {

@@ -115,6 +115,20 @@ local function check_lease(room, target, session)  -- fails if someone else hold
   end
 end
 
+-- Fails unless frame `id` of hash `frames` exists, no one else holds its lease and it is at
+-- `base`: its version, or (undo/redo) the content hash it must still have.
+local function check_change(room, frames, id, base, session)
+  local value = redis.call('HGET', frames, id)
+  if not value then fail('frame_gone', {id = id}) end
+  check_lease(room, '$FRAME' .. id, session)
+  local current = cjson.decode(value)
+  if type(base) == 'string' and current[2] ~= base then
+    fail('frame_changed', {id = id, current_version = current[1]})
+  elseif type(base) ~= 'string' and current[1] ~= base then
+    fail('frame_version', {id = id, current_version = current[1], base = base})
+  end
+end
+
 local function save_lease(room, target, holder, expires, ttl, user)  -- user: nil if unknown
   local key = lease_key(room, target)
   local value = cjson.encode({room = room, target = target, holder = holder, expires = expires,

@@ -37,15 +37,7 @@ end
 for _, change in ipairs(changes) do
   local id, expected = change[1], change[2]
   if gone[id] then fail('splice_overlap', {id = id}) end
-  local value = redis.call('HGET', frames, id)
-  if not value then fail('frame_gone', {id = id}) end
-  check_lease(room, '$FRAME' .. id, session)
-  local current = cjson.decode(value)
-  if type(expected) == 'string' and current[2] ~= expected then
-    fail('frame_changed', {id = id, current_version = current[1]})
-  elseif type(expected) ~= 'string' and current[1] ~= expected then
-    fail('frame_version', {id = id, current_version = current[1], base = expected})
-  end
+  check_change(room, frames, id, expected, session)
 end
 local length, seen = redis.call('ZCARD', order) - #unique, {}
 for k, item in ipairs(items) do

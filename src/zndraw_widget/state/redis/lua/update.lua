@@ -18,15 +18,7 @@ if #changes == 0 then return remember(R, ARGV[8], ARGV[9], commit(R, {}), {}) en
 local frames = R .. ':frames'
 for _, change in ipairs(changes) do
   local id, base = change[1], change[2]
-  local value = redis.call('HGET', frames, id)
-  if not value then fail('frame_gone', {id = id}) end
-  check_lease(room, '$FRAME' .. id, session)
-  local current = cjson.decode(value)
-  if type(base) == 'string' and current[2] ~= base then
-    fail('frame_changed', {id = id, current_version = current[1]})
-  elseif type(base) ~= 'string' and current[1] ~= base then
-    fail('frame_version', {id = id, current_version = current[1], base = base})
-  end
+  check_change(room, frames, id, base, session)
 end
 local inverse, events, versions = {}, {}, {}
 for k, change in ipairs(changes) do
