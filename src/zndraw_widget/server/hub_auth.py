@@ -23,9 +23,9 @@ from jupyterhub.services.auth import (
 from tornado import web
 
 from ..caller import User
+from .base import API_PREFIX
 from .bounds import request_summary
 from .control import ControlHandler
-from .handlers import API_PREFIX
 
 #: How long (seconds) the hub's answer about a token or cookie is reused.
 TOKEN_CACHE_SECONDS = 60

@@ -22,7 +22,7 @@ from tornado.httputil import url_concat
 from ..caller import User
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
-from .handlers import _maybe_await
+from .base import maybe_await
 from .protocol import caller_of
 
 BUNDLE = Path(__file__).resolve().parents[1] / "static" / "widget.js"
@@ -85,7 +85,7 @@ class PageHandler(web.RequestHandler):
         return self.settings["zndraw_base_url"]
 
     async def prepare(self) -> None:
-        await _maybe_await(super().prepare())  # the hub's authentication asks the hub
+        await maybe_await(super().prepare())  # the hub's authentication asks the hub
         if self._finished:
             return
         if self.get_query_argument("token", None) is not None:  # logged in: now the cookie

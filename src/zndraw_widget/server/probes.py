@@ -11,7 +11,8 @@ import logging
 from tornado import web
 
 from ..metrics import CONTENT_TYPE, token_matches
-from .handlers import API_PREFIX, BaseHandler, HealthHandler, api
+from .base import API_PREFIX, BaseHandler, api
+from .handlers import HealthHandler
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 2.0  # seconds the store may take to answer a readiness probe
