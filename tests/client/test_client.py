@@ -26,63 +26,16 @@ from zndraw_widget.client import (
 )
 
 from ..conftest import ServerProcess, make_atoms, tagged, tags
+from .list_ops import outcome, random_operation
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
 
 # -- list semantics ------------------------------------------------------------------------
-def _random_op(rng: random.Random, length: int, new):
-    """One random list operation as (description, function of a list-like)."""
-    i = rng.randint(-length - 2, length + 2)
-    a, b = rng.randint(-length - 2, length + 2), rng.randint(-length - 2, length + 2)
-    step = rng.choice([None, 1, 2, -1, -2, 3])
-    kind = rng.choice(["append", "insert", "extend", "set", "set_slice", "set_ext", "del",
-                       "del_slice", "get", "get_slice", "get_list", "pop", "iadd"])
-    if kind == "append":
-        value = new()
-        return kind, lambda s: s.append(value)
-    if kind == "insert":
-        value = new()
-        return f"insert({i})", lambda s: s.insert(i, value)
-    if kind in ("extend", "iadd"):
-        values = [new() for _ in range(rng.randint(0, 3))]
-        if kind == "iadd":
-            def iadd(s):
-                s += values
-            return kind, iadd
-        return kind, lambda s: s.extend(values)
-    if kind == "set":
-        value = new()
-        return f"[{i}] =", lambda s: s.__setitem__(i, value)
-    if kind == "set_slice":
-        values = [new() for _ in range(rng.randint(0, 3))]
-        return f"[{a}:{b}] = {len(values)}", lambda s: s.__setitem__(slice(a, b), values)
-    if kind == "set_ext":
-        size = len(range(*slice(a, b, step or 2).indices(length)))
-        values = [new() for _ in range(size + rng.choice([0, 0, 0, 1, -1]))]
-        key = slice(a, b, step or 2)
-        return f"[{key}] = {len(values)}", lambda s: s.__setitem__(key, values)
-    if kind == "del":
-        return f"del [{i}]", lambda s: s.__delitem__(i)
-    if kind == "del_slice":
-        key = slice(a, b, step)
-        return f"del [{key}]", lambda s: s.__delitem__(key)
-    if kind == "get":
-        return f"[{i}]", lambda s: tags([s[i]])
-    if kind == "get_slice":
-        key = slice(a, b, step)
-        return f"[{key}]", lambda s: tags(s[key])
-    if kind == "get_list":
-        picks = [rng.randint(-length, max(length - 1, 0)) for _ in range(3)] if length else []
-        return f"[{picks}]", lambda s: tags(s[picks] if isinstance(s, Room) else [s[p] for p in picks])
-    return f"pop({i})", lambda s: tags([s.pop(i)])
-
-
-def _outcome(function, target):
-    try:
-        return "ok", function(target)
-    except Exception as error:  # compared by type
-        return "error", type(error)
+#: What a room answers like a list (reads too); tests/client/test_client_operations.py adds
+#: the writes that are one change each.
+LIST_KINDS = ("append", "insert", "extend", "set", "set_slice", "set_ext", "del", "del_slice",
+              "del_ext", "get", "get_slice", "get_list", "pop", "iadd")
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -95,9 +48,10 @@ def test_list_semantics_match_a_python_list(connect, seed):
         return tagged(next(counter), natoms=rng.randint(1, 3))
 
     for step in range(250):
-        what, function = _random_op(rng, len(model), new)
-        expected = _outcome(function, model)
-        got = _outcome(function, room)
+        what, function = random_operation(rng, len(model), new, LIST_KINDS,
+                                          [None, 1, 2, -1, -2, 3])
+        expected = outcome(function, model)
+        got = outcome(function, room)
         assert got == expected, f"step {step}: {what}"
         assert tags(room[:]) == tags(model), f"step {step}: {what}"
     assert len(room) == len(model)

@@ -14,72 +14,14 @@ from zndraw_widget import Room, RoomNotFoundError, rooms
 from zndraw_widget.errors import AlreadyExists
 
 from ..conftest import ServerProcess, tagged, tags
+from .list_ops import outcome, random_operation
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
 
-def _assign_list(target, picks, values):
-    """``target[picks] = values`` element-wise (numpy's rule) on a Room or a list."""
-    if isinstance(target, Room):
-        target[picks] = values
-        return
-    if len(values) != len(picks):
-        raise ValueError("length mismatch")
-    for pick in picks:
-        target[pick]  # noqa: B018 (IndexError before anything changes)
-    for pick, value in zip(picks, values):
-        target[pick] = value
-
-
-def _random_write(rng: random.Random, length: int, new):
-    """One random writing list operation as (description, function of a list-like)."""
-    i = rng.randint(-length - 1, length + 1)
-    a, b = rng.randint(-length - 2, length + 2), rng.randint(-length - 2, length + 2)
-    step = rng.choice([2, -1, -2, 3])
-    kind = rng.choice(["append", "insert", "extend", "set", "set_slice", "set_slice",
-                       "set_ext", "set_list", "set_list", "del", "del_slice", "del_ext", "pop",
-                       "reverse", "clear" if rng.random() < 0.2 else "set_slice"])
-    if kind == "append":
-        value = new()
-        return kind, lambda s: s.append(value)
-    if kind == "insert":
-        value = new()
-        return f"insert({i})", lambda s: s.insert(i, value)
-    if kind == "extend":
-        values = [new() for _ in range(rng.randint(0, 4))]
-        return f"extend({len(values)})", lambda s: s.extend(values)
-    if kind == "set":
-        value = new()
-        return f"[{i}] =", lambda s: s.__setitem__(i, value)
-    if kind == "set_slice":
-        values = [new() for _ in range(rng.randint(0, 4))]
-        return f"[{a}:{b}] = {len(values)}", lambda s: s.__setitem__(slice(a, b), values)
-    if kind == "set_ext":
-        key = slice(a, b, step)
-        size = len(range(*key.indices(length)))
-        values = [new() for _ in range(size + rng.choice([0, 0, 0, 1, -1]))]
-        return f"[{key}] = {len(values)}", lambda s: s.__setitem__(key, values)
-    if kind == "set_list":
-        picks = [rng.randint(-length - 1, length) for _ in range(rng.randint(0, 4))]
-        values = [new() for _ in range(len(picks) + rng.choice([0, 0, 0, 0, 1]))]
-        return f"[{picks}] = {len(values)}", lambda s: _assign_list(s, picks, values)
-    if kind == "del":
-        return f"del [{i}]", lambda s: s.__delitem__(i)
-    if kind in ("del_slice", "del_ext"):
-        key = slice(a, b, step if kind == "del_ext" else None)
-        return f"del [{key}]", lambda s: s.__delitem__(key)
-    if kind == "pop":
-        return f"pop({i})", lambda s: tags([s.pop(i)])
-    if kind == "reverse":
-        return kind, lambda s: s.reverse()
-    return kind, lambda s: s.clear()
-
-
-def _outcome(function, target):
-    try:
-        return "ok", function(target)
-    except Exception as error:  # compared by type
-        return "error", type(error)
+#: Every writing list operation (clear now and then).
+WRITE_KINDS = ("append", "insert", "extend", "set", "set_slice", "set_slice", "set_ext",
+               "set_list", "set_list", "del", "del_slice", "del_ext", "pop", "reverse")
 
 
 class Observer(threading.Thread):
@@ -136,10 +78,11 @@ def check_operations(connect, seed: int, steps: int) -> None:
     observer.start()
     try:
         for step in range(steps):
-            what, function = _random_write(rng, len(model), new)
+            kinds = WRITE_KINDS + (("clear",) if rng.random() < 0.2 else ("set_slice",))
+            what, function = random_operation(rng, len(model), new, kinds, [2, -1, -2, 3])
             before, seq = list(model), room.info()["seq"]
-            expected = _outcome(function, model)
-            got = _outcome(function, room)
+            expected = outcome(function, model)
+            got = outcome(function, room)
             assert got == expected, f"step {step}: {what}"
             states.add(tuple(tags(model)))
             assert tags(room[:]) == tags(model), f"step {step}: {what}"
