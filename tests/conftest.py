@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -53,6 +54,13 @@ def own_redis(tmp_path_factory):
     yield url
     process.terminate()
     process.wait()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def make_atoms(count: int, natoms: int = 4, seed: int = 0):

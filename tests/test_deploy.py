@@ -29,7 +29,15 @@ from zndraw_widget.cli import make_parser
 from zndraw_widget.client import Room, upload
 from zndraw_widget.frames import FrameBatch
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess, make_atoms, start_redis, stop_process
+from .conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ServerProcess,
+    free_port,
+    make_atoms,
+    start_redis,
+    stop_process,
+)
 from .held_commits import HeldCommits, process_with_connection, signal_all
 from .server.test_control import Control
 
@@ -44,12 +52,6 @@ def need(program: str) -> str:
     if found is None:
         pytest.fail(f"{program} is not installed: run scripts/install-test-deps.sh")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def render_nginx_conf(upstreams: list[str], port: int, directory: Path) -> str:

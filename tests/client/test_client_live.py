@@ -16,7 +16,7 @@ import pytest
 
 from zndraw_widget import LockedError, Room
 
-from ..conftest import ServerProcess, make_atoms, tagged, tags
+from ..conftest import ServerProcess, free_port, make_atoms, tagged, tags
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
 
@@ -127,12 +127,6 @@ def test_step_is_shared_and_refused_while_another_presents(connect, server, room
     httpx.delete(lease, headers=presenter).raise_for_status()
     a.step = 0
     assert events.next("step")["step"] == 0 and b.step == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_lost_connection_is_re_established_and_resynchronised(tmp_path, no_ambient_server):

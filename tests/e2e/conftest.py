@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ pytest.importorskip("anywidget")
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
-from ..conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess, stop_process  # noqa: E402
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port, stop_process  # noqa: E402
 from .viewer_page import ViewerPage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,12 +73,6 @@ def jp_asyncio_loop():
 @pytest.fixture(autouse=True)
 def jp_server_cleanup():
     yield
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ensure_bundle() -> None:
@@ -151,7 +144,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     token = uuid.uuid4().hex
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(base / "config"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 
 pytest.importorskip("jupyterhub")
 
-from ..conftest import CHROMIUM, CHROMIUM_ARGS, start_redis, stop_process  # noqa: E402
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_redis, stop_process  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 BUNDLE = SRC / "zndraw_widget" / "static" / "widget.js"
@@ -81,12 +80,6 @@ def jp_asyncio_loop():
 @pytest.fixture(autouse=True)
 def jp_server_cleanup():
     yield
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check, what: str, timeout: float = TIMEOUT, log: Path | None = None):
