@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         print("zndraw-widget: error: --hub needs jupyterhub: pip install zndraw-widget[hub]",
               file=sys.stderr)
         return 1
-    except RuntimeError as error:  # the storage is in use, or belongs with another Redis
-        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+    except (RuntimeError, ValueError) as error:  # the storage is in use, or belongs with
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)  # another Redis; bad users
         return 1
     return 0
 

@@ -32,7 +32,11 @@ class UsersFile:
         self.path = Path(path)
         self.entries: dict[str, dict] = {}
         if self.path.exists():
-            self.entries = json.loads(self.path.read_text())["users"]
+            try:
+                self.entries = dict(json.loads(self.path.read_text())["users"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{self.path} is not a users file ({error!r}): make one with "
+                                 "'zndraw-widget user add NAME --users FILE'") from None
 
     def add(self, name: str, groups: Iterable[str] = (), admin: bool = False,
             new_token: bool = False) -> str:
