@@ -28,7 +28,7 @@ from .state.base import PRESENCE_TTL, Store, Subscription
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[dict[str, Any], bytes], None]  # the event, and it packed (msgpack)
 SWEEP_INTERVAL = 0.5  # seconds between sweeps for expired leases and presences
 
 
@@ -129,8 +129,9 @@ class Hub:
             ready.set_result(None)
             async for event in subscription:
                 received = time.perf_counter()
+                packed = msgpack.packb(event)  # once, for every connection
                 for listener in list(self._listeners.get(room, ())):
-                    listener(event)
+                    listener(event, packed)
                 self.metrics.fanout.observe(time.perf_counter() - received)
         except asyncio.CancelledError:
             raise
@@ -138,8 +139,9 @@ class Hub:
             log.warning("event feed of room %s failed: %s", room, error)
             if not ready.done():
                 ready.set_exception(error)
+            resync = {"type": "resync", "room": room, "reason": str(error)}
             for listener in list(self._listeners.get(room, ())):
-                listener({"type": "resync", "room": room, "reason": str(error)})
+                listener(resync, msgpack.packb(resync))
         finally:
             if subscription is not None:
                 with contextlib.suppress(Exception):
@@ -191,8 +193,10 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def put(self, message: dict[str, Any]) -> bool:
-        packed = msgpack.packb(message)
+    def put(self, message: dict[str, Any], packed: bytes | None = None) -> bool:
+        """Queue ``message`` (``packed``: it packed already, e.g. once for a room's
+        connections); False if the connection is too slow to keep."""
+        packed = msgpack.packb(message) if packed is None else packed
         key = coalescing_key(message)
         replaced = self._pending.get(key) if key is not None else None
         size = len(packed) - (len(replaced) if replaced is not None else 0)

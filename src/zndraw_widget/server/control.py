@@ -73,14 +73,14 @@ class ControlHandler(websocket.WebSocketHandler):
         self._send({"type": protocol.HELLO, "session": self.session, "user": self.caller.user})
 
     # -- sending --------------------------------------------------------------------------
-    def _send(self, message: dict[str, Any]) -> None:
-        if not self.outbox.put(message):
+    def _send(self, message: dict[str, Any], packed: bytes | None = None) -> None:
+        if not self.outbox.put(message, packed):
             log.warning("closing control connection of %s: it does not keep up", self.session)
             self.close(1008, "too slow: reconnect and resynchronise by seq")
 
-    def deliver(self, event: dict[str, Any]) -> None:
-        """A room event from the hub."""
-        self._send(event)
+    def deliver(self, event: dict[str, Any], packed: bytes) -> None:
+        """A room event from the hub, and it packed."""
+        self._send(event, packed)
 
     async def _write_loop(self) -> None:
         with contextlib.suppress(websocket.WebSocketClosedError, asyncio.CancelledError):
