@@ -110,6 +110,6 @@ async def test_a_bad_bookmark_is_refused(api, body, status, words):
 async def test_a_bad_bookmark_name_is_refused(api):
     await api.create_room("r")
     await api.extend("r", make_atoms(1))
-    for name in ("x" * 101, "a\x01b"):
+    for name in ("x" * 101, "a\x01b" if api.kind == "jupyter" else "a%01b"):
         error = await api.json("PUT", f"rooms/r/bookmarks/{name}", 400, json_body={"frame": 0})
         assert "printable characters" in error["message"]
