@@ -3,7 +3,7 @@
 import { Box3, Color, PerspectiveCamera, Scene, Vector3, WebGLRenderer } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { Frame } from "../frames";
-import { createLayers, type Layers, type ShownFrame } from "./layers";
+import { createLayers, type Layers, type MarkGroup, type ShownFrame } from "./layers";
 
 export interface RenderedInfo {
   atoms: number;
@@ -126,6 +126,17 @@ export class Renderer {
   setSelection(indices: Iterable<number>): void {
     this.layers.atoms.setSelection(indices);
     this.requestRender();
+  }
+
+  /** Mark other people's selections, each group in its colour. */
+  setMarks(groups: MarkGroup[]): void {
+    this.layers.marks.setMarks(groups);
+    this.requestRender();
+  }
+
+  /** How many atoms other people's selections mark on screen. */
+  get markedCount(): number {
+    return this.layers.marks.count;
   }
 
   /** Point the camera at everything the layers draw (atoms and cell). */

@@ -11,7 +11,9 @@ export type Command =
   | "fit"
   | "screenshot"
   | "clearSelection"
-  | "selectAll";
+  | "selectAll"
+  | "undo"
+  | "redo";
 
 interface Binding {
   key: string;
@@ -35,6 +37,11 @@ const BINDINGS: Binding[] = [
   { key: "s", command: "screenshot" },
   { key: "Escape", command: "clearSelection" },
   { key: "a", mod: true, command: "selectAll" },
+  // With Shift held the key reads "Z" (or "z" where Caps Lock is on).
+  { key: "z", mod: true, shift: false, command: "undo" },
+  { key: "z", mod: true, shift: true, command: "redo" },
+  { key: "Z", mod: true, shift: true, command: "redo" },
+  { key: "y", mod: true, command: "redo" },
 ];
 
 export interface KeyInput {
