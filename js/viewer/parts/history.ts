@@ -48,7 +48,7 @@ export class History {
 function refusal(action: HistoryAction, error: Error, host: HistoryHost): string {
   if (!(error instanceof ApiError)) return `${action} failed: ${error.message}`;
   if (error.code === "not_found" && error.message.startsWith("nothing to")) return `nothing to ${action} (your own changes in this view only)`;
-  if (error.code === "conflict") return `cannot ${action}: someone else changed it since (${error.message})`;
+  if (error.code === "conflict") return `cannot ${action}: someone else changed it since (${error.message.replace(/: it cannot be undone or redone$/, "")})`;
   if (error.code === "locked") {
     const holder = typeof error.details.holder === "string" ? host.who(error.details.holder) : "someone else";
     return `cannot ${action}: it is being edited by ${holder}; try again once they are done`;

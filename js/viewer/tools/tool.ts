@@ -25,7 +25,10 @@ export function bindTools(canvas: HTMLCanvasElement, root: HTMLElement, tools: T
   let active: Tool | null = null;
   let rKey = false;
   root.addEventListener("keydown", (event) => {
-    if (event.key === "r" || event.key === "R") rKey = true;
+    if ((event.key === "r" || event.key === "R") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      rKey = true;
+      event.stopPropagation(); // the viewer's key (in a notebook, R would make the cell raw)
+    }
   });
   root.addEventListener("keyup", (event) => {
     if (event.key === "r" || event.key === "R") rKey = false;
