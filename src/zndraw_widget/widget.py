@@ -47,7 +47,8 @@ class Viewer(anywidget.AnyWidget):
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways).
+    set it to move the view), ``selection`` (selected atom indices, both ways; the view
+    shares it with the room as your selection, ``viewer.frames.selection``).
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
