@@ -46,6 +46,13 @@ describe("SharedSelections", () => {
     expect(state.own).toHaveLength(2);
   });
 
+  it("shares the view's selection when the room has none of its user yet", () => {
+    const { shared, state } = selections();
+    shared.joined({ ben: [1] }, [4, 5]);
+    expect(state.sent).toEqual([[4, 5]]);
+    expect(state.own).toEqual([]);
+  });
+
   it("sends the last of quick changes and ignores its own echoes meanwhile", async () => {
     const { shared, state } = selections();
     shared.share([1]);

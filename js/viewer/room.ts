@@ -117,7 +117,7 @@ export class RoomLink {
     const leases = reply.leases ?? [];
     viewer.access.update(reply.room);
     viewer.presence.joined(reply.presence ?? [], leases);
-    viewer.selections.joined(reply.selections);
+    viewer.selections.joined(reply.selections, viewer.model.model.get("selection") ?? []);
     viewer.bookmarks.joined(reply.bookmarks);
     presenter.joined(leases);
     viewer.updateStatus();

@@ -46,12 +46,16 @@ export class SharedSelections {
     this.draw();
   }
 
-  /** The selections of a room just (re)joined. */
-  joined(selections: Record<string, number[]> | undefined): void {
+  /** The selections of a room just (re)joined; ``current``: what the view has selected. The
+   * room's selection of this user wins; without one, the view's is shared. */
+  joined(selections: Record<string, number[]> | undefined, current: number[] = []): void {
     const user = this.host.user();
     this.others = new Map(Object.entries(selections ?? {}).filter(([who]) => who !== user));
     const own = selections?.[user];
-    if (own && !this.sending && !same(own, this.mine)) {
+    if (own === undefined) {
+      this.mine = [];
+      this.share(current);
+    } else if (!this.sending && !same(own, this.mine)) {
       this.mine = own;
       this.host.showOwn(own);
     }
