@@ -560,6 +560,22 @@ async def test_shared_annotations_are_kept_announced_bounded_and_deleted(store, 
 
 
 @pytest.mark.asyncio
+async def test_memory_store_keeps_shared_annotations_across_restarts(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.set_shared("r", "selection", "ann", [1, 2])
+    await store.set_shared("r", "bookmark", "b", {"frame": 0, "camera": None})
+    await store.close()
+    again = MemoryStore(tmp_path)  # from the journal
+    assert await again.shared("r", "selection") == {"ann": [1, 2]}
+    again._snapshot()
+    await again.close()
+    snapshotted = MemoryStore(tmp_path)  # from the snapshot
+    assert await snapshotted.shared("r", "bookmark") == {"b": {"frame": 0, "camera": None}}
+    await snapshotted.close()
+
+
+@pytest.mark.asyncio
 async def test_presence_not_renewed_expires(store):
     """A session whose server died without a goodbye fades out of the room."""
     await store.create_room("r", [], [], 1.0)
