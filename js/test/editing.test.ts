@@ -86,7 +86,7 @@ describe("History", () => {
       },
     } as unknown as DataClient;
     const history = new History({
-      room: () => "r", data: () => data, readOnly: () => readOnly, who: (s) => `user of ${s}`,
+      room: () => "r", data: () => data, readOnly: () => readOnly, settled: () => Promise.resolve(), who: (s) => `user of ${s}`,
       banner: (text) => seen.banners.push(text), done: (action, outcome) => seen.done.push(`${action} ${outcome}`),
     });
     await history.run("undo");
@@ -106,6 +106,22 @@ describe("History", () => {
     expect(locked.banners[0]).toMatch(/being edited by user of s2/);
     const nothing = await run(new ApiError(404, "not_found", "nothing to undo in room 'r' for this session"));
     expect(nothing.banners[0]).toMatch(/^nothing to undo/);
+  });
+
+  it("waits for this view's edit being saved: it is the last change to undo", async () => {
+    const calls: string[] = [];
+    let saved!: () => void;
+    const data = { replay: () => (calls.push("undo"), Promise.resolve({ seq: 1, order_version: 0 })) } as unknown as DataClient;
+    const history = new History({
+      room: () => "r", data: () => data, readOnly: () => false, who: (s) => s, banner: () => undefined, done: () => undefined,
+      settled: () => new Promise<void>((resolve) => (saved = () => (calls.push("saved"), resolve()))),
+    });
+    const running = history.run("undo");
+    await tick();
+    expect(calls).toEqual([]);
+    saved();
+    await running;
+    expect(calls).toEqual(["saved", "undo"]);
   });
 
   it("never asks in a read-only room", async () => {

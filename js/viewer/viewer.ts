@@ -132,6 +132,7 @@ export class Viewer {
       room: () => this.room.name,
       data: () => this.data,
       readOnly: () => this.access.readOnly,
+      settled: () => this.editTool?.settled() ?? Promise.resolve(),
       who: (session) => this.presence.who(session, this.control?.session),
       banner: (text) => this.ui.setBanner(text, UNDONE_MS),
       done: (action, outcome) => this.ui.markers.set("history", `${action} ${outcome} ${++this.historyCount}`),

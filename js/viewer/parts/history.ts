@@ -10,6 +10,8 @@ export interface HistoryHost {
   room(): string;
   data(): DataClient;
   readOnly(): boolean;
+  /** Resolves once this view's edits in flight are saved (they come before an undo). */
+  settled(): Promise<void>;
   /** The name to show for a session (a lock's holder). */
   who(session: string): string;
   banner(text: string): void;
@@ -32,6 +34,7 @@ export class History {
     }
     this.busy = true;
     try {
+      await host.settled();
       await host.data().replay(host.room(), action);
       host.done(action, "ok");
     } catch (error) {

@@ -49,8 +49,14 @@ interface Drag {
 
 export class DragEditTool implements Tool {
   private drag: Drag | null = null;
+  private saving: Promise<void> | null = null;
 
   constructor(private readonly host: EditHost) {}
+
+  /** Resolves once no move is being saved (an undo waits for it: it is the last change). */
+  settled(): Promise<void> {
+    return this.saving ?? Promise.resolve();
+  }
 
   /** A drag is under way (the presenter token is kept meanwhile). */
   get active(): boolean {
@@ -123,7 +129,11 @@ export class DragEditTool implements Tool {
     if (!drag) return;
     this.drag = null;
     this.host.renderer.controls.enabled = true;
-    if (drag.moved) void this.commit(drag.atoms, drag.original);
+    if (drag.moved) {
+      const saving = (this.saving = this.commit(drag.atoms, drag.original).finally(() => {
+        if (this.saving === saving) this.saving = null;
+      }));
+    }
   }
 
   /** Write the dragged positions: frame lease, PATCH with base_version, release. */
