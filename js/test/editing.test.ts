@@ -7,11 +7,11 @@ import { AtomsLayer } from "../renderer/layers/atoms";
 import { commandFor } from "../viewer/keys";
 import { History, HistoryAction } from "../viewer/parts/history";
 import { personColor, SharedSelections } from "../viewer/parts/selections";
-import type { MarkGroup } from "../renderer/layers";
+import type { NamedMarks } from "../viewer/parts/legend";
 import type { Frame } from "../frames";
 
 function selections() {
-  const state = { own: [] as number[][], others: [] as MarkGroup[][], sent: [] as number[][], release: [] as Array<() => void> };
+  const state = { own: [] as number[][], others: [] as NamedMarks[][], sent: [] as number[][], release: [] as Array<() => void> };
   const shared = new SharedSelections({
     user: () => "ann",
     send: (atoms) => {
@@ -34,7 +34,7 @@ describe("SharedSelections", () => {
     const { shared, state } = selections();
     shared.joined({ ann: [1, 2], ben: [3], cat: [] });
     expect(state.own).toEqual([[1, 2]]);
-    expect(last(state.others)).toEqual([{ color: personColor("ben"), atoms: [3] }]);
+    expect(last(state.others)).toEqual([{ user: "ben", color: personColor("ben"), atoms: [3] }]);
     shared.event(event("cat", [4, 5]));
     expect(last(state.others).map((g) => g.atoms)).toEqual([[3], [4, 5]]);
     expect(shared.othersCount).toBe(2);

@@ -15,6 +15,7 @@ import { Navigator } from "./navigator";
 import { BookmarkList } from "./parts/bookmarks";
 import { applyCamera, cameraState } from "./parts/camera";
 import { History } from "./parts/history";
+import { SelectionLegend } from "./parts/legend";
 import { SharedSelections } from "./parts/selections";
 import { Playback } from "./playback";
 import { Presence } from "./presence";
@@ -118,12 +119,14 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    const legend = new SelectionLegend(this.ui.view);
     this.selections = new SharedSelections({
       user: () => this.control?.user ?? "",
       send: (atoms) => putSelection(this.data, this.room.name, atoms),
       showOwn: (atoms) => this.showSelection(atoms),
       showOthers: (groups) => {
         this.renderer?.setMarks(groups);
+        legend.show(groups);
         this.ui.markers.set("marked", groups.reduce((n, g) => n + g.atoms.length, 0));
       },
       failed: (error) => this.ui.setBanner(`your selection is not shared: ${error.message}`, UNDONE_MS),

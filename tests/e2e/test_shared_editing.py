@@ -161,6 +161,7 @@ def test_other_peoples_selections_show_in_their_colour(browser, tmp_path):
         bens = Room("colours", url=server.base, token=ben)
         bens.selection = list(range(10))
         page.wait_marker("marked", "10")
+        assert page.text("legend") == "ben (10)"  # whose colour it is
         assert page.selection() == []  # ann's own selection is hers
         assert room.selections == {"ben": list(range(10))}
         marked = page.screenshot("e2e-others-selection.png")
@@ -168,6 +169,7 @@ def test_other_peoples_selections_show_in_their_colour(browser, tmp_path):
         assert marked.stat().st_size > 0
         bens.selection = []
         page.wait_marker("marked", "0")
+        assert page.text("legend") == ""
         bens.close()
         room.close()
         assert not page.errors

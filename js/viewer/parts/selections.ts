@@ -2,8 +2,8 @@
 // `selection` events). This user's own selection is the view's (the gold rim, the widget's
 // `selection` trait) and follows their other views and kernels; other people's are drawn
 // as shells in each person's colour. DOM-free.
-import type { MarkGroup } from "../../renderer/layers";
 import type { SelectionEvent } from "../../protocol";
+import type { NamedMarks } from "./legend";
 
 export interface SelectionHost {
   /** The user this view acts as ("" until the control channel said). */
@@ -13,7 +13,7 @@ export interface SelectionHost {
   /** This user's selection was changed elsewhere (another view, a kernel): show it. */
   showOwn(atoms: number[]): void;
   /** Draw the other people's selections. */
-  showOthers(groups: MarkGroup[]): void;
+  showOthers(groups: NamedMarks[]): void;
   /** Sharing failed (the selection stays local). */
   failed(error: Error): void;
 }
@@ -103,7 +103,7 @@ export class SharedSelections {
   }
 
   private draw(): void {
-    const groups = [...this.others].filter(([, atoms]) => atoms.length).map(([user, atoms]) => ({ color: personColor(user), atoms }));
+    const groups = [...this.others].filter(([, atoms]) => atoms.length).map(([user, atoms]) => ({ user, color: personColor(user), atoms }));
     this.host.showOthers(groups);
   }
 }
