@@ -2,6 +2,7 @@
 // map and range, arrows, periodic images and wrapping, and the list of measurements. Its
 // controls set the viewer's traits; it shows what the traits say (``sync``).
 import { formatMeasurement, type Measurement } from "../renderer/layers/measurements";
+import { DEFAULT_ARROW_COLOR } from "../renderer/layers/vectors";
 
 export const PANEL_CSS = `
 .zn-panel { position: absolute; right: 6px; top: 6px; z-index: 2; max-width: 260px; max-height: calc(100% - 12px); overflow: auto;
@@ -144,7 +145,8 @@ export class AnalysisPanel {
     [this.rangeMin.value, this.rangeMax.value] = Array.isArray(range) && range.length === 2 ? range.map(String) : ["", ""];
     setOptions(this.vectors, [["", "none"], ...this.vectorFields.map((p): [string, string] => [p, p])], String(get("vectors") ?? ""));
     this.scale.value = String(get("vector_scale") ?? 1);
-    if (/^#[0-9a-f]{6}$/i.test(String(get("vector_color") ?? ""))) this.vectorColor.value = String(get("vector_color"));
+    const color = String(get("vector_color") ?? "");
+    this.vectorColor.value = /^#[0-9a-f]{6}$/i.test(color) ? color : DEFAULT_ARROW_COLOR;
     const repeat = get("repeat");
     this.repeat.forEach((input, k) => (input.value = String(Array.isArray(repeat) ? repeat[k] : 1)));
     this.wrap.checked = !!get("wrap");

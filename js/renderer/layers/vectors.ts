@@ -17,6 +17,8 @@ import { vectorValues } from "../../properties";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
+/** The arrows' colour unless one is chosen (sRGB). */
+export const DEFAULT_ARROW_COLOR = "#ff7f0e";
 const SHAFT_RADIUS = 0.06;
 const HEAD_RADIUS = 0.15;
 const HEAD_LENGTH = 0.3;
@@ -101,7 +103,7 @@ export class VectorsLayer implements Layer {
     const material = new ShaderMaterial({
       vertexShader: ARROW_VERTEX,
       fragmentShader: ARROW_FRAGMENT,
-      uniforms: { scale: { value: 1 }, color: { value: new Color(0xff7f0e) } },
+      uniforms: { scale: { value: 1 }, color: { value: new Color(DEFAULT_ARROW_COLOR) } },
     });
     this.object = new Mesh(arrowShape(), material);
     this.object.frustumCulled = false;
@@ -114,12 +116,11 @@ export class VectorsLayer implements Layer {
     this.frame = null;
     const uniforms = this.object.material.uniforms;
     uniforms.scale.value = options?.scale ?? 1;
-    if (options?.color) {
-      try {
-        (uniforms.color.value as Color).setStyle(options.color);
-      } catch {
-        (uniforms.color.value as Color).set(0xff7f0e);
-      }
+    const color = uniforms.color.value as Color;
+    try {
+      color.setStyle(options?.color || DEFAULT_ARROW_COLOR);
+    } catch {
+      color.setStyle(DEFAULT_ARROW_COLOR);
     }
   }
 
