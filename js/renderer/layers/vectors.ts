@@ -116,12 +116,8 @@ export class VectorsLayer implements Layer {
     this.frame = null;
     const uniforms = this.object.material.uniforms;
     uniforms.scale.value = options?.scale ?? 1;
-    const color = uniforms.color.value as Color;
-    try {
-      color.setStyle(options?.color || DEFAULT_ARROW_COLOR);
-    } catch {
-      color.setStyle(DEFAULT_ARROW_COLOR);
-    }
+    // an unknown CSS colour keeps the one before (three.js warns)
+    (uniforms.color.value as Color).setStyle(options?.color || DEFAULT_ARROW_COLOR);
   }
 
   update(shown: ShownFrame): void {
