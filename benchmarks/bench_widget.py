@@ -164,7 +164,7 @@ def playback(page: Any, url: str, room: str, frames: int,
              traits: dict[str, Any] | None = None) -> dict[str, float]:
     """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate."""
     mount(page, url, room, traits)
-    page.select_option(".zn-root select", "60")
+    page.select_option(".zn-root .zn-bar select", "60")
     return page.evaluate("""async (frames) => {
       const root = document.querySelector(".zn-root");
       const renderer = document.getElementById("el").zndraw.renderer;

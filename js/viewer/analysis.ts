@@ -49,12 +49,14 @@ export class Analysis {
   private kept: number[][] = [];
   private fullCache: { key: string; frame: Promise<Frame> } | null = null;
   private sentMeasurements = "[]";
+  private pending: MeasurementTrait[] = [];
+  private measured = false; // some group was measured on the last call
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly host: AnalysisHost) {
     const { renderer, view } = host;
     this.colorBar = new ColorBar(view);
-    this.inspector = new Inspector({ renderer, frame: host.frame, full: (frame) => this.full(frame), selection: host.selection }, view);
+    this.inspector = new Inspector({ renderer, frame: host.frame, full: (frame) => this.full(frame), selection: host.selection, playing: host.playing }, view);
     this.panel = new AnalysisPanel(view, COLORMAPS, {
       set: (name, value) => this.set(name, value),
       get: (name) => this.get(name),
@@ -113,7 +115,8 @@ export class Analysis {
     this.host.readFields(fields.filter((f): f is string => !!f));
   }
 
-  /** A frame is on screen: the colour bar, measurements, inspector and panel follow it. */
+  /** A frame is on screen (or playback stopped on it): the colour bar, measurements and
+   * inspector follow it. */
   shown(): void {
     this.colorBar.show(this.host.renderer.colorKey);
     this.measure(!this.host.playing());
@@ -146,6 +149,8 @@ export class Analysis {
     const groups = this.kept.map((g) => [...g]);
     const live = selection.length >= 2 && selection.length <= 4 && !groups.some((g) => g.join() === selection.join());
     if (live) groups.push([...selection]);
+    if (!groups.length && !this.measured) return; // nothing measured, before or now
+    this.measured = groups.length > 0;
     const { renderer } = this.host;
     renderer.setMeasurements(groups);
     const frame = this.host.frame();
@@ -157,18 +162,21 @@ export class Analysis {
     // the selection's own measurement is listed too, last, marked as such
     const selected = live ? results.find((m) => m.atoms.join() === selection.join()) : undefined;
     if (selected) value.push({ atoms: selected.atoms, kind: selected.kind, value: selected.value, frame: frame?.index ?? -1, selection: true });
-    const text = JSON.stringify(value);
-    if (text === this.sentMeasurements) return;
-    const send = () => {
-      this.timer = null;
-      this.sentMeasurements = text;
-      const { model } = this.host.listeners;
-      model.set("measurements", value);
-      model.save_changes();
-    };
+    this.pending = value;
+    if (now) this.sendMeasurements();
+    else this.timer ??= setTimeout(() => this.sendMeasurements(), MEASURE_THROTTLE_MS);
+  }
+
+  /** Write the latest measurements to the trait, unless it holds them already. */
+  private sendMeasurements(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (now) send();
-    else this.timer = setTimeout(send, MEASURE_THROTTLE_MS);
+    this.timer = null;
+    const text = JSON.stringify(this.pending);
+    if (text === this.sentMeasurements) return;
+    this.sentMeasurements = text;
+    const { model } = this.host.listeners;
+    model.set("measurements", this.pending);
+    model.save_changes();
   }
 
   /** The shown frame with every field (read once per frame version). */

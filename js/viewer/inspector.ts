@@ -14,6 +14,8 @@ export interface InspectorHost {
   full(frame: Frame): Promise<Frame>;
   /** The atoms selected (the card shows the last one when nothing is hovered). */
   selection(): number[];
+  /** While playing, the card shows only what the frames read for drawing carry. */
+  playing(): boolean;
 }
 
 export class Inspector {
@@ -59,6 +61,7 @@ export class Inspector {
       return;
     }
     this.render(frame, atom, null);
+    if (this.host.playing()) return;
     void this.host.full(frame).then(
       (full) => token === this.token && this.render(full, atom, null),
       (error) => token === this.token && this.render(frame, atom, (error as Error).message),

@@ -217,6 +217,7 @@ export class Viewer {
     else {
       if (this.nav.displayed >= 0) this.step.update(this.nav.displayed, false);
       this.presenter.releaseLater();
+      this.analysis?.shown();
     }
   }
 
