@@ -26,12 +26,14 @@ export function parseProperty(spec: string): PropertySpec | null {
   return null;
 }
 
-/** The per-atom arrays of ``frame``: numeric, first dimension its atom count. */
+/** The per-atom arrays of ``frame`` (``arrays.*``, ``calc.*``): numeric, first dimension
+ * its atom count. */
 export function perAtomFields(frame: Frame): Record<string, NDArray> {
   const n = frame.numbers.length;
   const out: Record<string, NDArray> = {};
   for (const [name, value] of Object.entries(frame.fields)) {
-    if (value instanceof NDArray && value.shape[0] === n && value.shape.length <= 2 && !STYLE_FIELDS.has(name)) out[name] = value;
+    if (!/^(arrays|calc)\./.test(name) || STYLE_FIELDS.has(name)) continue;
+    if (value instanceof NDArray && value.shape[0] === n && value.shape.length <= 2) out[name] = value;
   }
   return out;
 }

@@ -174,7 +174,6 @@ export class Renderer {
   /** Redraw the shown frame from scratch (a style changed). */
   private restyle(): void {
     if (!this.shown) return;
-    this.shown = { ...this.shown };
     this.updateLayers();
     this.requestRender();
   }
@@ -231,10 +230,18 @@ export class Renderer {
     this.requestRender();
   }
 
-  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first. */
+  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first; in
+   * a periodic image, the atom it is an image of. */
   pick(x: number, y: number): number | null {
     const { numbers, radii } = this.layers.atoms;
-    return pickSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y);
+    const offsets = this.layers.images.offsets;
+    let best: number | null = null;
+    let bestDepth = Infinity;
+    for (let k = 0; k < offsets.length; k += 3) {
+      const hit = nearestSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y, offsets.subarray(k, k + 3));
+      if (hit && hit.depth < bestDepth) [best, bestDepth] = [hit.index, hit.depth];
+    }
+    return best;
   }
 
   /** Where a canvas point meets the plane facing the camera through ``through``. */
@@ -302,6 +309,22 @@ export function pickSphere(
   x: number,
   y: number,
 ): number | null {
+  return nearestSphere(camera, width, height, positions, radii, count, x, y)?.index ?? null;
+}
+
+/** ``pickSphere`` with every centre moved by ``offset`` (a periodic image): the sphere hit
+ * and its depth. */
+function nearestSphere(
+  camera: PerspectiveCamera,
+  width: number,
+  height: number,
+  positions: ArrayLike<number>,
+  radii: ArrayLike<number>,
+  count: number,
+  x: number,
+  y: number,
+  offset: ArrayLike<number> = [0, 0, 0],
+): { index: number; depth: number } | null {
   if (!count) return null;
   camera.updateMatrixWorld();
   const view = camera.matrixWorldInverse.elements;
@@ -311,7 +334,7 @@ export function pickSphere(
   let best: number | null = null;
   let bestDepth = Infinity;
   for (let i = 0; i < count; i++) {
-    const px = p[3 * i], py = p[3 * i + 1], pz = p[3 * i + 2];
+    const px = p[3 * i] + offset[0], py = p[3 * i + 1] + offset[1], pz = p[3 * i + 2] + offset[2];
     const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
     const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
     const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
@@ -326,5 +349,5 @@ export function pickSphere(
       bestDepth = depth;
     }
   }
-  return best;
+  return best === null ? null : { index: best, depth: bestDepth };
 }

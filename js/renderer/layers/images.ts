@@ -11,7 +11,8 @@ export class ImagesLayer implements Layer {
   /** Cells drawn (1: no images). */
   count = 1;
   private repeat: Vec3 = [1, 1, 1];
-  private offsets: Float32Array = new Float32Array(3);
+  /** The lattice offsets drawn, (0, 0, 0) first: 3 numbers per cell. */
+  offsets: Float32Array = new Float32Array(3);
   private shown: ShownFrame | null = null;
 
   /** Images of ``sources``' meshes (read at every update: a layer may swap its geometry). */
