@@ -133,6 +133,11 @@ export class Renderer {
     this.requestRender();
   }
 
+  /** The bonds found in the shown frame (each once, also across a periodic boundary). */
+  get bonds(): number {
+    return this.layers.bonds.count;
+  }
+
   /** The number of cells drawn (1: no periodic images). */
   get cells(): number {
     return this.layers.images.count;
@@ -275,7 +280,7 @@ export class Renderer {
     const t0 = performance.now();
     for (const layer of this.layers.all) layer.beforeRender?.(this.camera, this.canvas.clientWidth, this.canvas.clientHeight);
     this.renderer.render(this.scene, this.camera);
-    this.onRendered?.({ atoms: this.atomCount, bonds: this.layers.bonds.count, ms: performance.now() - t0 });
+    this.onRendered?.({ atoms: this.atomCount, bonds: this.bonds, ms: performance.now() - t0 });
   }
 
   screenshot(): string {

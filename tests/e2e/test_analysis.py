@@ -148,6 +148,28 @@ def test_the_repeated_cell_shows_n_x_m_x_l_images(analysis):
     page.wait_until("(m) => m.room === 'e2e-analysis' && m.atoms === '8'")
 
 
+def test_a_molecule_across_the_boundary_stays_bonded_and_wraps(analysis):
+    page = analysis
+    # a C-H pair split by the x boundary of a 4 Å cell: bonded through it (0.8 Å)
+    page.kernel_execute(
+        "split = ase.Atoms('CH', positions=[[0.2, 2, 2], [3.4, 2, 2]], cell=np.eye(3) * 4.0,"
+        " pbc=True)\nfrom zndraw_widget import Room\n"
+        "Room('e2e-split', create=True).append(split)\nv.room = 'e2e-split'")
+    page.wait_until("(m) => m.room === 'e2e-split' && m.atoms === '2' && m.rendered === '0'")
+    assert page.page.evaluate(f"() => {_VIEWER}.renderer.bonds") == 1
+    # wrapped: an atom outside the cell is drawn inside it
+    page.kernel_execute("v.frames[0] = ase.Atoms('CH', positions=[[4.2, 2, 2], [3.4, 2, 2]],"
+                        " cell=np.eye(3) * 4.0, pbc=True)\nv.wrap = True")
+    page.page.wait_for_function(
+        f"() => Math.abs({_VIEWER}.renderer.positions[0] - 0.2) < 1e-5")
+    assert page.page.evaluate(f"() => {_VIEWER}.renderer.bonds") == 1
+    page.press("f")
+    page.page.evaluate(f"() => {_VIEWER}.renderer.renderNow()")
+    page.screenshot("e2e-split-molecule.png")
+    page.kernel_execute("v.wrap = False\nv.room = 'e2e-analysis'")
+    page.wait_until("(m) => m.room === 'e2e-analysis' && m.atoms === '8'")
+
+
 def test_colours_follow_the_property_and_arrows_are_drawn(analysis):
     page = analysis
     page.kernel_execute("v.step = 0\nv.selection = []")
