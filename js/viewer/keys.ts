@@ -13,7 +13,8 @@ export type Command =
   | "clearSelection"
   | "selectAll"
   | "undo"
-  | "redo";
+  | "redo"
+  | "keepMeasurement";
 
 interface Binding {
   key: string;
@@ -42,6 +43,7 @@ const BINDINGS: Binding[] = [
   { key: "z", mod: true, shift: true, command: "redo" },
   { key: "Z", mod: true, shift: true, command: "redo" },
   { key: "y", mod: true, command: "redo" },
+  { key: "m", command: "keepMeasurement" },
 ];
 
 export interface KeyInput {

@@ -8,6 +8,7 @@ import { Renderer } from "../renderer";
 import { deleteBookmark, putBookmark, putSelection } from "../shared";
 import type { FrameStore } from "../store";
 import { RoomAccess } from "./access";
+import { Analysis } from "./analysis";
 import { Controls } from "./controls";
 import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
@@ -52,6 +53,10 @@ export class Viewer {
   private readonly room: RoomLink;
   private readonly session = newSessionId();
   private editTool: DragEditTool | null = null;
+  /** Colour by property, arrows, periodic images, measurements, the inspector. */
+  analysis: Analysis | null = null;
+  /** Fields read with every frame besides those drawn (the analysis part's). */
+  extraFields: string[] = [];
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
 
@@ -111,6 +116,7 @@ export class Viewer {
       selectAll: () => this.setSelection(Array.from({ length: this.renderer?.atomCount ?? 0 }, (_, i) => i)),
       undo: () => void this.history.run("undo"),
       redo: () => void this.history.run("redo"),
+      keepMeasurement: () => this.analysis?.keepSelection(),
     };
     this.ui = new Controls(el, Number(model.get("height") ?? 0), this.playback.fps, {
       ...commands,
@@ -184,6 +190,10 @@ export class Viewer {
       reread: (index) => this.nav.go(index, true),
     });
     bindTools(renderer.canvas, this.root, [this.editTool, new SelectTool({ renderer, selection, select })]);
+    this.analysis = new Analysis({
+      renderer, listeners: this.model, view: this.ui.view, frame: () => this.nav.shown, room: () => this.room.name,
+      data: () => this.data, selection, playing: () => this.playback.playing, readFields: (fields) => this.readFields(fields),
+    });
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
@@ -192,6 +202,7 @@ export class Viewer {
     this.model.on("change:selection", () => {
       renderer.setSelection(selection());
       this.selections.share(selection()); // set from the kernel: the room hears it too
+      this.analysis?.selectionChanged();
     });
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
@@ -215,6 +226,7 @@ export class Viewer {
     this.presenter.dispose();
     this.control?.close();
     this.stopTheme?.();
+    this.analysis?.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -230,6 +242,13 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.analysis?.shown();
+  }
+
+  /** Read ``fields`` too with every frame from now on; show the frame again with them. */
+  private readFields(fields: string[]): void {
+    this.extraFields = fields;
+    if (this.nav.store?.setExtraFields(fields)) this.nav.refresh(null);
   }
 
   private onRendered(): void {
@@ -245,6 +264,7 @@ export class Viewer {
     else {
       if (this.nav.displayed >= 0) this.step.update(this.nav.displayed, false);
       this.presenter.releaseLater();
+      this.analysis?.shown();
     }
   }
 
@@ -291,6 +311,7 @@ export class Viewer {
     this.model.model.set("selection", selection);
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);
+    this.analysis?.selectionChanged();
   }
 
   private downloadScreenshot(): void {

@@ -1,10 +1,11 @@
-// The room's bookmarks as a small list over the view: a click jumps to the frame and the
-// camera saved; "+" bookmarks what the view shows, "×" deletes one (both need write
-// access). Kept current from the join reply and `bookmark` events.
+// The room's bookmarks as a small list over the view (top right, under the analysis
+// panel's title): a click jumps to the frame and the camera saved; "+" bookmarks what the
+// view shows, "×" deletes one (both need write access). Kept current from the join reply
+// and `bookmark` events.
 import type { Bookmark, BookmarkEvent } from "../../protocol";
 
 const CSS = `
-.zn-bookmarks { position: absolute; right: 8px; top: 6px; display: flex; flex-direction: column; align-items: flex-end; gap: 2px;
+.zn-bookmarks { position: absolute; right: 8px; top: 34px; display: flex; flex-direction: column; align-items: flex-end; gap: 2px;
   max-height: 60%; overflow: auto; font-size: 11px; }
 .zn-bookmarks > div { display: flex; gap: 2px; }
 .zn-bookmarks button { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;

@@ -1,8 +1,8 @@
-// Whose selections the view marks: a line of names in their colours under the status line.
+// Whose selections the view marks: a line of names in their colours (bottom left).
 import type { MarkGroup } from "../../renderer/layers";
 
 const CSS = `
-.zn-legend { position: absolute; left: 8px; top: 24px; display: flex; flex-wrap: wrap; gap: 8px; font-size: 11px; pointer-events: none; }
+.zn-legend { position: absolute; left: 8px; bottom: 8px; display: flex; flex-wrap: wrap; gap: 8px; font-size: 11px; pointer-events: none; }
 .zn-legend span::before { content: ""; display: inline-block; width: 8px; height: 8px; margin-right: 4px; border-radius: 50%; background: currentColor; }
 `;
 
