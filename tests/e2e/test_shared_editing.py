@@ -26,8 +26,16 @@ def _select_an_atom(page: ViewerPage) -> tuple[int, dict[str, float]]:
 
 
 def test_ctrl_z_reverts_a_drag_edit_in_every_view(main_page, open_notebook):
-    page = main_page
     follower = open_notebook("undo-follower.ipynb", [FOLLOWER])
+    try:
+        _undo_in_every_view(main_page, follower)
+    except Exception:
+        main_page.diagnose("undoing in the main page")
+        follower.diagnose("following the main page")
+        raise
+
+
+def _undo_in_every_view(page: ViewerPage, follower: ViewerPage) -> None:
     follower.wait_rendered()
     atom, point = _select_an_atom(page)
     follower.wait_rendered(frame=0)  # it follows the presenter's Home
@@ -39,9 +47,10 @@ def test_ctrl_z_reverts_a_drag_edit_in_every_view(main_page, open_notebook):
     page.drag(point, 40, 25)
     page.wait_until("(m, before) => m.edited != null && m.edited !== before", edited)
     page.kernel_execute(f"assert np.linalg.norm(v.frames[0].positions[{atom}] - before) > 0.3")
-    follower.page.wait_for_function(
-        "(a) => Math.abs(document.querySelector('.zn-root').parentElement.zndraw.renderer"
-        ".positions[3 * a.atom] - a.x) > 0.05", arg={"atom": atom, "x": before[0]})
+    follower.page.wait_for_function(  # the follower draws the move
+        "(a) => { const p = document.querySelector('.zn-root').parentElement.zndraw.renderer"
+        ".positions; return Math.hypot(...[0, 1, 2].map(k => p[3 * a.atom + k] - a.before[k]))"
+        " > 0.3; }", arg={"atom": atom, "before": before})
 
     page.record("history")
     page.press("Control+z")
