@@ -70,6 +70,35 @@ SNAPSHOT_RETRY = 60.0  # seconds before trying again after a snapshot failed
 SNAPSHOT_FORMAT = 2
 
 
+class _Stack(list):
+    """An undo or redo stack whose records but the newest are kept packed (msgpack): a
+    record of a big write names every frame it touched, a few bytes each so."""
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self and isinstance(self[-1], dict):
+            self[-1] = msgpack.packb(self[-1])
+        super().append(record)
+
+    def pop(self) -> dict[str, Any]:  # type: ignore[override]
+        record = super().pop()
+        if self and isinstance(self[-1], bytes):
+            self[-1] = _unpacked(self[-1])
+        return _unpacked(record)
+
+    def unpacked(self) -> list[dict[str, Any]]:
+        return [_unpacked(record) for record in self]
+
+
+def _unpacked(record: dict[str, Any] | bytes) -> dict[str, Any]:
+    return msgpack.unpackb(record, strict_map_key=False) if isinstance(record, bytes) else record
+
+
+def _stacks(records: dict[str, dict[str, list]]) -> dict[str, dict[str, _Stack]]:
+    """Undo and redo records as a room keeps them."""
+    return {session: {name: _Stack(stack) for name, stack in stacks.items()}
+            for session, stacks in records.items()}
+
+
 @dataclass
 class _Room:
     name: str
@@ -80,7 +109,7 @@ class _Room:
     step: int = 0
     events: deque = field(default_factory=deque)  # of (seq, the event as msgpack)
     event_bytes: int = 0
-    records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    records: dict[str, dict[str, _Stack]] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)  # description, expires
     owner: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
@@ -93,7 +122,12 @@ class _Room:
                         self.fields.get("expires"), self.owner, dict(self.grants))
 
     def stack(self, session: str, name: str) -> list[dict[str, Any]]:
-        return self.records.setdefault(session, {"undo": [], "redo": []})[name]
+        return self.records.setdefault(session, {"undo": _Stack(), "redo": _Stack()})[name]
+
+    def unpacked_records(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """The undo and redo records of every session that has some."""
+        return {session: {name: stack.unpacked() for name, stack in stacks.items()}
+                for session, stacks in self.records.items() if stacks["undo"] or stacks["redo"]}
 
     def log_event(self, event: dict[str, Any]) -> None:
         """Log a data event, dropping the oldest past ``EVENT_LOG_LENGTH`` events or
@@ -274,7 +308,7 @@ class MemoryStore(Store):
                     room.log_event(event)
                 else:
                     room.log_packed(*event)
-            room.records = records
+            room.records = _stacks(records)
             defaults = [None, {}, {}, {}]  # absent from older snapshots: open, nothing remembered
             room.owner, room.grants, room.remembered, room.fields = (
                 later + defaults[len(later):])
@@ -707,7 +741,7 @@ class MemoryStore(Store):
     async def live_segments(self) -> set[str]:
         rooms = self._rooms.values()
         codes = np.concatenate([np.empty(0, np.int64), *(r.table.live_locations() for r in rooms)])
-        return self._segments.segments(codes) | segments_in([r.records for r in rooms])
+        return self._segments.segments(codes) | segments_in([r.unpacked_records() for r in rooms])
 
     async def forget_segments(self, segments: set[str]) -> None:
         self._log("forget_segments", sorted(segments))
@@ -723,8 +757,7 @@ class MemoryStore(Store):
             "order_version": r.order_version, "step": r.step,
             **dict(zip(("order", "frames", "history"), r.table.export(), strict=True)),
             "events": r.logged_events(),
-            "records": {session: stacks for session, stacks in r.records.items()
-                        if stacks["undo"] or stacks["redo"]},
+            "records": r.unpacked_records(),
             "owner": r.owner, "grants": r.grants,
             "description": r.fields.get("description", ""), "expires": r.fields.get("expires"),
         } for r in self._rooms.values()]
@@ -746,7 +779,7 @@ class MemoryStore(Store):
                          owner=r.get("owner"), grants=dict(r.get("grants") or {}))
             for event in r["events"]:
                 room.log_event(event)
-            room.records = dict(r["records"])
+            room.records = _stacks(r["records"])
             room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
             self._rooms[room.name] = room
         self._add_known(state["hashes"])
