@@ -59,6 +59,13 @@ async def test_a_format_1_snapshot_and_its_journal_load(tmp_path):
     assert await last.export_state() == exported
     assert (await last.pop_record("r", "s", "undo")) == {"op": "delete", "ids": ["c"]}
     assert (await last.pop_record("r", "s", "undo")) == {"op": "delete", "ids": ["a", "b"]}
+    # the arrays loaded from the snapshot take changes
+    await last.update("r", [("b", 1, "h4", "seg5/2")], session="s")
+    await last.insert("r", [(0, FrameRef("d", 1, "h5", "seg5/3"))], session="s", order_base=4)
+    await last.delete("r", ["a"], session="s", order_base=5)
+    assert [(r.id, r.version, r.hash) for r in (await last.resolve("r", ALL)).refs] == [
+        ("d", 1, "h5"), ("b", 2, "h4"), ("c", 1, "hc")]
+    assert [h["hash"] for h in await last.frame_history("r", "b")] == [HASH, "h4"]
     await last.close()
 
 

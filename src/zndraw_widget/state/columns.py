@@ -56,6 +56,33 @@ def hash_text(data: bytes) -> str:
     return data.decode()
 
 
+def ids_array(texts: Sequence[str]) -> np.ndarray:
+    """Ids (or other texts) as an ``S`` array, as :func:`key` makes each."""
+    joined = "".join(texts)
+    if texts and joined.isascii() and "\x00" not in joined \
+            and len(joined) == len(texts[0]) * len(texts):  # all as long: one pass
+        width = max(len(texts[0]), 1)
+        return np.frombuffer(joined.encode(), dtype=f"S{width}") if joined else \
+            np.zeros(len(texts), dtype="S1")
+    return keys_array(key(text) for text in texts)
+
+
+def hashes_array(texts: Sequence[str]) -> np.ndarray:
+    """Content hashes as an ``S`` array, as :func:`hash_key` makes each."""
+    if texts and all(t.startswith(_SHA256) and len(t) == 71 for t in texts):
+        digits = "".join(t[7:] for t in texts)
+        try:
+            digests = bytes.fromhex(digits)
+        except ValueError:
+            digests = b""
+        if len(digests) == 32 * len(texts) and digests.hex() == digits:
+            tagged = np.empty((len(texts), 33), dtype=np.uint8)
+            tagged[:, 0] = _DIGEST[0]
+            tagged[:, 1:] = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)
+            return tagged.view("S33").reshape(-1)
+    return keys_array(hash_key(text) for text in texts)
+
+
 def lookup_keys(texts: Iterable[str], encode=key) -> tuple[np.ndarray, np.ndarray]:
     """``texts`` encoded for a lookup, and a mask of those that can be held at all (the
     others are in no table)."""
@@ -106,7 +133,17 @@ class Segments:
         return self._intern(location) * _ROW
 
     def encode_all(self, locations: Iterable[str]) -> np.ndarray:
-        return np.fromiter((self.encode(loc) for loc in locations), dtype=np.int64)
+        codes, last, base = [], None, 0
+        for location in locations:
+            segment, slash, row = location.rpartition("/")
+            if slash and row.isdigit() and row.isascii() and len(row) < 10 \
+                    and (row[0] != "0" or len(row) == 1):  # no leading zero: comes back so
+                if segment != last:
+                    last, base = segment, self._intern(segment) * _ROW + 1
+                codes.append(base + int(row))
+            else:
+                codes.append(self.encode(location))
+        return np.array(codes, dtype=np.int64)
 
     def decode(self, code: int) -> str:
         segment, row = divmod(int(code), _ROW)
@@ -179,6 +216,7 @@ class KeyIndex:
         main = _widen(self.keys, keys.dtype.itemsize)
         at = np.minimum(np.searchsorted(main, keys), max(len(main) - 1, 0))
         hit = (main[at] == keys) if len(main) else np.zeros(len(keys), dtype=bool)
+        self.values = writable(self.values)
         self.values[at[hit]] = values[hit]
         removed = at[hit & (values < 0)]
         if len(removed):
@@ -213,5 +251,11 @@ def pack(array: np.ndarray) -> list[Any]:
 
 
 def unpack(packed: list[Any]) -> np.ndarray:
+    """The array of :func:`pack`, read-only on ``packed``'s bytes (see :func:`writable`)."""
     dtype, data = packed
-    return np.frombuffer(data, dtype=dtype).copy()
+    return np.frombuffer(data, dtype=dtype)
+
+
+def writable(array: np.ndarray) -> np.ndarray:
+    """``array``, copied first if it is read-only (loaded by :func:`unpack`)."""
+    return array if array.flags.writeable else array.copy()

@@ -17,11 +17,13 @@ from .columns import (
     Segments,
     hash_key,
     hash_text,
-    key,
+    hashes_array,
+    ids_array,
     keys_array,
     lookup_keys,
     pack,
     unpack,
+    writable,
 )
 
 Ref = tuple[str, int, str, str]  # id, version, hash, location
@@ -52,11 +54,11 @@ class _Columns:
                 grown[:start] = old[:start]
                 setattr(self, name, grown)
         for name, values in zip(self._fields(), (ids, versions, hashes, locations), strict=True):
-            column = getattr(self, name)
+            column = writable(getattr(self, name))
             if column.dtype.kind == "S" and values.dtype.itemsize > column.dtype.itemsize:
                 column = column.astype(values.dtype)
-                setattr(self, name, column)
             column[start : start + count] = values
+            setattr(self, name, column)
         self.size += count
         return np.arange(start, start + count)
 
@@ -147,8 +149,8 @@ class FrameTable:
     def insert(self, index: int, refs: Sequence[Ref]) -> tuple[np.ndarray, np.ndarray]:
         """Insert frames ``refs`` at positions ``index``, ``index + 1``, ...; their hashes
         and locations as stored."""
-        ids, hashes = keys_array(key(r[0]) for r in refs), keys_array(hash_key(r[2]) for r in refs)
-        locations = self.segments.encode_all(r[3] for r in refs)
+        ids, hashes = ids_array([r[0] for r in refs]), hashes_array([r[2] for r in refs])
+        locations = self.segments.encode_all([r[3] for r in refs])
         rows = self._rows.append(ids, np.fromiter((r[1] for r in refs), np.int64, len(refs)),
                                  hashes, locations)
         self.order = np.insert(self.order, index, rows)
@@ -162,8 +164,9 @@ class FrameTable:
         self._to_past(np.array([row]))
         columns = self._rows
         hashed = hash_key(hash_)
-        if len(hashed) > columns.hashes.dtype.itemsize:
-            columns.hashes = columns.hashes.astype(f"S{len(hashed)}")
+        columns.versions, columns.locations = writable(columns.versions), writable(columns.locations)
+        columns.hashes = writable(columns.hashes).astype(
+            f"S{max(len(hashed), columns.hashes.dtype.itemsize)}", copy=False)
         code = self.segments.encode(location)
         columns.versions[row], columns.hashes[row], columns.locations[row] = version, hashed, code
         return keys_array([hashed]), np.array([code], dtype=np.int64)
@@ -245,10 +248,10 @@ class FrameTable:
             kept = versions[:-1] if frame_id in frames and versions else versions
             past.extend((frame_id, v, h, loc) for v, h, loc in kept)
         if past:
-            table._past.append(keys_array(key(r[0]) for r in past),
+            table._past.append(ids_array([r[0] for r in past]),
                                np.fromiter((r[1] for r in past), np.int64, len(past)),
-                               keys_array(hash_key(r[2]) for r in past),
-                               segments.encode_all(r[3] for r in past))
+                               hashes_array([r[2] for r in past]),
+                               segments.encode_all([r[3] for r in past]))
         table.insert(0, [(i, *frames[i]) for i in order])
         table._past_trimmed = table._past.size
         return table
