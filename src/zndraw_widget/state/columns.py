@@ -59,11 +59,9 @@ def hash_text(data: bytes) -> str:
 def ids_array(texts: Sequence[str]) -> np.ndarray:
     """Ids (or other texts) as an ``S`` array, as :func:`key` makes each."""
     joined = "".join(texts)
-    if texts and joined.isascii() and "\x00" not in joined \
-            and len(joined) == len(texts[0]) * len(texts):  # all as long: one pass
-        width = max(len(texts[0]), 1)
-        return np.frombuffer(joined.encode(), dtype=f"S{width}") if joined else \
-            np.zeros(len(texts), dtype="S1")
+    if texts and joined and joined.isascii() and "\x00" not in joined \
+            and all(len(text) == len(texts[0]) for text in texts):  # all as long: one pass
+        return np.frombuffer(joined.encode(), dtype=f"S{len(texts[0])}")
     return keys_array(key(text) for text in texts)
 
 
@@ -83,18 +81,21 @@ def hashes_array(texts: Sequence[str]) -> np.ndarray:
     return keys_array(hash_key(text) for text in texts)
 
 
-def lookup_keys(texts: Iterable[str], encode=key) -> tuple[np.ndarray, np.ndarray]:
-    """``texts`` encoded for a lookup, and a mask of those that can be held at all (the
-    others are in no table)."""
-    encoded, held = [], []
-    for text in texts:
-        try:
-            encoded.append(encode(text))
-            held.append(True)
-        except ValueError:
-            encoded.append(b"")
-            held.append(False)
-    return keys_array(encoded), np.array(held, dtype=bool)
+def lookup_keys(texts: Sequence[str], hashes: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (or, with ``hashes``, content hashes) encoded for a lookup, and a mask of those
+    that can be held at all (the others are in no table)."""
+    try:
+        return (hashes_array if hashes else ids_array)(texts), np.ones(len(texts), dtype=bool)
+    except ValueError:  # one cannot be held: the others one by one
+        encoded, held = [], []
+        for text in texts:
+            try:
+                encoded.append((hash_key if hashes else key)(text))
+                held.append(True)
+            except ValueError:
+                encoded.append(b"")
+                held.append(False)
+        return keys_array(encoded), np.array(held, dtype=bool)
 
 
 def keys_array(values: Iterable[bytes], width: int = 1) -> np.ndarray:

@@ -55,7 +55,16 @@ from .base import (
     resolve_indices,
     segments_in,
 )
-from .columns import KeyIndex, Segments, hash_key, hash_text, keys_array, lookup_keys
+from .columns import (
+    KeyIndex,
+    Segments,
+    hash_key,
+    hash_text,
+    hashes_array,
+    ids_array,
+    keys_array,
+    lookup_keys,
+)
 from .failures import Failure
 from .journal import Journal, read_records
 from .table import FrameTable
@@ -420,9 +429,10 @@ class MemoryStore(Store):
         refs = [[r.version, r.hash, r.location] for r in copy_of]
         return self._log("create_room", name, refs, new_ids, created, owner)
 
-    def _check_create_room(self, name: str, *_: Any) -> None:
+    def _check_create_room(self, name: str, refs: list, new_ids: list[str], *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
+        _check_held(new_ids, [ref[1] for ref in refs])
 
     def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float,
                            owner: str | None = None) -> RoomInfo:
@@ -546,6 +556,7 @@ class MemoryStore(Store):
                       record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
+        _check_held([item[1] for item in items], [item[3] for item in items])
         length = len(state.table)
         rows = state.table.rows_of([item[1] for item in items]).tolist()
         seen = set()
@@ -625,6 +636,7 @@ class MemoryStore(Store):
     def _check_update(self, room: str, changes: list, session: str, record: Record,
                       key: list[str] | None = None) -> None:
         state = self._room(room)
+        _check_held([], [change[2] for change in changes])
         rows = state.table.rows_of([change[0] for change in changes]).tolist()
         for (frame_id, base, _, _), row in zip(changes, rows):
             if row < 0:
@@ -673,6 +685,7 @@ class MemoryStore(Store):
                       session: str, order_base: int | None, record: Record,
                       group: str | None, key: list[str] | None = None) -> None:
         state = self._room(room)
+        _check_held([item[1] for item in insert], [item[3] for item in insert])
         self._check_order(state, session, order_base)
         gone = set(delete)
         missing = [i for i, row in zip(delete, state.table.rows_of(delete).tolist()) if row < 0]
@@ -732,7 +745,7 @@ class MemoryStore(Store):
         return [{"version": v, "hash": h} for v, h in state.table.history(row)]
 
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
-        keys, held = lookup_keys(hashes, hash_key)
+        keys, held = lookup_keys(list(hashes), hashes=True)
         found = self._known.lookup(keys)
         found[~held] = -1
         decode = self._segments.decode
@@ -954,6 +967,13 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _check_held(ids: list[str], hashes: list[str]) -> None:
+    """Raise ``ValueError`` unless the columns can hold ``ids`` and ``hashes`` (see
+    :mod:`.columns`): checked before the journal takes a record, so replay never fails."""
+    ids_array(ids)
+    hashes_array(hashes)
 
 
 def _deletes_only(record: dict[str, Any]) -> bool:

@@ -99,7 +99,7 @@ class FrameTable:
     # -- reading --------------------------------------------------------------------------
     def rows_of(self, ids: Sequence[str]) -> np.ndarray:
         """The row of each frame id, -1 where the room has no such frame."""
-        keys, held = lookup_keys(ids)
+        keys, held = lookup_keys(list(ids))
         rows = self._index.lookup(keys)
         rows[~held] = -1
         return rows
