@@ -4,9 +4,10 @@ Every change is checked against the state, appended to ``state.journal`` and fsy
 only then applied in memory and announced: a change the journal could not take (a full
 disk) changes nothing. On start the last snapshot is loaded and the journal replayed
 (:mod:`.journal`). A snapshot replaces the journal once it holds ``SNAPSHOT_RECORDS``
-records, has grown to the size of the last snapshot (at least ``SNAPSHOT_MIN_BYTES``), or
-its oldest record is ``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much
-longer than loading the snapshot. Leases are not persisted: they die with the process, as
+records, has grown to ``1 / SNAPSHOT_SHARE`` of the last snapshot's size (at least
+``SNAPSHOT_MIN_BYTES``), or its oldest record is ``SNAPSHOT_AGE`` seconds old, so that
+replaying it never takes much longer than loading the snapshot. Per-frame state is held in
+columns (:mod:`.table`), which a snapshot writes as raw buffers. Leases are not persisted: they die with the process, as
 the connections that held them do.
 
 Why one file over 400 lines: ``MemoryStore`` implements the whole Store contract; each
@@ -72,6 +73,10 @@ from .table import FrameTable
 log = logging.getLogger(__name__)
 SNAPSHOT_RECORDS = 10_000
 SNAPSHOT_MIN_BYTES = 16 << 20
+#: A journal byte costs about ten times a snapshot byte to load (records are per-frame
+#: Python objects, a snapshot raw arrays): the journal is snapshot at this share of the
+#: snapshot's size, so that replaying it costs about as much as loading the snapshot.
+SNAPSHOT_SHARE = 8
 SNAPSHOT_AGE = 600.0
 SNAPSHOT_RETRY = 60.0  # seconds before trying again after a snapshot failed
 #: The snapshot format: 2 holds each room's frames as raw arrays (:mod:`.table`); 1, per-frame
@@ -259,7 +264,7 @@ class MemoryStore(Store):
         return (journal.records > 0
                 and time.monotonic() - self._snapshot_failed >= SNAPSHOT_RETRY
                 and (journal.records >= SNAPSHOT_RECORDS
-                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes)
+                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes // SNAPSHOT_SHARE)
                      or time.monotonic() - journal.started >= SNAPSHOT_AGE))
 
     def _snapshot(self) -> None:
