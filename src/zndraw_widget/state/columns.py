@@ -18,6 +18,7 @@ finds nothing. The server's ids and hashes never are such.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 _SHA256 = "sha256:"
 _DIGEST = b"\x01"
 _ROW = 1 << 32  # a location is segment * _ROW + row + 1 (0: a location without a row)
+_POWERS = 10 ** np.arange(1, 10)  # a row of k digits is at least _POWERS[k - 2]
 
 
 def key(text: str) -> bytes:
@@ -60,7 +62,7 @@ def ids_array(texts: Sequence[str]) -> np.ndarray:
     """Ids (or other texts) as an ``S`` array, as :func:`key` makes each."""
     joined = "".join(texts)
     if texts and joined and joined.isascii() and "\x00" not in joined \
-            and all(len(text) == len(texts[0]) for text in texts):  # all as long: one pass
+            and len(set(map(len, texts))) == 1:  # all as long: one pass
         return np.frombuffer(joined.encode(), dtype=f"S{len(texts[0])}")
     return keys_array(key(text) for text in texts)
 
@@ -133,18 +135,22 @@ class Segments:
             return self._intern(segment) * _ROW + int(row) + 1
         return self._intern(location) * _ROW
 
-    def encode_all(self, locations: Iterable[str]) -> np.ndarray:
-        codes, last, base = [], None, 0
-        for location in locations:
-            segment, slash, row = location.rpartition("/")
-            if slash and row.isdigit() and row.isascii() and len(row) < 10 \
-                    and (row[0] != "0" or len(row) == 1):  # no leading zero: comes back so
-                if segment != last:
-                    last, base = segment, self._intern(segment) * _ROW + 1
-                codes.append(base + int(row))
-            else:
-                codes.append(self.encode(location))
-        return np.array(codes, dtype=np.int64)
+    def encode_all(self, locations: Sequence[str]) -> np.ndarray:
+        """:meth:`encode` of each location, at once for ``<segment>/<row>`` ones."""
+        parts = [location.rpartition("/") for location in locations]
+        rows = list(map(itemgetter(2), parts))
+        digits = "".join(rows)
+        if parts and digits.isascii() and digits.isdigit() and all(map(itemgetter(1), parts)):
+            lengths = np.fromiter(map(len, rows), np.int64, len(rows))
+            if lengths.min() >= 1 and lengths.max() < 10:
+                values = np.array(rows).astype(np.int64)
+                if np.array_equal(lengths, np.searchsorted(_POWERS, values, "right") + 1):
+                    # (no leading zeros: each row comes back as it was)
+                    number = {name: self._intern(name)
+                              for name in dict.fromkeys(map(itemgetter(0), parts))}
+                    names = np.array([number[part[0]] for part in parts], dtype=np.int64)
+                    return names * _ROW + values + 1
+        return np.array([self.encode(location) for location in locations], dtype=np.int64)
 
     def decode(self, code: int) -> str:
         segment, row = divmod(int(code), _ROW)
@@ -202,19 +208,31 @@ class KeyIndex:
         return found
 
     def set(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Map each of ``keys`` to its value (-1: remove it)."""
+        """Map each of ``keys`` to its value (-1: remove it; of a key given twice, the
+        last)."""
+        if len(keys) > 256:  # a big change goes into the arrays at once
+            self.merge()
+            backwards = keys[::-1]
+            keys, first = np.unique(backwards, return_index=True)
+            self._merge(keys, values[::-1][first])
+            return
         self._recent.update(zip(keys.tolist(), values.tolist(), strict=True))
         if len(self._recent) > max(1024, len(self.keys) // 16):
             self.merge()
 
     def merge(self) -> None:
         """Fold the recent changes into the sorted arrays."""
-        if not self._recent:
-            return
-        keys = keys_array(self._recent, self.keys.dtype.itemsize)
-        values = np.fromiter(self._recent.values(), np.int64, len(self._recent))
-        self._recent = {}
-        main = _widen(self.keys, keys.dtype.itemsize)
+        if self._recent:
+            keys = keys_array(self._recent)
+            values = np.fromiter(self._recent.values(), np.int64, len(self._recent))
+            self._recent = {}
+            self._merge(keys, values)
+
+    def _merge(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Fold in distinct ``keys`` with their values."""
+        width = max(keys.dtype.itemsize, self.keys.dtype.itemsize)
+        keys = _widen(keys, width)
+        main = _widen(self.keys, width)
         at = np.minimum(np.searchsorted(main, keys), max(len(main) - 1, 0))
         hit = (main[at] == keys) if len(main) else np.zeros(len(keys), dtype=bool)
         self.values = writable(self.values)
