@@ -198,7 +198,10 @@ class KeyIndex:
             at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
             hit = self.keys[at] == keys
             found[hit] = self.values[at[hit]]
-        if self._recent and len(keys):
+        if self._recent and len(keys) < len(self._recent):  # few keys: one dict look-up each
+            for k, key_ in enumerate(keys.tolist()):
+                found[k] = self._recent.get(key_, found[k])
+        elif self._recent and len(keys):
             recent = keys_array(self._recent)
             order = np.argsort(recent)
             recent, values = recent[order], np.fromiter(self._recent.values(), np.int64)[order]

@@ -123,12 +123,18 @@ class FrameTable:
 
     def positions(self, rows: np.ndarray) -> np.ndarray:
         """The position of each row in the order."""
-        if len(rows) <= 4:
-            return np.array([int(np.flatnonzero(self.order == r)[0]) for r in rows.tolist()],
-                            dtype=np.int64)
+        if len(rows) <= 4:  # each searched for from the start, a block at a time
+            return np.array([self._position(r) for r in rows.tolist()], dtype=np.int64)
         where = np.empty(self._rows.size, dtype=np.int64)
         where[self.order] = np.arange(len(self.order))
         return where[rows]
+
+    def _position(self, row: int, block: int = 1 << 14) -> int:
+        for start in range(0, len(self.order), block):
+            found = np.flatnonzero(self.order[start : start + block] == row)
+            if len(found):
+                return start + int(found[0])
+        raise KeyError(row)
 
     def history(self, row: int) -> list[tuple[int, str]]:
         """(version, hash) of the versions kept of the frame at ``row``, oldest first."""
