@@ -100,12 +100,10 @@ def lookup_keys(texts: Sequence[str], hashes: bool = False) -> tuple[np.ndarray,
         return keys_array(encoded), np.array(held, dtype=bool)
 
 
-def keys_array(values: Iterable[bytes], width: int = 1) -> np.ndarray:
-    """An ``S`` array of ``values``, at least ``width`` wide."""
+def keys_array(values: Iterable[bytes]) -> np.ndarray:
+    """An ``S`` array of ``values`` (``S1`` if there are none)."""
     array = np.array(list(values), dtype=bytes)
-    if array.dtype.itemsize < width or array.size == 0:
-        array = array.astype(f"S{max(width, array.dtype.itemsize, 1)}")
-    return array
+    return array if array.size else array.astype("S1")
 
 
 def _widen(array: np.ndarray, width: int) -> np.ndarray:

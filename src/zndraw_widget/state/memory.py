@@ -59,11 +59,9 @@ from .base import (
 from .columns import (
     KeyIndex,
     Segments,
-    hash_key,
     hash_text,
     hashes_array,
     ids_array,
-    keys_array,
     lookup_keys,
 )
 from .failures import Failure
@@ -408,8 +406,7 @@ class MemoryStore(Store):
 
     def _add_known(self, hashes: dict[str, str]) -> None:
         """Remember where content ``hashes`` ({hash: location}) is stored."""
-        self._known.set(keys_array(hash_key(h) for h in hashes),
-                        self._segments.encode_all(hashes.values()))
+        self._known.set(hashes_array(list(hashes)), self._segments.encode_all(list(hashes.values())))
 
     def _insert_runs(self, room: _Room, items: list) -> None:
         """Insert ``[index, id, version, hash, location]`` each in turn, run by run of
