@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import getpass
 import operator
+import os
 import re
 import secrets
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
 from ..frames import Column, Frame, FrameBatch, frame_to_atoms
-from . import upload
+from . import download, upload
 from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
@@ -456,6 +457,16 @@ class Room(MutableSequence["ase.Atoms"]):
                 raise
             finally:
                 bar.close()
+
+    def export(self, target: str | os.PathLike[str] | IO[Any], format: str | None = None,
+               index: Any = None, progress: bool | None = None) -> int:
+        """Write the frames ``index`` selects (an int, a slice or a list; None: all) to
+        ``target``, a path or a file object, in ``format`` (an ase format name, or ``h5md``;
+        None: the one the file name says, e.g. ``.xyz`` extxyz, ``.traj``, ``.h5``). The
+        server writes the file and streams it (docs/protocol.md, Export); a progress bar
+        shows for long exports (``progress``: always / never). Returns the number of frames;
+        a path is removed again if the export fails."""
+        return download.download(self._http, self._path, target, format, index, progress)
 
     def _remove_written(self, start: int, count: int, error: BaseException) -> None:
         """Undo the part of a failed extend that reached the server (the lock is held):

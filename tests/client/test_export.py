@@ -1,0 +1,73 @@
+"""``room.export``: a room's frames as a file, through a real server process."""
+
+from __future__ import annotations
+
+import io
+
+import ase.io
+import numpy as np
+import pytest
+
+from zndraw_widget import Room
+from zndraw_widget.errors import BadRequest, PayloadTooLarge
+
+from ..conftest import ServerProcess
+from ..server.test_export import assert_same, rich_frames
+
+
+def test_export_to_a_path_or_a_file_equals_the_input(connect, tmp_path):
+    room = connect()
+    frames = rich_frames(5)
+    room.extend(frames)
+    assert room.export(tmp_path / "all.xyz") == 5
+    assert_same(ase.io.read(tmp_path / "all.xyz", ":"), frames)
+    assert room.export(str(tmp_path / "some.traj"), index=slice(1, None, 2)) == 2
+    got = ase.io.read(tmp_path / "some.traj", ":")
+    assert [a.info["step"] for a in got] == [1, 3]
+
+    text = io.StringIO()
+    room.export(text, format="extxyz", index=[4, 0], progress=True)
+    assert_same(ase.io.read(io.StringIO(text.getvalue()), ":", format="extxyz"),
+                [frames[4], frames[0]])
+    binary = io.BytesIO()
+    assert room.export(binary, format="xyz", index=-1) == 1
+    assert binary.getvalue().startswith(b"5\n")
+
+
+def test_bad_exports_say_what_to_do_and_leave_no_file(connect, tmp_path):
+    room = connect()
+    room.extend(rich_frames(2))
+    with pytest.raises(BadRequest, match="cannot export format 'unknownsuffix'"):
+        room.export(tmp_path / "out.unknownsuffix")
+    assert not (tmp_path / "out.unknownsuffix").exists()
+    with pytest.raises(ValueError, match="pass format="):
+        room.export(io.BytesIO())
+    with pytest.raises(BadRequest, match="holds one frame"):
+        room.export(tmp_path / "POSCAR", format="vasp")
+    assert not (tmp_path / "POSCAR").exists()
+    with pytest.raises(IndexError):
+        room.export(tmp_path / "x.xyz", index=9)
+    assert not (tmp_path / "x.xyz").exists()
+
+
+def test_streamed_exports_have_no_size_limit(tmp_path, no_ambient_server):
+    """With max_response_mb = 1 a 3 MB room still exports as extxyz (streamed, chunk by
+    chunk), while traj (written whole) is refused with 413 naming the way out."""
+    server = ServerProcess(tmp_path / "storage", "--max-response-mb", "1")
+    try:
+        room = Room("big", url=server.base, token=server.token, create=True)
+        rng = np.random.default_rng(1)
+        frames = [ase.Atoms(numbers=np.full(2000, 6), positions=rng.random((2000, 3)) * 30)
+                  for _ in range(8)]  # 8 x 48 KB of positions, twice that with numbers
+        for i, atoms in enumerate(frames):
+            atoms.info["i"] = i
+        room.extend(frames * 4)  # 32 frames, about 3 MB of frame data
+        with pytest.raises(PayloadTooLarge, match="streamed format"):
+            room.export(tmp_path / "big.traj")
+        assert room.export(tmp_path / "big.xyz") == 32
+        got = ase.io.read(tmp_path / "big.xyz", ":")
+        assert [a.info["i"] for a in got] == list(range(8)) * 4
+        np.testing.assert_allclose(got[-1].positions, frames[-1].positions, atol=1e-7)
+        room.close()
+    finally:
+        server.stop()
