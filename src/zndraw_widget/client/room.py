@@ -419,7 +419,8 @@ class Room(MutableSequence["ase.Atoms"]):
         body = upload.encode([frame])
         self._insert([frame], body, clamp_insert(index, self._length()))
 
-    def extend(self, values: Iterable[ase.Atoms | Frame], progress: bool | None = None) -> None:
+    def extend(self, values: Iterable[ase.Atoms | Frame], progress: bool | None = None, *,
+               on_written: Callable[[int], None] | None = None) -> None:
         """Append every frame of ``values`` (any iterable, read lazily), holding the lock.
 
         Frames go in requests of about ``batch_bytes``, each encoded while the previous one
@@ -427,7 +428,8 @@ class Room(MutableSequence["ase.Atoms"]):
         chunk retried after its server went away lands once; a progress bar shows for
         long uploads (``progress``: always / never). One :meth:`undo` removes them all,
         however many requests they took. On an error nothing stays written: frames
-        already sent are removed again.
+        already sent are removed again. ``on_written(count)`` is called each time a request
+        has landed, with the number of frames written so far.
         """
         if values is self:
             values = self[:]
@@ -444,12 +446,17 @@ class Room(MutableSequence["ase.Atoms"]):
                     if pending is not None:
                         written += pending.result()
                         pending = None
+                        if on_written is not None:
+                            on_written(written)
                     pending = pool.submit(self._insert, frames, body, start + sent, False,
                                           group, f"{upload_key}-{chunk}")
                     sent += len(frames)
                     bar.update(len(frames), len(body))
                 if pending is not None:
                     written += pending.result()
+                    pending = None
+                    if on_written is not None:
+                        on_written(written)
             except BaseException as error:
                 if pending is not None and pending.exception() is None:
                     written += pending.result()
