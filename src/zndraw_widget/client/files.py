@@ -49,10 +49,11 @@ def file_or_room(name: str | os.PathLike[str]) -> Path | str:
 
 @contextlib.contextmanager
 def room_to_fill(name: str | None, url: str | None, token: str | None,
-                 ephemeral: bool = False) -> Iterator[Room]:
+                 ephemeral: bool = False, unique: bool = False) -> Iterator[Room]:
     """A room to upload into: a new one (``viewer-<random>`` when ``name`` is None), or the
-    existing room ``name``. If the ``with`` block fails, a room made here is deleted again
-    (an existing one keeps what it had: ``extend`` removes its partial upload)."""
+    existing room ``name`` (``unique``: a new ``<name>-<random>`` instead). If the ``with``
+    block fails, a room made here is deleted again (an existing one keeps what it had:
+    ``extend`` removes its partial upload)."""
     from .room import Room
 
     created = True
@@ -60,7 +61,11 @@ def room_to_fill(name: str | None, url: str | None, token: str | None,
         room = Room.create(name or f"viewer-{secrets.token_hex(6)}", url=url, token=token,
                            ephemeral=ephemeral)
     except AlreadyExists:
-        room, created = Room(name, url=url, token=token), False
+        if unique:
+            room = Room.create(f"{name}-{secrets.token_hex(3)}", url=url, token=token,
+                               ephemeral=ephemeral)
+        else:
+            room, created = Room(name, url=url, token=token), False
     try:
         yield room
     except BaseException as error:
