@@ -11,7 +11,7 @@ import pytest
 from zndraw_widget import Room
 from zndraw_widget.errors import BadRequest, PayloadTooLarge
 
-from ..conftest import ServerProcess
+from ..conftest import ServerProcess, make_atoms
 from ..server.test_export import assert_same, rich_frames
 
 
@@ -32,6 +32,32 @@ def test_export_to_a_path_or_a_file_equals_the_input(connect, tmp_path):
     binary = io.BytesIO()
     assert room.export(binary, format="xyz", index=-1) == 1
     assert binary.getvalue().startswith(b"5\n")
+
+
+def test_reads_keep_calc_results_info_arrays_and_every_constraint(connect):
+    from ase.constraints import FixBondLengths, FixedLine, FixedPlane
+
+    frames = rich_frames(3)
+    frames[1].set_constraint([FixedLine(2, [0, 0, 1]), FixedPlane(3, [1, 0, 0]),
+                              FixBondLengths([[0, 1]])])
+    frames[2].set_constraint()
+    room = connect()
+    room.extend(frames)
+    got = room[:]
+    assert_same(got, frames, exact=True)
+    np.testing.assert_allclose(got[0].arrays["charges_in"], frames[0].arrays["charges_in"])
+    room[2] = frames[1]  # a replacement keeps them too
+    assert_same([room[2]], [frames[1]], exact=True)
+
+
+def test_frames_of_different_sizes_export_each_with_its_own_atoms(connect, tmp_path):
+    frames = make_atoms(2, natoms=3) + make_atoms(2, natoms=7, seed=2)
+    room = connect()
+    room.extend(frames)
+    room.export(tmp_path / "mixed.xyz")
+    got = ase.io.read(tmp_path / "mixed.xyz", ":")
+    assert [len(a) for a in got] == [3, 3, 7, 7]
+    np.testing.assert_allclose(got[2].positions, frames[2].positions)
 
 
 def test_bad_exports_say_what_to_do_and_leave_no_file(connect, tmp_path):
