@@ -97,3 +97,24 @@ def test_streamed_exports_have_no_size_limit(tmp_path, no_ambient_server):
         room.close()
     finally:
         server.stop()
+
+
+def test_abandoned_exports_stop_their_writers(connect, server):
+    """Receivers that go away mid-export free the writer threads (there are 4): after more
+    abandoned exports than that, a whole export still goes through."""
+    import httpx
+
+    from zndraw_widget.server.export import EXPORTS
+
+    room = connect()
+    rng = np.random.default_rng(3)
+    frames = [ase.Atoms(numbers=np.full(500, 8), positions=rng.random((500, 3)) * 20)
+              for _ in range(20)]
+    room.extend(frames * 25)  # 500 frames, about 20 MB of extxyz: more than is in flight
+    url = f"{server.url}rooms/{room.name}/export"
+    for _ in range(EXPORTS._max_workers + 2):
+        with httpx.stream("GET", url, params={"format": "extxyz"}, headers=server.headers,
+                          timeout=60) as response:
+            assert response.status_code == 200
+            next(response.iter_raw())  # the first piece, then the connection closes
+    assert room.export(io.BytesIO(), format="extxyz") == 500
