@@ -143,6 +143,9 @@ async def test_bad_requests_name_the_problem(api):
         assert response.headers["Content-Type"] == "application/json"
         assert words in json.loads(response.body)["message"]
     assert json.loads((await export(api, "nope", 404, format="extxyz")).body)["error"]
+    refused = await api.call("GET", "rooms/bad/export", params={"format": "extxyz"},
+                             headers={"Authorization": "token wrong"})
+    assert refused.code in (401, 403) and not refused.body.startswith(b"Lattice")
     response = await export(api, "bad", 404, format="extxyz", index="7")
     assert json.loads(response.body)["error"] == "index_out_of_range"
 
