@@ -70,6 +70,36 @@ def test_mdanalysis_topology_with_trajectory(tmp_path, topology_suffix, trajecto
     assert got[3].pbc.all()
 
 
+PSF = """PSF
+
+       1 !NTITLE
+ REMARKS one water
+
+       3 !NATOM
+       1 W        1        TIP3     OH2      OT      -0.834000       15.9994           0
+       2 W        1        TIP3     H1       HT       0.417000        1.0080           0
+       3 W        1        TIP3     H2       HT       0.417000        1.0080           0
+
+       0 !NBOND: bonds
+
+"""
+
+
+def test_psf_topology_with_dcd(tmp_path):
+    """A PSF names no elements: they are guessed from the atom names."""
+    mda = pytest.importorskip("MDAnalysis")
+    (tmp_path / "water.psf").write_text(PSF)
+    frames = water_frames(2)
+    universe = mda.Universe(str(tmp_path / "water.psf"))
+    with mda.Writer(str(tmp_path / "run.dcd"), n_atoms=3) as writer:
+        for atoms in frames:
+            universe.load_new(atoms.positions[None].astype("float32"))
+            writer.write(universe)
+    got = list(iter_atoms(tmp_path / "run.dcd", topology=tmp_path / "water.psf"))
+    assert [list(a.symbols) for a in got] == [["O", "H", "H"]] * 2
+    np.testing.assert_allclose(got[1].positions, frames[1].positions, atol=1e-5)
+
+
 def test_files_that_cannot_be_read_say_why(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         iter_atoms(tmp_path / "missing.xyz")
