@@ -143,6 +143,9 @@ async def test_bad_requests_name_the_problem(api):
         assert response.headers["Content-Type"] == "application/json"
         assert words in json.loads(response.body)["message"]
     assert json.loads((await export(api, "nope", 404, format="extxyz")).body)["error"]
+    # ase's eon writer fails on FixCartesian: before anything was sent, so a 400
+    error = json.loads((await export(api, "bad", 400, format="eon")).body)
+    assert error["message"].startswith("ase cannot write these frames as 'eon'")
     refused = await api.call("GET", "rooms/bad/export", params={"format": "extxyz"},
                              headers={"Authorization": "token wrong"})
     assert refused.code in (401, 403) and not refused.body.startswith(b"Lattice")
