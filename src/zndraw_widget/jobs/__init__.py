@@ -1,0 +1,110 @@
+"""Background jobs: importing uploaded trajectory files (``POST rooms/<room>/files``), with
+progress as ``job`` events, in a process pool of the server or in Celery workers. See
+``docs/protocol.md`` ("Background jobs") for the API and :mod:`.engines` for the engines."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..caller import Caller
+from ..errors import Forbidden, NotFound, ZnDrawError
+from ..policy import Action
+from ..rooms import RoomService
+from ..settings import Settings
+from .model import Job
+from .registry import open_registry
+from .runner import Board
+
+CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
+CANCEL_POLL = 0.05
+
+
+class Jobs:
+    """A server process's jobs: starting imports, looking them up for a caller, cancelling."""
+
+    def __init__(self, settings: Settings, service: Callable[[], RoomService]) -> None:
+        from .engines import CeleryEngine, PoolEngine
+
+        self._service = service
+        self.registry = open_registry(settings.redis_url, settings.redis_prefix)
+        self.board = Board(self.registry, lambda: service().store)
+        self.engine = (CeleryEngine(settings) if settings.workers == "celery"
+                       else PoolEngine(settings.import_processes, service, self.board))
+        self.spool = settings.storage_path / "uploads"
+
+    def spool_file(self) -> tempfile._TemporaryFileWrapper:
+        """A new file for an upload's body, under the storage path (shared with workers)."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=self.spool, prefix="upload-", delete=False)
+
+    async def start_import(self, caller: Caller, room: str, name: str, fmt: str,
+                           path: Path, size: int, created_room: bool) -> Job:
+        """Queue the import of the file at ``path`` into ``room``."""
+        job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
+                  path=str(path), caller=Job.caller_record(caller), created_room=created_room)
+        await self.board.save(job)
+        await self.engine.submit(job)
+        return job
+
+    async def _may_see(self, caller: Caller, job: Job) -> bool:
+        if caller.admin or job.user == caller.user:
+            return True
+        try:
+            await self._service().room_info(caller, job.room)
+        except ZnDrawError:
+            return False
+        return True
+
+    async def get(self, caller: Caller, job_id: str) -> Job:
+        """Job ``job_id``, if ``caller`` may see it (their own, or of a room they read)."""
+        job = await self.registry.get(job_id)
+        if job is None or not await self._may_see(caller, job):
+            raise NotFound(f"no job {job_id!r}")
+        return job
+
+    async def visible(self, caller: Caller, room: str | None = None) -> list[Job]:
+        """The recent jobs ``caller`` may see, newest first (of ``room`` only, if given)."""
+        jobs = [job for job in await self.registry.recent() if room is None or job.room == room]
+        readable: dict[str, bool] = {}
+        shown = []
+        for job in jobs:
+            if job.room not in readable:
+                readable[job.room] = await self._may_see(caller, job)
+            if readable[job.room] or job.user == caller.user:
+                shown.append(job)
+        return shown
+
+    async def cancel(self, caller: Caller, job_id: str) -> Job:
+        """Cancel job ``job_id`` (its user, an admin of its room or a server admin may) and
+        wait for it to stop; the frames it committed stay."""
+        job = await self.get(caller, job_id)
+        if job.user != caller.user and not caller.admin:
+            try:
+                await self._service().policy.check(caller, Action.ADMIN, job.room)
+            except ZnDrawError:
+                raise Forbidden(f"job {job_id} is {job.user}'s: only they or an admin of "
+                                f"room {job.room} may cancel it") from None
+        if job.final:
+            return job
+        await self.registry.request_cancel(job_id)
+        if job.state == "queued":  # the engine, once it gets to it, only cleans up
+            job.state = "cancelled"
+            await self.board.save(job)
+            return job
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_WAIT
+        while not job.final and loop.time() < deadline:
+            await asyncio.sleep(CANCEL_POLL)
+            job = await self.registry.get(job_id) or job
+        return job
+
+    def warm(self) -> None:
+        """An upload is coming: get the engine ready."""
+        self.engine.warm()
+
+    async def close(self) -> None:
+        await self.engine.close()
+        await self.registry.close()

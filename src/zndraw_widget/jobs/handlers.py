@@ -1,0 +1,145 @@
+"""The jobs' HTTP handlers: ``POST rooms/<room>/files`` (stream a trajectory file in; a job
+imports it), ``GET jobs``, ``GET jobs/<id>`` and ``DELETE jobs/<id>`` (cancel). Mixins,
+combined with an authentication base by :func:`~zndraw_widget.server.handlers.build_handlers`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
+from ..policy import Action
+from ..server.base import ApiError, BaseHandler, api
+from ..state.base import check_room_name
+from . import Jobs
+from .parse import resolve_format
+
+log = logging.getLogger(__name__)
+
+
+class JobsMixin(BaseHandler):
+    @property
+    def jobs(self) -> Jobs:
+        return self.settings["zndraw_jobs"]()
+
+
+class FilesHandler(JobsMixin):
+    """``POST rooms/<room>/files?name=<file name>[&format=<ase format>]``, the body the file:
+    answered 202 with the import job once the body is in (spooled to a file under the
+    storage path). The name, format and access are checked before the body is read; a
+    missing room is created then (the caller owns it) and deleted again if the upload fails."""
+
+    def initialize(self, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._spool: Any = None
+        self._created = False
+        self._format = ""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished or self._refusal is not None or self.request.method != "POST":
+            return
+        try:
+            await self._admit(self.path_kwargs["room"])
+        except ZnDrawError as error:
+            self.refuse(ApiError(error.status, error.to_json()))
+            return
+        self._spool = self.jobs.spool_file()
+        self.jobs.warm()
+
+    async def _admit(self, room: str) -> None:
+        """Check the file's name and format and the caller's access; create a missing room."""
+        self._name = _file_name(self.get_query_argument("name", None))
+        self._format = resolve_format(self._name, self.get_query_argument("format", None))
+        room = check_room_name(room)
+        try:
+            await self.service.policy.check(self.caller, Action.WRITE, room)
+        except NotFound:
+            try:
+                await self.service.create_room(self.caller, room, None)
+            except AlreadyExists:  # made meanwhile, or one the caller may not read
+                await self.service.policy.check(self.caller, Action.WRITE, room)
+            else:
+                self._created = True
+
+    def keep(self, chunk: bytes) -> None:
+        self._spool.write(chunk)
+
+    @api
+    async def post(self, room: str) -> None:
+        if self._received > self.max_upload_bytes:
+            self._too_large()
+        if not self._received:
+            raise BadRequest("the request has no body: send the file's bytes as the body")
+        self._spool.close()
+        job = await self.jobs.start_import(self.caller, room, self._name, self._format,
+                                           Path(self._spool.name), self._received,
+                                           self._created)
+        self._spool, self._created = None, False  # the job's now
+        self.write_json({"job": job.to_json()}, status=202)
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        self._abandon()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """The upload failed: remove its file, and the room it created."""
+        if self._spool is not None:
+            spool, self._spool = self._spool, None
+            spool.close()
+            Path(spool.name).unlink(missing_ok=True)
+        if self._created:
+            self._created = False
+            asyncio.ensure_future(_delete_room(self.service, self.caller, self.path_kwargs["room"]))
+
+
+async def _delete_room(service: Any, caller: Any, room: str) -> None:
+    with contextlib.suppress(ZnDrawError):
+        await service.delete_room(caller, room)
+
+
+def _file_name(name: str | None) -> str:
+    if not name:
+        raise BadRequest("missing query argument 'name': the file's name (its extension tells "
+                         "the format unless ?format= is given)")
+    if len(name) > 255 or not name.isprintable() or "/" in name or "\\" in name:
+        raise BadRequest("'name' must be a file name: at most 255 printable characters, "
+                         "no path separators")
+    return name
+
+
+class JobsHandler(JobsMixin):
+    """``GET jobs[?room=<room>]``: the recent jobs the caller may see."""
+
+    @api
+    async def get(self) -> None:
+        room = self.get_query_argument("room", None)
+        jobs = await self.jobs.visible(self.caller, None if room is None else
+                                       check_room_name(room))
+        self.write_json({"jobs": [job.to_json() for job in jobs]})
+
+
+class JobHandler(JobsMixin):
+    """``GET jobs/<id>``: one job; ``DELETE jobs/<id>``: cancel it."""
+
+    @api
+    async def get(self, job: str) -> None:
+        self.write_json((await self.jobs.get(self.caller, job)).to_json())
+
+    @api
+    async def delete(self, job: str) -> None:
+        self.write_json((await self.jobs.cancel(self.caller, job)).to_json())
+
+
+ROUTES = [
+    (r"/rooms/(?P<room>[^/]+)/files", FilesHandler),
+    (r"/jobs", JobsHandler),
+    (r"/jobs/(?P<job>[0-9a-f]{16})", JobHandler),
+]

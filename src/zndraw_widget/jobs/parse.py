@@ -1,0 +1,200 @@
+"""Parsing a piece of an uploaded file into a batch of frames (runs in a worker process).
+
+A file is parsed in **pieces**, each one task for a parse process, committed in order:
+
+- ``extxyz`` and ``xyz`` are split by bytes: a piece is a byte range whose ends are moved
+  to the next frame start (:func:`frame_start`, the same answer in every process), so the
+  pieces of a file cover it exactly and can be parsed in parallel;
+- every other format ase reads is split by frames: a piece is a window of frame indices
+  read with ``ase.io.iread(path, index=slice(...))`` (random access for ``traj``; formats
+  whose ase reader reads the whole file re-read it per piece).
+
+A piece that fails to parse returns the frames before the failure and where it failed
+(frame and line within the piece; the job adds the pieces before it).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BadRequest, ZnDrawError
+from ..frames import FrameBatch, atoms_to_frame
+from .model import job_error
+
+SPLIT_BY_BYTES = frozenset({"extxyz", "xyz"})
+
+
+def resolve_format(name: str, given: str | None) -> str:
+    """The ase format of the file ``name``: ``given`` if ase can read it, else guessed from
+    the name; :class:`BadRequest` naming the format (or the name) otherwise."""
+    from ase.io.formats import filetype, ioformats
+
+    if given:
+        io_format = ioformats.get(given)
+        if io_format is None or not io_format.can_read:
+            readable = sorted(n for n, f in ioformats.items() if f.can_read)
+            raise BadRequest(f"unknown format {given!r}: ase reads none of that name; use "
+                             "one of the formats ase reads", format=given, formats=readable)
+        return given
+    try:
+        guessed = filetype(name, read=False)
+    except Exception:  # noqa: BLE001 (ase raises several kinds for a name it cannot place)
+        guessed = None
+    if guessed is None or guessed not in ioformats or not ioformats[guessed].can_read:
+        raise BadRequest(f"cannot tell the format of {name!r} from its name: add "
+                         "?format=<ase format> (e.g. extxyz, traj, pdb)", name=name)
+    return guessed
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes ``[start, stop)`` (moved to frame starts) or frames ``[start, stop)``."""
+
+    by_bytes: bool
+    start: int
+    stop: int
+
+
+@dataclass
+class Parsed:
+    """What a piece gave: its frames (None: none), how many, the lines it spans (byte
+    pieces), where it really ended (bytes, after moving to a frame start), whether the file
+    ended in it (frame pieces) and the error that stopped it (frame/line within it)."""
+
+    batch: FrameBatch | None
+    frames: int
+    lines: int = 0
+    stop: int = 0
+    end: bool = False
+    error: dict[str, Any] | None = None
+
+
+def parse_piece(path: str, fmt: str, piece: Piece, size: int) -> Parsed:
+    """Parse ``piece`` of the file at ``path`` (``size`` bytes) in format ``fmt``."""
+    if piece.by_bytes:
+        with open(path, "rb") as file:
+            start = frame_start(file, piece.start, size)
+            stop = frame_start(file, piece.stop, size)
+            file.seek(start)
+            raw = file.read(max(stop - start, 0))
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError as error:
+            return Parsed(None, 0, stop=stop, error=job_error(
+                f"the file is not text (UTF-8): {error}", None, None))
+        parsed = _parse_text(text, fmt)
+        parsed.lines, parsed.stop = text.count("\n"), stop
+        return parsed
+    import ase.io
+
+    frames: list[dict[str, Any]] = []
+    count = piece.stop - piece.start
+    try:
+        for atoms in ase.io.iread(path, index=slice(piece.start, piece.stop), format=fmt):
+            frames.append(atoms_to_frame(atoms))
+    except Exception as error:  # noqa: BLE001 (any reader's failure is the file's)
+        return _batched(frames, job_error(_describe(error), len(frames), None))
+    parsed = _batched(frames, None)
+    parsed.end = len(frames) < count
+    return parsed
+
+
+def _parse_text(text: str, fmt: str) -> Parsed:
+    """Parse the whole frames in ``text``; on failure, the frames before the failing one and
+    the failing frame's index and first line (1-based)."""
+    import ase.io
+
+    frames: list[dict[str, Any]] = []
+    try:
+        for atoms in ase.io.iread(io.StringIO(text), index=":", format=fmt):
+            frames.append(atoms_to_frame(atoms))
+    except Exception as error:  # noqa: BLE001 (any reader's failure is the file's)
+        return _failed(text, fmt, len(frames), error)
+    return _batched(frames, None)
+
+
+def _failed(text: str, fmt: str, parsed: int, error: Exception) -> Parsed:
+    """Where the parse of ``text`` failed, having yielded ``parsed`` frames: at the first
+    frame whose first line is not an atom count if that comes before (ase checks every
+    count before it yields a frame), else at frame ``parsed``."""
+    for index, (offset, line, is_count) in enumerate(_frame_starts(text)):
+        if not is_count and index > parsed:  # the frames before it parse on their own
+            prefix = _parse_text(text[:offset], fmt)
+            if prefix.error is None:
+                prefix.error = job_error(
+                    f"line {line} should be the atom count of frame {index}, not "
+                    f"{text[offset:offset + 80].splitlines()[0]!r}", index, line)
+            return prefix
+        if index == parsed:
+            message = _describe(error) if is_count else (
+                f"line {line} should be an atom count, not "
+                f"{text[offset:offset + 80].splitlines()[0]!r}")
+            return Parsed(None, 0, error=job_error(message, index, line))
+    return Parsed(None, 0, error=job_error(_describe(error), parsed, None))
+
+
+def _frame_starts(text: str):
+    """``(offset, line, is_count)`` of each frame's first line in xyz ``text``, up to the
+    first that is no atom count (a walk over lines: only run for an error)."""
+    offset, line = 0, 1
+    while offset < len(text):
+        end = text.find("\n", offset)
+        header = text[offset:len(text) if end < 0 else end].strip()
+        if not header:
+            return
+        yield offset, line, header.isdigit()
+        if not header.isdigit():
+            return
+        for _ in range(int(header) + 2):
+            newline = text.find("\n", offset)
+            if newline < 0:
+                return
+            offset, line = newline + 1, line + 1
+
+
+def _batched(frames: list[dict[str, Any]], error: dict[str, Any] | None) -> Parsed:
+    if not frames:
+        return Parsed(None, 0, error=error)
+    try:
+        batch = FrameBatch.from_frames(frames)
+        batch.validate()
+    except (ZnDrawError, TypeError, ValueError) as problem:
+        return Parsed(None, 0, error=job_error(f"the frames cannot be stored: {problem}"))
+    return Parsed(batch, len(frames), error=error)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def frame_start(file: io.BufferedReader, offset: int, size: int) -> int:
+    """The first offset at or after ``offset`` where an xyz frame starts (``size`` if none):
+    a line holding only an atom count N whose frame is followed by another count line or
+    the end of the file."""
+    if offset <= 0:
+        return 0
+    if offset >= size:
+        return size
+    file.seek(offset - 1)
+    file.readline()  # to the start of the next line (offset itself if a line starts there)
+    while True:
+        position = file.tell()
+        line = file.readline()
+        if not line:
+            return size
+        count = line.strip()
+        if count.isdigit() and _frame_follows(file, int(count)):
+            return position
+        file.seek(position + len(line))
+
+
+def _frame_follows(file: io.BufferedReader, count: int) -> bool:
+    """Whether, after skipping a comment and ``count`` atom lines, the file ends or holds
+    the next frame's count line."""
+    for _ in range(count + 1):
+        if not file.readline():
+            return False
+    following = file.readline().strip()
+    return not following or following.isdigit()
