@@ -19,7 +19,8 @@ from .registry import open_registry
 from .runner import Board
 
 CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
-CANCEL_POLL = 0.05
+MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
+WAIT_POLL = 0.05  # seconds between looks at a job being waited for
 
 
 class Jobs:
@@ -94,10 +95,15 @@ class Jobs:
             job.state = "cancelled"
             await self.board.save(job)
             return job
+        return await self.wait(caller, job_id, CANCEL_WAIT)
+
+    async def wait(self, caller: Caller, job_id: str, timeout: float) -> Job:
+        """Job ``job_id`` once it has ended, or as it is after ``timeout`` seconds."""
+        job = await self.get(caller, job_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CANCEL_WAIT
+        deadline = loop.time() + timeout
         while not job.final and loop.time() < deadline:
-            await asyncio.sleep(CANCEL_POLL)
+            await asyncio.sleep(WAIT_POLL)
             job = await self.registry.get(job_id) or job
         return job
 

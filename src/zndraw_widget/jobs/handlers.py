@@ -14,7 +14,7 @@ from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
 from ..policy import Action
 from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
-from . import Jobs
+from . import MAX_WAIT, Jobs
 from .parse import resolve_format
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,17 @@ def _file_name(name: str | None) -> str:
     return name
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT:
+        raise BadRequest(f"'wait' must be a number of seconds from 0 to {MAX_WAIT:g}, not "
+                         f"{text[:40]!r}")
+    return seconds
+
+
 class JobsHandler(JobsMixin):
     """``GET jobs[?room=<room>]``: the recent jobs the caller may see."""
 
@@ -127,11 +138,17 @@ class JobsHandler(JobsMixin):
 
 
 class JobHandler(JobsMixin):
-    """``GET jobs/<id>``: one job; ``DELETE jobs/<id>``: cancel it."""
+    """``GET jobs/<id>[?wait=<seconds>]``: one job (with ``wait``: once it has ended, or
+    after that many seconds); ``DELETE jobs/<id>``: cancel it."""
 
     @api
     async def get(self, job: str) -> None:
-        self.write_json((await self.jobs.get(self.caller, job)).to_json())
+        wait = self.get_query_argument("wait", None)
+        if wait is None:
+            found = await self.jobs.get(self.caller, job)
+        else:
+            found = await self.jobs.wait(self.caller, job, _seconds(wait))
+        self.write_json(found.to_json())
 
     @api
     async def delete(self, job: str) -> None:

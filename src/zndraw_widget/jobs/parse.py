@@ -111,28 +111,33 @@ def _parse_text(text: str, fmt: str) -> Parsed:
         for atoms in ase.io.iread(io.StringIO(text), index=":", format=fmt):
             frames.append(atoms_to_frame(atoms))
     except Exception as error:  # noqa: BLE001 (any reader's failure is the file's)
-        return _failed(text, fmt, len(frames), error)
+        return _failed(text, fmt, frames, error)
     return _batched(frames, None)
 
 
-def _failed(text: str, fmt: str, parsed: int, error: Exception) -> Parsed:
-    """Where the parse of ``text`` failed, having yielded ``parsed`` frames: at the first
-    frame whose first line is not an atom count if that comes before (ase checks every
-    count before it yields a frame), else at frame ``parsed``."""
-    for index, (offset, line, is_count) in enumerate(_frame_starts(text)):
-        if not is_count and index > parsed:  # the frames before it parse on their own
-            prefix = _parse_text(text[:offset], fmt)
-            if prefix.error is None:
-                prefix.error = job_error(
-                    f"line {line} should be the atom count of frame {index}, not "
-                    f"{text[offset:offset + 80].splitlines()[0]!r}", index, line)
-            return prefix
-        if index == parsed:
-            message = _describe(error) if is_count else (
-                f"line {line} should be an atom count, not "
-                f"{text[offset:offset + 80].splitlines()[0]!r}")
-            return Parsed(None, 0, error=job_error(message, index, line))
-    return Parsed(None, 0, error=job_error(_describe(error), parsed, None))
+def _failed(text: str, fmt: str, frames: list[dict[str, Any]], error: Exception) -> Parsed:
+    """``frames``, parsed from ``text`` before ``error``, and where it failed: at the first
+    frame whose first line is not an atom count if that comes after them (ase checks every
+    count before it yields a frame: the frames before it are parsed again), else at the
+    frame after them."""
+    parsed = len(frames)
+    starts = list(_frame_starts(text))
+    if starts and not starts[-1][2] and len(starts) - 1 > parsed:
+        offset, line, _ = starts[-1]
+        prefix = _parse_text(text[:offset], fmt)  # the frames before it parse on their own
+        if prefix.error is None:
+            prefix.error = job_error(_not_a_count(text, offset, line), len(starts) - 1, line)
+        return prefix
+    if parsed < len(starts):
+        offset, line, is_count = starts[parsed]
+        message = _describe(error) if is_count else _not_a_count(text, offset, line)
+        return _batched(frames, job_error(message, parsed, line))
+    return _batched(frames, job_error(_describe(error), parsed, None))
+
+
+def _not_a_count(text: str, offset: int, line: int) -> str:
+    return (f"line {line} should be the atom count that starts a frame, not "
+            f"{text[offset:offset + 80].splitlines()[0]!r}")
 
 
 def _frame_starts(text: str):

@@ -144,7 +144,7 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 job.bytes_done = parsed.stop
             if job.error is not None:
                 return
-            await board.save(job, progress=True)
+            await board.save(job, progress=job.frames_done > parsed.frames)  # the first: now
     finally:
         for future in pending:
             future.cancel()
