@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..caller import Caller
-from ..errors import Forbidden, NotFound, ZnDrawError
+from ..errors import Forbidden, NotFound, Unavailable, ZnDrawError
 from ..policy import Action
 from ..rooms import RoomService
 from ..settings import Settings
-from .model import Job
+from .model import Job, job_error
 from .registry import open_registry
 from .runner import Board
 
@@ -47,7 +47,12 @@ class Jobs:
         job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
                   path=str(path), caller=Job.caller_record(caller), created_room=created_room)
         await self.board.save(job)
-        await self.engine.submit(job)
+        try:
+            await self.engine.submit(job)
+        except Exception as error:
+            job.state, job.error = "failed", job_error(f"the job could not be queued: {error}")
+            await self.board.save(job)
+            raise Unavailable(f"the import could not be queued: {error}") from error
         return job
 
     async def _may_see(self, caller: Caller, job: Job) -> bool:

@@ -1,4 +1,4 @@
-"""The Celery side: the app (Redis as broker, one queue per deployment prefix), its one
+"""The Celery side: the app (Redis as broker, its keys under the deployment's prefix), its one
 task, and what ``zndraw-widget worker`` runs. A worker runs one job at a time (the ``solo``
 pool, so that it may have parse processes of its own); run several workers to run jobs
 side by side."""
@@ -6,6 +6,7 @@ side by side."""
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -28,7 +29,7 @@ def celery_app(settings: Settings) -> Any:
     app = Celery("zndraw_widget", broker=broker_url(settings.redis_url),
                  set_as_current=False)
     app.conf.update(
-        task_default_queue=f"{settings.redis_prefix}jobs",
+        broker_transport_options={"global_keyprefix": settings.redis_prefix},  # zdw:celery...
         task_ignore_result=True,
         task_acks_late=False,  # a job is not run twice: a worker lost mid-job fails it
         worker_prefetch_multiplier=1,
@@ -70,12 +71,9 @@ async def _work(settings: Settings, job_id: str, pool: Any) -> None:
         await registry.close()
 
 
-def run_worker(settings: Settings, concurrency_name: str | None = None) -> None:
+def run_worker(settings: Settings) -> None:
     """Run a Celery worker for ``settings``' deployment until stopped (SIGTERM: it finishes
     its job first)."""
     app = celery_app(settings)
-    argv = ["worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
-            "--without-mingle"]
-    if concurrency_name:
-        argv.append(f"--hostname={concurrency_name}")
-    app.worker_main(argv)
+    app.worker_main(["worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
+                     "--without-mingle", f"--hostname=zndraw-{os.getpid()}@%h"])
