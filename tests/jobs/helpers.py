@@ -4,6 +4,9 @@ connection that follows a job to its end through its ``job`` events."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import ase
@@ -16,6 +19,7 @@ from tornado import httpclient, websocket
 from zndraw_widget import codec
 from zndraw_widget.frames import FrameBatch
 
+from ..conftest import stop_process
 from ..server.test_control import Control
 
 FINAL = ("done", "failed", "cancelled")
@@ -114,3 +118,27 @@ def same_frames(got: list[ase.Atoms], expected: list[ase.Atoms]) -> None:
 
 def run(coroutine):
     return asyncio.run(coroutine)
+
+
+class WorkerProcess:
+    """``zndraw-widget worker`` in a subprocess, ready once Celery says so."""
+
+    def __init__(self, storage: Path, redis_url: str, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "zndraw_widget", "worker", "--storage", str(storage),
+             "--redis-url", redis_url, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                break
+        else:
+            raise RuntimeError("the worker did not start:\n" + "".join(self.lines))
+        self._reader = threading.Thread(target=self.lines.extend, args=(self.process.stdout,),
+                                        daemon=True)
+        self._reader.start()
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self._reader.join(10)

@@ -4,24 +4,10 @@ them, cancel, corrupt files, bad formats, access, and no empty room left by a fa
 
 from __future__ import annotations
 
-import ase.io
 import pytest
 
 from ..conftest import ServerProcess, add_user
-from .helpers import FINAL, Client, follow, repeat_file, run, same_frames, write_trajectory
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """A ~10 MB extxyz (energies, forces), its frames as ase reads them, and a ~100 MB one
-    (it, 10 times)."""
-    directory = tmp_path_factory.mktemp("files")
-    trajectory = directory / "md.extxyz"
-    write_trajectory(trajectory, 800, natoms=128)
-    frames = ase.io.read(trajectory, ":")  # as ase reads it back (8 digits)
-    large = directory / "large.extxyz"
-    repeat_file(trajectory, large, 10)
-    return trajectory, frames, large
+from .helpers import FINAL, Client, follow, run, same_frames
 
 
 @pytest.fixture(scope="module")
