@@ -227,4 +227,6 @@ def coalescing_key(message: dict[str, Any]) -> tuple | None:
         return ("lease", message.get("room"), message.get("target"))
     if kind == "presence":
         return ("presence", message.get("room"), message.get("session"))
+    if kind == "job":  # each carries the whole job
+        return ("job", message.get("job", {}).get("id"))
     return None
