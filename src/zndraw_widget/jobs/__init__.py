@@ -5,6 +5,7 @@ progress as ``job`` events, in a process pool of the server or in Celery workers
 from __future__ import annotations
 
 import asyncio
+import importlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,9 @@ class Jobs:
         self.engine = (CeleryEngine(settings) if settings.workers == "celery"
                        else PoolEngine(settings.import_processes, service, self.board))
         self.spool = settings.storage_path / "uploads"
+        # ase's format table, imported now in a thread: the first upload need not wait for it
+        asyncio.get_running_loop().run_in_executor(None, importlib.import_module,
+                                                   "ase.io.formats")
 
     def spool_file(self) -> tempfile._TemporaryFileWrapper:
         """A new file for an upload's body, under the storage path (shared with workers)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -39,16 +39,23 @@ def parse_pool(processes: int) -> ProcessPoolExecutor:
 
 
 def parser_for(pool: Callable[[], ProcessPoolExecutor], job: Job
-               ) -> Callable[[Piece], asyncio.Future[Parsed]]:
-    """Parse a piece of ``job``'s file in ``pool()``."""
-    def parse(piece: Piece) -> asyncio.Future[Parsed]:
-        return asyncio.get_running_loop().run_in_executor(
-            pool(), parse_piece, job.path, job.format, piece, job.bytes_total)
+               ) -> Callable[[Piece], Awaitable[Parsed]]:
+    """Parse a piece of ``job``'s file in ``pool()`` (submitted from a thread: a submit may
+    start a parse process, which waits for the fork server to have imported ase)."""
+    async def parse(piece: Piece) -> Parsed:
+        future = await in_thread(pool().submit, parse_piece, job.path, job.format, piece,
+                                 job.bytes_total)
+        return await asyncio.wrap_future(future)
     return parse
 
 
 def _ready() -> None:
     """A parse process's first task: it exists (and imported ase)."""
+
+
+def _start(pool: ProcessPoolExecutor, processes: int) -> None:
+    for _ in range(processes):
+        pool.submit(_ready)
 
 
 class PoolEngine:
@@ -67,10 +74,10 @@ class PoolEngine:
         return self._pool
 
     def warm(self) -> None:
-        """Start the parse processes now (while an upload streams in)."""
+        """Start the parse processes now, in a thread (while an upload streams in)."""
         if self._pool is None:
-            for _ in range(self.processes):
-                self.pool().submit(_ready)
+            pool = self.pool()
+            asyncio.get_running_loop().run_in_executor(None, _start, pool, self.processes)
 
     async def submit(self, job: Job) -> None:
         task = asyncio.get_running_loop().create_task(self._run(job))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
 from ..policy import Action
+from ..rooms import in_thread
 from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
 from . import MAX_WAIT, Jobs
@@ -53,7 +54,8 @@ class FilesHandler(JobsMixin):
     async def _admit(self, room: str) -> None:
         """Check the file's name and format and the caller's access; create a missing room."""
         self._name = _file_name(self.get_query_argument("name", None))
-        self._format = resolve_format(self._name, self.get_query_argument("format", None))
+        self._format = await in_thread(  # the first imports ase.io (a second or so)
+            resolve_format, self._name, self.get_query_argument("format", None))
         room = check_room_name(room)
         try:
             await self.service.policy.check(self.caller, Action.WRITE, room)
