@@ -36,6 +36,9 @@ class Jobs:
         self.engine = (CeleryEngine(settings) if settings.workers == "celery"
                        else PoolEngine(settings.import_processes, service, self.board))
         self.spool = settings.storage_path / "uploads"
+        if not settings.redis_url:  # one process owns this storage: earlier uploads are dead
+            for left in self.spool.glob("upload-*"):
+                left.unlink(missing_ok=True)
         # ase's format table, imported now in a thread: the first upload need not wait for it
         asyncio.get_running_loop().run_in_executor(None, importlib.import_module,
                                                    "ase.io.formats")

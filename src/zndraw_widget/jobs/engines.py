@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import multiprocessing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -97,7 +98,7 @@ class PoolEngine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            await in_thread(pool.shutdown, True, cancel_futures=True)
+            await in_thread(functools.partial(pool.shutdown, wait=True, cancel_futures=True))
 
 
 def _broken(pool: ProcessPoolExecutor) -> bool:
