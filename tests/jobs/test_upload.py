@@ -4,9 +4,10 @@ them, cancel, corrupt files, bad formats, access, and no empty room left by a fa
 
 from __future__ import annotations
 
+import ase.io
 import pytest
 
-from ..conftest import ServerProcess, add_user
+from ..conftest import ServerProcess, add_user, make_atoms
 from .helpers import FINAL, Client, follow, run, same_frames
 
 
@@ -65,6 +66,22 @@ def test_a_100_mb_file_is_imported_with_progress_seen_on_a_websocket(deployment,
     assert len(progress) >= 5 and progress == sorted(progress)
     assert alice.call("GET", "rooms/large").json()["length"] == 10 * len(frames)
     same_frames(alice.frames("large", "-3:"), frames[-3:])
+
+
+@pytest.mark.parametrize("name, count", [("md.traj", 40), ("POSCAR", 1)])
+def test_other_formats_are_read_by_frame_windows(deployment, tmp_path, name, count):
+    """``traj`` (read by windows of frame indices) and a one-frame format (vasp)."""
+    server, users = deployment
+    alice = users["alice"]
+    written = make_atoms(count, natoms=10)
+    ase.io.write(tmp_path / name, written if count > 1 else written[0])
+    expected = ase.io.read(tmp_path / name, ":")
+    room = f"other-{count}"
+    assert alice.call("POST", "rooms", json={"name": room, "base": None}).status_code == 201
+    job, events = run(upload_and_follow(alice, room, tmp_path / name))
+    assert events[-1]["state"] == "done" and events[-1]["frames_done"] == count, events[-1]
+    got = alice.frames(room, ":")
+    assert [a.positions.tolist() for a in got] == [a.positions.tolist() for a in expected]
 
 
 def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):

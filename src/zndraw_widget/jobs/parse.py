@@ -88,9 +88,14 @@ def parse_piece(path: str, fmt: str, piece: Piece, size: int) -> Parsed:
         parsed.lines, parsed.stop = text.count("\n"), stop
         return parsed
     import ase.io
+    from ase.io.formats import ioformats
 
     frames: list[dict[str, Any]] = []
     count = piece.stop - piece.start
+    if ioformats[fmt].single:  # one frame per file: read with the first window
+        if piece.start > 0:
+            return Parsed(None, 0, end=True)
+        piece, count = Piece(False, 0, 1), 1
     try:
         for atoms in ase.io.iread(path, index=slice(piece.start, piece.stop), format=fmt):
             frames.append(atoms_to_frame(atoms))
