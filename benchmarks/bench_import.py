@@ -130,7 +130,7 @@ def import_file(path: Path, processes: int) -> dict[str, float]:
             assert job["state"] == "done", job
             parse_rss = [peak_rss_mb(pid) for pid in descendants(server.process.pid)]
             return {"upload s": answer["at"] - start, "first frame s": first - start,
-                    "first after upload s": first - answer["at"], "total s": total,
+                    "total s": total,
                     "frames": job["frames_done"],
                     "server peak MB": peak_rss_mb(server.process.pid),
                     "parse process peak MB": max(parse_rss, default=float("nan"))}
@@ -182,13 +182,14 @@ def main() -> int:
           f"{halved['server peak MB']:.0f} MB importing {size >> 21} MB "
           f"(ratio {default['server peak MB'] / halved['server peak MB']:.2f}; goal: "
           "independent of the file size)")
-    print(f"first frame after the upload: {default['first after upload s']:.2f} s (goal: < 1 s)")
+    print(f"first frame readable {default['first frame s']:.2f} s after the upload began "
+          "(the import starts with the first bytes; goal: < 1 s)")
     goals = [
         ("a pool of 1 process within 1.2x of ase alone", one["total s"] <= 1.2 * ase_s),
         ("the default pool (2 processes) faster than ase alone", default["total s"] < ase_s),
         ("server peak memory within 1.25x at half the size",
          default["server peak MB"] <= 1.25 * halved["server peak MB"]),
-        ("first frame within 1 s of the upload", default["first after upload s"] < 1.0),
+        ("first frame within 1 s of the upload's start", default["first frame s"] < 1.0),
     ]
     for goal, met in goals:
         print(f"{'met ' if met else 'MISSED'}  {goal}")

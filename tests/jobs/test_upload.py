@@ -4,7 +4,11 @@ them, cancel, corrupt files, bad formats, access, and no empty room left by a fa
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import ase.io
+import httpx
 import pytest
 
 from ..conftest import ServerProcess, add_user, make_atoms
@@ -39,7 +43,8 @@ def test_an_upload_is_imported_in_batches_with_progress_events(deployment, files
     trajectory, frames, _ = files
     assert alice.call("POST", "rooms", json={"name": "md", "base": None}).status_code == 201
     job, events = run(upload_and_follow(alice, "md", trajectory))
-    assert job["state"] == "queued" and job["format"] == "extxyz"
+    assert job["state"] in ("queued", "running", "done")  # it starts with the first bytes
+    assert job["format"] == "extxyz"
     assert job["bytes_total"] == trajectory.stat().st_size and job["user"] == "alice"
     final = events[-1]
     assert final["state"] == "done", final
@@ -192,3 +197,59 @@ def test_uploads_need_a_login_and_write_access(deployment, files):
     assert bob.call("GET", f"jobs/{mine['id']}").status_code == 404
     assert bob.call("GET", "jobs").json()["jobs"] == []
     assert wait_final(alice, mine["id"])["state"] == "done"
+
+
+def test_frames_are_committed_while_the_file_still_uploads(deployment, files):
+    """The job starts with the first bytes: its first frames are in the room before the
+    rest of the file is sent."""
+    server, users = deployment
+    alice = users["alice"]
+    trajectory, frames, _ = files
+    data = trajectory.read_bytes()
+    assert alice.call("POST", "rooms", json={"name": "early", "base": None}).status_code == 201
+
+    async def scenario():
+        control = await alice.control("early")
+        first_frames = asyncio.Event()
+
+        async def body():
+            yield data[: 2 << 20]
+            await first_frames.wait()  # the rest only once frames are in the room
+            yield data[2 << 20:]
+
+        async with httpx.AsyncClient(timeout=120) as client:
+            upload = asyncio.ensure_future(client.post(
+                f"{alice.url}rooms/early/files", params={"name": "md.extxyz"}, content=body(),
+                headers=alice.headers))
+            event = await control.event(lambda e: e["type"] == "job"
+                                        and e["job"]["frames_done"] > 0)
+            length = alice.call("GET", "rooms/early").json()["length"]
+            first_frames.set()
+            response = await upload
+        events = await follow(control, response.json()["job"]["id"])
+        control.close()
+        return event["job"], length, events[-1]
+
+    early, length, final = run(scenario())
+    assert 0 < early["frames_done"] <= length < len(frames)
+    assert early["bytes_done"] < 2 << 20
+    assert final["state"] == "done" and final["frames_done"] == len(frames), final
+    same_frames(alice.frames("early", ":"), frames)
+
+
+def test_an_upload_that_breaks_off_fails_its_job_and_leaves_no_empty_room(deployment, files):
+    server, users = deployment
+    alice = users["alice"]
+    head = files[0].read_bytes()[: 100_000]
+    host, port = server.url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port))) as connection:  # promises 10 MB, sends 0.1
+        connection.sendall(
+            f"POST /zndraw/api/rooms/broken-off/files?name=md.extxyz HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\nAuthorization: token {alice.token}\r\n"
+            f"Content-Length: {10 << 20}\r\n\r\n".encode() + head)
+        jobs = []
+        while not jobs:  # the job appears once the headers are in: asked until it does
+            jobs = alice.call("GET", "jobs", params={"room": "broken-off"}).json()["jobs"]
+    final = wait_final(alice, jobs[0]["id"])
+    assert final["state"] == "failed" and "broke off" in final["error"]["message"], final
+    assert alice.call("GET", "rooms/broken-off").status_code == 404

@@ -8,16 +8,17 @@ import asyncio
 import importlib
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from typing import IO
 
 from ..caller import Caller
 from ..errors import Forbidden, NotFound, Unavailable, ZnDrawError
 from ..policy import Action
 from ..rooms import RoomService
 from ..settings import Settings
-from .model import Job, job_error
+from .model import Job, Upload, job_error
 from .registry import open_registry
-from .runner import Board
+from .runner import Board, discard
+from .upload import UploadFeed
 
 CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
 MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
@@ -49,18 +50,23 @@ class Jobs:
         return tempfile.NamedTemporaryFile(dir=self.spool, prefix="upload-", delete=False)
 
     async def start_import(self, caller: Caller, room: str, name: str, fmt: str,
-                           path: Path, size: int, created_room: bool) -> Job:
-        """Queue the import of the file at ``path`` into ``room``."""
+                           spool: IO[bytes], size: int, created_room: bool) -> UploadFeed:
+        """Queue the import into ``room`` of the file arriving in ``spool`` (``size`` bytes
+        if known, else 0): it starts with the first bytes; the feed takes the rest."""
         job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
-                  path=str(path), caller=Job.caller_record(caller), created_room=created_room)
+                  path=spool.name, caller=Job.caller_record(caller), created_room=created_room)
+        feed = UploadFeed(self.registry, job.id, spool)
+        await self.registry.set_upload(job.id, Upload())
         await self.board.save(job)
         try:
             await self.engine.submit(job)
         except Exception as error:
+            spool.close()
+            discard(spool.name)
             job.state, job.error = "failed", job_error(f"the job could not be queued: {error}")
             await self.board.save(job)
             raise Unavailable(f"the import could not be queued: {error}") from error
-        return job
+        return feed
 
     async def _may_see(self, caller: Caller, job: Job) -> bool:
         if caller.admin or job.user == caller.user:

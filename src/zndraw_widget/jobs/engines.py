@@ -43,9 +43,9 @@ def parser_for(pool: Callable[[], ProcessPoolExecutor], job: Job
                ) -> Callable[[Piece], Awaitable[Parsed]]:
     """Parse a piece of ``job``'s file in ``pool()`` (submitted from a thread: a submit may
     start a parse process, which waits for the fork server to have imported ase)."""
-    async def parse(piece: Piece) -> Parsed:
+    async def parse(piece: Piece, arrived: int, complete: bool) -> Parsed:
         future = await in_thread(pool().submit, parse_piece, job.path, job.format, piece,
-                                 job.bytes_total)
+                                 arrived, complete)
         return await asyncio.wrap_future(future)
     return parse
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
@@ -17,6 +16,7 @@ from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
 from . import MAX_WAIT, Jobs
 from .parse import resolve_format
+from .upload import UploadFeed
 
 log = logging.getLogger(__name__)
 
@@ -28,34 +28,49 @@ class JobsMixin(BaseHandler):
 
 
 class FilesHandler(JobsMixin):
-    """``POST rooms/<room>/files?name=<file name>[&format=<ase format>]``, the body the file:
-    answered 202 with the import job once the body is in (spooled to a file under the
-    storage path). The name, format and access are checked before the body is read; a
-    missing room is created then (the caller owns it) and deleted again if the upload fails."""
+    """``POST rooms/<room>/files?name=<file name>[&format=<ase format>]``, the body the file.
+    The name, format, size (``Content-Length``) and access are checked before the body is
+    read, a missing room is created (the caller owns it), and the import job starts at once:
+    it parses the body while it streams into a spool file under the storage path. Answered
+    202 with the job once the body is in."""
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
-        self._spool: Any = None
+        self._feed: UploadFeed | None = None
         self._created = False
-        self._format = ""
 
     async def prepare(self) -> None:
         await super().prepare()
         if self._finished or self._refusal is not None or self.request.method != "POST":
             return
+        room = self.path_kwargs["room"]
         try:
-            await self._admit(self.path_kwargs["room"])
+            name, fmt = await self._admit(room)
+            self.jobs.warm()
+            spool = self.jobs.spool_file()
+            self._feed = await self.jobs.start_import(
+                self.caller, room, name, fmt, spool, self._length() or 0, self._created)
         except ZnDrawError as error:
+            self._abandon()
             self.refuse(ApiError(error.status, error.to_json()))
             return
-        self._spool = self.jobs.spool_file()
-        self.jobs.warm()
+        except ApiError as refusal:  # too large
+            self.refuse(refusal)
+            return
+        self._created = False  # the job's now: it deletes the room if it commits nothing
 
-    async def _admit(self, room: str) -> None:
-        """Check the file's name and format and the caller's access; create a missing room."""
-        self._name = _file_name(self.get_query_argument("name", None))
-        self._format = await in_thread(  # the first imports ase.io (a second or so)
-            resolve_format, self._name, self.get_query_argument("format", None))
+    def _length(self) -> int | None:
+        length = self.request.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else None
+
+    async def _admit(self, room: str) -> tuple[str, str]:
+        """The file's name and format, once they and the size and the caller's access are
+        checked; a missing room is created."""
+        name = _file_name(self.get_query_argument("name", None))
+        fmt = await in_thread(  # the first call imports ase.io (a second or so)
+            resolve_format, name, self.get_query_argument("format", None))
+        if (self._length() or 0) > self.max_upload_bytes:
+            self._too_large()
         room = check_room_name(room)
         try:
             await self.service.policy.check(self.caller, Action.WRITE, room)
@@ -66,9 +81,10 @@ class FilesHandler(JobsMixin):
                 await self.service.policy.check(self.caller, Action.WRITE, room)
             else:
                 self._created = True
+        return name, fmt
 
     def keep(self, chunk: bytes) -> None:
-        self._spool.write(chunk)
+        self._feed.write(chunk)
 
     @api
     async def post(self, room: str) -> None:
@@ -76,11 +92,9 @@ class FilesHandler(JobsMixin):
             self._too_large()
         if not self._received:
             raise BadRequest("the request has no body: send the file's bytes as the body")
-        self._spool.close()
-        job = await self.jobs.start_import(self.caller, room, self._name, self._format,
-                                           Path(self._spool.name), self._received,
-                                           self._created)
-        self._spool, self._created = None, False  # the job's now
+        await self._feed.end()
+        job = await self.jobs.registry.get(self._feed.job_id)
+        job.bytes_total = self._received  # known now, even if the job has not looked yet
         self.write_json({"job": job.to_json()}, status=202)
 
     def on_finish(self) -> None:
@@ -92,14 +106,21 @@ class FilesHandler(JobsMixin):
         self._abandon()
 
     def _abandon(self) -> None:
-        """The upload failed: remove its file, and the room it created."""
-        if self._spool is not None:
-            spool, self._spool = self._spool, None
-            spool.close()
-            Path(spool.name).unlink(missing_ok=True)
+        """The upload failed: its job hears it (and removes the file and a room it made);
+        a room made for a job that never started is deleted here."""
+        if self._feed is not None and not self._feed.ended:
+            asyncio.ensure_future(self._feed.end(
+                f"the upload broke off after {self._received} bytes ({self._reason_for()})"))
         if self._created:
             self._created = False
             asyncio.ensure_future(_delete_room(self.service, self.caller, self.path_kwargs["room"]))
+
+    def _reason_for(self) -> str:
+        if self._received > self.max_upload_bytes:
+            return f"over the upload limit of {self.settings['zndraw_max_upload_mb']:g} MB"
+        if self._finished:
+            return f"answered {self.get_status()}"
+        return "the connection closed"
 
 
 async def _delete_room(service: Any, caller: Any, room: str) -> None:

@@ -63,6 +63,17 @@ class Job:
                 "session": caller.session, "admin": caller.admin}
 
 
+@dataclass
+class Upload:
+    """How much of a job's file has arrived (the job may start before the upload ends):
+    ``received`` bytes, written to its file; ``complete`` once the body ended; ``failure``
+    saying why it will not (the connection broke, the file is over the limit)."""
+
+    received: int = 0
+    complete: bool = False
+    failure: str | None = None
+
+
 PUBLIC = ("id", "kind", "room", "user", "state", "name", "format", "bytes_total",
           "bytes_done", "frames_done", "error", "created", "updated")
 

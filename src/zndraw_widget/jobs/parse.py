@@ -61,7 +61,8 @@ class Piece:
 class Parsed:
     """What a piece gave: its frames (None: none), how many, the lines it spans (byte
     pieces), where it really ended (bytes, after moving to a frame start), whether the file
-    ended in it (frame pieces) and the error that stopped it (frame/line within it)."""
+    ended in it (frame pieces), the error that stopped it (frame/line within it), and
+    ``retry``: parse it again once more of the file has arrived."""
 
     batch: FrameBatch | None
     frames: int
@@ -69,14 +70,25 @@ class Parsed:
     stop: int = 0
     end: bool = False
     error: dict[str, Any] | None = None
+    retry: bool = False
 
 
-def parse_piece(path: str, fmt: str, piece: Piece, size: int) -> Parsed:
-    """Parse ``piece`` of the file at ``path`` (``size`` bytes) in format ``fmt``."""
+class NeedMore(Exception):
+    """A frame start lies past what has arrived of a file still being uploaded."""
+
+
+def parse_piece(path: str, fmt: str, piece: Piece, size: int, complete: bool = True
+                ) -> Parsed:
+    """Parse ``piece`` of the file at ``path`` in format ``fmt``, of which ``size`` bytes
+    have arrived (all of it if ``complete``). A byte piece whose end cannot be placed at a
+    frame start yet (the upload is behind) gives ``retry``."""
     if piece.by_bytes:
         with open(path, "rb") as file:
-            start = frame_start(file, piece.start, size)
-            stop = frame_start(file, piece.stop, size)
+            try:
+                start = frame_start(file, piece.start, size, complete)
+                stop = frame_start(file, piece.stop, size, complete)
+            except NeedMore:
+                return Parsed(None, 0, retry=True)
             file.seek(start)
             raw = file.read(max(stop - start, 0))
         try:
@@ -179,32 +191,58 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def frame_start(file: io.BufferedReader, offset: int, size: int) -> int:
+def frame_start(file: io.BufferedReader, offset: int, size: int, complete: bool = True
+                ) -> int:
     """The first offset at or after ``offset`` where an xyz frame starts (``size`` if none):
     a line holding only an atom count N whose frame is followed by another count line or
-    the end of the file."""
+    the end of the file. Of a file still arriving (not ``complete``) only the first ``size``
+    bytes are read; :class:`NeedMore` if the answer lies beyond them."""
     if offset <= 0:
         return 0
     if offset >= size:
-        return size
-    file.seek(offset - 1)
-    file.readline()  # to the start of the next line (offset itself if a line starts there)
+        if complete:
+            return size
+        raise NeedMore
+    lines = _Lines(file, size, complete)
+    lines.seek(offset - 1)
+    lines.next()  # to the start of the next line (offset itself if a line starts there)
     while True:
-        position = file.tell()
-        line = file.readline()
+        position = lines.position
+        line = lines.next()
         if not line:
             return size
         count = line.strip()
-        if count.isdigit() and _frame_follows(file, int(count)):
+        if count.isdigit() and _frame_follows(lines, int(count)):
             return position
-        file.seek(position + len(line))
+        lines.seek(position + len(line))
 
 
-def _frame_follows(file: io.BufferedReader, count: int) -> bool:
+class _Lines:
+    """Whole lines of the first ``size`` bytes of ``file``; past them, the end of the file
+    (``b""``) if the file is ``complete``, else :class:`NeedMore`."""
+
+    def __init__(self, file: io.BufferedReader, size: int, complete: bool) -> None:
+        self.file, self.size, self.complete = file, size, complete
+
+    @property
+    def position(self) -> int:
+        return self.file.tell()
+
+    def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+
+    def next(self) -> bytes:
+        line = self.file.readline(max(self.size - self.file.tell(), 0))
+        if line.endswith(b"\n") or self.complete:
+            return line
+        raise NeedMore
+
+
+def _frame_follows(lines: _Lines, count: int) -> bool:
     """Whether, after skipping a comment and ``count`` atom lines, the file ends or holds
     the next frame's count line."""
     for _ in range(count + 1):
-        if not file.readline():
+        if not lines.next():
             return False
-    following = file.readline().strip()
+    following = lines.next().strip()
     return not following or following.isdigit()

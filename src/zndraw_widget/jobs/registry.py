@@ -7,7 +7,7 @@ import json
 import time
 from typing import Protocol
 
-from .model import Job
+from .model import Job, Upload
 
 KEEP_SECONDS = 7 * 24 * 3600  # a job's record outlives its last change this long
 LISTED = 1000  # the most recent jobs a listing looks at
@@ -26,6 +26,11 @@ class JobRegistry(Protocol):
 
     async def cancel_requested(self, job_id: str) -> bool: ...
 
+    async def set_upload(self, job_id: str, upload: Upload) -> None:
+        """Record how much of the job's file has arrived (only its handler writes this)."""
+
+    async def upload(self, job_id: str) -> Upload: ...
+
     async def close(self) -> None: ...
 
 
@@ -35,6 +40,7 @@ class MemoryJobs:
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
         self._cancelled: set[str] = set()
+        self._uploads: dict[str, Upload] = {}
 
     async def put(self, job: Job) -> None:
         self._jobs[job.id] = Job.from_record(job.to_record())  # a copy: callers go on changing theirs
@@ -42,6 +48,7 @@ class MemoryJobs:
         for old in [j.id for j in self._jobs.values() if j.final and j.updated < cutoff]:
             del self._jobs[old]
             self._cancelled.discard(old)
+            self._uploads.pop(old, None)
 
     async def get(self, job_id: str) -> Job | None:
         job = self._jobs.get(job_id)
@@ -57,14 +64,20 @@ class MemoryJobs:
     async def cancel_requested(self, job_id: str) -> bool:
         return job_id in self._cancelled
 
+    async def set_upload(self, job_id: str, upload: Upload) -> None:
+        self._uploads[job_id] = Upload(**vars(upload))
+
+    async def upload(self, job_id: str) -> Upload:
+        return Upload(**vars(self._uploads.get(job_id, Upload())))
+
     async def close(self) -> None:
         return None
 
 
 class RedisJobs:
     """Jobs in Redis under ``<prefix>job:<id>`` (JSON, expiring :data:`KEEP_SECONDS` after
-    its last change), ``<prefix>job:<id>:cancel`` and the index ``<prefix>jobs`` (a sorted
-    set by creation time)."""
+    its last change), ``<prefix>job:<id>:cancel``, ``<prefix>job:<id>:upload`` and the index
+    ``<prefix>jobs`` (a sorted set by creation time)."""
 
     def __init__(self, url: str, prefix: str) -> None:
         import redis.asyncio
@@ -98,6 +111,14 @@ class RedisJobs:
 
     async def cancel_requested(self, job_id: str) -> bool:
         return bool(await self._redis.exists(self._key(job_id) + ":cancel"))
+
+    async def set_upload(self, job_id: str, upload: Upload) -> None:
+        await self._redis.set(self._key(job_id) + ":upload", json.dumps(vars(upload)),
+                              ex=KEEP_SECONDS)
+
+    async def upload(self, job_id: str) -> Upload:
+        raw = await self._redis.get(self._key(job_id) + ":upload")
+        return Upload() if raw is None else Upload(**json.loads(raw))
 
     async def close(self) -> None:
         await self._redis.aclose()

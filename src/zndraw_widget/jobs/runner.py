@@ -29,7 +29,10 @@ PIECE_BYTES = 8 << 20  # then pieces grow (x4) up to this
 MAX_PIECE_FRAMES = 10_000  # frames per piece of a format split by frames, at most
 JOB_EVENT = "job"
 
-Parse = Callable[[Piece], Awaitable[Parsed]]
+MARGIN_BYTES = 1 << 20  # arrived past a piece's end before it is parsed (while uploading)
+UPLOAD_POLL = 0.05  # seconds between looks at an upload that is behind the parsing
+
+Parse = Callable[[Piece, int, bool], Awaitable[Parsed]]  # a piece, bytes arrived, complete
 
 
 class Board:
@@ -56,24 +59,38 @@ class Board:
 
 
 class Planner:
-    """The pieces of a file, each planned once the results before it tell enough: bytes
-    pieces growing from :data:`FIRST_PIECE_BYTES` to :data:`PIECE_BYTES`, or frame windows
-    of about :data:`PIECE_BYTES` of parsed data each (the first: one frame)."""
+    """The pieces of a file, each planned once enough of the file has arrived and the
+    results before it tell enough: byte pieces growing from :data:`FIRST_PIECE_BYTES` to
+    :data:`PIECE_BYTES` (while the upload runs, only those with ``margin`` bytes after them
+    arrived, room to find the frame start that ends them), or windows of frame indices of
+    about :data:`PIECE_BYTES` of parsed data each (the first: one frame), once the whole
+    file has arrived."""
 
-    def __init__(self, by_bytes: bool, size: int) -> None:
-        self.by_bytes, self.size = by_bytes, size
+    def __init__(self, by_bytes: bool) -> None:
+        self.by_bytes = by_bytes
         self._start, self._span, self._ended = 0, FIRST_PIECE_BYTES if by_bytes else 1, False
+        self.margin = MARGIN_BYTES
 
-    def next(self) -> Piece | None:
-        if self._ended or (self.by_bytes and self._start >= self.size):
+    def next(self, arrived: int, complete: bool) -> Piece | None:
+        """The next piece, or None if there is none to plan now."""
+        if self._ended or self.finished(arrived, complete):
             return None
-        stop = min(self._start + self._span, self.size) if self.by_bytes else (
-            self._start + self._span)
+        stop = self._start + self._span
+        if self.by_bytes:
+            if complete:
+                stop = min(stop, arrived)
+            elif stop + self.margin > arrived:
+                return None
+            self._span = min(self._span * 4, PIECE_BYTES)
+        elif not complete:
+            return None
         piece = Piece(self.by_bytes, self._start, stop)
         self._start = stop
-        if self.by_bytes:
-            self._span = min(self._span * 4, PIECE_BYTES)
         return piece
+
+    def finished(self, arrived: int, complete: bool) -> bool:
+        """Whether every piece has been planned."""
+        return self._ended or (self.by_bytes and complete and self._start >= arrived)
 
     def observe(self, parsed: Parsed) -> None:
         if parsed.end or parsed.error is not None:
@@ -82,13 +99,19 @@ class Planner:
             per_frame = max(parsed.batch.nbytes // parsed.frames, 1)
             self._span = max(1, min(PIECE_BYTES // per_frame, MAX_PIECE_FRAMES))
 
+    def again(self, piece: Piece) -> None:
+        """Plan from ``piece`` again, with a larger margin (its end lay past the upload)."""
+        self._start, self.margin = piece.start, self.margin * 2
+
 
 async def run_import(job: Job, service: RoomService, board: Board, parse: Parse,
                      width: int) -> Job:
-    """Run import ``job``: up to ``width`` pieces parse at once (``parse`` runs one in a
-    parse process), committed in order. Ends done, failed (the frames before the failure
-    stay) or cancelled (the frames committed stay); a room the job created and never
-    committed to is deleted again. The spooled file is removed."""
+    """Run import ``job``, from the first bytes of its file on (the upload may still be
+    running: its progress is in the registry): up to ``width`` pieces parse at once
+    (``parse`` runs one in a parse process), committed in order. Ends done, failed (the
+    frames before the failure stay; an upload that broke off fails the job) or cancelled
+    (the frames committed stay); a room the job created and never committed to is deleted
+    again. The spooled file is removed."""
     try:
         if await board.registry.cancel_requested(job.id):
             job.state = "cancelled"
@@ -102,7 +125,7 @@ async def run_import(job: Job, service: RoomService, board: Board, parse: Parse,
         log.exception("import job %s failed", job.id)
         job.state, job.error = "failed", job_error(f"{type(error).__name__}: {error}")
     finally:
-        _discard(job.path)
+        discard(job.path)
     await board.save(job)
     if job.state != "done" and job.created_room and job.frames_done == 0:
         with contextlib.suppress(ZnDrawError):
@@ -113,18 +136,34 @@ async def run_import(job: Job, service: RoomService, board: Board, parse: Parse,
 async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                   width: int) -> None:
     caller = job.the_caller()
-    planner = Planner(job.format in SPLIT_BY_BYTES, job.bytes_total)
-    pending: deque[asyncio.Future] = deque()
+    planner = Planner(job.format in SPLIT_BY_BYTES)
+    pending: deque[tuple[Piece, asyncio.Future[Parsed]]] = deque()
     lines = 0  # lines of the pieces committed
     base = (await service.room_info(caller, job.room)).order_version
     try:
         while True:
-            while len(pending) < width and (piece := planner.next()) is not None:
-                pending.append(asyncio.ensure_future(parse(piece)))
-            if not pending:
-                job.state, job.bytes_done = "done", job.bytes_total
+            upload = await board.registry.upload(job.id)
+            if upload.failure is not None:
+                job.state, job.error = "failed", job_error(upload.failure)
                 return
-            parsed = await pending.popleft()
+            if upload.complete:
+                job.bytes_total = upload.received
+            while len(pending) < width and (
+                    piece := planner.next(upload.received, upload.complete)) is not None:
+                pending.append((piece, asyncio.ensure_future(
+                    parse(piece, upload.received, upload.complete))))
+            if not pending:
+                if planner.finished(upload.received, upload.complete):
+                    job.state, job.bytes_done = "done", job.bytes_total
+                    return
+                await asyncio.sleep(UPLOAD_POLL)  # the upload is behind the parsing
+                continue
+            piece, future = pending.popleft()
+            parsed = await future
+            if parsed.retry:  # its end lay past what had arrived: again, from it
+                _cancel(pending)
+                planner.again(piece)
+                continue
             planner.observe(parsed)
             if await board.registry.cancel_requested(job.id):
                 job.state = "cancelled"
@@ -146,11 +185,16 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 return
             await board.save(job, progress=job.frames_done > parsed.frames)  # the first: now
     finally:
-        for future in pending:
-            future.cancel()
+        _cancel(pending)
 
 
-def _discard(path: str) -> None:
+def _cancel(pending: deque[tuple[Piece, asyncio.Future[Parsed]]]) -> None:
+    while pending:
+        pending.popleft()[1].cancel()
+
+
+def discard(path: str) -> None:
+    """Remove an upload's spool file (gone already: fine)."""
     Path(path).unlink(missing_ok=True)
 
 
