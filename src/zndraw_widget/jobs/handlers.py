@@ -84,7 +84,8 @@ class FilesHandler(JobsMixin):
         return name, fmt
 
     def keep(self, chunk: bytes) -> None:
-        self._feed.write(chunk)
+        if self._feed is not None:  # None: a method other than POST (answered 405)
+            self._feed.write(chunk)
 
     @api
     async def post(self, room: str) -> None:
