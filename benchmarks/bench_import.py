@@ -89,49 +89,55 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def import_file(path: Path, processes: int) -> dict[str, float]:
-    """Upload ``path`` into a fresh server with a pool of ``processes``; the times to the
-    first frame readable and to the job's end, and the peak memory of the server and of its
-    parse processes."""
+def timed_import(server: ServerProcess, room: str, path: Path) -> dict[str, float]:
+    """Upload ``path`` into new room ``room``: seconds to the 202, to frame 0 readable and
+    to the job's end (each from the start of the upload), and the frames imported."""
+    call(server, "POST", "rooms", json.dumps({"name": room, "base": None}).encode())
+    answer: dict = {}
+
+    def upload() -> None:  # streamed in 1 MB blocks (urllib's are 8 KB)
+        url = urllib.parse.urlsplit(server.url)
+        connection = http.client.HTTPConnection(url.hostname, url.port, blocksize=1 << 20,
+                                                timeout=600)
+        with path.open("rb") as body:
+            connection.request("POST", f"{url.path}rooms/{room}/files?name=big.extxyz", body,
+                               {**server.headers, "Content-Length": str(path.stat().st_size)})
+            answer.update(json.loads(connection.getresponse().read()))
+        answer["at"] = time.perf_counter()
+        connection.close()
+
+    start = time.perf_counter()
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    while True:  # polled: a benchmark may; the first frame as a reader sees it
+        try:
+            call(server, "GET", f"rooms/{room}/frames?index=0&data=numbers", raw=True)
+            break
+        except urllib.error.HTTPError:
+            time.sleep(0.005)
+    first = time.perf_counter()
+    uploading.join()
+    job = answer["job"]
+    while job["state"] not in ("done", "failed", "cancelled"):
+        job = call(server, "GET", f"jobs/{job['id']}?wait=60")
+    assert job["state"] == "done", job
+    return {"upload s": answer["at"] - start, "first frame s": first - start,
+            "total s": time.perf_counter() - start, "frames": job["frames_done"]}
+
+
+def import_file(path: Path, small: Path, processes: int) -> dict[str, float]:
+    """Upload ``small``, then ``path`` into a fresh server with a pool of ``processes``: the
+    first frame of the first upload (the pool starts with it), the figures of
+    :func:`timed_import` for ``path``, and the peak memory of the server and of its parse
+    processes."""
     with tempfile.TemporaryDirectory() as storage:
         server = ServerProcess(Path(storage), "--max-upload-mb", "100000",
                                "--import-processes", str(processes))
         try:
-            call(server, "POST", "rooms", json.dumps({"name": "r", "base": None}).encode())
-            answer: dict = {}
-
-            def upload() -> None:  # streamed in 1 MB blocks (urllib's are 8 KB)
-                url = urllib.parse.urlsplit(server.url)
-                connection = http.client.HTTPConnection(url.hostname, url.port,
-                                                        blocksize=1 << 20, timeout=600)
-                with path.open("rb") as body:
-                    connection.request("POST", url.path + "rooms/r/files?name=big.extxyz",
-                                       body, {**server.headers,
-                                              "Content-Length": str(path.stat().st_size)})
-                    answer.update(json.loads(connection.getresponse().read()))
-                answer["at"] = time.perf_counter()
-                connection.close()
-
-            start = time.perf_counter()
-            uploading = threading.Thread(target=upload)
-            uploading.start()
-            while True:  # polled: a benchmark may; the first frame as a reader sees it
-                try:
-                    call(server, "GET", "rooms/r/frames?index=0&data=numbers", raw=True)
-                    break
-                except urllib.error.HTTPError:
-                    time.sleep(0.005)
-            first = time.perf_counter()
-            uploading.join()
-            job = answer["job"]
-            while job["state"] not in ("done", "failed", "cancelled"):
-                job = call(server, "GET", f"jobs/{job['id']}?wait=60")
-            total = time.perf_counter() - start
-            assert job["state"] == "done", job
+            cold = timed_import(server, "cold", small)["first frame s"]
+            row = timed_import(server, "r", path)
             parse_rss = [peak_rss_mb(pid) for pid in descendants(server.process.pid)]
-            return {"upload s": answer["at"] - start, "first frame s": first - start,
-                    "total s": total,
-                    "frames": job["frames_done"],
+            return {**row, "cold first frame s": cold,
                     "server peak MB": peak_rss_mb(server.process.pid),
                     "parse process peak MB": max(parse_rss, default=float("nan"))}
         finally:
@@ -153,18 +159,20 @@ def main() -> int:
     size = (100 if args.quick else 1000) << 20
     with tempfile.TemporaryDirectory() as directory:
         big, half = Path(directory) / "big.extxyz", Path(directory) / "half.extxyz"
+        small = Path(directory) / "small.extxyz"
         print(f"writing {size >> 20} MB and {size >> 21} MB of extxyz ...", file=sys.stderr)
         frames = write_file(big, size)
         write_file(half, size // 2)
+        write_file(small, 1)  # one block, ~10 MB
         print("ase.io.read ...", file=sys.stderr)
         ase_s = ase_alone(big)
         rows = {}
         for processes in (1, 2):
             print(f"import, pool of {processes} ...", file=sys.stderr)
             rows[f"pool, {processes} process{'es' if processes > 1 else ''}"] = import_file(
-                big, processes)
+                big, small, processes)
         print("import of half the size (memory) ...", file=sys.stderr)
-        halved = import_file(half, 2)
+        halved = import_file(half, small, 2)
     mb = big.stat().st_size / 1e6 if big.exists() else size / 1e6
     print(f"\nimport of {size >> 20} MB of extxyz ({frames} frames of {NATOMS} atoms, "
           f"energies and forces); ase.io.read alone: {ase_s:.1f} s")
@@ -183,7 +191,8 @@ def main() -> int:
           f"(ratio {default['server peak MB'] / halved['server peak MB']:.2f}; goal: "
           "independent of the file size)")
     print(f"first frame readable {default['first frame s']:.2f} s after the upload began "
-          "(the import starts with the first bytes; goal: < 1 s)")
+          f"(the import starts with the first bytes; goal: < 1 s); in a fresh server's first "
+          f"upload, which starts the parse processes: {default['cold first frame s']:.2f} s")
     goals = [
         ("a pool of 1 process within 1.2x of ase alone", one["total s"] <= 1.2 * ase_s),
         ("the default pool (2 processes) faster than ase alone", default["total s"] < ase_s),

@@ -194,8 +194,8 @@ def _describe(error: Exception) -> str:
 def frame_start(file: io.BufferedReader, offset: int, size: int, complete: bool = True
                 ) -> int:
     """The first offset at or after ``offset`` where an xyz frame starts (``size`` if none):
-    a line holding only an atom count N whose frame is followed by another count line or
-    the end of the file. Of a file still arriving (not ``complete``) only the first ``size``
+    a line holding only an atom count N, then a comment and N atom lines, then another
+    count line or the end of the file. Of a file still arriving (not ``complete``) only the first ``size``
     bytes are read; :class:`NeedMore` if the answer lies beyond them."""
     if offset <= 0:
         return 0
@@ -239,10 +239,13 @@ class _Lines:
 
 
 def _frame_follows(lines: _Lines, count: int) -> bool:
-    """Whether, after skipping a comment and ``count`` atom lines, the file ends or holds
-    the next frame's count line."""
-    for _ in range(count + 1):
-        if not lines.next():
+    """Whether a comment line, ``count`` atom lines (a species and three coordinates at
+    least: never a count or a number alone) and then the end of the file or the next
+    frame's count line follow."""
+    if not lines.next():
+        return False
+    for _ in range(count):
+        if len(lines.next().split(None, 4)) < 4:
             return False
     following = lines.next().strip()
     return not following or following.isdigit()
