@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
@@ -14,11 +13,9 @@ from ..policy import Action
 from ..rooms import in_thread
 from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
-from . import MAX_WAIT, Jobs
 from .parse import resolve_format
+from .service import MAX_WAIT, Jobs
 from .upload import UploadFeed
-
-log = logging.getLogger(__name__)
 
 
 class JobsMixin(BaseHandler):
