@@ -66,6 +66,14 @@ def make_parser() -> argparse.ArgumentParser:
     for command in (backup, restore):
         for option in STORE_OPTIONS:
             add_flag(command, option)
+    worker = commands.add_parser(
+        "worker", help="run a Celery worker for background jobs (servers with --workers celery)",
+        description="Run the background jobs (file imports) that servers started with "
+                    "--workers celery queue in Redis; give it the servers' --storage and "
+                    "--redis-url. Needs zndraw-widget[celery].")
+    for option in OPTIONS:
+        if not option.serve_only and option.name not in ("workers", "metrics_token"):
+            add_flag(worker, option)
     add_user_commands(commands)
     add_open_command(commands)
     return parser
@@ -103,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_backup(args)
     if args["command"] == "open":
         return open_command(args)
+    if args["command"] == "worker":
+        return run_worker(args)
     hub = args.pop("hub") or bool(os.environ.get("JUPYTERHUB_SERVICE_NAME"))
     if hub:  # flags given win over the hub's environment
         for name, value in hub_service_env(os.environ).items():
@@ -116,7 +126,11 @@ def run_server(args: dict[str, Any], hub: bool = False,
     """Serve with the settings and serve options in ``args`` until stopped."""
     from .server.standalone import serve as run
 
-    settings = Settings.resolve(args)
+    try:
+        settings = Settings.resolve(args)
+    except ValueError as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
     options = resolve(SERVE_OPTIONS, args)
     base_url = options["base_url"].strip("/")
     base_url = f"/{base_url}/" if base_url else "/"
@@ -182,6 +196,25 @@ def run_backup(args: dict) -> int:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     print(f"{args['command']}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
+    return 0
+
+
+def run_worker(args: dict) -> int:
+    """``worker``: a Celery worker running the jobs of the deployment's servers."""
+    try:
+        settings = Settings.resolve({**args, "workers": "celery"})
+        from .jobs.worker import run_worker as run
+
+        run(settings)
+    except ValueError as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        if error.name != "celery":
+            raise
+        print("zndraw-widget: error: workers need celery: pip install zndraw-widget[celery]",
+              file=sys.stderr)
+        return 1
     return 0
 
 
