@@ -1,5 +1,5 @@
-// Frames of one room in the browser: chunked reads, prefetch ahead, a byte-bounded LRU
-// cache, invalidated by the room's data events.
+// Frames of one room in the browser: one small read per frame asked for, chunks read ahead
+// (prefetch), a byte-bounded LRU cache, invalidated by the room's data events.
 import type { DataClient } from "./data";
 import type { Frame } from "./frames";
 import type { DataEvent } from "./protocol";
@@ -12,11 +12,18 @@ export interface FrameStoreOptions {
   maxChunk?: number;
 }
 
+/** A read in flight: frames ``start`` up to ``stop``. */
+interface Read {
+  promise: Promise<void>;
+  start: number;
+  stop: number;
+}
+
 export class FrameStore {
   length = 0;
   private cache = new Map<number, Frame>();
-  /** Reads in flight by first index: their promise and the index they stop before. */
-  private inflight = new Map<number, { promise: Promise<void>; stop: number }>();
+  /** Reads in flight by ``start:stop``: their promise and the range they bring. */
+  private inflight = new Map<string, Read>();
   private bytes = 0;
   private frameBytes = 0;
   private generation = 0;
@@ -65,23 +72,28 @@ export class FrameStore {
     return Math.max(1, Math.min(this.maxChunk, Math.floor(this.chunkBytes / this.frameBytes)));
   }
 
-  /** Whether a read in flight brings frame ``index``. */
-  loading(index: number): boolean {
-    for (const [start, read] of this.inflight) if (start <= index && index < read.stop) return true;
-    return false;
+  /** Whether a read in flight brings frame ``index``: any, or (not ``joinChunk``) one of
+   * that frame alone. */
+  loading(index: number, joinChunk = true): boolean {
+    return this.readOf(index, joinChunk) !== undefined;
   }
 
-  /** Load frame ``index`` (and its neighbours in the same chunk); ``signal`` aborts the read
-   * (a newer request made it stale: scrubbing past big frames must not queue them up). */
-  async load(index: number, signal?: AbortSignal): Promise<Frame> {
+  private readOf(index: number, joinChunk: boolean): Read | undefined {
+    if (!joinChunk) return this.inflight.get(`${index}:${index + 1}`);
+    for (const read of this.inflight.values()) if (read.start <= index && index < read.stop) return read;
+    return undefined;
+  }
+
+  /** Load frame ``index`` by a read of that frame alone, or from a read in flight that brings
+   * it: any (``joinChunk``: playback, whose chunks are read ahead) or one of that frame alone
+   * (a jump never waits for a chunk). ``signal`` aborts the read (a newer request made it
+   * stale: scrubbing past big frames must not queue them up). */
+  async load(index: number, signal?: AbortSignal, joinChunk = false): Promise<Frame> {
     const cached = this.get(index);
     if (cached) return cached;
     // A change event may invalidate a read in flight (its frames are dropped): read again.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const chunk = this.chunkSize();
-      const start = chunk > 1 ? Math.floor(index / chunk) * chunk : index;
-      const stop = this.length ? Math.min(this.length, start + chunk) : start + 1;
-      await this.fetchRange(start, Math.max(stop, index + 1), signal);
+      await (this.readOf(index, joinChunk)?.promise ?? this.fetchRange(index, index + 1, signal));
       const frame = this.cache.get(index);
       if (frame) return frame;
       if (this.length && index >= this.length) break;
@@ -95,16 +107,16 @@ export class FrameStore {
     const chunk = this.chunkSize();
     for (let k = 1; k <= ahead; k++) {
       const i = (index + k) % this.length;
-      if (this.cache.has(i)) continue;
+      if (this.cache.has(i) || this.loading(i)) continue;
       const start = chunk > 1 ? Math.floor(i / chunk) * chunk : i;
-      if (this.inflight.has(start)) continue;
       void this.fetchRange(start, Math.min(this.length, start + chunk)).catch(() => undefined);
       return; // one request at a time ahead
     }
   }
 
   private fetchRange(start: number, stop: number, signal?: AbortSignal): Promise<void> {
-    const existing = this.inflight.get(start);
+    const key = `${start}:${stop}`;
+    const existing = this.inflight.get(key);
     if (existing) return existing.promise;
     const generation = this.generation;
     const index = stop - start === 1 ? String(start) : `${start}:${stop}`;
@@ -116,9 +128,9 @@ export class FrameStore {
         for (const frame of read.frames) this.put(frame);
       })
       .finally(() => {
-        if (this.inflight.get(start)?.promise === promise) this.inflight.delete(start);
+        if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
       });
-    this.inflight.set(start, { promise, stop });
+    this.inflight.set(key, { promise, start, stop });
     return promise;
   }
 

@@ -104,19 +104,27 @@ describe("DataClient", () => {
 });
 
 describe("FrameStore", () => {
-  it("reads chunks, prefetches ahead, and drops frames that changed", async () => {
+  it("reads one frame per jump, chunks ahead, and drops frames that changed", async () => {
     const { fetch, calls } = fakeFetch((url) => new Response(readBody(100, rangeOf(url, 100))));
     const store = new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r");
     store.length = 100;
     const first = await store.load(0);
     expect(first.index).toBe(0);
     expect(calls).toHaveLength(1);
-    // small frames: the next load of frame 5 fetches a whole chunk
+    // a jump reads the frame asked for alone, small as it is
     await store.load(5);
+    expect(calls).toHaveLength(2);
+    expect(calls[1].url).toContain("index=5&");
+    expect(store.has(5 + 1)).toBe(false);
+    // small frames: reads ahead are whole chunks, which playback joins
     const chunk = store.chunkSize();
     expect(chunk).toBeGreaterThan(1);
-    expect(calls).toHaveLength(2);
-    expect(store.has(5 + 1)).toBe(true);
+    store.prefetch(5, 40);
+    expect(store.loading(6)).toBe(true);
+    expect(store.loading(6, false)).toBe(false);
+    expect((await store.load(6, undefined, true)).index).toBe(6);
+    expect(calls).toHaveLength(3);
+    expect(calls[2].url).toContain(`index=0%3A${chunk}&`);
     store.prefetch(5, 40);
     await vi.waitFor(() => expect(store.has(chunk)).toBe(true));
     const changed = store.apply([updated(5, 2, 8)]);

@@ -209,6 +209,35 @@ describe("Playback", () => {
     expect(state.advances).toEqual([100, 610]);
   });
 
+  it("rests after a draw longer than a long task, as long as the draw took, so the page gets its turn", () => {
+    const clock = new FakeClock();
+    const draw = { ms: 200 };
+    const advances: number[] = [];
+    const playback: Playback = new Playback(
+      {
+        length: () => 100, flush: () => false, caughtUp: () => true, changed: () => undefined, showFps: () => undefined,
+        advance: () => {
+          advances.push(clock.t);
+          clock.t += draw.ms; // the draw keeps the main thread busy while the clock moves on
+          playback.drawn(draw.ms);
+        },
+      },
+      clock,
+    );
+    playback.fps = 60;
+    playback.play();
+    for (let k = 0; k < 60; k++) clock.frame(17); // 60 display frames, 5 of them 200 ms late
+    // each 200 ms draw is followed by >= 200 ms in which playback does nothing: half the
+    // main thread is left to the page (without the rest: an advance every 217 ms)
+    expect(advances).toEqual([17, 421, 825, 1229, 1633]);
+    // below the long-task threshold nothing rests: a 40 ms draw each display frame
+    advances.length = 0;
+    draw.ms = 40;
+    for (let k = 0; k < 12; k++) clock.frame(17);
+    expect(advances).toHaveLength(12);
+    playback.pause();
+  });
+
   it("stops on pause, and does not start without frames", () => {
     const clock = new FakeClock();
     const { playback, state } = playbackOn(clock);

@@ -60,14 +60,16 @@ export class Navigator {
     this.requested = index;
     const ticket = ++this.ticket;
     this.host.requested(index);
+    // Playing joins the chunk read ahead that brings the frame; a jump reads it alone.
+    const joinChunk = this.host.playing();
     // A read for an earlier request that will not bring this frame is stale: drop it.
-    if (this.loadingRead && !store.loading(index)) this.loadingRead.abort();
+    if (this.loadingRead && !store.loading(index, joinChunk)) this.loadingRead.abort();
     const cached = store.get(index);
     if (cached) this.display(cached);
     else {
-      const read = store.loading(index) ? undefined : (this.loadingRead = new AbortController());
+      const read = store.loading(index, joinChunk) ? undefined : (this.loadingRead = new AbortController());
       store
-        .load(index, read?.signal)
+        .load(index, read?.signal, joinChunk)
         .then((frame) => {
           if (ticket === this.ticket && store === this.store && !this.host.disposed()) this.display(frame);
         })

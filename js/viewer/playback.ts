@@ -1,6 +1,6 @@
 // Playback: an animation-frame loop that advances one frame per interval, never ahead of
-// the data, and measures the frames/s actually drawn. DOM-free: the clock and what a step
-// does are injected (tests drive it with a fake clock).
+// the data, never starving the page, and measures the frames/s actually drawn. DOM-free: the
+// clock and what a step does are injected (tests drive it with a fake clock).
 
 /** The display clock: ``performance.now`` and ``requestAnimationFrame``. */
 export interface Clock {
@@ -31,6 +31,11 @@ export interface PlaybackHost {
   showFps(fps: number): void;
 }
 
+/** Work longer than this in one go (a long task, as the Long Tasks API counts them) is
+ * followed by as long a rest: a draw slower than the frame budget makes playback skip ticks
+ * so that the page keeps at least half of the main thread for input and other work. */
+export const LONG_TASK_MS = 50;
+
 export class Playback {
   playing = false;
   /** The speed asked for, frames/s. */
@@ -39,6 +44,8 @@ export class Playback {
   private lastTick = 0;
   private lastFpsShown = 0;
   private drawTimes: number[] = [];
+  /** No advance before this time (resting after a long draw). */
+  private restUntil = 0;
 
   constructor(private readonly host: PlaybackHost, private readonly clock: Clock = browserClock) {}
 
@@ -51,6 +58,7 @@ export class Playback {
     if (this.playing || !this.host.length()) return;
     this.playing = true;
     this.drawTimes = [];
+    this.restUntil = 0;
     this.lastTick = this.clock.now();
     this.host.changed(true);
     this.handle = this.clock.request(this.tick);
@@ -63,32 +71,45 @@ export class Playback {
     this.host.changed(false);
   }
 
-  /** A frame was drawn: counted while playing, over the last second. */
-  drawn(): void {
+  /** A frame was drawn (in ``ms`` of main-thread work): counted while playing, over the last
+   * second; a long draw is followed by a rest. */
+  drawn(ms = 0): void {
     if (!this.playing) return;
     const now = this.clock.now();
     this.drawTimes.push(now);
     while (this.drawTimes.length && now - this.drawTimes[0] > 1000) this.drawTimes.shift();
+    this.worked(ms, now);
+  }
+
+  /** ``ms`` of work ended at ``end``: rest as long after a long task. */
+  private worked(ms: number, end: number): void {
+    if (ms > LONG_TASK_MS) this.restUntil = Math.max(this.restUntil, end + ms);
   }
 
   private tick = (now: number): void => {
     if (!this.playing) return;
     this.handle = this.clock.request(this.tick);
     if (!this.host.length()) return;
-    const interval = 1000 / this.fps;
-    // A frame that has just arrived from the server: show it for a whole interval.
-    if (this.host.flush()) {
-      this.lastTick = now;
-      return;
-    }
-    // Advance only once the requested frame is on screen: never run ahead of the data.
-    if (now - this.lastTick >= interval - 1 && this.host.caughtUp()) {
-      this.lastTick = now - Math.min(interval, now - this.lastTick - interval);
-      this.host.advance();
-    }
+    if (now >= this.restUntil) this.step(now);
     if (now - this.lastFpsShown > 500) {
       this.lastFpsShown = now;
       this.host.showFps(this.drawTimes.length);
     }
   };
+
+  /** Draw what arrived, or advance when the interval is up (timing the work done). */
+  private step(now: number): void {
+    const interval = 1000 / this.fps;
+    const start = this.clock.now();
+    if (this.host.flush()) {
+      // A frame that has just arrived from the server: show it for a whole interval.
+      this.lastTick = now;
+    } else if (now - this.lastTick >= interval - 1 && this.host.caughtUp()) {
+      // Advance only once the requested frame is on screen: never run ahead of the data.
+      this.lastTick = now - Math.min(interval, now - this.lastTick - interval);
+      this.host.advance();
+    } else return;
+    const end = this.clock.now();
+    this.worked(end - start, end);
+  }
 }

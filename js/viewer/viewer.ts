@@ -59,13 +59,17 @@ export class Viewer {
   extraFields: string[] = [];
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
+  /** ms spent putting frames into the renderer since the last draw (playback rests after long work). */
+  private frameWork = 0;
 
   constructor(model: Model, el: HTMLElement) {
     this.model = new ModelListeners(model);
     this.nav = new Navigator({
       draw: (frame) => {
         if (!this.renderer) return false;
+        const start = performance.now();
         this.renderer.setFrame(frame);
+        this.frameWork += performance.now() - start;
         return true;
       },
       requested: () => this.showPosition(true),
@@ -177,7 +181,7 @@ export class Viewer {
     }
     const renderer = this.renderer;
     this.ui.addCanvas(renderer.canvas);
-    renderer.onRendered = () => this.onRendered();
+    renderer.onRendered = (info) => this.onRendered(info.ms);
     this.stopTheme = followTheme(this.ui.view, renderer);
     const selection = () => (this.model.model.get("selection") ?? []) as number[];
     const select = (atoms: number[]) => this.setSelection(atoms);
@@ -251,11 +255,13 @@ export class Viewer {
     if (this.nav.store?.setExtraFields(fields)) this.nav.refresh(null);
   }
 
-  private onRendered(): void {
+  /** A draw took ``ms`` (besides the frame's setup since the last draw). */
+  private onRendered(ms: number): void {
     this.draws += 1;
     const { displayed } = this.nav;
     if (displayed >= 0) this.ui.rendered(displayed, this.draws, this.renderer?.atomCount ?? 0, performance.now() - this.created);
-    this.playback.drawn();
+    this.playback.drawn(ms + this.frameWork);
+    this.frameWork = 0;
   }
 
   private playbackChanged(playing: boolean): void {
