@@ -4,7 +4,8 @@ Starts ``python -m zndraw_widget serve`` on 127.0.0.1 (temporary storage), uploa
 with the Python client, and mounts the bundled widget (``static/widget.js``, the same file
 anywidget loads) in a bare page of the server's origin, with a minimal in-page model. Each
 figure is printed beside a ceiling measured in the same browser in the same run. See
-``benchmarks/README.md``.
+``benchmarks/README.md``. The widget inside JupyterLab (step latency beside nglview,
+playback beside the bare page, responsiveness while playing): ``widget_lab.py``.
 
     python benchmarks/bench_widget.py [--quick]
 """
@@ -326,6 +327,13 @@ def main() -> int:
                          f"plain playback {play['fps']:.1f} frames/s",
                          f"{colored['fps'] / play['fps']:.2f}",
                          colored["fps"] >= 0.9 * play["fps"]))
+
+            progress("inside JupyterLab: step latency, playback, responsiveness ...")
+            import widget_lab
+
+            mount(page, url, "k1")
+            rows += widget_lab.rows(browser, widget_lab.play(page, playback_frames),
+                                    playback_frames, args.quick)
 
             progress("orbiting a 10,000-atom cell, plain and repeated 3 x 3 x 3 ...")
             plain = draw_ms(page, url, "p10k", orbit=True)

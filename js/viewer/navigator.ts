@@ -11,8 +11,11 @@ export const PREFETCH_STEPPING = 4;
 
 /** What navigation reads from the viewer and tells it. */
 export interface NavigatorHost {
-  /** Put a frame on screen; false when there is nothing to draw with. */
+  /** Put a frame on screen (drawn on the next animation frame); false when there is nothing
+   * to draw with. */
   draw(frame: Frame): boolean;
+  /** Draw now what would be drawn on the next animation frame. */
+  flush(): void;
   /** A frame was asked for (not yet on screen perhaps). */
   requested(index: number): void;
   /** A frame is on screen. */
@@ -71,7 +74,9 @@ export class Navigator {
       store
         .load(index, read?.signal, joinChunk)
         .then((frame) => {
-          if (ticket === this.ticket && store === this.store && !this.host.disposed()) this.display(frame);
+          // A jump's frame is drawn as it arrives (no wait for an animation frame that a busy
+          // page may hold back); playback draws what arrived on its own tick.
+          if (ticket === this.ticket && store === this.store && !this.host.disposed()) this.display(frame, !this.host.playing());
         })
         .catch((error) => {
           if (ticket !== this.ticket || store !== this.store) return; // superseded
@@ -83,11 +88,12 @@ export class Navigator {
     store.prefetch(index, this.host.playing() ? PREFETCH_PLAYING : PREFETCH_STEPPING);
   }
 
-  private display(frame: Frame): void {
+  private display(frame: Frame, now = false): void {
     if (!this.host.draw(frame)) return;
     this.shown = frame;
     this.displayed = frame.index;
     this.host.shown(frame);
+    if (now) this.host.flush();
   }
 
   /** The frame on screen was edited and saved as ``frame``. */

@@ -72,6 +72,7 @@ export class Viewer {
         this.frameWork += performance.now() - start;
         return true;
       },
+      flush: () => this.renderer?.flush(),
       requested: () => this.showPosition(true),
       shown: (frame) => this.shown(frame),
       playing: () => this.playback.playing,
