@@ -227,14 +227,26 @@ describe("Playback", () => {
     playback.fps = 60;
     playback.play();
     for (let k = 0; k < 60; k++) clock.frame(17); // 60 display frames, 5 of them 200 ms late
-    // each 200 ms draw is followed by >= 200 ms in which playback does nothing: half the
-    // main thread is left to the page (without the rest: an advance every 217 ms)
-    expect(advances).toEqual([17, 421, 825, 1229, 1633]);
-    // below the long-task threshold nothing rests: a 40 ms draw each display frame
+    // each 200 ms draw (217 ms to the next display frame) is followed by as long in which
+    // playback does nothing: half the main thread is left to the page (without the rest: an
+    // advance every 217 ms)
+    expect(advances).toEqual([17, 455, 893, 1331, 1769]);
+    // below the long-task threshold nothing rests: a 30 ms draw each display frame
+    draw.ms = 30;
+    for (let k = 0; k < 15; k++) clock.frame(17); // the last rest ends
     advances.length = 0;
-    draw.ms = 40;
     for (let k = 0; k < 12; k++) clock.frame(17);
     expect(advances).toHaveLength(12);
+    // a draw that costs the main thread nothing but holds the next display frame back 300 ms
+    // (the GPU still drawing) is paid for alike: 300 ms of rest after that frame
+    advances.length = 0;
+    draw.ms = 0;
+    clock.frame(17);
+    const drawnAt = clock.t;
+    expect(advances).toEqual([drawnAt]);
+    clock.frame(300); // the next display frame, 300 ms late
+    for (let k = 0; k < 30; k++) clock.frame(17);
+    expect(advances[1]).toBeGreaterThanOrEqual(drawnAt + 600);
     playback.pause();
   });
 

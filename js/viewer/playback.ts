@@ -33,7 +33,9 @@ export interface PlaybackHost {
 
 /** Work longer than this in one go (a long task, as the Long Tasks API counts them) is
  * followed by as long a rest: a draw slower than the frame budget makes playback skip ticks
- * so that the page keeps at least half of the main thread for input and other work. */
+ * so that the page keeps at least half of the main thread for input and other work. The
+ * work is the draw's own time on the main thread, or the wait for the display frame after
+ * it (a GPU, or software GL, still busy drawing holds the page's next frame back). */
 export const LONG_TASK_MS = 50;
 
 export class Playback {
@@ -46,6 +48,9 @@ export class Playback {
   private drawTimes: number[] = [];
   /** No advance before this time (resting after a long draw). */
   private restUntil = 0;
+  /** The last tick's time, and whether it drew or advanced. */
+  private lastFrame = 0;
+  private stepped = false;
 
   constructor(private readonly host: PlaybackHost, private readonly clock: Clock = browserClock) {}
 
@@ -59,6 +64,7 @@ export class Playback {
     this.playing = true;
     this.drawTimes = [];
     this.restUntil = 0;
+    this.stepped = false;
     this.lastTick = this.clock.now();
     this.host.changed(true);
     this.handle = this.clock.request(this.tick);
@@ -90,15 +96,19 @@ export class Playback {
     if (!this.playing) return;
     this.handle = this.clock.request(this.tick);
     if (!this.host.length()) return;
-    if (now >= this.restUntil) this.step(now);
+    // A display frame held back long after a draw: that draw is still being paid for.
+    if (this.stepped) this.worked(now - this.lastFrame, now);
+    this.lastFrame = now;
+    this.stepped = now >= this.restUntil && this.step(now);
     if (now - this.lastFpsShown > 500) {
       this.lastFpsShown = now;
       this.host.showFps(this.drawTimes.length);
     }
   };
 
-  /** Draw what arrived, or advance when the interval is up (timing the work done). */
-  private step(now: number): void {
+  /** Draw what arrived, or advance when the interval is up (timing the work done); true if
+   * it did either. */
+  private step(now: number): boolean {
     const interval = 1000 / this.fps;
     const start = this.clock.now();
     if (this.host.flush()) {
@@ -108,8 +118,9 @@ export class Playback {
       // Advance only once the requested frame is on screen: never run ahead of the data.
       this.lastTick = now - Math.min(interval, now - this.lastTick - interval);
       this.host.advance();
-    } else return;
+    } else return false;
     const end = this.clock.now();
     this.worked(end - start, end);
+    return true;
   }
 }

@@ -23,6 +23,18 @@ def test_step_trait_moves_the_view(main_page):
     main_page.wait_rendered(frame=7)
 
 
+def test_a_jump_from_the_kernel_reads_that_frame_alone(open_notebook):
+    """``v.step = n`` to a frame not read yet costs one read of frame n (not of its chunk);
+    the frames after it are prefetched after that."""
+    page = open_notebook("jump.ipynb", [SETUP.replace('room="e2e-main"', 'room="e2e-jump"')])
+    page.wait_rendered(frame=0)
+    reads: list[str] = []
+    page.page.on("request", lambda r: reads.append(r.url) if "/frames?" in r.url else None)
+    page.kernel_execute("v.step = 37")
+    page.wait_rendered(frame=37)
+    assert reads and "index=37&" in reads[0], reads
+
+
 def test_playback_draws_every_frame_in_order(open_notebook):
     """Playing a 1,000-atom trajectory draws frame after frame, none skipped (speed is
     measured by benchmarks/bench_widget.py)."""
