@@ -180,7 +180,9 @@ class FrameBatch:
             if pbc.values.shape[1:] != (3,) or pbc.shapes is not None:
                 raise BadRequest("'pbc' must be 3 booleans")
         for name, column in self.columns.items():
-            if name.startswith("arrays.") or name.removeprefix("calc.") in PER_ATOM_CALC:
+            if name.startswith("arrays.") and column.objects is not None:
+                _check_strings(name, column, counts)
+            elif name.startswith("arrays.") or name.removeprefix("calc.") in PER_ATOM_CALC:
                 if column.values is None or column.values.ndim < 2:
                     raise BadRequest(f"per-atom field {name!r} must be an array of length N")
                 lengths = _lengths(column)
@@ -229,6 +231,17 @@ def _check_kind(name: str, column: Column, kinds: str, ndim: int) -> None:
         raise BadRequest(f"{name!r} has the wrong type (expected dtype kind {kinds!r})")
     if column.values.ndim != ndim + 1:
         raise BadRequest(f"{name!r} must have {ndim} dimension(s) per frame")
+
+
+def _check_strings(name: str, column: Column, counts: np.ndarray) -> None:
+    """A per-atom string field (``arrays.residuenames``): a list of N strings per frame."""
+    for row, value in enumerate(column.objects):
+        if not column.has(row):
+            continue
+        strings = np.asarray(value) if isinstance(value, list) else None
+        if strings is None or strings.dtype.kind != "U" or strings.shape != (counts[row],):
+            raise BadRequest(f"per-atom field {name!r} must be an array of length N or a list "
+                             f"of N strings in every frame (frame {row} is not)")
 
 
 def _lengths(column: Column) -> np.ndarray:
@@ -332,7 +345,7 @@ def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
         elif isinstance(value, np.ndarray):
             value = value.item() if value.ndim == 0 else np.array(value)
         if group == "arrays":
-            atoms.arrays[key] = value
+            atoms.arrays[key] = np.array(value) if isinstance(value, list) else value
         elif group == "info":
             atoms.info[key] = value
         elif group == "calc":
