@@ -1,7 +1,8 @@
 // The HTTP data channel: room metadata as JSON, frames as msgpack (docs/protocol.md).
 import { decode, encode, NDArray } from "./codec";
 import { Frame, framesOf, ReadResponse } from "./frames";
-import type { DataEvent, Lease, Role } from "./protocol";
+import { attachmentName } from "./jobs";
+import type { DataEvent, Job, Lease, Role } from "./protocol";
 
 export class ApiError extends Error {
   constructor(
@@ -160,6 +161,35 @@ export class DataClient {
   /** Reverse (``undo``) or re-apply (``redo``) this session's last change in the room. */
   replay(room: string, action: "undo" | "redo"): Promise<{ seq: number; order_version: number }> {
     return this.json("POST", `${this.roomPath(room)}/${action}`);
+  }
+
+  /** Upload ``file`` into the room as a background import (the browser streams the body);
+   * the job, answered once the whole file is sent. */
+  async upload(room: string, file: Blob, name: string, format?: string): Promise<Job> {
+    const query = new URLSearchParams({ name });
+    if (format) query.set("format", format);
+    const response = await this.request("POST", `${this.roomPath(room)}/files?${query}`, file, {
+      "Content-Type": "application/octet-stream",
+    });
+    return ((await response.json()) as { job: Job }).job;
+  }
+
+  /** The recent jobs of ``room``, newest first. */
+  async jobs(room: string): Promise<Job[]> {
+    return (await this.json<{ jobs: Job[] }>("GET", `jobs?room=${encodeURIComponent(room)}`)).jobs;
+  }
+
+  /** Cancel a job; the job once it stopped. */
+  cancelJob(id: string): Promise<Job> {
+    return this.json("DELETE", `jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** GET ``path`` (an export, see jobs.ts ``exportPath``) as a file: its bytes and the name
+   * the server gives it. */
+  async download(path: string, fallback: string): Promise<{ blob: Blob; name: string; frames: number }> {
+    const response = await this.request("GET", path);
+    const name = attachmentName(response.headers.get("Content-Disposition"), fallback);
+    return { blob: await response.blob(), name, frames: Number(response.headers.get("X-ZnDraw-Frames") ?? NaN) };
   }
 
   /** Replace only the positions of frame ``index`` (a PATCH with a batch of one). */

@@ -46,6 +46,11 @@ export interface MarkerValues {
   bookmarks: number;
   /** data-zndraw-bookmark: the bookmark last jumped to. */
   bookmark: string;
+  /** data-zndraw-job: the last job event seen, "<state> <frames_done> <bytes_done>"
+   * ("refused 0 0": an upload the server refused). */
+  job: string;
+  /** data-zndraw-download: the last download, "<count> <file name> <frames>". */
+  download: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -71,6 +76,8 @@ const KEYS: { [K in Marker]: string } = {
   marked: "zndrawMarked",
   bookmarks: "zndrawBookmarks",
   bookmark: "zndrawBookmark",
+  job: "zndrawJob",
+  download: "zndrawDownload",
 };
 
 /** The data-role of each toolbar control the tests click or read. */

@@ -57,6 +57,7 @@ export class RoomLink {
     viewer.presence.clear();
     viewer.selections.clear();
     viewer.bookmarks.clear();
+    viewer.files.clear();
     viewer.access.clear();
     viewer.updateStatus();
     if (!room) {
@@ -90,7 +91,7 @@ export class RoomLink {
     if (presenting && typeof info.step === "number" && info.step >= 0 && presenter.follow) start = info.step;
     if (!info.length) {
       ui.markers.set("status", "empty");
-      ui.setMessage(`Room "${room}" has no frames yet: append some from Python (room.append(atoms)).`);
+      ui.setMessage(`Room "${room}" has no frames yet: drop a trajectory file here, or append frames from Python (room.append(atoms)).`);
       return;
     }
     ui.setMessage(null);
@@ -120,6 +121,7 @@ export class RoomLink {
     viewer.presence.joined(reply.presence ?? [], leases);
     viewer.selections.joined(reply.selections, viewer.model.model.get("selection") ?? []);
     viewer.bookmarks.joined(reply.bookmarks);
+    void viewer.files.joined();
     presenter.joined(leases);
     viewer.updateStatus();
     void this.sync?.resync();
@@ -218,6 +220,8 @@ export class RoomLink {
       viewer.selections.event(event);
     } else if (event.type === "bookmark") {
       viewer.bookmarks.event(event);
+    } else if (event.type === "job") {
+      viewer.files.event(event.job);
     }
   }
 }

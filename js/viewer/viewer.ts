@@ -15,6 +15,7 @@ import { credentials, Model, ModelListeners, StepTrait } from "./model";
 import { Navigator } from "./navigator";
 import { BookmarkList } from "./parts/bookmarks";
 import { applyCamera, cameraState } from "./parts/camera";
+import { Files } from "./parts/files";
 import { History } from "./parts/history";
 import { SelectionLegend } from "./parts/legend";
 import { SharedSelections } from "./parts/selections";
@@ -48,6 +49,8 @@ export class Viewer {
   /** Each user's selection in the room (this user's is the view's own). */
   readonly selections: SharedSelections;
   readonly bookmarks: BookmarkList;
+  /** Uploads, their jobs' progress, downloads. */
+  readonly files: Files;
   private readonly history: History;
   private historyCount = 0;
   private readonly room: RoomLink;
@@ -157,6 +160,10 @@ export class Viewer {
       remove: (name) => deleteBookmark(this.data, this.room.name, name),
       failed: (error) => this.ui.setBanner(`bookmark not saved: ${error.message}`, UNDONE_MS),
       changed: (count) => this.ui.markers.set("bookmarks", count),
+    });
+    this.files = new Files(this.ui.view, this.ui.bar, {
+      data: () => this.data, room: () => this.room.name, user: () => this.control?.user ?? "",
+      readOnly: () => this.access.readOnly, frame: () => this.nav.displayed, markers: this.ui.markers,
     });
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
@@ -281,6 +288,7 @@ export class Viewer {
       this.ui.markers.delete("readonly");
     }
     this.bookmarks.render();
+    this.files.accessChanged();
     this.updateStatus();
   }
 
