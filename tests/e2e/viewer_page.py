@@ -257,6 +257,34 @@ class ViewerPage:
         self.page.locator(VIEWER).first.screenshot(path=str(path))
         return path
 
+    # -- files in and out -------------------------------------------------------------------
+    def drop_file(self, name: str, text: str) -> None:
+        """Drop a file ``name`` holding ``text`` on the view, as a person dragging it from
+        their desktop does (a DataTransfer built in the page)."""
+        self.page.evaluate("""([selector, name, text]) => {
+            const view = document.querySelector(selector + ' .zn-view');
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([text], name));
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+                view.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            }
+        }""", [VIEWER, name, text])
+
+    def download(self, target: Path, scope: str, fmt: str, index: str | None = None) -> Path:
+        """Download frames (``scope``: frame, frames with ``index``, or room) in ``fmt``
+        with the download form; the file saved at ``target``."""
+        form = self.page.locator(f"{VIEWER} [data-role=export-form]")
+        if not form.is_visible():
+            self.click("download")
+        form.locator("[data-role=export-scope]").select_option(scope)
+        if index is not None:
+            form.locator("[data-role=export-index]").fill(index)
+        form.locator("[data-role=export-format]").select_option(fmt)
+        with self.page.expect_download() as info:
+            form.locator("[data-role=export-go]").click()
+        info.value.save_as(target)
+        return target
+
     # -- in a notebook ----------------------------------------------------------------------
     def wait_kernel_idle(self) -> None:
         self.page.wait_for_function(
