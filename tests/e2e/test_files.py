@@ -102,8 +102,8 @@ def test_drop_and_download_in_jupyterlab(open_notebook, tmp_path):
     trajectory = tmp_path / "small.extxyz"
     write_trajectory(trajectory, 12, natoms=8)
     frames = ase.io.read(trajectory, ":")
-    page = open_notebook("files.ipynb", ["from zndraw_widget import Viewer\nViewer(room='files-nb')"])
-    page.page.context.set_default_timeout(60_000)
+    page = open_notebook("files.ipynb", [
+        "from zndraw_widget import Room, Viewer\nRoom('files-nb', create=True)\nViewer(room='files-nb')"])
     page.wait_marker("status", "empty")
     page.wait_marker("control", "open")
     page.record("job")
