@@ -30,10 +30,12 @@ export interface JobView {
 export function jobView(job: Job): JobView {
   const running = job.state === "queued" || job.state === "running";
   const frames = `${job.frames_done} frame${job.frames_done === 1 ? "" : "s"}`;
+  const done = job.bytes_total > 0 ? Math.min(1, job.bytes_done / job.bytes_total) : 0;
+  // an ended job's bar stands where it stopped; a running one's is unknown until bytes are in
   if (job.state === "done") return { fraction: 1, text: `${job.name}: ${frames} imported`, running };
-  if (job.state === "cancelled") return { fraction: null, text: `${job.name}: cancelled after ${frames}`, running };
-  if (job.state === "failed") return { fraction: null, text: `${job.name} failed: ${failure(job)}`, running };
-  const fraction = job.bytes_total > 0 && job.bytes_done > 0 ? Math.min(1, job.bytes_done / job.bytes_total) : null;
+  if (job.state === "cancelled") return { fraction: done, text: `${job.name}: cancelled after ${frames}`, running };
+  if (job.state === "failed") return { fraction: done, text: `${job.name} failed: ${failure(job)}`, running };
+  const fraction = done > 0 ? done : null;
   const percent = fraction === null ? "" : ` (${Math.round(fraction * 100)}%)`;
   return { fraction, text: `${job.name}: ${job.state === "queued" ? "waiting" : "importing"}, ${frames}${percent}`, running };
 }
@@ -45,7 +47,8 @@ export function failure(job: Job): string {
   const where: string[] = [];
   if (error.frame !== null && error.frame !== undefined) where.push(`frame ${error.frame}`);
   if (error.line !== null && error.line !== undefined) where.push(`line ${error.line}`);
-  const kept = job.frames_done ? `; the ${job.frames_done} frames before it were kept` : "";
+  const count = job.frames_done;
+  const kept = count ? `; the ${count === 1 ? "frame" : `${count} frames`} before it ${count === 1 ? "was" : "were"} kept` : "";
   return `${error.message}${where.length ? ` at ${where.join(", ")}` : ""}${kept}`;
 }
 

@@ -22,10 +22,13 @@ describe("jobView", () => {
   it("says what failed and where, and what was kept", () => {
     const failed = job({ state: "failed", frames_done: 3, error: { message: "could not convert string to float", frame: 3, line: 57 } });
     expect(jobView(failed)).toEqual({
-      fraction: null, running: false,
+      fraction: 0, running: false,
       text: "md.xyz failed: could not convert string to float at frame 3, line 57; the 3 frames before it were kept",
     });
     expect(jobView(job({ state: "failed", error: { message: "bad", frame: null, line: null } })).text).toBe("md.xyz failed: bad");
+    expect(jobView(job({ state: "failed", frames_done: 1, error: { message: "bad", frame: 1, line: null } })).text)
+      .toBe("md.xyz failed: bad at frame 1; the frame before it was kept");
+    expect(jobView(job({ state: "cancelled", bytes_done: 500 })).fraction).toBe(0.5);
     expect(jobView(job({ state: "cancelled", frames_done: 2 })).text).toBe("md.xyz: cancelled after 2 frames");
   });
 });

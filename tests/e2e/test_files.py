@@ -94,6 +94,23 @@ def test_drop_upload_progress_failure_and_download_on_the_full_page(remote, full
     alert = page.page.locator(".zn-export [role=alert]")
     assert "too long for one download" in alert.text_content()
     page.screenshot("files-download-form.png")
+
+    # cancel: the upload throttled to 1 MB/s (Chromium's network emulation), so the job still
+    # runs when its cancel button is pressed; the frames committed before stay
+    cdp = page.page.context.new_cdp_session(page.page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                  "downloadThroughput": -1, "uploadThroughput": 1e6})
+    page.page.set_input_files(".zn-root [data-role=upload-input]", str(trajectory))
+    page.wait_until("m => /^running [1-9]/.test(m.job || '')")
+    page.page.get_by_label("Cancel the import of md.extxyz").click()
+    page.wait_until("m => (m.job || '').startsWith('cancelled ')")
+    kept = job_states(page)[-1][1]
+    assert 0 < kept < 1500
+    cancelled = page.page.locator(".zn-job[data-state=cancelled]")
+    assert f"md.extxyz: cancelled after {kept} frame" in cancelled.text_content()
+    page.wait_marker("length", str(1501 + kept))
+    page.screenshot("files-cancelled.png")
     assert not page.errors
 
 

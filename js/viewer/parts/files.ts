@@ -9,7 +9,7 @@ import type { Job } from "../../protocol";
 import type { Markers } from "../markers";
 
 const CSS = `
-.zn-jobs { position: absolute; left: 8px; bottom: 40px; display: flex; flex-direction: column; gap: 3px; max-width: 70%; font-size: 11px; }
+.zn-jobs { position: absolute; left: 8px; bottom: 40px; display: flex; flex-direction: column; gap: 3px; max-width: 55%; font-size: 11px; }
 .zn-job { display: flex; align-items: center; gap: 6px; padding: 3px 6px; border-radius: 3px; background: var(--jp-layout-color1, #f7f7f7);
   border: 1px solid var(--jp-border-color2, #ddd); opacity: 0.95; }
 .zn-job[data-state="failed"] { border-color: var(--jp-error-color1, #c62828); color: var(--jp-error-color1, #c62828); }
