@@ -115,6 +115,10 @@ def test_a_pdb_keeps_its_residue_names_through_upload_read_and_export(deployment
     assert [a.arrays["residuenames"].tolist() for a in back] == [
         a.arrays["residuenames"].tolist() for a in expected]
     assert [a.positions.round(3).tolist() for a in back] == [a.positions.round(3).tolist() for a in expected]
+    as_xyz = alice.call("GET", "rooms/pdb/export", params={"format": "extxyz"})
+    (tmp_path / "back.xyz").write_bytes(as_xyz.content)
+    assert [a.arrays["residuenames"].tolist() for a in ase.io.read(tmp_path / "back.xyz", ":")] == [
+        a.arrays["residuenames"].tolist() for a in expected]
 
 
 def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
