@@ -60,6 +60,7 @@ export class Files {
     style.textContent = CSS;
     this.list.className = "zn-jobs";
     this.list.setAttribute("aria-label", "Imports");
+    this.list.setAttribute("role", "status");
     this.input.type = "file";
     this.input.multiple = true;
     this.input.hidden = true;
@@ -74,7 +75,8 @@ export class Files {
     this.uploadButton.onclick = () => this.input.click();
     const download = iconButton(DOWNLOAD, "Download frames as a file");
     download.dataset.role = "download";
-    download.onclick = () => this.form.classList.toggle("zn-show");
+    download.setAttribute("aria-expanded", "false");
+    download.onclick = () => download.setAttribute("aria-expanded", String(this.form.classList.toggle("zn-show")));
     this.buildForm();
     bar.append(this.uploadButton, download, this.input);
     view.append(style, this.list, this.form);
@@ -166,11 +168,15 @@ export class Files {
     }
   }
 
+  /** Files dragged over the view are ours (not the notebook's, nor the browser's to open);
+   * a read-only room refuses them. */
   private dragOver(event: DragEvent): void {
-    if (!event.dataTransfer?.types.includes("Files") || this.host.readOnly()) return;
+    if (!event.dataTransfer?.types.includes("Files")) return;
     event.preventDefault();
-    event.dataTransfer.dropEffect = "copy";
-    this.view.classList.add("zn-dropping");
+    event.stopPropagation();
+    const writable = !this.host.readOnly();
+    event.dataTransfer.dropEffect = writable ? "copy" : "none";
+    this.view.classList.toggle("zn-dropping", writable);
   }
 
   private drop(event: DragEvent): void {
@@ -178,6 +184,7 @@ export class Files {
     const files = [...(event.dataTransfer?.files ?? [])];
     if (!files.length) return;
     event.preventDefault();
+    event.stopPropagation();
     this.uploadAll(files);
   }
 
