@@ -165,7 +165,7 @@ class FramesHandler(ReadMixin, UploadHandler):
         index = None if at is None else self.int_argument("at")
         base = self.base_version()
         batch = await self.batch()
-        key = self.idempotency(await self.body())
+        key = await self.idempotency()
         commit = await self.service.insert(self.caller, room, batch, index=index,
                                            order_base=base, key=key)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
@@ -180,7 +180,7 @@ class FramesHandler(ReadMixin, UploadHandler):
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
                                            order_base=self.base_version(),
-                                           key=self.idempotency(body))
+                                           key=await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -208,7 +208,7 @@ class SpliceHandler(UploadHandler):
         commit = await self.service.splice(
             self.caller, room, delete=spec, update=parse_positions(message.get("update"), "update"),
             insert=parse_positions(message.get("insert"), "insert"), batch=batch,
-            order_base=base, group=group, key=self.idempotency(body))
+            order_base=base, group=group, key=await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "length": commit.events[0]["length"] if commit.events else None})
 
@@ -233,7 +233,7 @@ class FrameHandler(UploadHandler):
         base = self.base_version()
         frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
-        key = self.idempotency(await self.body())
+        key = await self.idempotency()
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
                                             frame_id=frame_id, key=key)
@@ -258,7 +258,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room, self.idempotency(await self.body()))
+        commit = await replay(self.caller, room, await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
