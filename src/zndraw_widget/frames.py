@@ -9,6 +9,8 @@ own shape beside it, or a list of plain values for anything that is not numeric.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -112,17 +114,38 @@ class FrameBatch:
         return frame
 
     def frames(self) -> list[Frame]:
-        return [self.frame(row) for row in range(self.size)]
+        """Every frame, as :meth:`frame` gives it (built column by column)."""
+        frames: list[Frame] = [{} for _ in range(self.size)]
+        for name, column in self.columns.items():
+            if column.shapes is None and column.present is None:  # rows as they are
+                rows = column.objects if column.objects is not None else column.values
+                for frame, value in zip(frames, rows):
+                    frame[name] = value
+                continue
+            for row, frame in enumerate(frames):
+                if column.has(row):
+                    frame[name] = column.get(row)
+        return frames
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> FrameBatch:
-        rows = np.asarray(rows, dtype=np.int64)
-        return FrameBatch({n: c.take(rows) for n, c in self.columns.items()}, len(rows))
+    def take(self, rows: Sequence[int] | np.ndarray | slice) -> FrameBatch:
+        """The frames at ``rows`` (a slice gives views of this batch's arrays)."""
+        if isinstance(rows, slice):
+            size = len(range(*rows.indices(self.size)))
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            size = len(rows)
+        return FrameBatch({n: c.take(rows) for n, c in self.columns.items()}, size)
+
+    def copy(self) -> FrameBatch:
+        """A copy sharing nothing with this batch."""
+        return FrameBatch({n: c.copy() for n, c in self.columns.items()}, self.size)
 
     def select(self, fields: Iterable[str]) -> FrameBatch:
         return FrameBatch({n: self.columns[n] for n in fields if n in self.columns}, self.size)
 
     def to_atoms(self) -> list[ase.Atoms]:
-        return [frame_to_atoms(self.frame(row)) for row in range(self.size)]
+        """Every frame as a new ``ase.Atoms`` (sharing nothing with the batch)."""
+        return [frame_to_atoms(frame) for frame in self.frames()]
 
     @staticmethod
     def concat(batches: Sequence[FrameBatch]) -> FrameBatch:
@@ -265,24 +288,40 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
     return frame
 
 
-def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
-    """A new ``ase.Atoms`` (its own copies of every array) from a frame."""
+_IMMUTABLE = frozenset({int, float, str, bool, type(None)})
+_GIVEN_TO_ATOMS = frozenset({"positions", "numbers", "cell", "pbc"})
+
+
+@functools.cache
+def _ase() -> tuple[type, type]:
+    """``ase.Atoms`` and the single-point calculator, imported on first use."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    atoms = Atoms(
-        numbers=np.array(frame["numbers"]),
-        positions=np.array(frame["positions"], dtype=np.float64),
-        cell=np.array(frame["cell"]) if "cell" in frame else None,
-        pbc=np.array(frame["pbc"]) if "pbc" in frame else None,
-    )
+    return Atoms, SinglePointCalculator
+
+
+def _own_value(value: Any) -> Any:
+    """``value`` as a plain Python value or an array of its own (nothing shared)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else value.copy()
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
+    """A new ``ase.Atoms`` from a frame, sharing nothing with it (``ase.Atoms`` copies the
+    positions, numbers, cell and pbc it is given; every other value is copied here)."""
+    atoms_class, calculator = _ase()
+    atoms = atoms_class(numbers=frame["numbers"], positions=frame["positions"],
+                        cell=frame.get("cell"), pbc=frame.get("pbc"))
     results = {}
     for name, value in frame.items():
+        if name in _GIVEN_TO_ATOMS:
+            continue
         group, _, key = name.partition(".")
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, np.ndarray):
-            value = value.item() if value.ndim == 0 else np.array(value)
+        value = _own_value(value)
         if group == "arrays":
             atoms.arrays[key] = value
         elif group == "info":
@@ -290,5 +329,5 @@ def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
         elif group == "calc":
             results[key] = value
     if results:
-        atoms.calc = SinglePointCalculator(atoms, **results)
+        atoms.calc = calculator(atoms, **results)
     return atoms
