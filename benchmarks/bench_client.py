@@ -100,6 +100,7 @@ def read_back(url: str, room: str, count: int, last, repeat: int) -> None:
                 again = reader[:]
                 cached.append(time.perf_counter() - start)
             assert len(back) == len(again) == count and back[-1] == again[-1] == last
+            del atoms, back, again  # freed here, not inside the next round's timings
     raw_s, built_s, first_s, cached_s = min(raw), min(built), min(first), min(cached)
     print(f"room[:] of {count} frames: {first_s:.3f} s ({count / first_s:,.0f} frames/s); "
           f"raw read {raw_s:.3f} s + building the ase.Atoms {built_s:.3f} s: "

@@ -9,11 +9,13 @@ own shape beside it, or a list of plain values for anything that is not numeric.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import gc
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -145,7 +147,9 @@ class FrameBatch:
 
     def to_atoms(self) -> list[ase.Atoms]:
         """Every frame as a new ``ase.Atoms`` (sharing nothing with the batch)."""
-        return [frame_to_atoms(frame) for frame in self.frames()]
+        extras = _extras(self.columns)
+        with paused_gc():  # objects that all live on: a collection would find nothing
+            return [_to_atoms(frame, extras) for frame in self.frames()]
 
     @staticmethod
     def concat(batches: Sequence[FrameBatch]) -> FrameBatch:
@@ -288,6 +292,19 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
     return frame
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile (as it was after): for making many objects
+    that all live on, which collections would scan again and again for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 _IMMUTABLE = frozenset({int, float, str, bool, type(None)})
 _GIVEN_TO_ATOMS = frozenset({"positions", "numbers", "cell", "pbc"})
 
@@ -313,15 +330,29 @@ def _own_value(value: Any) -> Any:
 def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
     """A new ``ase.Atoms`` from a frame, sharing nothing with it (``ase.Atoms`` copies the
     positions, numbers, cell and pbc it is given; every other value is copied here)."""
+    return _to_atoms(frame, _extras(frame))
+
+
+def _extras(names: Iterable[str]) -> list[tuple[str, str, str]]:
+    """``(name, group, key)`` of the fields beyond those ``ase.Atoms`` is made with."""
+    extras = []
+    for name in names:
+        if name not in _GIVEN_TO_ATOMS:
+            group, _, key = name.partition(".")
+            extras.append((name, group, key))
+    return extras
+
+
+def _to_atoms(frame: Mapping[str, Any], extras: list[tuple[str, str, str]]) -> ase.Atoms:
+    """:func:`frame_to_atoms`, given the :func:`_extras` of its fields (or of more)."""
     atoms_class, calculator = _ase()
     atoms = atoms_class(numbers=frame["numbers"], positions=frame["positions"],
                         cell=frame.get("cell"), pbc=frame.get("pbc"))
     results = {}
-    for name, value in frame.items():
-        if name in _GIVEN_TO_ATOMS:
+    for name, group, key in extras:
+        if name not in frame:
             continue
-        group, _, key = name.partition(".")
-        value = _own_value(value)
+        value = _own_value(frame[name])
         if group == "arrays":
             atoms.arrays[key] = value
         elif group == "info":
