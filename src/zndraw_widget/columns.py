@@ -50,6 +50,12 @@ class Column:
             value = value[tuple(slice(0, s) for s in self.shapes[row])]
         return value
 
+    def rows(self) -> list[Any]:
+        """Each frame's value, as :meth:`get` gives it; ``ABSENT`` where a frame lacks it."""
+        if self.shapes is None and self.present is None:
+            return list(self.objects if self.objects is not None else self.values)
+        return [self.get(row) if self.has(row) else ABSENT for row in range(len(self))]
+
     def take(self, rows: np.ndarray | slice) -> Column:
         """The frames at ``rows`` (an integer array; a slice gives views)."""
         present = None if self.present is None else self.present[rows]

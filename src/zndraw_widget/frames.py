@@ -119,14 +119,9 @@ class FrameBatch:
         """Every frame, as :meth:`frame` gives it (built column by column)."""
         frames: list[Frame] = [{} for _ in range(self.size)]
         for name, column in self.columns.items():
-            if column.shapes is None and column.present is None:  # rows as they are
-                rows = column.objects if column.objects is not None else column.values
-                for frame, value in zip(frames, rows):
+            for frame, value in zip(frames, column.rows()):
+                if value is not ABSENT:
                     frame[name] = value
-                continue
-            for row, frame in enumerate(frames):
-                if column.has(row):
-                    frame[name] = column.get(row)
         return frames
 
     def take(self, rows: Sequence[int] | np.ndarray | slice) -> FrameBatch:
@@ -147,9 +142,9 @@ class FrameBatch:
 
     def to_atoms(self) -> list[ase.Atoms]:
         """Every frame as a new ``ase.Atoms`` (sharing nothing with the batch)."""
-        extras = _extras(self.columns)
+        rows = {name: column.rows() for name, column in self.columns.items()}
         with paused_gc():  # objects that all live on: a collection would find nothing
-            return [_to_atoms(frame, extras) for frame in self.frames()]
+            return _atoms_of(rows, self.size)
 
     @staticmethod
     def concat(batches: Sequence[FrameBatch]) -> FrameBatch:
@@ -330,35 +325,38 @@ def _own_value(value: Any) -> Any:
 def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
     """A new ``ase.Atoms`` from a frame, sharing nothing with it (``ase.Atoms`` copies the
     positions, numbers, cell and pbc it is given; every other value is copied here)."""
-    return _to_atoms(frame, _extras(frame))
+    return _atoms_of({name: [value] for name, value in frame.items()}, 1)[0]
 
 
-def _extras(names: Iterable[str]) -> list[tuple[str, str, str]]:
-    """``(name, group, key)`` of the fields beyond those ``ase.Atoms`` is made with."""
+def _atoms_of(rows: Mapping[str, list[Any]], count: int) -> list[ase.Atoms]:
+    """``count`` new ``ase.Atoms`` from each field's values by frame (``ABSENT`` where a
+    frame lacks the field), as :func:`frame_to_atoms` makes them."""
+    atoms_class, calculator = _ase()
+    numbers, positions = rows["numbers"], rows["positions"]
+    cells, pbcs = ([None if v is ABSENT else v for v in rows.get(name, [None] * count)]
+                   for name in ("cell", "pbc"))
     extras = []
-    for name in names:
+    for name, values in rows.items():
         if name not in _GIVEN_TO_ATOMS:
             group, _, key = name.partition(".")
-            extras.append((name, group, key))
-    return extras
-
-
-def _to_atoms(frame: Mapping[str, Any], extras: list[tuple[str, str, str]]) -> ase.Atoms:
-    """:func:`frame_to_atoms`, given the :func:`_extras` of its fields (or of more)."""
-    atoms_class, calculator = _ase()
-    atoms = atoms_class(numbers=frame["numbers"], positions=frame["positions"],
-                        cell=frame.get("cell"), pbc=frame.get("pbc"))
-    results = {}
-    for name, group, key in extras:
-        if name not in frame:
-            continue
-        value = _own_value(frame[name])
-        if group == "arrays":
-            atoms.arrays[key] = value
-        elif group == "info":
-            atoms.info[key] = value
-        elif group == "calc":
-            results[key] = value
-    if results:
-        atoms.calc = calculator(atoms, **results)
-    return atoms
+            extras.append((values, group, key))
+    made = []
+    for row in range(count):
+        atoms = atoms_class(numbers=numbers[row], positions=positions[row], cell=cells[row],
+                            pbc=pbcs[row])
+        results = {}
+        for values, group, key in extras:
+            value = values[row]
+            if value is ABSENT:
+                continue
+            value = _own_value(value)
+            if group == "arrays":
+                atoms.arrays[key] = value
+            elif group == "info":
+                atoms.info[key] = value
+            elif group == "calc":
+                results[key] = value
+        if results:
+            atoms.calc = calculator(atoms, **results)
+        made.append(atoms)
+    return made

@@ -96,8 +96,7 @@ class FrameCache:
                 return
             if length is not None:
                 self._length = length
-            for position, ref in zip(positions, refs):
-                self._positions[position] = ref
+            self._positions.update(zip(positions, refs))
             for start, block in blocks:
                 key = next(self._block_ids)
                 block_refs = list(refs[start:start + len(block)])
@@ -105,8 +104,7 @@ class FrameCache:
                 if not self._blocks.put(key, block):
                     del self._block_refs[key]
                     continue
-                for row, ref in enumerate(block_refs):
-                    self._rows[ref] = (key, row)
+                self._rows.update(zip(block_refs, zip(itertools.repeat(key), itertools.count())))
 
     def _blocks_of(self, batch: FrameBatch) -> list[tuple[int, FrameBatch]]:
         """``batch`` copied in blocks of at most ``1/BLOCK_SHARE`` of the cache:
