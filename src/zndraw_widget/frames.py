@@ -331,6 +331,8 @@ def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
 def _atoms_of(rows: Mapping[str, list[Any]], count: int) -> list[ase.Atoms]:
     """``count`` new ``ase.Atoms`` from each field's values by frame (``ABSENT`` where a
     frame lacks the field), as :func:`frame_to_atoms` makes them."""
+    if not count:
+        return []
     atoms_class, calculator = _ase()
     numbers, positions = rows["numbers"], rows["positions"]
     cells, pbcs = ([None if v is ABSENT else v for v in rows.get(name, [None] * count)]
