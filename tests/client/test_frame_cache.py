@@ -52,13 +52,13 @@ def test_lookup_returns_what_was_stored_in_any_order_across_blocks():
     assert cache.lookup([3, 11]) is None  # not all are here
 
 
-def test_stored_frames_are_copies():
-    batch = mixed_batch(4, 3)
+def test_a_read_bigger_than_a_block_is_kept_as_copies():
+    batch = mixed_batch(12, 3)
     expected = batch.copy()
-    cache = live_cache(1 << 20)
-    cache.store(cache.begin(), list(range(4)), refs(batch), batch, 4)
-    batch.columns["positions"].values[:] = -1  # the read's arrays are the caller's
-    assert_same(cache.lookup(range(4)), expected)
+    cache = live_cache(2 * batch_nbytes(batch))  # blocks of half the read
+    cache.store(cache.begin(), list(range(12)), refs(batch), batch, 12)
+    batch.columns["positions"].values[:] = -1  # the read's own arrays are not kept
+    assert_same(cache.lookup(range(12)), expected)
 
 
 def test_the_cache_stays_within_its_bytes_and_forgets_dropped_blocks():

@@ -1,7 +1,7 @@
 """A Room's local cache of whole frames, invalidated by the room's data events.
 
-Content is kept as the batches reads returned (copied once, column by column, in blocks of
-at most a quarter of the cache), in a byte-bounded LRU of blocks; each frame version
+Content is kept as the batches reads returned (as they came, or, when bigger than a quarter
+of the cache, copied in blocks of that size), in a byte-bounded LRU of blocks; each frame version
 ``(frame id, version)``, which never changes meaning, points at its row in a block. Which
 frame sits at which position (and the room's length) is what events and this client's own
 writes invalidate. A read stores what it got only if nothing was invalidated while it was
@@ -88,8 +88,8 @@ class FrameCache:
 
     def store(self, token: int, positions: Sequence[int], refs: Sequence[Ref],
               batch: FrameBatch | None, length: int | None) -> None:
-        """Keep what a read returned (``batch``: its frames, one per ref; copied), unless
-        something was invalidated since ``token``."""
+        """Keep what a read returned, unless something was invalidated since ``token``.
+        ``batch`` (its frames, one per ref) is handed over: never change it afterwards."""
         blocks = [] if batch is None else self._blocks_of(batch)
         with self._lock:
             if not self._live or token != self._generation:
@@ -107,10 +107,13 @@ class FrameCache:
                 self._rows.update(zip(block_refs, zip(itertools.repeat(key), itertools.count())))
 
     def _blocks_of(self, batch: FrameBatch) -> list[tuple[int, FrameBatch]]:
-        """``batch`` copied in blocks of at most ``1/BLOCK_SHARE`` of the cache:
-        ``(first row, block)`` each."""
+        """``batch`` in blocks of at most ``1/BLOCK_SHARE`` of the cache: ``(first row,
+        block)`` each; the blocks of a bigger batch are copies, so that its arrays can go
+        once some of its blocks have."""
         per_frame = max(1, batch_nbytes(batch) // max(1, len(batch)))
         rows = max(1, self._blocks.max_bytes // BLOCK_SHARE // per_frame)
+        if rows >= len(batch):
+            return [(0, batch)]
         return [(start, batch.take(slice(start, start + rows)).copy())
                 for start in range(0, len(batch), rows)]
 
