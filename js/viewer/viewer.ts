@@ -5,12 +5,19 @@ import { DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, newSessionId, websocketUrl } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
+import { deleteBookmark, putBookmark, putSelection } from "../shared";
 import type { FrameStore } from "../store";
 import { RoomAccess } from "./access";
+import { Analysis } from "./analysis";
 import { Controls } from "./controls";
 import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
 import { Navigator } from "./navigator";
+import { BookmarkList } from "./parts/bookmarks";
+import { applyCamera, cameraState } from "./parts/camera";
+import { History } from "./parts/history";
+import { SelectionLegend } from "./parts/legend";
+import { SharedSelections } from "./parts/selections";
 import { Playback } from "./playback";
 import { Presence } from "./presence";
 import { Presenter } from "./presenter";
@@ -38,9 +45,18 @@ export class Viewer {
   readonly access: RoomAccess;
   readonly model: ModelListeners;
   readonly step: StepTrait;
+  /** Each user's selection in the room (this user's is the view's own). */
+  readonly selections: SharedSelections;
+  readonly bookmarks: BookmarkList;
+  private readonly history: History;
+  private historyCount = 0;
   private readonly room: RoomLink;
   private readonly session = newSessionId();
   private editTool: DragEditTool | null = null;
+  /** Colour by property, arrows, periodic images, measurements, the inspector. */
+  analysis: Analysis | null = null;
+  /** Fields read with every frame besides those drawn (the analysis part's). */
+  extraFields: string[] = [];
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
 
@@ -98,6 +114,9 @@ export class Viewer {
       screenshot: () => this.downloadScreenshot(),
       clearSelection: () => this.setSelection([]),
       selectAll: () => this.setSelection(Array.from({ length: this.renderer?.atomCount ?? 0 }, (_, i) => i)),
+      undo: () => void this.history.run("undo"),
+      redo: () => void this.history.run("redo"),
+      keepMeasurement: () => this.analysis?.keepSelection(),
     };
     this.ui = new Controls(el, Number(model.get("height") ?? 0), this.playback.fps, {
       ...commands,
@@ -106,6 +125,39 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    const legend = new SelectionLegend(this.ui.view);
+    this.selections = new SharedSelections({
+      user: () => this.control?.user ?? "",
+      send: (atoms) => putSelection(this.data, this.room.name, atoms),
+      showOwn: (atoms) => this.showSelection(atoms),
+      showOthers: (groups) => {
+        this.renderer?.setMarks(groups);
+        legend.show(groups);
+        this.ui.markers.set("marked", groups.reduce((n, g) => n + g.atoms.length, 0));
+      },
+      failed: (error) => this.ui.setBanner(`your selection is not shared: ${error.message}`, UNDONE_MS),
+    });
+    this.history = new History({
+      room: () => this.room.name,
+      data: () => this.data,
+      readOnly: () => this.access.readOnly,
+      settled: () => this.editTool?.settled() ?? Promise.resolve(),
+      who: (session) => this.presence.who(session, this.control?.session),
+      banner: (text) => this.ui.setBanner(text, UNDONE_MS),
+      done: (action, outcome) => this.ui.markers.set("history", `${action} ${outcome} ${++this.historyCount}`),
+    });
+    this.bookmarks = new BookmarkList(this.ui.view, {
+      readOnly: () => this.access.readOnly,
+      jump: (name, bookmark) => {
+        this.userGo(bookmark.frame);
+        if (bookmark.camera && this.renderer) applyCamera(this.renderer, bookmark.camera);
+        this.ui.markers.set("bookmark", name);
+      },
+      add: (name) => putBookmark(this.data, this.room.name, name, { frame: Math.max(0, this.nav.displayed), camera: this.renderer ? cameraState(this.renderer) : null }),
+      remove: (name) => deleteBookmark(this.data, this.room.name, name),
+      failed: (error) => this.ui.setBanner(`bookmark not saved: ${error.message}`, UNDONE_MS),
+      changed: (count) => this.ui.markers.set("bookmarks", count),
+    });
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
   }
@@ -138,12 +190,20 @@ export class Viewer {
       reread: (index) => this.nav.go(index, true),
     });
     bindTools(renderer.canvas, this.root, [this.editTool, new SelectTool({ renderer, selection, select })]);
+    this.analysis = new Analysis({
+      renderer, listeners: this.model, view: this.ui.view, frame: () => this.nav.shown, room: () => this.room.name,
+      data: () => this.data, selection, playing: () => this.playback.playing, readFields: (fields) => this.readFields(fields),
+    });
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
       if (step !== this.step.sent && step !== this.nav.requested) this.nav.go(step);
     });
-    this.model.on("change:selection", () => renderer.setSelection(selection()));
+    this.model.on("change:selection", () => {
+      renderer.setSelection(selection());
+      this.selections.share(selection()); // set from the kernel: the room hears it too
+      this.analysis?.selectionChanged();
+    });
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
@@ -166,6 +226,7 @@ export class Viewer {
     this.presenter.dispose();
     this.control?.close();
     this.stopTheme?.();
+    this.analysis?.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -181,6 +242,13 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.analysis?.shown();
+  }
+
+  /** Read ``fields`` too with every frame from now on; show the frame again with them. */
+  private readFields(fields: string[]): void {
+    this.extraFields = fields;
+    if (this.nav.store?.setExtraFields(fields)) this.nav.refresh(null);
   }
 
   private onRendered(): void {
@@ -196,6 +264,7 @@ export class Viewer {
     else {
       if (this.nav.displayed >= 0) this.step.update(this.nav.displayed, false);
       this.presenter.releaseLater();
+      this.analysis?.shown();
     }
   }
 
@@ -211,6 +280,7 @@ export class Viewer {
     } else {
       this.ui.markers.delete("readonly");
     }
+    this.bookmarks.render();
     this.updateStatus();
   }
 
@@ -230,10 +300,18 @@ export class Viewer {
     this.ui.markers.set("locked", status.locked.join(","));
   }
 
+  /** The user selected ``selection`` here: the trait, the view and the room follow. */
   setSelection(selection: number[]): void {
+    this.showSelection(selection);
+    this.selections.share(selection);
+  }
+
+  /** Show ``selection`` as this view's (and the widget's ``selection`` trait). */
+  private showSelection(selection: number[]): void {
     this.model.model.set("selection", selection);
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);
+    this.analysis?.selectionChanged();
   }
 
   private downloadScreenshot(): void {
