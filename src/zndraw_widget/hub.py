@@ -131,7 +131,7 @@ class Hub:
                 packed = msgpack.packb(event)  # once, for every connection
                 for listener in list(self._listeners.get(room, ())):
                     listener(event, packed)
-                if "time" in event:  # made by the store (a server of an older version: not)
+                if "time" in event:  # not in a resync (the store lost its feed of the room)
                     self.metrics.fanout.observe(max(0.0, time.time() - event["time"]))
         except asyncio.CancelledError:
             raise
