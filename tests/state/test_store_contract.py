@@ -552,6 +552,7 @@ async def test_shared_annotations_are_kept_announced_bounded_and_deleted(store, 
     await store.insert("r", items(0, "a"), session="s", order_base=0)
     subscription = await store.subscribe("r")
     event = await store.set_shared("r", "selection", "alice", [3, 1])
+    assert isinstance(event.pop("time"), float)  # when it was made
     assert event == {"type": "selection", "room": "r", "key": "alice", "value": [3, 1], "seq": 1}
     await store.set_shared("r", "selection", "bob", [])
     await store.set_shared("r", "selection", "alice", [2])
