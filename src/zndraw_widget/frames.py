@@ -1,8 +1,9 @@
 """The frame model: batches of frames stored column by column.
 
 A frame is a mapping of named fields: ``positions`` (N, 3), ``numbers`` (N,), ``cell``
-(3, 3), ``pbc`` (3,), and ``arrays.<name>``, ``info.<name>``, ``calc.<name>`` for the rest of
-what ``ase.Atoms`` carries. A :class:`FrameBatch` holds B frames as one :class:`Column` per
+(3, 3), ``pbc`` (3,), and ``arrays.<name>``, ``info.<name>``, ``calc.<name>`` and
+``constraints`` (ase's ``todict()`` of each, a list of ``{"name", "kwargs"}`` maps) for the
+rest of what ``ase.Atoms`` carries. A :class:`FrameBatch` holds B frames as one :class:`Column` per
 field: numeric values stacked into one array padded to the largest frame, with each frame's
 own shape beside it, or a list of plain values for anything that is not numeric.
 """
@@ -14,6 +15,7 @@ import copy
 import functools
 import gc
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 Frame = dict[str, Any]
 
-FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
+FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|constraints|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
 PER_ATOM_CALC = frozenset({"forces", "charges", "magmoms", "energies", "stresses", "dipoles"})
 MIN_FRAME_BYTES = 8
 """The values a batch of several frames carries per frame at least (an atom's position, a
@@ -207,6 +209,8 @@ class FrameBatch:
                 mask = column.present if column.present is not None else slice(None)
                 if not np.array_equal(lengths[mask], counts[mask]):
                     raise BadRequest(f"per-atom field {name!r} must have length N in every frame")
+        if "constraints" in self.columns:
+            _check_constraints(self.columns["constraints"], counts)
 
     def hashes(self) -> list[str]:
         """The sha256 of each frame's canonical content (fields sorted by name)."""
@@ -255,6 +259,47 @@ def _lengths(column: Column) -> np.ndarray:
     return column.shapes[:, 0]
 
 
+def _check_constraints(column: Column, counts: np.ndarray) -> None:
+    """Every frame's ``constraints`` must be ase constraints (``todict()`` maps) of atoms
+    the frame has: each distinct value is rebuilt once to see."""
+    if column.objects is None:
+        raise BadRequest("'constraints' must be a list of {'name', 'kwargs'} maps per frame")
+    seen: set[tuple[str, int]] = set()
+    for row, value in enumerate(column.objects):
+        if not column.has(row):
+            continue
+        key = (json.dumps(value, sort_keys=True, default=_plain), int(counts[row]))
+        if key not in seen:
+            constraints_of(value, int(counts[row]))
+            seen.add(key)
+
+
+def constraints_of(value: Any, natoms: int) -> list[Any]:
+    """The ase constraints of one frame's ``constraints`` field, or :class:`BadRequest`
+    naming the problem (an unknown name, bad arguments, an atom the frame does not have)."""
+    from ase.constraints import __all__ as known
+    from ase.constraints import dict2constraint
+
+    if not isinstance(value, list):
+        raise BadRequest("'constraints' must be a list of {'name', 'kwargs'} maps per frame")
+    constraints = []
+    for item in value:
+        if (not isinstance(item, dict) or item.get("name") not in known
+                or not isinstance(item.get("kwargs"), dict)):
+            raise BadRequest(f"invalid constraint {str(item)[:200]}: expected ase's todict() "
+                             f"form {{'name': one of ase.constraints, 'kwargs': {{...}}}}")
+        try:
+            constraint = dict2constraint(item)
+            indices = constraint.get_indices() if hasattr(constraint, "get_indices") else []
+        except Exception as error:  # ase's constructors raise anything for bad arguments
+            raise BadRequest(f"invalid constraint {str(item)[:200]}: {error}") from None
+        if len(indices) and not -natoms <= int(np.min(indices)) <= int(np.max(indices)) < natoms:
+            raise BadRequest(f"constraint {item['name']} names atoms the frame does not have "
+                             f"(it has {natoms})")
+        constraints.append(constraint)
+    return constraints
+
+
 def _plain(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
@@ -284,6 +329,9 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
     if atoms.calc is not None:
         for name, value in atoms.calc.results.items():
             frame[f"calc.{name}"] = value
+    if atoms.constraints:
+        frame["constraints"] = json.loads(json.dumps(
+            [constraint.todict() for constraint in atoms.constraints], default=_plain))
     return frame
 
 
@@ -301,7 +349,7 @@ def paused_gc() -> Iterator[None]:
 
 
 _IMMUTABLE = frozenset({int, float, str, bool, type(None)})
-_GIVEN_TO_ATOMS = frozenset({"positions", "numbers", "cell", "pbc"})
+_GIVEN_TO_ATOMS = frozenset({"positions", "numbers", "cell", "pbc", "constraints"})
 
 
 @functools.cache
@@ -324,7 +372,8 @@ def _own_value(value: Any) -> Any:
 
 def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
     """A new ``ase.Atoms`` from a frame, sharing nothing with it (``ase.Atoms`` copies the
-    positions, numbers, cell and pbc it is given; every other value is copied here)."""
+    positions, numbers, cell and pbc it is given; constraints are made from their maps;
+    every other value is copied here)."""
     return _atoms_of({name: [value] for name, value in frame.items()}, 1)[0]
 
 
@@ -335,8 +384,9 @@ def _atoms_of(rows: Mapping[str, list[Any]], count: int) -> list[ase.Atoms]:
         return []
     atoms_class, calculator = _ase()
     numbers, positions = rows["numbers"], rows["positions"]
-    cells, pbcs = ([None if v is ABSENT else v for v in rows.get(name, [None] * count)]
-                   for name in ("cell", "pbc"))
+    cells, pbcs, constraints = (
+        [None if v is ABSENT else v for v in rows.get(name, [None] * count)]
+        for name in ("cell", "pbc", "constraints"))
     extras = []
     for name, values in rows.items():
         if name not in _GIVEN_TO_ATOMS:
@@ -360,5 +410,7 @@ def _atoms_of(rows: Mapping[str, list[Any]], count: int) -> list[ase.Atoms]:
                 results[key] = value
         if results:
             atoms.calc = calculator(atoms, **results)
+        if constraints[row]:
+            atoms.set_constraint(constraints_of(constraints[row], len(atoms)))
         made.append(atoms)
     return made
