@@ -44,7 +44,7 @@ from .state.base import (
     Store,
     check_room_name,
 )
-from .storage import DataProvider
+from .storage import DataProvider, FieldInfo
 
 SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
 EVERY_ROOM = 1 << 30  # a list_rooms limit beyond any number of rooms
@@ -252,6 +252,15 @@ class RoomService:
         size = sum(len(piece) for piece in pieces)
         self.limits.check_response(size)
         return [b"".join(pieces)] if size <= SMALL_BODY else pieces
+
+    async def describe(self, caller: Caller, room: str) -> tuple[Resolved, dict[str, FieldInfo]]:
+        """The fields the room's frames carry (dtype and largest per-frame shape), with the
+        room's state they describe: what a viewer may plot or colour by."""
+        resolved = await self.store.resolve(await self._room(caller, Action.READ, room),
+                                            SliceSpec(None, None, None))
+        locations = [ref.location for ref in resolved.refs]
+        return resolved, await in_thread(self.storage.describe, locations,
+                                         big=len(locations) > 1000)
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
