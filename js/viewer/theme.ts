@@ -1,4 +1,5 @@
-// The view's background follows JupyterLab's theme (light or dark), as the theme changes.
+// The view's background follows the page's theme: JupyterLab's (light or dark) in a
+// notebook, the system's colour scheme elsewhere (js/style.ts), as either changes.
 import type { Renderer } from "../renderer";
 
 /** Set the renderer's background from the page's theme now and on every theme change;
@@ -11,5 +12,10 @@ export function followTheme(view: HTMLElement, renderer: Renderer): () => void {
   apply();
   const observer = new MutationObserver(apply);
   observer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
-  return () => observer.disconnect();
+  const scheme = window.matchMedia?.("(prefers-color-scheme: dark)");
+  scheme?.addEventListener("change", apply);
+  return () => {
+    observer.disconnect();
+    scheme?.removeEventListener("change", apply);
+  };
 }

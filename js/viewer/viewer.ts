@@ -1,5 +1,5 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
-// playback, presenter, presence, access, tools, keys, theme) and connects them to a room.
+// playback, presenter, presence, access, plots, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
 import { DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, newSessionId, websocketUrl } from "../env";
@@ -12,6 +12,7 @@ import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
 import { Navigator } from "./navigator";
 import { Playback } from "./playback";
+import { Plots } from "./plots";
 import { Presence } from "./presence";
 import { Presenter } from "./presenter";
 import { RoomLink } from "./room";
@@ -36,6 +37,7 @@ export class Viewer {
   readonly presenter: Presenter;
   readonly presence = new Presence();
   readonly access: RoomAccess;
+  readonly plots: Plots;
   readonly model: ModelListeners;
   readonly step: StepTrait;
   private readonly room: RoomLink;
@@ -106,6 +108,16 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    this.plots = new Plots({
+      data: () => this.data, room: () => this.room.name, length: () => this.nav.length,
+      go: (index) => this.userGo(index),
+      chosen: (plots, x) => {
+        this.model.model.set("plots", plots);
+        this.model.model.set("plot_x", x);
+        this.model.model.save_changes();
+      },
+    });
+    this.ui.addPart(this.plots.panel, this.plots.button, this.plots.menu);
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
   }
@@ -144,6 +156,10 @@ export class Viewer {
       if (step !== this.step.sent && step !== this.nav.requested) this.nav.go(step);
     });
     this.model.on("change:selection", () => renderer.setSelection(selection()));
+    const showPlots = () => this.plots.show(strings(this.model.model.get("plots")), String(this.model.model.get("plot_x") ?? ""));
+    this.model.on("change:plots", showPlots);
+    this.model.on("change:plot_x", showPlots);
+    showPlots();
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
@@ -166,6 +182,7 @@ export class Viewer {
     this.presenter.dispose();
     this.control?.close();
     this.stopTheme?.();
+    this.plots.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -181,6 +198,7 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.plots.mark(frame.index);
   }
 
   private onRendered(): void {
@@ -243,4 +261,9 @@ export class Viewer {
     link.download = `${this.room.name || "zndraw"}-${Math.max(0, this.nav.displayed)}.png`;
     link.click();
   }
+}
+
+/** A trait's list of names (anything else: none). */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }

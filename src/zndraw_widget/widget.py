@@ -17,6 +17,7 @@ import anywidget
 import traitlets
 
 from .client.hub_service import find_service, viewer_token
+from .frames import FIELD_NAME
 
 if TYPE_CHECKING:
     import ase
@@ -47,7 +48,9 @@ class Viewer(anywidget.AnyWidget):
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways).
+    set it to move the view), ``selection`` (selected atom indices, both ways), ``plots``
+    (per-frame numbers plotted under the view, e.g. ``["calc.energy"]``, both ways) and
+    ``plot_x`` (what they are plotted against: ``""`` the frame index, or another property).
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
@@ -58,6 +61,8 @@ class Viewer(anywidget.AnyWidget):
     #: API root for the browser ("" inside Jupyter: the page's own server).
     api_url = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(480).tag(sync=True)
+    plots = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    plot_x = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
                  room: str | None = None, url: str | None = None, token: str | None = None,
@@ -101,6 +106,18 @@ class Viewer(anywidget.AnyWidget):
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
+
+    @traitlets.validate("plots", "plot_x")
+    def _field_names(self, proposal: dict[str, Any]) -> Any:
+        value = proposal["value"]
+        names = [value] if isinstance(value, str) else value
+        bad = [name for name in names if name and not (
+            FIELD_NAME.match(name) and name.startswith(("info.", "calc.")))]
+        if bad:
+            raise traitlets.TraitError(
+                f"{proposal['trait'].name}: {bad} name no per-frame field: use 'calc.<name>' or "
+                "'info.<name>' (e.g. 'calc.energy', 'info.temperature')")
+        return value
 
     def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "credentials":
