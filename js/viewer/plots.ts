@@ -19,7 +19,7 @@ export const PLOT_CSS = `${uPlotCss ?? ""}
 .zn-plot-area { position: relative; flex: 1; min-height: 0; }
 .zn-plot-area .uplot { position: absolute; inset: 0; }
 .zn-plot-area .u-over { cursor: pointer; }
-.zn-plot-marker { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px solid var(--zn-accent, #1976d2); pointer-events: none; }
+.zn-plot-marker { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px dashed var(--zn-fg, #222); pointer-events: none; }
 .zn-plot-dot { position: absolute; width: 8px; height: 8px; margin: -4px 0 0 -4px; border-radius: 50%; border: 2px solid var(--zn-bg, #fff); pointer-events: none; }
 .zn-plot-menu { display: none; position: absolute; right: 6px; bottom: 36px; z-index: 2; max-height: 60%; overflow: auto; padding: 6px 10px;
   background: var(--zn-bg1, #f7f7f7); border: 1px solid var(--zn-border, #ddd); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
@@ -118,8 +118,6 @@ export class Plots {
   /** Frame ``index`` is on screen: the marker goes there. */
   mark(index: number): void {
     this.shown = index;
-    if (!this.chart) return;
-    this.panel.dataset.zndrawPlotFrame = String(index);
     this.placeMarker();
   }
 
@@ -189,7 +187,9 @@ export class Plots {
     const axis = (scale: string, side: number): uPlot.Axis => ({
       scale, side, stroke: ink, grid: { stroke: "#8883", width: 1 }, ticks: { stroke: "#8885", width: 1 }, size: 48,
     });
-    const axes: uPlot.Axis[] = [{ ...axis("x", 2), size: 30 }];
+    // frames are whole numbers: ticks at 1, 2, 5, 10, ... apart
+    const frameTicks = scatter ? {} : { incrs: Array.from({ length: 27 }, (_, k) => [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3)) };
+    const axes: uPlot.Axis[] = [{ ...axis("x", 2), size: 30, ...frameTicks }];
     this.names.slice(0, 2).forEach((name, k) => axes.push({ ...axis(name, k ? 1 : 3), grid: { show: k === 0, stroke: "#8883" } }));
     return {
       width, height,
@@ -213,6 +213,7 @@ export class Plots {
     const chart = this.chart;
     const index = this.shown;
     if (!chart || index < 0) return;
+    this.panel.dataset.zndrawPlotFrame = String(index);
     const point = this.points ? (this.points[index] ?? -1) : index;
     const xs = chart.data[0];
     const visible = point >= 0 && point < xs.length;
