@@ -25,7 +25,26 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, ServerProcess  # noqa: E402  (the tests' helper)
 
-BUNDLE = Path(__file__).resolve().parents[1] / "src" / "zndraw_widget" / "static" / "widget.js"
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "src" / "zndraw_widget" / "static" / "widget.js"
+PLOT_POINTS = 10_000
+# The bundle as js/build.mjs makes it, built in memory: whole, without uPlot, and the plots
+# part alone; each input's share of the whole (esbuild's metafile).
+SIZES = """
+import * as esbuild from "esbuild";
+const base = { entryPoints: ["js/index.ts"], bundle: true, format: "esm", target: "es2020", minify: true,
+  legalComments: "none", loader: { ".css": "text" }, write: false, metafile: true, logLevel: "silent" };
+const out = (r) => r.outputFiles[0].contents;
+const whole = await esbuild.build(base);
+const bare = await esbuild.build({ ...base, external: ["uplot", "uplot/*"] });
+const plots = await esbuild.build({ ...base, entryPoints: ["js/viewer/plots.ts"], external: ["uplot", "uplot/*"] });
+const inputs = Object.values(whole.metafile.outputs)[0].inputs;
+const share = (test) => Object.entries(inputs).filter(([name]) => test(name)).reduce((n, [, i]) => n + i.bytesInOutput, 0);
+const b64 = (bytes) => Buffer.from(bytes).toString("base64");
+console.log(JSON.stringify({ whole: b64(out(whole)), bare: b64(out(bare)), plots: b64(out(plots)),
+  uplot: share((name) => name.includes("node_modules/uplot/")),
+  part: share((name) => /js\\/viewer\\/plot(s|-data)\\.ts$/.test(name)) }));
+"""
 
 # The page: a minimal anywidget model, the widget mounted in an 800x600 box, and a promise
 # per DOM marker the widget sets, so that the benchmark waits on events, never on sleeps.
@@ -42,7 +61,7 @@ function model(state) {
     off: (e, f) => listeners.set(e, (listeners.get(e) || []).filter((g) => g !== f)),
   };
 }
-window.mount = async (room) => {
+window.mount = async (room, extra = {}) => {
   const el = document.getElementById("el");
   el.replaceChildren();
   const { default: widget } = await import("./widget.js");
@@ -60,16 +79,19 @@ window.mount = async (room) => {
     }).observe(el, { subtree: true, attributes: true, attributeFilter: ["data-zndraw-rendered", "data-zndraw-status"] });
   });
   window.dispose = await widget.render({ model: model({ room, api_url: location.origin + "/",
-    token: "__TOKEN__", step: 0, selection: [], height: 600 }), el });
+    token: "__TOKEN__", step: 0, selection: [], height: 600, ...extra }), el });
   return firstDraw;
 };
 </script>"""
 
 
 # -- plumbing --------------------------------------------------------------------------------
-def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0) -> None:
-    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice)."""
+def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0,
+           energies: bool = False) -> None:
+    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice),
+    each with a ``calc.energy`` if ``energies``."""
     import ase
+    from ase.calculators.singlepoint import SinglePointCalculator
 
     from zndraw_widget.client import Room
 
@@ -82,7 +104,10 @@ def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int 
     batch = []
     for _ in range(frames):
         positions = base + rng.normal(0, 0.05, base.shape)
-        batch.append(ase.Atoms(numbers=numbers, positions=positions))
+        frame = ase.Atoms(numbers=numbers, positions=positions)
+        if energies:
+            frame.calc = SinglePointCalculator(frame, energy=float(np.sum(positions ** 2)))
+        batch.append(frame)
         if len(batch) * atoms >= 2_000_000:
             room.extend(batch)
             batch = []
@@ -136,11 +161,18 @@ def first_frame(page: Any, url: str, room: str, repeats: int) -> list[float]:
     return times
 
 
-def playback(page: Any, url: str, room: str, frames: int) -> dict[str, float]:
-    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate."""
+def playback(page: Any, url: str, room: str, frames: int, plots: list[str] | None = None,
+             points: int = 0) -> dict[str, float]:
+    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate. With
+    ``plots``, once the plot of them shows ``points`` points; the widget is then made taller
+    by the plot's panel, so that the 3D view keeps the size it has without one."""
     page.goto(url)
-    page.evaluate("room => window.mount(room)", room)
-    page.select_option(".zn-root select", "60")
+    # the plot's panel takes 34 % of the widget's height (js/viewer/plots.ts)
+    extra = {"plots": plots, "height": round(600 / 0.66)} if plots else {}
+    page.evaluate("([room, extra]) => window.mount(room, extra)", [room, extra])
+    if plots:
+        page.wait_for_selector(f".zn-plots[data-zndraw-plot-points='{points}']")
+    page.select_option(".zn-root select >> nth=0", "60")
     return page.evaluate("""async (frames) => {
       const root = document.querySelector(".zn-root");
       const renderer = document.getElementById("el").zndraw.renderer;
@@ -173,8 +205,9 @@ def playback(page: Any, url: str, room: str, frames: int) -> dict[str, float]:
       const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
       const shown = window.rendered.slice(0, frames).map((r) => r[1]);
       const skipped = shown.slice(1).reduce((n, f, i) => n + Math.max(0, f - shown[i] - 1), 0);
+      const canvas = renderer.canvas;
       return { fps: frames / elapsed, skipped, raf, draw: median(draws), gpu: median(gpu), maxGap: gaps[gaps.length - 1],
-               p95Gap: gaps[Math.floor(gaps.length * 0.95)] };
+               p95Gap: gaps[Math.floor(gaps.length * 0.95)], canvas: `${canvas.clientWidth}x${canvas.clientHeight}` };
     }""", frames)
 
 
@@ -206,6 +239,36 @@ def positions_update(page: Any, url: str, room: str, frames: int, rounds: int) -
     }""", [frames, rounds])
 
 
+def bundle_rows() -> list[tuple[str, str, str, str, bool | None]]:
+    """The bundle's size (raw and gzip) with uPlot's share and the plots part's, and the
+    size without both (the bundle before plots)."""
+    import base64
+    import gzip
+    import json
+    import subprocess
+
+    done = subprocess.run(["node", "--input-type=module", "-e", SIZES], cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    built = json.loads(done.stdout)
+    whole, bare, plots = (base64.b64decode(built[k]) for k in ("whole", "bare", "plots"))
+    packed = {k: len(gzip.compress(v, 9)) for k, v in (("whole", whole), ("bare", bare),
+                                                       ("plots", plots))}
+    kib = 1024
+    before = len(whole) - built["uplot"] - built["part"]
+    before_gz = packed["bare"] - packed["plots"]
+    return [
+        ("bundle widget.js", f"{len(whole) / kib:.0f} KiB", f"gzip {packed['whole'] / kib:.0f} KiB",
+         "", None),
+        ("  of which uPlot 1.6", f"{built['uplot'] / kib:.0f} KiB",
+         f"gzip {(packed['whole'] - packed['bare']) / kib:.0f} KiB",
+         f"{built['uplot'] / len(whole):.2f}", None),
+        ("  of which the plots part (plots, plot-data)", f"{built['part'] / kib:.1f} KiB",
+         f"gzip {packed['plots'] / kib:.1f} KiB", f"{built['part'] / len(whole):.2f}", None),
+        ("  without both (before plots)", f"{before / kib:.0f} KiB",
+         f"gzip ~{before_gz / kib:.0f} KiB", "", None),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames and repeats")
@@ -222,7 +285,7 @@ def main() -> int:
     rows: list[tuple[str, str, str, str, bool | None]] = []
     try:
         progress("uploading rooms ...")
-        upload(server, "k1", 1000, playback_frames)
+        upload(server, "k1", 1000, PLOT_POINTS, energies=True)  # a plot of 10,000 points
         upload(server, "k100", 100_000, 2)
         upload(server, "m1", big_atoms, 3)
         bundle = BUNDLE.read_bytes()
@@ -230,7 +293,7 @@ def main() -> int:
         url = server.base + "__bench__/index.html"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page = browser.new_page(viewport={"width": 900, "height": 1000})
             page.route("**/__bench__/index.html",
                        lambda route: route.fulfill(body=page_html, content_type="text/html"))
             page.route("**/__bench__/widget.js",
@@ -248,8 +311,17 @@ def main() -> int:
                              f"fetch of its bytes {limit['fetch']:.1f} ms",
                              f"{ms / limit['fetch']:.1f}x", None))
 
-            progress(f"playback of {playback_frames} frames of 1,000 atoms ...")
-            play = playback(page, url, "k1", playback_frames)
+            progress(f"playback of {playback_frames} frames of 1,000 atoms, plain and with a "
+                     f"plot of {PLOT_POINTS:,} points ...")
+            # plain and with the plot in turn, the median run of each: load from other
+            # processes on the machine weighs on both alike
+            plain_runs, plot_runs = [], []
+            for _ in range(3):
+                plain_runs.append(playback(page, url, "k1", playback_frames))
+                plot_runs.append(playback(page, url, "k1", playback_frames, ["calc.energy"],
+                                          PLOT_POINTS))
+            play = sorted(plain_runs, key=lambda run: run["fps"])[1]
+            plotted = sorted(plot_runs, key=lambda run: run["fps"])[1]
             # frames are shown on the display's clock: a draw of d ms takes ceil(d / tick) ticks
             bound = play["raf"] / max(1, np.ceil(play["gpu"] * play["raf"] / 1000))
             rows.append((f"playback, 1,000 atoms x {playback_frames} frames",
@@ -259,6 +331,13 @@ def main() -> int:
             gaps = f"p95 {play['p95Gap']:.0f} ms, max {play['maxGap']:.0f} ms"
             rows.append(("  gaps between drawn frames", gaps, "frames skipped",
                          str(play["skipped"]), play["skipped"] == 0))
+
+            rows.append((f"  with a plot of {PLOT_POINTS:,} points", f"{plotted['fps']:.1f} frames/s",
+                         f"plain playback above {play['fps']:.1f}/s (median of 3 each)",
+                         f"{plotted['fps'] / play['fps']:.2f}", plotted["fps"] >= 0.9 * play["fps"]))
+            rows.append(("  3D view drawn, plain / with the plot", f"{play['canvas']} / "
+                         f"{plotted['canvas']}", f"draw {play['draw']:.2f} / {plotted['draw']:.2f} ms",
+                         "", None))
 
             progress("positions update, 1,000,000 atoms ...")
             limit = ceilings(page, server, "m1", big_atoms)
@@ -274,6 +353,7 @@ def main() -> int:
         server.stop()
         storage.cleanup()
 
+    rows.extend(bundle_rows())
     print(f"\nzndraw-widget front end, headless Chromium {browser_version} (SwiftShader WebGL), "
           f"{os.cpu_count()} CPUs")
     print(f"{'figure':<46} {'value':<24} {'ceiling (same run)':<44} {'ratio':<7} goal")

@@ -19,8 +19,8 @@ export const PLOT_CSS = `${uPlotCss ?? ""}
 .zn-plot-area { position: relative; flex: 1; min-height: 0; }
 .zn-plot-area .uplot { position: absolute; inset: 0; }
 .zn-plot-area .u-over { cursor: pointer; }
-.zn-plot-marker { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px dashed var(--zn-fg, #222); pointer-events: none; }
-.zn-plot-dot { position: absolute; width: 8px; height: 8px; margin: -4px 0 0 -4px; border-radius: 50%; border: 2px solid var(--zn-bg, #fff); pointer-events: none; }
+.zn-plot-marker { position: absolute; left: 0; top: 0; bottom: 0; width: 0; will-change: transform; border-left: 1px dashed var(--zn-fg, #222); pointer-events: none; }
+.zn-plot-dot { position: absolute; left: 0; top: 0; will-change: transform; width: 8px; height: 8px; margin: -4px 0 0 -4px; border-radius: 50%; border: 2px solid var(--zn-bg, #fff); pointer-events: none; }
 .zn-plot-menu { display: none; position: absolute; right: 6px; bottom: 36px; z-index: 2; max-height: 60%; overflow: auto; padding: 6px 10px;
   background: var(--zn-bg1, #f7f7f7); border: 1px solid var(--zn-border, #ddd); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
 .zn-plot-menu.zn-show { display: block; }
@@ -51,6 +51,8 @@ export class Plots {
   private readonly area = document.createElement("div");
   private readonly marker = document.createElement("div");
   private dots: HTMLElement[] = [];
+  /** The header's value of the frame, x and each property. */
+  private values: HTMLElement[] = [];
   private chart: uPlot | null = null;
   private data: PlotData;
   private names: string[] = [];
@@ -168,6 +170,7 @@ export class Plots {
       this.chart = new uPlot(this.options(), table, this.area);
       this.chart.root.dataset.key = key;
       this.chart.over.append(this.marker);
+      this.makeHead();
       this.dots = names.map((_, k) => {
         const dot = document.createElement("div");
         dot.className = "zn-plot-dot";
@@ -209,6 +212,27 @@ export class Plots {
   }
 
   // -- the marker and the header ----------------------------------------------------------
+  /** The header: the frame, the x property (if any) and each property, with its value. */
+  private makeHead(): void {
+    const entry = (name: string, color?: string) => {
+      const span = document.createElement("span");
+      if (color) {
+        const swatch = document.createElement("i");
+        swatch.style.background = color;
+        span.append(swatch);
+      }
+      const value = document.createElement("b");
+      value.style.fontWeight = "normal";
+      span.append(`${name} `, value);
+      this.head.append(span);
+      return value;
+    };
+    this.head.replaceChildren();
+    this.values = [entry("frame"), ...(this.x ? [entry(this.x)] : []), ...this.names.map((name, k) => entry(name, COLORS[k % COLORS.length]))];
+  }
+
+  /** Put the marker and the dots at the frame shown (moved, not redrawn: cheap while
+   * playing) and its values into the header. */
   private placeMarker(): void {
     const chart = this.chart;
     const index = this.shown;
@@ -217,23 +241,20 @@ export class Plots {
     const point = this.points ? (this.points[index] ?? -1) : index;
     const xs = chart.data[0];
     const visible = point >= 0 && point < xs.length;
+    const left = visible ? chart.valToPos(xs[point] as number, "x") : 0;
     this.marker.style.display = visible ? "" : "none";
-    if (visible) this.marker.style.left = `${chart.valToPos(xs[point] as number, "x")}px`;
-    const values: string[] = [];
+    this.marker.style.transform = `translateX(${left}px)`;
+    const shown = [String(index), ...(this.x ? [visible ? formatValue(xs[point] as number) : "–"] : [])];
     this.names.forEach((name, k) => {
       const y = visible ? (chart.data[k + 1][point] as number | null | undefined) : null;
       const dot = this.dots[k];
-      if (dot) {
-        dot.style.display = y == null ? "none" : "";
-        if (y != null) {
-          dot.style.left = `${chart.valToPos(xs[point] as number, "x")}px`;
-          dot.style.top = `${chart.valToPos(y, name)}px`;
-        }
-      }
-      values.push(`<span><i style="background:${COLORS[k % COLORS.length]}"></i>${escapeHtml(name)} ${y == null ? "–" : formatValue(y)}</span>`);
+      dot.style.display = y == null ? "none" : "";
+      if (y != null) dot.style.transform = `translate(${left}px, ${chart.valToPos(y, name)}px)`;
+      shown.push(y == null ? "–" : formatValue(y));
     });
-    const x = this.x ? `<span>${escapeHtml(this.x)} ${visible ? formatValue(xs[point] as number) : "–"}</span>` : "";
-    this.head.innerHTML = `<span>frame ${index}</span>${x}${values.join("")}`;
+    shown.forEach((text, k) => {
+      if (this.values[k] && this.values[k].textContent !== text) this.values[k].textContent = text;
+    });
   }
 
   // -- the user's clicks and drags --------------------------------------------------------
@@ -324,8 +345,4 @@ export class Plots {
 
 function formatValue(value: number): string {
   return Math.abs(value) >= 1e5 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(3) : String(+value.toFixed(4));
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
