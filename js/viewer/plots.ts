@@ -71,6 +71,8 @@ export class Plots {
     this.panel.className = "zn-plots";
     this.head.className = "zn-plot-head";
     this.area.className = "zn-plot-area";
+    this.area.setAttribute("role", "group");
+    this.area.setAttribute("aria-label", "Property plot: click or drag to show that frame");
     this.marker.className = "zn-plot-marker";
     const style = document.createElement("style");
     style.textContent = PLOT_CSS;
@@ -121,6 +123,11 @@ export class Plots {
   mark(index: number): void {
     this.shown = index;
     this.placeMarker();
+  }
+
+  /** The page's theme changed: redraw the axes in its colours. */
+  restyle(): void {
+    this.chart?.redraw(false, true);
   }
 
   dispose(): void {

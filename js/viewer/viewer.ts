@@ -138,7 +138,7 @@ export class Viewer {
     const renderer = this.renderer;
     this.ui.addCanvas(renderer.canvas);
     renderer.onRendered = () => this.onRendered();
-    this.stopTheme = followTheme(this.ui.view, renderer);
+    this.stopTheme = followTheme(this.ui.view, renderer, () => this.plots.restyle());
     const selection = () => (this.model.model.get("selection") ?? []) as number[];
     const select = (atoms: number[]) => this.setSelection(atoms);
     this.editTool = new DragEditTool({

@@ -80,9 +80,16 @@ def test_plot_from_python_follows_playback_and_moves_the_view(open_notebook):
     click_plot_at(page, 21)
     page.wait_rendered(frame=21)
     assert plot_frame(page) == "21"
-    page.kernel_execute("import time\nfor _ in range(100):\n    if v.step == 21: break\n"
-                        "    time.sleep(0.05)\nassert v.step == 21, v.step")
+    # (the comm message went out before this execute request, on the same channel)
+    page.kernel_execute("assert v.step == 21, v.step")
     page.screenshot("e2e-plot-clicked.png")
+    # a choice in the view reaches the kernel's trait
+    page.page.get_by_role("button", name="Choose properties to plot against the frames").click()
+    page.page.get_by_role("checkbox", name="plot info.temperature").check()
+    page.kernel_execute("assert v.plots == ['calc.energy', 'info.temperature'], v.plots")
+    # frames appended from Python: the plot reads them
+    page.kernel_execute("v.frames.append(frame(30))")
+    page.page.wait_for_selector(f"{PLOTS}[data-zndraw-plot-points='31']")
     assert not page.errors
 
 
