@@ -146,6 +146,10 @@ async def test_fields_name_what_frames_carry_and_scalars_read_in_one_request(api
     assert list(data["calc.energy"]["present"]) == [False, True, True]
     np.testing.assert_array_equal(data["calc.energy"]["values"][1:], [-1.5, -3.0])
     np.testing.assert_array_equal(data["info.step"]["values"], [0, 1, 2])
+    # a write changes what the room carries (what was described is not kept past it)
+    await api.extend("r", [make_atoms(1, natoms=6)[0]], base=1)
+    again = await api.json("GET", "rooms/r/fields")
+    assert again["seq"] == 2 and again["fields"]["positions"]["shape"] == [6, 3]
     assert (await api.json("GET", "rooms/nope/fields", 404))["error"] == "not_found"
     await api.create_room("empty")
     assert (await api.json("GET", "rooms/empty/fields"))["fields"] == {}

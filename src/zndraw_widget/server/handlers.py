@@ -232,9 +232,10 @@ class FieldsHandler(BaseHandler):
 
     @api
     async def get(self, room: str) -> None:
-        resolved, fields = await self.service.describe(self.caller, room)
-        self.write_json({"length": resolved.length, "seq": resolved.seq,
-                         "fields": {name: info.to_json() for name, info in sorted(fields.items())}})
+        described = await self.service.describe(self.caller, room)
+        self.write_json({"length": described.length, "seq": described.seq,
+                         "fields": {name: info.to_json()
+                                    for name, info in sorted(described.fields.items())}})
 
 
 class FrameHandler(UploadHandler):
