@@ -102,6 +102,8 @@ export class Plots {
     if (same) return;
     this.names = [...names];
     this.x = x;
+    this.chart?.destroy(); // made again for these once they are read
+    this.chart = null;
     this.panel.classList.toggle("zn-show", names.length > 0);
     this.syncMenu();
     void this.reload();
@@ -174,6 +176,7 @@ export class Plots {
       this.chart.setData(table);
     } else {
       this.chart?.destroy();
+      this.chart = null; // no marker until the new chart and its dots are made
       this.chart = new uPlot(this.options(), table, this.area);
       this.chart.root.dataset.key = key;
       this.chart.over.append(this.marker);
@@ -228,8 +231,7 @@ export class Plots {
         swatch.style.background = color;
         span.append(swatch);
       }
-      const value = document.createElement("b");
-      value.style.fontWeight = "normal";
+      const value = document.createElement("span");
       span.append(`${name} `, value);
       this.head.append(span);
       return value;
@@ -254,10 +256,11 @@ export class Plots {
     const shown = [String(index), ...(this.x ? [visible ? formatValue(xs[point] as number) : "–"] : [])];
     this.names.forEach((name, k) => {
       const y = visible ? (chart.data[k + 1][point] as number | null | undefined) : null;
+      shown.push(y == null ? "–" : formatValue(y));
       const dot = this.dots[k];
+      if (!dot) return;
       dot.style.display = y == null ? "none" : "";
       if (y != null) dot.style.transform = `translate(${left}px, ${chart.valToPos(y, name)}px)`;
-      shown.push(y == null ? "–" : formatValue(y));
     });
     shown.forEach((text, k) => {
       if (this.values[k] && this.values[k].textContent !== text) this.values[k].textContent = text;
