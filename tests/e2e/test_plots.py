@@ -123,7 +123,8 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     upload(remote, "plots-page", energy_frames(20))
     page.page.goto(f"{remote.base}rooms/plots-page?token={remote.token}")
     page.wait_rendered()
-    page.page.get_by_role("button", name="Choose properties to plot against the frames").click()
+    chooser = page.page.get_by_role("button", name="Choose properties to plot against the frames")
+    chooser.click()
     energy = page.page.get_by_role("checkbox", name="plot calc.energy")
     energy.check()
     page.page.get_by_role("checkbox", name="plot info.temperature").check()
@@ -132,6 +133,8 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     # the view's own model hears of the choice (the page's Python side would)
     assert page.page.evaluate("document.querySelector('.zn-root').parentElement.zndraw"
                               ".model.model.get('plots')") == ["calc.energy", "info.temperature"]
+    chooser.click()  # closed again
+    assert chooser.get_attribute("aria-expanded") == "false"
     # a drag across the plot moves the view along
     box = page.page.locator(f"{PLOTS} .u-over").bounding_box()
     mouse = page.page.mouse
@@ -142,9 +145,11 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     page.wait_rendered(frame=19)
     page.screenshot("full-page-plots.png")
     # energy against temperature: a click on a point shows that point's frame
+    chooser.click()
     page.page.get_by_role("checkbox", name="plot info.temperature").uncheck()
     page.page.get_by_role("combobox", name="Plot against").select_option("info.temperature")
     page.page.wait_for_selector(f"{PLOTS} .uplot[data-key='info.temperature|calc.energy']")
+    chooser.click()
     click_plot_at(page, 300.0 + 10 * 7)  # the frame whose temperature is 370: frame 1
     page.wait_rendered(frame=1)
     page.screenshot("full-page-plot-against.png")
