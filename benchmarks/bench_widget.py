@@ -43,7 +43,7 @@ const share = (test) => Object.entries(inputs).filter(([name]) => test(name)).re
 const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 console.log(JSON.stringify({ whole: b64(out(whole)), bare: b64(out(bare)), plots: b64(out(plots)),
   uplot: share((name) => name.includes("node_modules/uplot/")),
-  part: share((name) => /js\\/viewer\\/plot(s|-data)\\.ts$/.test(name)) }));
+  part: share((name) => /js\\/viewer\\/plot(s|-data|-chooser)\\.ts$/.test(name)) }));
 """
 
 # The page: a minimal anywidget model, the widget mounted in an 800x600 box, and a promise
@@ -262,7 +262,7 @@ def bundle_rows() -> list[tuple[str, str, str, str, bool | None]]:
         ("  of which uPlot 1.6", f"{built['uplot'] / kib:.0f} KiB",
          f"gzip {(packed['whole'] - packed['bare']) / kib:.0f} KiB",
          f"{built['uplot'] / len(whole):.2f}", None),
-        ("  of which the plots part (plots, plot-data)", f"{built['part'] / kib:.1f} KiB",
+        ("  of which the plots part (js/viewer/plot*.ts)", f"{built['part'] / kib:.1f} KiB",
          f"gzip {packed['plots'] / kib:.1f} KiB", f"{built['part'] / len(whole):.2f}", None),
         ("  without both (before plots)", f"{before / kib:.0f} KiB",
          f"gzip ~{before_gz / kib:.0f} KiB", "", None),

@@ -1,16 +1,17 @@
 // Property plots linked to frames: per-frame numbers (calc.energy, info.temperature, ...)
 // against the frame index or against another property, drawn by uPlot under the view. A
 // marker follows the frame shown; a click or drag on a plot moves the view there. Which
-// properties: the ``plots`` trait (and ``plot_x``), or the chooser listing the room's fields.
+// properties: the ``plots`` trait (and ``plot_x``), or the chooser (plot-chooser.ts).
 import uPlot from "uplot";
 import uPlotCss from "uplot/dist/uPlot.min.css";
 import type { DataClient } from "../data";
+import { CHOOSER_CSS, PlotChooser } from "./plot-chooser";
 import { nearest, PlotData, plottable, sortedBy } from "./plot-data";
 
 /** Series colours (colour-blind safe, Okabe-Ito). */
 const COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"];
 
-export const PLOT_CSS = `${uPlotCss ?? ""}
+export const PLOT_CSS = `${uPlotCss ?? ""}${CHOOSER_CSS}
 .zn-plots { display: none; position: relative; height: 34%; min-height: 110px; flex: none; border-top: 1px solid var(--zn-border, #ddd);
   background: var(--zn-bg, #fff); }
 .zn-plots.zn-show { display: flex; flex-direction: column; }
@@ -21,11 +22,6 @@ export const PLOT_CSS = `${uPlotCss ?? ""}
 .zn-plot-area .u-over { cursor: pointer; }
 .zn-plot-marker { position: absolute; left: 0; top: 0; bottom: 0; width: 0; will-change: transform; border-left: 1px dashed var(--zn-fg, #222); pointer-events: none; }
 .zn-plot-dot { position: absolute; left: 0; top: 0; will-change: transform; width: 8px; height: 8px; margin: -4px 0 0 -4px; border-radius: 50%; border: 2px solid var(--zn-bg, #fff); pointer-events: none; }
-.zn-plot-menu { display: none; position: absolute; right: 6px; bottom: 36px; z-index: 2; max-height: 60%; overflow: auto; padding: 6px 10px;
-  background: var(--zn-bg1, #f7f7f7); border: 1px solid var(--zn-border, #ddd); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
-.zn-plot-menu.zn-show { display: block; }
-.zn-plot-menu label { display: block; white-space: nowrap; }
-.zn-plot-menu select { margin: 4px 0 0 4px; }
 `;
 
 /** What the plots read from the viewer and tell it. */
@@ -43,10 +39,8 @@ export interface PlotsHost {
 export class Plots {
   /** The panel under the view (header with values, then the plot). */
   readonly panel = document.createElement("div");
-  /** The toolbar button that opens the chooser. */
-  readonly button = document.createElement("button");
-  /** The chooser: the room's plottable fields, and what to plot them against. */
-  readonly menu = document.createElement("div");
+  /** The chooser of what to plot (its button goes into the toolbar). */
+  readonly chooser: PlotChooser;
   private readonly head = document.createElement("div");
   private readonly area = document.createElement("div");
   private readonly marker = document.createElement("div");
@@ -57,7 +51,6 @@ export class Plots {
   private data: PlotData;
   private names: string[] = [];
   private x = "";
-  private available: string[] = [];
   /** Point k of the chart is frame ``frames[k]`` (null: point k is frame k), and frame i
    * is point ``points[i]`` (-1: not plotted). */
   private frames: Int32Array | null = null;
@@ -78,16 +71,13 @@ export class Plots {
     style.textContent = PLOT_CSS;
     this.panel.append(style, this.head, this.area);
     this.panel.dataset.zndrawPlotFrame = "-1";
-    this.button.type = "button";
-    this.button.textContent = "Plots";
-    this.button.title = "Choose properties to plot against the frames";
-    this.button.setAttribute("aria-label", this.button.title);
-    this.button.setAttribute("aria-expanded", "false");
-    this.button.dataset.role = "plots";
-    this.button.onclick = () => void this.toggleMenu();
-    this.menu.className = "zn-plot-menu";
-    this.menu.setAttribute("role", "group");
-    this.menu.setAttribute("aria-label", "Properties to plot");
+    this.chooser = new PlotChooser({
+      fields: async () => plottable((await host.data().fields(host.room())).fields),
+      chosen: (names, x) => {
+        this.show(names, x);
+        host.chosen(this.names, this.x);
+      },
+    });
     this.resize.observe(this.area);
     this.area.addEventListener("pointerdown", (event) => this.press(event));
     this.area.addEventListener("pointermove", (event) => this.dragging && this.pick(event));
@@ -105,13 +95,13 @@ export class Plots {
     this.chart?.destroy(); // made again for these once they are read
     this.chart = null;
     this.panel.classList.toggle("zn-show", names.length > 0);
-    this.syncMenu();
+    this.chooser.show(this.names, this.x);
     void this.reload();
   }
 
   /** A room was opened (its frames are read again). */
   open(): void {
-    this.available = [];
+    this.chooser.forget();
     void this.reload();
   }
 
@@ -294,62 +284,6 @@ export class Plots {
 
   private fit(): void {
     if (this.chart) this.chart.setSize(this.size());
-  }
-
-  // -- the chooser --------------------------------------------------------------------------
-  private async toggleMenu(): Promise<void> {
-    const open = !this.menu.classList.contains("zn-show");
-    this.menu.classList.toggle("zn-show", open);
-    this.button.setAttribute("aria-expanded", String(open));
-    if (!open || !this.host.room()) return;
-    try {
-      this.available = plottable((await this.host.data().fields(this.host.room())).fields);
-    } catch (error) {
-      this.menu.textContent = `cannot list the room's fields: ${(error as Error).message}`;
-      return;
-    }
-    this.syncMenu();
-  }
-
-  /** The chooser's checkboxes and x select, from what the room has and what is shown. */
-  private syncMenu(): void {
-    if (!this.menu.classList.contains("zn-show")) return;
-    const names = [...new Set([...this.available, ...this.names])];
-    this.menu.replaceChildren();
-    if (!names.length) {
-      this.menu.textContent = "The frames carry no per-frame numbers (calc.energy, info.*) to plot.";
-      return;
-    }
-    for (const name of names) {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.checked = this.names.includes(name);
-      box.value = name;
-      box.setAttribute("aria-label", `plot ${name}`);
-      box.onchange = () => this.choose(box.checked ? [...this.names, name] : this.names.filter((n) => n !== name), this.x);
-      label.append(box, ` ${name}`);
-      this.menu.append(label);
-    }
-    const against = document.createElement("select");
-    against.setAttribute("aria-label", "Plot against");
-    against.title = "Plot against";
-    for (const name of ["", ...names]) {
-      const option = document.createElement("option");
-      option.value = name;
-      option.textContent = name || "frame";
-      option.selected = name === this.x;
-      against.append(option);
-    }
-    against.onchange = () => this.choose(this.names, against.value);
-    const label = document.createElement("label");
-    label.append("against", against);
-    this.menu.append(label);
-  }
-
-  private choose(names: string[], x: string): void {
-    this.show(names, x);
-    this.host.chosen(this.names, this.x);
   }
 }
 

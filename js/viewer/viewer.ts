@@ -117,7 +117,7 @@ export class Viewer {
         this.model.model.save_changes();
       },
     });
-    this.ui.addPart(this.plots.panel, this.plots.button, this.plots.menu);
+    this.ui.addPart(this.plots.panel, this.plots.chooser.button, this.plots.chooser.menu);
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
   }
