@@ -78,8 +78,9 @@ window.mount = async (room, extra = {}) => {
       if (root.dataset.zndrawStatus === "error") resolve(-1);
     }).observe(el, { subtree: true, attributes: true, attributeFilter: ["data-zndraw-rendered", "data-zndraw-status"] });
   });
-  window.dispose = await widget.render({ model: model({ room, api_url: location.origin + "/",
-    token: "__TOKEN__", step: 0, selection: [], height: 600, ...extra }), el });
+  window.model = model({ room, api_url: location.origin + "/", token: "__TOKEN__", step: 0,
+    selection: [], height: 600, ...extra });
+  window.dispose = await widget.render({ model: window.model, el });
   return firstDraw;
 };
 </script>"""
@@ -87,9 +88,10 @@ window.mount = async (room, extra = {}) => {
 
 # -- plumbing --------------------------------------------------------------------------------
 def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0,
-           energies: bool = False) -> None:
-    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice),
-    each with a ``calc.energy`` if ``energies``."""
+           periodic: bool = False, extras: bool = False, plotted: bool = False) -> None:
+    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice;
+    ``periodic``: in its cell, with pbc; ``extras``: with per-atom charges and forces;
+    ``plotted``: with per-atom charges and a ``calc.energy`` per frame)."""
     import ase
     from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -100,12 +102,17 @@ def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int 
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
     base = grid[:atoms] * 1.6
     numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
+    cell = np.eye(3) * side * 1.6 if periodic else None
     room = Room(name, url=server.base, token=server.token, create=True)
     batch = []
     for _ in range(frames):
         positions = base + rng.normal(0, 0.05, base.shape)
-        frame = ase.Atoms(numbers=numbers, positions=positions)
-        if energies:
+        frame = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=periodic)
+        if extras or plotted:
+            frame.set_initial_charges(rng.normal(0, 0.5, atoms))
+        if extras:
+            frame.calc = SinglePointCalculator(frame, forces=rng.normal(0, 1, (atoms, 3)))
+        if plotted:
             frame.calc = SinglePointCalculator(frame, energy=float(np.sum(positions ** 2)))
         batch.append(frame)
         if len(batch) * atoms >= 2_000_000:
@@ -161,18 +168,34 @@ def first_frame(page: Any, url: str, room: str, repeats: int) -> list[float]:
     return times
 
 
-def playback(page: Any, url: str, room: str, frames: int, plots: list[str] | None = None,
-             points: int = 0) -> dict[str, float]:
-    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate. With
-    ``plots``, once the plot of them shows ``points`` points; the widget is then made taller
-    by the plot's panel, so that the 3D view keeps the size it has without one."""
+def mount(page: Any, url: str, room: str, traits: dict[str, Any] | None = None,
+          plots: list[str] | None = None, points: int = 0) -> None:
+    """A fresh page showing ``room``, with ``traits`` set (as the kernel would) and drawn.
+    With ``plots``, once the plot of them shows ``points`` points; the widget is then made
+    taller by the plot's panel (34 % of it, js/viewer/plots.ts), so that the 3D view keeps
+    the size it has without one."""
     page.goto(url)
-    # the plot's panel takes 34 % of the widget's height (js/viewer/plots.ts)
     extra = {"plots": plots, "height": round(600 / 0.66)} if plots else {}
-    page.evaluate("([room, extra]) => window.mount(room, extra)", [room, extra])
+    if page.evaluate("([room, extra]) => window.mount(room, extra)", [room, extra]) < 0:
+        raise RuntimeError("the widget failed on " + room)
     if plots:
         page.wait_for_selector(f".zn-plots[data-zndraw-plot-points='{points}']")
-    page.select_option(".zn-root select >> nth=0", "60")
+    if traits:
+        page.evaluate("""async (traits) => {
+          const renderer = document.getElementById("el").zndraw.renderer;
+          for (const [name, value] of Object.entries(traits)) window.model.set(name, value);
+          // the frame is read again with the fields the traits need: wait until they show
+          const ready = () => (!traits.color_by || renderer.colorKey) && (!traits.vectors || renderer.arrows);
+          while (!ready()) await new Promise((resolve) => setTimeout(resolve, 20));
+        }""", traits)
+
+
+def playback(page: Any, url: str, room: str, frames: int, traits: dict[str, Any] | None = None,
+             plots: list[str] | None = None, points: int = 0) -> dict[str, float]:
+    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate (and the
+    3D view's size): ``mount`` says what ``traits``, ``plots`` and ``points`` do."""
+    mount(page, url, room, traits, plots, points)
+    page.select_option(".zn-root .zn-bar select", "60")
     return page.evaluate("""async (frames) => {
       const root = document.querySelector(".zn-root");
       const renderer = document.getElementById("el").zndraw.renderer;
@@ -209,6 +232,39 @@ def playback(page: Any, url: str, room: str, frames: int, plots: list[str] | Non
       return { fps: frames / elapsed, skipped, raf, draw: median(draws), gpu: median(gpu), maxGap: gaps[gaps.length - 1],
                p95Gap: gaps[Math.floor(gaps.length * 0.95)], canvas: `${canvas.clientWidth}x${canvas.clientHeight}` };
     }""", frames)
+
+
+def draw_ms(page: Any, url: str, room: str, traits: dict[str, Any] | None = None,
+            orbit: bool = False) -> dict[str, float]:
+    """ms per draw of ``room``'s first frame (``traits`` set), waited for (draw +
+    readPixels); with ``orbit`` the camera turns around its target between draws, each on
+    its own animation frame, and the frames/s of that orbit too."""
+    mount(page, url, room, traits)
+    return page.evaluate("""async (orbit) => {
+      const renderer = document.getElementById("el").zndraw.renderer;
+      const gl = renderer.renderer.getContext();
+      const pixel = new Uint8Array(4);
+      const camera = renderer.camera, target = renderer.controls.target;
+      const times = [];
+      const frames = 40;
+      const t0 = performance.now();
+      for (let k = 0; k < frames; k++) {
+        if (orbit) {
+          const offset = camera.position.clone().sub(target);
+          offset.applyAxisAngle({ x: 0, y: 1, z: 0, isVector3: true }, 2 * Math.PI / frames);
+          camera.position.copy(target).add(offset);
+          camera.lookAt(target);
+        }
+        const t = performance.now();
+        renderer.renderNow();
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+        times.push(performance.now() - t);
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      return { draw: median(times), fps: frames / ((performance.now() - t0) / 1000),
+               cells: renderer.cells, arrows: renderer.arrows };
+    }""", orbit)
 
 
 def positions_update(page: Any, url: str, room: str, frames: int, rounds: int) -> dict[str, float]:
@@ -285,7 +341,10 @@ def main() -> int:
     rows: list[tuple[str, str, str, str, bool | None]] = []
     try:
         progress("uploading rooms ...")
-        upload(server, "k1", 1000, PLOT_POINTS, energies=True)  # a plot of 10,000 points
+        upload(server, "k1", 1000, playback_frames, extras=True)
+        upload(server, "k1e", 1000, PLOT_POINTS, plotted=True)  # a plot of 10,000 points
+        upload(server, "p10k", 10_000, 1, periodic=True)
+        upload(server, "f100k", 100_000, 1, extras=True)
         upload(server, "k100", 100_000, 2)
         upload(server, "m1", big_atoms, 3)
         bundle = BUNDLE.read_bytes()
@@ -311,17 +370,8 @@ def main() -> int:
                              f"fetch of its bytes {limit['fetch']:.1f} ms",
                              f"{ms / limit['fetch']:.1f}x", None))
 
-            progress(f"playback of {playback_frames} frames of 1,000 atoms, plain and with a "
-                     f"plot of {PLOT_POINTS:,} points ...")
-            # plain and with the plot in turn, the median run of each: load from other
-            # processes on the machine weighs on both alike
-            plain_runs, plot_runs = [], []
-            for _ in range(3):
-                plain_runs.append(playback(page, url, "k1", playback_frames))
-                plot_runs.append(playback(page, url, "k1", playback_frames, ["calc.energy"],
-                                          PLOT_POINTS))
-            play = sorted(plain_runs, key=lambda run: run["fps"])[1]
-            plotted = sorted(plot_runs, key=lambda run: run["fps"])[1]
+            progress(f"playback of {playback_frames} frames of 1,000 atoms ...")
+            play = playback(page, url, "k1", playback_frames)
             # frames are shown on the display's clock: a draw of d ms takes ceil(d / tick) ticks
             bound = play["raf"] / max(1, np.ceil(play["gpu"] * play["raf"] / 1000))
             rows.append((f"playback, 1,000 atoms x {playback_frames} frames",
@@ -332,12 +382,51 @@ def main() -> int:
             rows.append(("  gaps between drawn frames", gaps, "frames skipped",
                          str(play["skipped"]), play["skipped"] == 0))
 
-            rows.append((f"  with a plot of {PLOT_POINTS:,} points", f"{plotted['fps']:.1f} frames/s",
-                         f"plain playback above {play['fps']:.1f}/s (median of 3 each)",
-                         f"{plotted['fps'] / play['fps']:.2f}", plotted["fps"] >= 0.9 * play["fps"]))
-            rows.append(("  3D view drawn, plain / with the plot", f"{play['canvas']} / "
-                         f"{plotted['canvas']}", f"draw {play['draw']:.2f} / {plotted['draw']:.2f} ms",
+            progress(f"playback of {playback_frames} frames of 1,000 atoms, coloured ...")
+            colored = playback(page, url, "k1", playback_frames,
+                               {"color_by": "arrays.initial_charges"})
+            rows.append(("  with a colour map (color_by)", f"{colored['fps']:.1f} frames/s",
+                         f"plain playback {play['fps']:.1f} frames/s",
+                         f"{colored['fps'] / play['fps']:.2f}",
+                         colored["fps"] >= 0.9 * play["fps"]))
+
+            progress(f"playback of {playback_frames} of 10,000 frames of 1,000 atoms: plain, with a "
+                     f"plot of {PLOT_POINTS:,} points, and with the plot and a colour map ...")
+            # in turn, the median run of each: load from other processes weighs on all alike
+            runs: dict[str, list[dict[str, Any]]] = {"plain": [], "plot": [], "both": []}
+            for _ in range(3):
+                runs["plain"].append(playback(page, url, "k1e", playback_frames))
+                runs["plot"].append(playback(page, url, "k1e", playback_frames,
+                                             plots=["calc.energy"], points=PLOT_POINTS))
+                runs["both"].append(playback(page, url, "k1e", playback_frames,
+                                             {"color_by": "arrays.initial_charges"},
+                                             ["calc.energy"], PLOT_POINTS))
+            plain, plotted, both = (sorted(runs[k], key=lambda run: run["fps"])[1]
+                                    for k in ("plain", "plot", "both"))
+            for name, run in ((f"  with a plot of {PLOT_POINTS:,} points", plotted),
+                              ("  with the plot and a colour map", both)):
+                rows.append((name, f"{run['fps']:.1f} frames/s",
+                             f"plain playback of that room {plain['fps']:.1f}/s (median of 3)",
+                             f"{run['fps'] / plain['fps']:.2f}", run["fps"] >= 0.9 * plain["fps"]))
+            rows.append(("  3D view drawn, plain / with the plot", f"{plain['canvas']} / "
+                         f"{plotted['canvas']}", f"draw {plain['draw']:.2f} / {plotted['draw']:.2f} ms",
                          "", None))
+
+            progress("orbiting a 10,000-atom cell, plain and repeated 3 x 3 x 3 ...")
+            plain = draw_ms(page, url, "p10k", orbit=True)
+            images = draw_ms(page, url, "p10k", {"repeat": [3, 3, 3]}, orbit=True)
+            rows.append((f"orbit, 10,000 atoms x {images['cells']} cells",
+                         f"{images['fps']:.1f} frames/s ({images['draw']:.1f} ms)",
+                         f"one cell {plain['fps']:.1f} frames/s ({plain['draw']:.1f} ms)",
+                         f"{images['draw'] / plain['draw']:.1f}x", images["fps"] >= 20))
+
+            progress("100,000 force arrows ...")
+            spheres = draw_ms(page, url, "f100k")
+            arrows = draw_ms(page, url, "f100k", {"vectors": "calc.forces"})
+            rows.append((f"draw, 100,000 atoms + {arrows['arrows']:,} arrows",
+                         f"{arrows['draw']:.1f} ms", f"spheres alone {spheres['draw']:.1f} ms",
+                         f"{arrows['draw'] / spheres['draw']:.2f}x",
+                         arrows["draw"] <= 2 * spheres["draw"]))
 
             progress("positions update, 1,000,000 atoms ...")
             limit = ceilings(page, server, "m1", big_atoms)

@@ -3,7 +3,11 @@
 import { Box3, Color, PerspectiveCamera, Scene, Vector3, WebGLRenderer } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { Frame } from "../frames";
-import { createLayers, type Layers, type ShownFrame } from "./layers";
+import { wrap, type Vec3 } from "../geometry";
+import { Coloring, type ColoringOptions, type ColorKey } from "./coloring";
+import { createLayers, type Layers, type Measurement, type ShownFrame } from "./layers";
+import { isPeriodic } from "./layers/bonds";
+import type { VectorOptions } from "./layers/vectors";
 
 export interface RenderedInfo {
   atoms: number;
@@ -32,8 +36,12 @@ export class Renderer {
   readonly camera = new PerspectiveCamera(45, 1, 0.1, 1000);
   readonly controls: OrbitControls;
   onRendered: ((info: RenderedInfo) => void) | null = null;
-  private readonly layers: Layers = createLayers();
+  /** Over the canvas: the labels layers place (measurements). */
+  readonly overlay = document.createElement("div");
+  private readonly layers: Layers;
   private shown: ShownFrame | null = null;
+  private wrapped = false; // positions wrapped into the cell (periodic frames)
+  private wrapBuffer: Float32Array = new Float32Array(0);
   private ownPositions = false; // the shown positions are an edited copy, not the frame's
   private pending = 0;
   private resizeObserver: ResizeObserver | null = null;
@@ -46,6 +54,9 @@ export class Renderer {
     this.canvas.style.height = "100%";
     this.canvas.style.touchAction = "none";
     container.appendChild(this.canvas);
+    this.overlay.className = "zn-overlay";
+    container.appendChild(this.overlay);
+    this.layers = createLayers(this.overlay);
     this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: false });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.controls = new OrbitControls(this.camera, this.canvas);
@@ -91,14 +102,84 @@ export class Renderer {
 
   /** Show ``frame``; the camera fits the first one. */
   setFrame(frame: Frame): void {
-    // Drawn straight from the frame's float32 array (no copy); an edit copies it first.
-    this.shown = { frame, positions: frame.display };
+    // Drawn straight from the frame's float32 array (no copy); an edit copies it first;
+    // wrapping into the cell writes one reused buffer.
+    this.shown = { frame, positions: this.wrapped && isPeriodic(frame.cell, frame.pbc) ? this.wrap(frame) : frame.display };
     this.ownPositions = false;
     this.updateLayers();
     if (!this.fitted) {
       this.fit();
       this.fitted = true;
     }
+    this.requestRender();
+  }
+
+  private wrap(frame: Frame): Float32Array {
+    if (this.wrapBuffer.length !== frame.display.length) this.wrapBuffer = new Float32Array(frame.display.length);
+    return wrap(frame.display, frame.cell!, frame.pbc, this.wrapBuffer);
+  }
+
+  // -- what the layers show besides the frame ----------------------------------------------
+  /** Draw the positions wrapped into the cell (periodic frames), or as they are. */
+  setWrap(on: boolean): void {
+    if (on === this.wrapped) return;
+    this.wrapped = on;
+    if (this.shown) this.setFrame(this.shown.frame);
+  }
+
+  /** Repeat the cell (n, m, l) times (periodic frames). */
+  setRepeat(repeat: Vec3): void {
+    this.layers.images.setRepeat(repeat);
+    this.requestRender();
+  }
+
+  /** The bonds found in the shown frame (each once, also across a periodic boundary). */
+  get bonds(): number {
+    return this.layers.bonds.count;
+  }
+
+  /** The number of cells drawn (1: no periodic images). */
+  get cells(): number {
+    return this.layers.images.count;
+  }
+
+  /** Colour the atoms by a property (null: by element). */
+  setColoring(options: ColoringOptions | null): void {
+    this.layers.atoms.setColoring(options?.property ? new Coloring(options) : null);
+    this.restyle();
+  }
+
+  /** What the colouring by property shows on this frame (null: none or missing). */
+  get colorKey(): ColorKey | null {
+    return this.layers.atoms.colorKey;
+  }
+
+  /** Arrows for an N x 3 property (null: none). */
+  setVectors(options: VectorOptions | null): void {
+    this.layers.vectors.setVectors(options);
+    this.restyle();
+  }
+
+  /** The arrows drawn. */
+  get arrows(): number {
+    return this.layers.vectors.count;
+  }
+
+  /** Measure these groups of atoms (2: distance, 3: angle, 4: dihedral) on every frame. */
+  setMeasurements(groups: number[][]): void {
+    this.layers.measurements.setMeasurements(groups);
+    this.requestRender();
+  }
+
+  /** The measurements' values on the shown frame. */
+  get measurements(): Measurement[] {
+    return this.layers.measurements.results;
+  }
+
+  /** Redraw the shown frame from scratch (a style changed). */
+  private restyle(): void {
+    if (!this.shown) return;
+    this.updateLayers();
     this.requestRender();
   }
 
@@ -154,10 +235,18 @@ export class Renderer {
     this.requestRender();
   }
 
-  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first. */
+  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first; in
+   * a periodic image, the atom it is an image of. */
   pick(x: number, y: number): number | null {
     const { numbers, radii } = this.layers.atoms;
-    return pickSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y);
+    const offsets = this.layers.images.offsets;
+    let best: number | null = null;
+    let bestDepth = Infinity;
+    for (let k = 0; k < offsets.length; k += 3) {
+      const hit = nearestSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y, offsets.subarray(k, k + 3));
+      if (hit && hit.depth < bestDepth) [best, bestDepth] = [hit.index, hit.depth];
+    }
+    return best;
   }
 
   /** Where a canvas point meets the plane facing the camera through ``through``. */
@@ -189,8 +278,9 @@ export class Renderer {
 
   renderNow(): void {
     const t0 = performance.now();
+    for (const layer of this.layers.all) layer.beforeRender?.(this.camera, this.canvas.clientWidth, this.canvas.clientHeight);
     this.renderer.render(this.scene, this.camera);
-    this.onRendered?.({ atoms: this.atomCount, bonds: this.layers.bonds.count, ms: performance.now() - t0 });
+    this.onRendered?.({ atoms: this.atomCount, bonds: this.bonds, ms: performance.now() - t0 });
   }
 
   screenshot(): string {
@@ -206,6 +296,7 @@ export class Renderer {
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     this.canvas.remove();
+    this.overlay.remove();
   }
 }
 
@@ -223,6 +314,22 @@ export function pickSphere(
   x: number,
   y: number,
 ): number | null {
+  return nearestSphere(camera, width, height, positions, radii, count, x, y)?.index ?? null;
+}
+
+/** ``pickSphere`` with every centre moved by ``offset`` (a periodic image): the sphere hit
+ * and its depth. */
+function nearestSphere(
+  camera: PerspectiveCamera,
+  width: number,
+  height: number,
+  positions: ArrayLike<number>,
+  radii: ArrayLike<number>,
+  count: number,
+  x: number,
+  y: number,
+  offset: ArrayLike<number> = [0, 0, 0],
+): { index: number; depth: number } | null {
   if (!count) return null;
   camera.updateMatrixWorld();
   const view = camera.matrixWorldInverse.elements;
@@ -232,7 +339,7 @@ export function pickSphere(
   let best: number | null = null;
   let bestDepth = Infinity;
   for (let i = 0; i < count; i++) {
-    const px = p[3 * i], py = p[3 * i + 1], pz = p[3 * i + 2];
+    const px = p[3 * i] + offset[0], py = p[3 * i + 1] + offset[1], pz = p[3 * i + 2] + offset[2];
     const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
     const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
     const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
@@ -247,5 +354,5 @@ export function pickSphere(
       bestDepth = depth;
     }
   }
-  return best;
+  return best === null ? null : { index: best, depth: bestDepth };
 }

@@ -3,21 +3,34 @@
 import { AtomsLayer } from "./atoms";
 import { BondsLayer } from "./bonds";
 import { CellLayer } from "./cell";
+import { ImagesLayer } from "./images";
 import type { Layer } from "./layer";
+import { MeasurementsLayer } from "./measurements";
+import { VectorsLayer } from "./vectors";
 
 export interface Layers {
   /** The atoms: picking, selection and the atom count go through them. */
   atoms: AtomsLayer;
   bonds: BondsLayer;
-  /** Every layer, in update order (the atoms first: others draw from their colours). */
+  vectors: VectorsLayer;
+  /** Periodic images of the atoms, bonds and arrows. */
+  images: ImagesLayer;
+  measurements: MeasurementsLayer;
+  /** Every layer, in update order (the atoms first: others draw from their colours; the
+   * images after what they repeat). */
   all: Layer[];
 }
 
-export function createLayers(): Layers {
+/** The layers; labels go into ``overlay`` (an element over the canvas). */
+export function createLayers(overlay: HTMLElement): Layers {
   const atoms = new AtomsLayer();
   const bonds = new BondsLayer(atoms);
-  return { atoms, bonds, all: [atoms, bonds, new CellLayer()] };
+  const vectors = new VectorsLayer();
+  const images = new ImagesLayer([atoms, bonds, vectors]);
+  const measurements = new MeasurementsLayer(overlay);
+  return { atoms, bonds, vectors, images, measurements, all: [atoms, bonds, vectors, new CellLayer(), images, measurements] };
 }
 
 export type { Layer, ShownFrame } from "./layer";
 export { BOND_LIMIT } from "./bonds";
+export type { Measurement } from "./measurements";
