@@ -54,6 +54,7 @@ export class Controls {
   private playButton = button("play", "Play / pause (space)");
   private followButton = button("Follow", "Follow the room's presenter");
   private bannerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly bar = document.createElement("div");
 
   constructor(el: HTMLElement, height: number, fps: number, actions: ToolbarActions) {
     const style = document.createElement("style");
@@ -68,7 +69,7 @@ export class Controls {
     this.status.className = "zn-status";
     this.view.append(this.status, this.message, this.banner);
 
-    const bar = document.createElement("div");
+    const bar = this.bar;
     bar.className = "zn-bar";
     const first = button("first", "First frame (Home)");
     const back = button("prev", "Previous frame (←)");
@@ -93,6 +94,7 @@ export class Controls {
       this.fpsSelect.append(option);
     }
     this.fpsSelect.title = "Playback speed";
+    this.fpsSelect.setAttribute("aria-label", "Playback speed");
     this.playButton.dataset.role = ROLES.play;
     this.slider.dataset.role = ROLES.slider;
     this.counter.dataset.role = ROLES.counter;
@@ -117,6 +119,13 @@ export class Controls {
   /** Put the canvas into the view, under the status line and messages. */
   addCanvas(canvas: HTMLCanvasElement): void {
     this.view.insertBefore(canvas, this.status);
+  }
+
+  /** A part's panel under the view, its button in the toolbar and its pop-up (if any). */
+  addPart(panel: HTMLElement, button?: HTMLElement, popup?: HTMLElement): void {
+    this.root.insertBefore(panel, this.bar);
+    if (button) this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
+    if (popup) this.root.append(popup);
   }
 
   /** A message in place of the view (null: hide it). */

@@ -76,6 +76,7 @@ export class RoomLink {
     const store = (nav.store = new FrameStore(viewer.data, room));
     store.setExtraFields(viewer.extraFields);
     store.length = info.length;
+    viewer.plots.open();
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {
       onData: (events) => this.changed(nav.apply(events)),
       onReload: () => this.changed(nav.clear()),
@@ -184,6 +185,7 @@ export class RoomLink {
     const { nav, ui } = viewer;
     if (changed === undefined) return;
     this.lengthChanged();
+    viewer.plots.changed(changed);
     if (!nav.length) {
       viewer.playback.pause();
       nav.reset();

@@ -1,5 +1,5 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
-// playback, presenter, presence, access, tools, keys, theme) and connects them to a room.
+// playback, presenter, presence, access, plots, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
 import { DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, newSessionId, websocketUrl } from "../env";
@@ -19,6 +19,7 @@ import { History } from "./parts/history";
 import { SelectionLegend } from "./parts/legend";
 import { SharedSelections } from "./parts/selections";
 import { Playback } from "./playback";
+import { Plots } from "./plots";
 import { Presence } from "./presence";
 import { Presenter } from "./presenter";
 import { RoomLink } from "./room";
@@ -43,6 +44,7 @@ export class Viewer {
   readonly presenter: Presenter;
   readonly presence = new Presence();
   readonly access: RoomAccess;
+  readonly plots: Plots;
   readonly model: ModelListeners;
   readonly step: StepTrait;
   /** Each user's selection in the room (this user's is the view's own). */
@@ -125,6 +127,16 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    this.plots = new Plots({
+      data: () => this.data, room: () => this.room.name, length: () => this.nav.length,
+      go: (index) => this.userGo(index),
+      chosen: (plots, x) => {
+        this.model.model.set("plots", plots);
+        this.model.model.set("plot_x", x);
+        this.model.model.save_changes();
+      },
+    });
+    this.ui.addPart(this.plots.panel, this.plots.chooser.button, this.plots.chooser.menu);
     const legend = new SelectionLegend(this.ui.view);
     this.selections = new SharedSelections({
       user: () => this.control?.user ?? "",
@@ -178,7 +190,7 @@ export class Viewer {
     const renderer = this.renderer;
     this.ui.addCanvas(renderer.canvas);
     renderer.onRendered = () => this.onRendered();
-    this.stopTheme = followTheme(this.ui.view, renderer);
+    this.stopTheme = followTheme(this.ui.view, renderer, () => this.plots.restyle());
     const selection = () => (this.model.model.get("selection") ?? []) as number[];
     const select = (atoms: number[]) => this.setSelection(atoms);
     this.editTool = new DragEditTool({
@@ -204,6 +216,10 @@ export class Viewer {
       this.selections.share(selection()); // set from the kernel: the room hears it too
       this.analysis?.selectionChanged();
     });
+    const showPlots = () => this.plots.show(strings(this.model.model.get("plots")), String(this.model.model.get("plot_x") ?? ""));
+    this.model.on("change:plots", showPlots);
+    this.model.on("change:plot_x", showPlots);
+    showPlots();
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
@@ -227,6 +243,7 @@ export class Viewer {
     this.control?.close();
     this.stopTheme?.();
     this.analysis?.dispose();
+    this.plots.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -242,6 +259,7 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.plots.mark(frame.index);
     this.analysis?.shown();
   }
 
@@ -321,4 +339,9 @@ export class Viewer {
     link.download = `${this.room.name || "zndraw"}-${Math.max(0, this.nav.displayed)}.png`;
     link.click();
   }
+}
+
+/** A trait's list of names (anything else: none). */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }

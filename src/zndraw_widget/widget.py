@@ -17,6 +17,7 @@ import traitlets
 
 from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
+from .frames import FIELD_NAME
 
 if TYPE_CHECKING:
     import ase
@@ -54,10 +55,13 @@ class Viewer(anywidget.AnyWidget):
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
     set it to move the view), ``selection`` (selected atom indices, both ways; the view
-    shares it with the room as your selection, ``viewer.frames.selection``); and what the
+    shares it with the room as your selection, ``viewer.frames.selection``); what the
     view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
     ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
-    and ``measurements`` (the view's measured values; set atom groups to measure them).
+    and ``measurements`` (the view's measured values; set atom groups to measure them); and
+    ``plots`` (per-frame numbers plotted under the view, e.g. ``["calc.energy"]``, both
+    ways) with ``plot_x`` (what they are plotted against: ``""`` the frame index, or another
+    property).
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
@@ -92,6 +96,10 @@ class Viewer(anywidget.AnyWidget):
     #: measurement last, with ``"selection": True``). Set ``[{"atoms": [i, j, k]}, ...]`` to
     #: measure these groups of 2-4 atoms.
     measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: Per-frame numbers plotted under the view, linked to the frames: ``["calc.energy"]``.
+    plots = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: What ``plots`` are plotted against: "" (the frame index) or another per-frame number.
+    plot_x = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | ase.Atoms | Room | str | os.PathLike
                  | None = None, *, room: str | None = None, url: str | None = None,
@@ -157,6 +165,18 @@ class Viewer(anywidget.AnyWidget):
                     f"measurement {entry!r}: give {{'atoms': [i, j]}} (distance), 3 atoms "
                     "(angle) or 4 (dihedral), as atom indices")
         return proposal["value"]
+
+    @traitlets.validate("plots", "plot_x")
+    def _field_names(self, proposal: dict[str, Any]) -> Any:
+        value = proposal["value"]
+        names = [value] if isinstance(value, str) else value
+        bad = [name for name in names if name and not (
+            FIELD_NAME.match(name) and name.startswith(("info.", "calc.")))]
+        if bad:
+            raise traitlets.TraitError(
+                f"{proposal['trait'].name}: {bad} name no per-frame field: use 'calc.<name>' or "
+                "'info.<name>' (e.g. 'calc.energy', 'info.temperature')")
+        return value
 
     def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "credentials":

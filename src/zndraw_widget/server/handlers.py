@@ -229,6 +229,18 @@ class SelectHandler(ReadMixin):
         await self.send_frames(room, spec, fields)
 
 
+class FieldsHandler(BaseHandler):
+    """The fields the room's frames carry: ``{"length", "seq", "fields": {name: {"dtype",
+    "shape"}}}`` (``dtype`` null: plain values; ``shape`` per frame, ``[]``: a number)."""
+
+    @api
+    async def get(self, room: str) -> None:
+        described = await self.service.describe(self.caller, room)
+        self.write_json({"length": described.length, "seq": described.seq,
+                         "fields": {name: info.to_json()
+                                    for name, info in sorted(described.fields.items())}})
+
+
 class FrameHandler(UploadHandler):
     """Replace one frame (PUT) or some of its fields (PATCH)."""
 
@@ -305,6 +317,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}", RoomHandler),
         (rf"/rooms/{ROOM}/frames", FramesHandler),
         (rf"/rooms/{ROOM}/select", SelectHandler),
+        (rf"/rooms/{ROOM}/fields", FieldsHandler),
         (rf"/rooms/{ROOM}/splice", SpliceHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})", FrameHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})/history", HistoryHandler),
