@@ -44,6 +44,8 @@ export class Controls {
   readonly root = document.createElement("div");
   readonly view = document.createElement("div");
   readonly markers = new Markers(this.root);
+  /** The toolbar (parts add their controls to it). */
+  readonly bar = document.createElement("div");
   private message = document.createElement("div");
   private banner = document.createElement("div");
   private status = document.createElement("div");
@@ -68,7 +70,7 @@ export class Controls {
     this.status.className = "zn-status";
     this.view.append(this.status, this.message, this.banner);
 
-    const bar = document.createElement("div");
+    const bar = this.bar;
     bar.className = "zn-bar";
     const first = button("first", "First frame (Home)");
     const back = button("prev", "Previous frame (←)");

@@ -37,6 +37,8 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
+  /** data-zndraw-look: the representation drawn and the look's version (changes with the style). */
+  look: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -58,6 +60,7 @@ const KEYS: { [K in Marker]: string } = {
   control: "zndrawControl",
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
+  look: "zndrawLook",
 };
 
 /** The data-role of each toolbar control the tests click or read. */
@@ -67,6 +70,11 @@ export const ROLES = {
   counter: "counter",
   follow: "follow",
   screenshot: "screenshot",
+  representation: "representation",
+  labels: "labels",
+  orthographic: "orthographic",
+  reset: "reset",
+  movie: "movie",
 } as const;
 
 /** Typed access to the markers of one root element. */

@@ -16,6 +16,9 @@ import { Presence } from "./presence";
 import { Presenter } from "./presenter";
 import { RoomLink } from "./room";
 import { followTheme } from "./theme";
+import { CameraTrait } from "./camera-trait";
+import { Figures } from "./figures";
+import { LookControls } from "./looks";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
@@ -41,6 +44,7 @@ export class Viewer {
   private readonly room: RoomLink;
   private readonly session = newSessionId();
   private editTool: DragEditTool | null = null;
+  private cameraTrait: CameraTrait | null = null;
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
 
@@ -138,6 +142,7 @@ export class Viewer {
       reread: (index) => this.nav.go(index, true),
     });
     bindTools(renderer.canvas, this.root, [this.editTool, new SelectTool({ renderer, selection, select })]);
+    this.startFigures(renderer);
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
@@ -166,6 +171,7 @@ export class Viewer {
     this.presenter.dispose();
     this.control?.close();
     this.stopTheme?.();
+    this.cameraTrait?.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -234,6 +240,20 @@ export class Viewer {
     this.model.model.set("selection", selection);
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);
+  }
+
+  /** Looks (style trait, menus), the camera trait, and figures for the kernel. */
+  private startFigures(renderer: Renderer): void {
+    const figures = new Figures({
+      model: this.model.model, renderer: () => this.renderer, store: () => this.store, view: this.session,
+      restore: () => this.nav.go(this.nav.current(), true), progress: (text) => this.ui.setBanner(text),
+    });
+    this.model.on("msg:custom", (message: unknown) => figures.receive(message));
+    this.cameraTrait = new CameraTrait(this.model, renderer);
+    new LookControls({
+      listeners: this.model, renderer, bar: this.ui.bar, banner: (text) => this.ui.setBanner(text, UNDONE_MS),
+      shown: (look) => this.ui.markers.set("look", look), movie: figures.canRecord ? () => figures.requestMovie() : null,
+    });
   }
 
   private downloadScreenshot(): void {

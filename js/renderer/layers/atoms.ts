@@ -17,11 +17,12 @@ import {
 } from "three";
 import { NDArray } from "../../codec";
 import { colorOf, radiusOf } from "../../elements";
+import { atomRadius, BALL_SCALE, Look } from "../look";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
-/** Atoms are drawn at this fraction of their covalent radius. */
-export const RADIUS_SCALE = 0.5;
+/** Ball-and-stick atoms are drawn at this fraction of their covalent radius. */
+export const RADIUS_SCALE = BALL_SCALE;
 
 const IMPOSTOR_VERTEX = /* glsl */ `
 attribute vec3 instancePosition;
@@ -85,8 +86,10 @@ export class AtomsLayer implements Layer {
   private selected = new Set<number>();
   private styledFrame: ShownFrame["frame"] | null = null;
   private styled = false; // colours or radii came from the shown frame's arrays
+  private lookVersion = -1;
 
-  constructor() {
+  /** Atoms drawn as ``look`` says (representation, scale, hidden). */
+  constructor(private readonly look: Look = new Look()) {
     const material = new ShaderMaterial({ vertexShader: IMPOSTOR_VERTEX, fragmentShader: IMPOSTOR_FRAGMENT });
     this.object = new Mesh(this.makeGeometry(0), material);
     this.object.frustumCulled = false;
@@ -126,19 +129,24 @@ export class AtomsLayer implements Layer {
     // Draw straight from the shown array (no copy).
     positions.array = shown.positions;
     positions.needsUpdate = true;
-    if (frame === this.styledFrame) return; // an edit: positions only
+    const lookChanged = this.lookVersion !== this.look.version;
+    if (frame === this.styledFrame && !lookChanged) return; // an edit: positions only
     this.styledFrame = frame;
     // Per-atom colours (N,3: 0-1, or 0-255 as uint8) and radii (N) from the frame's arrays
     // replace the element's where a frame has them.
     const colors = perAtom(frame.fields["arrays.colors"], count * 3);
     const radii = perAtom(frame.fields["arrays.radii"], count);
     const styled = !!(colors || radii);
-    if (!styled && !this.styled && sameNumbers(this.numbers, frame.numbers)) return;
+    if (!styled && !this.styled && !lookChanged && sameNumbers(this.numbers, frame.numbers)) return;
+    this.lookVersion = this.look.version;
+    const { rep, atomScale, bondScale } = this.look.looks(frame.numbers);
     this.numbers = frame.numbers.slice();
     const c = new Color();
     const scale = colors instanceof Uint8Array ? 1 / 255 : 1;
     for (let i = 0; i < count; i++) {
-      this.radii[i] = radii ? radii[i] : radiusOf(frame.numbers[i]) * RADIUS_SCALE;
+      // A frame's own radii are its ball-and-stick radii.
+      const radius = radii ? radii[i] / RADIUS_SCALE : radiusOf(frame.numbers[i]);
+      this.radii[i] = atomRadius(rep[i], radius, atomScale[i], bondScale[i]);
       if (colors) c.setRGB(colors[3 * i] * scale, colors[3 * i + 1] * scale, colors[3 * i + 2] * scale, SRGBColorSpace);
       else c.setHex(colorOf(frame.numbers[i]));
       this.colors[3 * i] = c.r;

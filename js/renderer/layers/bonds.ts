@@ -12,6 +12,7 @@ import {
   ShaderMaterial,
 } from "three";
 import { COVALENT_RADII } from "../../elements";
+import { BondKind, bondKind, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
@@ -97,14 +98,13 @@ export function computeBonds(positions: ArrayLike<number>, numbers: ArrayLike<nu
 
 /** Above this many atoms no bonds are found or drawn. */
 export const BOND_LIMIT = 100000;
-const BOND_RADIUS = 0.12;
 
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
 attribute vec3 bondEnd;
 attribute vec3 bondColorStart;
 attribute vec3 bondColorEnd;
-uniform float bondRadius;
+attribute float bondRadius;
 varying vec3 vNormal;
 varying vec3 vColorStart;
 varying vec3 vColorEnd;
@@ -141,11 +141,14 @@ void main() {
 
 export class BondsLayer implements Layer {
   readonly object: Mesh<InstancedBufferGeometry, ShaderMaterial>;
-  /** Bonds drawn. */
+  /** Bonds drawn as sticks. */
   count = 0;
+  /** The bonds of the shown frame, (i, j) pairs, and how each is drawn (BondKind). */
+  pairs: Uint32Array = new Uint32Array(0);
+  kinds: Uint8Array = new Uint8Array(0);
 
-  /** Bonds between the atoms of ``atoms``, in their colours. */
-  constructor(private readonly atoms: AtomsLayer) {
+  /** Bonds between the atoms of ``atoms``, in their colours, drawn as ``look`` says. */
+  constructor(private readonly atoms: AtomsLayer, private readonly look: Look = new Look()) {
     const shape = new CylinderGeometry(1, 1, 1, 6, 1, true);
     const geometry = new InstancedBufferGeometry();
     geometry.index = shape.index;
@@ -155,7 +158,6 @@ export class BondsLayer implements Layer {
     const material = new ShaderMaterial({
       vertexShader: BOND_VERTEX,
       fragmentShader: BOND_FRAGMENT,
-      uniforms: { bondRadius: { value: BOND_RADIUS } },
     });
     this.object = new Mesh(geometry, material);
     this.object.frustumCulled = false;
@@ -165,30 +167,45 @@ export class BondsLayer implements Layer {
   update(shown: ShownFrame): void {
     const geometry = this.object.geometry;
     const numbers = shown.frame.numbers;
-    if (numbers.length > BOND_LIMIT) {
+    if (numbers.length > BOND_LIMIT || !this.look.style.bonds) {
       geometry.instanceCount = this.count = 0;
+      this.pairs = new Uint32Array(0);
+      this.kinds = new Uint8Array(0);
       return;
     }
     const p = shown.positions;
-    const pairs = computeBonds(p, numbers);
-    const bonds = (this.count = pairs.length / 2);
+    const pairs = (this.pairs = computeBonds(p, numbers));
+    const { rep, bondScale } = this.look.looks(numbers);
+    const kinds = (this.kinds = new Uint8Array(pairs.length / 2));
+    let bonds = 0;
+    for (let b = 0; b < kinds.length; b++) {
+      kinds[b] = bondKind(rep[pairs[2 * b]], rep[pairs[2 * b + 1]], true);
+      if (kinds[b] === BondKind.Stick) bonds++;
+    }
+    this.count = bonds;
     const starts = growAttribute(geometry, "bondStart", 3, bonds);
     const ends = growAttribute(geometry, "bondEnd", 3, bonds);
     const startColors = growAttribute(geometry, "bondColorStart", 3, bonds);
     const endColors = growAttribute(geometry, "bondColorEnd", 3, bonds);
+    const radii = growAttribute(geometry, "bondRadius", 1, bonds);
     const s = starts.array as Float32Array, e = ends.array as Float32Array;
     const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
+    const r = radii.array as Float32Array;
     const atomColors = this.atoms.colors;
-    for (let b = 0; b < bonds; b++) {
+    let m = 0;
+    for (let b = 0; b < kinds.length; b++) {
+      if (kinds[b] !== BondKind.Stick) continue;
       const i = pairs[2 * b], j = pairs[2 * b + 1];
       for (let k = 0; k < 3; k++) {
-        s[3 * b + k] = p[3 * i + k];
-        e[3 * b + k] = p[3 * j + k];
-        cs[3 * b + k] = atomColors[3 * i + k];
-        ce[3 * b + k] = atomColors[3 * j + k];
+        s[3 * m + k] = p[3 * i + k];
+        e[3 * m + k] = p[3 * j + k];
+        cs[3 * m + k] = atomColors[3 * i + k];
+        ce[3 * m + k] = atomColors[3 * j + k];
       }
+      r[m] = stickRadius(rep[i], rep[j], bondScale[i], bondScale[j]);
+      m++;
     }
-    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = true;
+    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = radii.needsUpdate = true;
     geometry.instanceCount = bonds;
   }
 
