@@ -1,7 +1,10 @@
-// Figures for the kernel: a screenshot at any size, and the frames of a movie one by one,
-// each a PNG sent back on the widget comm (the kernel, zndraw_widget/figures.py, waits for
-// them and assembles the video). Several views of one widget may answer: the kernel takes
-// the first and names it in its acknowledgements, and the others stop.
+// Figures for the kernel: a screenshot at any size, and the frames of a movie one by one.
+// The kernel asks on the widget comm; each PNG goes to the server's figure mailbox (PUT
+// figures/<id>), where the kernel (zndraw_widget/figures.py) waits for it: a busy kernel
+// reads no comm messages, but it can read HTTP. Several views of one widget may answer:
+// the first figure wins, a view whose figure comes second (409) stops, and the kernel names
+// the view it takes in its acknowledgements, so that the others stop.
+import { ApiError, type DataClient } from "../data";
 import type { Renderer } from "../renderer";
 import type { FrameStore } from "../store";
 import type { Model } from "./model";
@@ -9,6 +12,7 @@ import type { Model } from "./model";
 export interface FiguresHost {
   model: Model;
   renderer(): Renderer | null;
+  data(): DataClient | null;
   store(): FrameStore | null;
   /** This view's session id (names it to the kernel). */
   view: string;
@@ -20,18 +24,18 @@ export interface FiguresHost {
 
 interface ScreenshotRequest {
   type: "screenshot";
-  id: number;
-  width?: number;
-  height?: number;
+  id: string;
+  width?: number | null;
+  height?: number | null;
   transparent?: boolean;
 }
 
 interface MovieRequest {
   type: "movie";
-  id: number;
+  id: string;
   frames: number[];
-  width?: number;
-  height?: number;
+  width?: number | null;
+  height?: number | null;
   /** Frames sent ahead of the kernel's acknowledgements. */
   window: number;
 }
@@ -46,7 +50,7 @@ interface MovieJob {
 const TYPES = new Set(["screenshot", "movie", "movie-ack", "movie-cancel", "movie-done"]);
 
 export class Figures {
-  private jobs = new Map<number, MovieJob>();
+  private jobs = new Map<string, MovieJob>();
 
   constructor(private readonly host: FiguresHost) {}
 
@@ -75,46 +79,64 @@ export class Figures {
     this.host.progress("Asking the kernel to record a movie…");
   }
 
-  private size(width?: number, height?: number): [number, number] {
+  /** The size asked for, else the canvas' (``even``: rounded down to even, for videos). */
+  private size(width?: number | null, height?: number | null, even = false): [number, number] {
     const canvas = this.host.renderer()!.canvas;
-    return [width ?? Math.max(1, canvas.clientWidth), height ?? Math.max(1, canvas.clientHeight)];
+    const round = (n: number) => (even ? Math.max(2, Math.floor(n / 2) * 2) : Math.max(1, n));
+    return [width ?? round(canvas.clientWidth), height ?? round(canvas.clientHeight)];
   }
 
-  private send(content: Record<string, unknown>, buffer?: ArrayBuffer): void {
-    const send = this.host.model.send as ((content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]) => void) | undefined;
-    send?.call(this.host.model, { ...content, view: this.host.view }, undefined, buffer ? [buffer] : []);
+  /** Hand figure ``id`` (a PNG, or what went wrong) to the kernel; false if another view's
+   * came first. */
+  private async put(id: string, figure: Blob | Error): Promise<boolean> {
+    const data = this.host.data();
+    if (!data) return false;
+    try {
+      if (figure instanceof Blob) await data.request("PUT", `figures/${id}`, figure, { "Content-Type": "image/png" });
+      else await data.json("PUT", `figures/${id}`, { error: figure.message || String(figure) });
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) return false;
+      throw error;
+    }
   }
 
   private async screenshot(request: ScreenshotRequest): Promise<void> {
     const renderer = this.host.renderer();
-    if (!renderer) return this.send({ type: "figure-error", id: request.id, error: "the view cannot draw (no WebGL)" });
+    let figure: Blob | Error;
     try {
-      const blob = await renderer.capture(...this.size(request.width, request.height), !!request.transparent);
-      this.send({ type: "screenshot", id: request.id }, await blob.arrayBuffer());
+      if (!renderer) throw new Error("the view cannot draw (no WebGL)");
+      figure = await renderer.capture(...this.size(request.width, request.height), !!request.transparent);
     } catch (error) {
-      this.send({ type: "figure-error", id: request.id, error: (error as Error).message });
+      figure = error as Error;
     }
+    await this.put(request.id, figure).catch((error) => console.error("zndraw: a screenshot was not delivered", error));
   }
 
   private async movie(request: MovieRequest): Promise<void> {
     const renderer = this.host.renderer(), store = this.host.store();
-    if (!renderer || !store) return this.send({ type: "figure-error", id: request.id, error: "the view shows no room" });
+    if (!renderer || !store) return void this.put(`${request.id}-0`, new Error("the view shows no room")).catch(() => undefined);
     const job: MovieJob = { acked: 0, stopped: false, wake: null };
     this.jobs.set(request.id, job);
-    const [width, height] = this.size(request.width, request.height);
+    const [width, height] = this.size(request.width, request.height, true);
     const total = request.frames.length;
     try {
       for (let k = 0; k < total && !job.stopped; k++) {
         while (k - job.acked >= request.window && !job.stopped) await new Promise<void>((wake) => (job.wake = wake));
         if (job.stopped) break;
-        const frame = await store.load(request.frames[k]);
-        renderer.setFrame(frame);
-        const blob = await renderer.capture(width, height, false);
-        this.send({ type: "movie-frame", id: request.id, index: k, frame: request.frames[k] }, await blob.arrayBuffer());
+        let figure: Blob | Error;
+        try {
+          renderer.setFrame(await store.load(request.frames[k]));
+          figure = await renderer.capture(width, height, false);
+        } catch (error) {
+          figure = error as Error;
+          job.stopped = true;
+        }
+        if (!(await this.put(`${request.id}-${k}`, figure))) break; // another view records it
         this.host.progress(`Recording a movie: frame ${k + 1} of ${total}`);
       }
     } catch (error) {
-      this.send({ type: "figure-error", id: request.id, error: (error as Error).message });
+      console.error("zndraw: a movie frame was not delivered", error);
     } finally {
       this.jobs.delete(request.id);
       this.host.restore();
@@ -122,7 +144,7 @@ export class Figures {
     }
   }
 
-  private ack(id: number, received: number, view: string): void {
+  private ack(id: string, received: number, view: string): void {
     const job = this.jobs.get(id);
     if (!job) return;
     if (view !== this.host.view) return this.stop(id); // another view records this movie
@@ -130,7 +152,7 @@ export class Figures {
     job.wake?.();
   }
 
-  private stop(id: number): void {
+  private stop(id: string): void {
     const job = this.jobs.get(id);
     if (!job) return;
     job.stopped = true;

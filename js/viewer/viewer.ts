@@ -245,7 +245,7 @@ export class Viewer {
   /** Looks (style trait, menus), the camera trait, and figures for the kernel. */
   private startFigures(renderer: Renderer): void {
     const figures = new Figures({
-      model: this.model.model, renderer: () => this.renderer, store: () => this.store, view: this.session,
+      model: this.model.model, renderer: () => this.renderer, data: () => this.data ?? null, store: () => this.store, view: this.session,
       restore: () => this.nav.go(this.nav.current(), true), progress: (text) => this.ui.setBanner(text),
     });
     this.model.on("msg:custom", (message: unknown) => figures.receive(message));

@@ -17,6 +17,7 @@ import anywidget
 import traitlets
 
 from .client.hub_service import find_service, viewer_token
+from .figures import Figures
 
 if TYPE_CHECKING:
     import ase
@@ -35,7 +36,7 @@ def _bundle() -> Path:
     return BUNDLE
 
 
-class Viewer(anywidget.AnyWidget):
+class Viewer(Figures, anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
     ``Viewer(frames)`` (a list of ``ase.Atoms``, or a ``pathlib.Path`` of a trajectory file
@@ -47,7 +48,9 @@ class Viewer(anywidget.AnyWidget):
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways).
+    set it to move the view), ``selection`` (selected atom indices, both ways), ``style``
+    (representations, scales, groups, labels: docs/widget.md "Looks") and ``camera`` (both
+    ways). ``screenshot()`` and ``movie()`` render figures in the browser.
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)

@@ -19,6 +19,7 @@ from ..frames import FIELD_NAME, FrameBatch
 from ..rooms import DEFAULT, in_thread
 from ..state.base import IndexSpec, RoomInfo
 from .base import API_PREFIX, BaseHandler, UploadHandler, api
+from .figures import FIGURE, FigureHandler
 from .protocol import (
     lease_target,
     lease_ttl,
@@ -309,6 +310,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/events", EventsHandler),
         (rf"/rooms/{ROOM}/access", AccessHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
+        (rf"/figures/{FIGURE}", FigureHandler),
     ]
     specs = []
     for path, handler in routes:
