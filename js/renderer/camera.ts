@@ -70,6 +70,8 @@ export class CameraRig {
     this.updateOrthographic();
     to.lookAt(target);
     this.controls.update();
+    // Nothing moved, so the controls tell no one: the view redraws, the trait follows.
+    this.controls.dispatchEvent({ type: "change" });
   }
 
   /** The orthographic frustum: at the target as tall as the perspective view's there. */

@@ -1,4 +1,5 @@
-// The look controls: the ``style`` trait applied to the view (a bad one keeps the last good
+// The look controls: the ``style`` trait (synced as ``_style``: ipywidgets' front end keeps
+// ``style`` for a widget's CSS style model) applied to the view (a bad one keeps the last good
 // look and says why in the banner), and the toolbar's representation and label menus, the
 // orthographic toggle, reset, and the movie button. The menus change the trait, so the
 // kernel and every view of the widget follow.
@@ -66,20 +67,20 @@ export class LookControls {
       renderer.requestRender();
     };
     reset.onclick = () => renderer.fit(true);
-    host.listeners.on("change:style", () => this.apply());
+    host.listeners.on("change:_style", () => this.apply());
     host.listeners.on("change:camera", () => this.showCamera());
     this.apply();
     this.showCamera();
   }
 
   private style(): Record<string, unknown> {
-    return (this.host.listeners.model.get("style") as Record<string, unknown> | null) ?? {};
+    return (this.host.listeners.model.get("_style") as Record<string, unknown> | null) ?? {};
   }
 
   /** Change keys of the trait (the kernel checks it; every view of the widget follows). */
   private change(keys: Record<string, unknown>): void {
     const { model } = this.host.listeners;
-    model.set("style", { ...this.style(), ...keys });
+    model.set("_style", { ...this.style(), ...keys });
     model.save_changes();
     this.apply();
   }

@@ -46,7 +46,10 @@ class Figures(traitlets.HasTraits):
     """Mixed into ``Viewer``: traits ``style`` and ``camera``, ``screenshot`` and ``movie``."""
 
     #: How the atoms look (docs/widget.md "Looks"); checked when set.
-    style = traitlets.Dict().tag(sync=True)
+    style = traitlets.Dict()
+    #: The browser's copy of ``style`` (ipywidgets' front end keeps the name ``style`` for
+    #: a widget's CSS style model, so the synced trait has another name).
+    _style = traitlets.Dict().tag(sync=True)
     #: Where the camera is: position, target, up, fov, orthographic, zoom (both ways).
     camera = traitlets.Dict().tag(sync=True)
 
@@ -58,6 +61,14 @@ class Figures(traitlets.HasTraits):
     @traitlets.validate("style")
     def _valid_style(self, proposal: Any) -> dict:
         return validate_style(proposal["value"])
+
+    @traitlets.observe("style")
+    def _style_to_browser(self, change: Any) -> None:
+        self._style = change["new"]
+
+    @traitlets.observe("_style")
+    def _style_from_browser(self, change: Any) -> None:
+        self.style = change["new"]  # checked; equal values fire no change, so no loop
 
     @traitlets.validate("camera")
     def _valid_camera(self, proposal: Any) -> dict:

@@ -181,6 +181,10 @@ class ViewerPage:
                      y: rect.top + (1 - v.y) / 2 * rect.height}};
         }}""", atom)
 
+    def viewer_evaluate(self, script: str, arg: Any = None) -> Any:
+        """``script`` (a JS function of the first viewer object and ``arg``) run in the page."""
+        return self.page.evaluate(f"(arg) => ({script})({_VIEWER_OBJECT}, arg)", arg)
+
     def drop_control_socket(self) -> None:
         """Close the control websocket as a network failure would."""
         self.page.evaluate(f"() => {_VIEWER_OBJECT}.control.socket.close()")
