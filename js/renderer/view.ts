@@ -167,11 +167,14 @@ export class Renderer {
   }
 
   /** A picture of ``width`` x ``height`` pixels of what the view shows (its transparent
-   * background if asked), as a PNG. */
-  capture(width: number, height: number, transparent = false): Promise<Blob> {
+   * background if asked), as a PNG. ``keepSize``: leave the canvas drawn at that size (a
+   * movie's frames, one after another; ``resize()`` after the last). */
+  capture(width: number, height: number, transparent = false, keepSize = false): Promise<Blob> {
     const blob = capture(this.renderer, this.scene, this.rig, width, height, transparent);
-    this.resize(); // back to the canvas' own size and aspect
-    this.renderNow();
+    if (!keepSize) {
+      this.resize(); // back to the canvas' own size and aspect
+      this.renderNow();
+    }
     return blob;
   }
 

@@ -127,7 +127,7 @@ export class Figures {
         let figure: Blob | Error;
         try {
           renderer.setFrame(await store.load(request.frames[k]));
-          figure = await renderer.capture(width, height, false);
+          figure = await renderer.capture(width, height, false, true); // the view shows them too
         } catch (error) {
           figure = error as Error;
           job.stopped = true;
@@ -139,6 +139,7 @@ export class Figures {
       console.error("zndraw: a movie frame was not delivered", error);
     } finally {
       this.jobs.delete(request.id);
+      renderer.resize();
       this.host.restore();
       this.host.progress(null);
     }
