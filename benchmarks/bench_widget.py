@@ -61,17 +61,21 @@ window.mount = async (room) => {
       if (root.dataset.zndrawStatus === "error") resolve(-1);
     }).observe(el, { subtree: true, attributes: true, attributeFilter: ["data-zndraw-rendered", "data-zndraw-status"] });
   });
-  window.dispose = await widget.render({ model: model({ room, api_url: location.origin + "/",
-    token: "__TOKEN__", step: 0, selection: [], height: 600 }), el });
+  window.model = model({ room, api_url: location.origin + "/", token: "__TOKEN__", step: 0,
+    selection: [], height: 600 });
+  window.dispose = await widget.render({ model: window.model, el });
   return firstDraw;
 };
 </script>"""
 
 
 # -- plumbing --------------------------------------------------------------------------------
-def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0) -> None:
-    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice)."""
+def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int = 0,
+           periodic: bool = False, extras: bool = False) -> None:
+    """A room of ``frames`` frames of ``atoms`` atoms (a jittered simple-cubic C/O/H lattice;
+    ``periodic``: in its cell, with pbc; ``extras``: with per-atom charges and forces)."""
     import ase
+    from ase.calculators.singlepoint import SinglePointCalculator
 
     from zndraw_widget.client import Room
 
@@ -80,11 +84,16 @@ def upload(server: ServerProcess, name: str, atoms: int, frames: int, seed: int 
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
     base = grid[:atoms] * 1.6
     numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
+    cell = np.eye(3) * side * 1.6 if periodic else None
     room = Room(name, url=server.base, token=server.token, create=True)
     batch = []
     for _ in range(frames):
         positions = base + rng.normal(0, 0.05, base.shape)
-        batch.append(ase.Atoms(numbers=numbers, positions=positions))
+        frame = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=periodic)
+        if extras:
+            frame.set_initial_charges(rng.normal(0, 0.5, atoms))
+            frame.calc = SinglePointCalculator(frame, forces=rng.normal(0, 1, (atoms, 3)))
+        batch.append(frame)
         if len(batch) * atoms >= 2_000_000:
             room.extend(batch)
             batch = []
@@ -138,11 +147,26 @@ def first_frame(page: Any, url: str, room: str, repeats: int) -> list[float]:
     return times
 
 
-def playback(page: Any, url: str, room: str, frames: int) -> dict[str, float]:
-    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate."""
+def mount(page: Any, url: str, room: str, traits: dict[str, Any] | None = None) -> None:
+    """A fresh page showing ``room``, with ``traits`` set (as the kernel would) and drawn."""
     page.goto(url)
-    page.evaluate("room => window.mount(room)", room)
-    page.select_option(".zn-root select", "60")
+    if page.evaluate("room => window.mount(room)", room) < 0:
+        raise RuntimeError("the widget failed on " + room)
+    if traits:
+        page.evaluate("""async (traits) => {
+          const renderer = document.getElementById("el").zndraw.renderer;
+          for (const [name, value] of Object.entries(traits)) window.model.set(name, value);
+          // the frame is read again with the fields the traits need: wait until they show
+          const ready = () => (!traits.color_by || renderer.colorKey) && (!traits.vectors || renderer.arrows);
+          while (!ready()) await new Promise((resolve) => setTimeout(resolve, 20));
+        }""", traits)
+
+
+def playback(page: Any, url: str, room: str, frames: int,
+             traits: dict[str, Any] | None = None) -> dict[str, float]:
+    """Play ``frames`` frames at the fastest setting; frames/s, draw ms, rAF rate."""
+    mount(page, url, room, traits)
+    page.select_option(".zn-root .zn-bar select", "60")
     return page.evaluate("""async (frames) => {
       const root = document.querySelector(".zn-root");
       const renderer = document.getElementById("el").zndraw.renderer;
@@ -178,6 +202,39 @@ def playback(page: Any, url: str, room: str, frames: int) -> dict[str, float]:
       return { fps: frames / elapsed, skipped, raf, draw: median(draws), gpu: median(gpu), maxGap: gaps[gaps.length - 1],
                p95Gap: gaps[Math.floor(gaps.length * 0.95)] };
     }""", frames)
+
+
+def draw_ms(page: Any, url: str, room: str, traits: dict[str, Any] | None = None,
+            orbit: bool = False) -> dict[str, float]:
+    """ms per draw of ``room``'s first frame (``traits`` set), waited for (draw +
+    readPixels); with ``orbit`` the camera turns around its target between draws, each on
+    its own animation frame, and the frames/s of that orbit too."""
+    mount(page, url, room, traits)
+    return page.evaluate("""async (orbit) => {
+      const renderer = document.getElementById("el").zndraw.renderer;
+      const gl = renderer.renderer.getContext();
+      const pixel = new Uint8Array(4);
+      const camera = renderer.camera, target = renderer.controls.target;
+      const times = [];
+      const frames = 40;
+      const t0 = performance.now();
+      for (let k = 0; k < frames; k++) {
+        if (orbit) {
+          const offset = camera.position.clone().sub(target);
+          offset.applyAxisAngle({ x: 0, y: 1, z: 0, isVector3: true }, 2 * Math.PI / frames);
+          camera.position.copy(target).add(offset);
+          camera.lookAt(target);
+        }
+        const t = performance.now();
+        renderer.renderNow();
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+        times.push(performance.now() - t);
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      return { draw: median(times), fps: frames / ((performance.now() - t0) / 1000),
+               cells: renderer.cells, arrows: renderer.arrows };
+    }""", orbit)
 
 
 def positions_update(page: Any, url: str, room: str, frames: int, rounds: int) -> dict[str, float]:
@@ -300,7 +357,9 @@ def main() -> int:
     rows: list[tuple[str, str, str, str, bool | None]] = []
     try:
         progress("uploading rooms ...")
-        upload(server, "k1", 1000, playback_frames)
+        upload(server, "k1", 1000, playback_frames, extras=True)
+        upload(server, "p10k", 10_000, 1, periodic=True)
+        upload(server, "f100k", 100_000, 1, extras=True)
         upload(server, "k100", 100_000, 2)
         upload(server, "m1", big_atoms, 3)
         bundle = BUNDLE.read_bytes()
@@ -337,6 +396,30 @@ def main() -> int:
             gaps = f"p95 {play['p95Gap']:.0f} ms, max {play['maxGap']:.0f} ms"
             rows.append(("  gaps between drawn frames", gaps, "frames skipped",
                          str(play["skipped"]), play["skipped"] == 0))
+
+            progress(f"playback of {playback_frames} frames of 1,000 atoms, coloured ...")
+            colored = playback(page, url, "k1", playback_frames,
+                               {"color_by": "arrays.initial_charges"})
+            rows.append(("  with a colour map (color_by)", f"{colored['fps']:.1f} frames/s",
+                         f"plain playback {play['fps']:.1f} frames/s",
+                         f"{colored['fps'] / play['fps']:.2f}",
+                         colored["fps"] >= 0.9 * play["fps"]))
+
+            progress("orbiting a 10,000-atom cell, plain and repeated 3 x 3 x 3 ...")
+            plain = draw_ms(page, url, "p10k", orbit=True)
+            images = draw_ms(page, url, "p10k", {"repeat": [3, 3, 3]}, orbit=True)
+            rows.append((f"orbit, 10,000 atoms x {images['cells']} cells",
+                         f"{images['fps']:.1f} frames/s ({images['draw']:.1f} ms)",
+                         f"one cell {plain['fps']:.1f} frames/s ({plain['draw']:.1f} ms)",
+                         f"{images['draw'] / plain['draw']:.1f}x", images["fps"] >= 20))
+
+            progress("100,000 force arrows ...")
+            spheres = draw_ms(page, url, "f100k")
+            arrows = draw_ms(page, url, "f100k", {"vectors": "calc.forces"})
+            rows.append((f"draw, 100,000 atoms + {arrows['arrows']:,} arrows",
+                         f"{arrows['draw']:.1f} ms", f"spheres alone {spheres['draw']:.1f} ms",
+                         f"{arrows['draw'] / spheres['draw']:.2f}x",
+                         arrows["draw"] <= 2 * spheres["draw"]))
 
             for name, atoms in (("k1", 1000), ("k100", 100_000)):
                 progress(f"representations, {atoms:,} atoms ...")

@@ -20,14 +20,16 @@ export class FrameStore {
   private bytes = 0;
   private frameBytes = 0;
   private generation = 0;
-  readonly fields: string[];
+  /** The fields read for every frame: those drawn, plus ``setExtraFields``'. */
+  fields: string[];
+  private readonly baseFields: string[];
   private readonly maxBytes: number;
   private readonly chunkBytes: number;
   private readonly maxChunk: number;
 
   constructor(private readonly data: DataClient, readonly room: string, options: FrameStoreOptions = {}) {
     // "?": optional, sent only where frames have them (docs/protocol.md)
-    this.fields = options.fields ?? ["positions", "numbers", "cell", "pbc", "arrays.colors?", "arrays.radii?"];
+    this.fields = this.baseFields = options.fields ?? ["positions", "numbers", "cell", "pbc", "arrays.colors?", "arrays.radii?"];
     this.maxBytes = options.maxBytes ?? 256 << 20;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.maxChunk = options.maxChunk ?? 32;
@@ -45,6 +47,16 @@ export class FrameStore {
 
   has(index: number): boolean {
     return this.cache.has(index);
+  }
+
+  /** Read also ``extra`` (optional fields: e.g. the property atoms are coloured by) with every
+   * frame; true when that changed the fields (the frames read are then forgotten). */
+  setExtraFields(extra: string[]): boolean {
+    const wanted = [...this.baseFields, ...[...new Set(extra)].filter((f) => !this.baseFields.includes(f) && !this.baseFields.includes(`${f}?`)).map((f) => `${f}?`)];
+    if (wanted.join(",") === this.fields.join(",")) return false;
+    this.fields = wanted;
+    this.clear();
+    return true;
   }
 
   /** Frames per request: 1 for big frames, up to maxChunk for small ones. */

@@ -58,6 +58,38 @@ def test_viewer_of_a_room_syncs_its_traits():
         Viewer()
 
 
+def test_analysis_traits_sync_and_refuse_bad_values():
+    if not BUNDLE.is_file():
+        pytest.skip("the front end bundle is not built")
+    import traitlets
+
+    from zndraw_widget import Viewer
+
+    viewer = Viewer(room="abc", color_by="calc.charges", repeat=(2, 2, 1))
+    state = viewer.get_state()
+    assert state["color_by"] == "calc.charges" and state["colormap"] == "viridis"
+    assert list(state["repeat"]) == [2, 2, 1] and state["wrap"] is False
+    assert state["color_range"] == [] and state["measurements"] == []
+    viewer.measurements = [{"atoms": [0, 1]}, {"atoms": [0, 1, 2, 3]}]
+    with pytest.raises(traitlets.TraitError, match="at least 1"):
+        viewer.repeat = (0, 1, 1)
+    with pytest.raises(traitlets.TraitError, match="at most 1000"):
+        viewer.repeat = (20, 20, 20)
+    with pytest.raises(traitlets.TraitError, match="atom indices"):
+        viewer.measurements = [{"atoms": [0]}]
+    with pytest.raises(traitlets.TraitError):
+        viewer.colormap = "jet"
+
+
+def test_the_colormaps_offered_are_the_bundles():
+    from zndraw_widget.widget import COLORMAPS
+
+    text = (ROOT / "js" / "renderer" / "colormaps.ts").read_text()
+    continuous = text.split("CONTINUOUS_MAPS")[1].split("};")[0]
+    assert tuple(re.findall(r"^  (\w+):", continuous, re.M)) == COLORMAPS, (
+        "js/renderer/colormaps.ts and Viewer.colormap disagree: rerun scripts/colormaps.py")
+
+
 def test_viewer_of_frames_uploads_them_into_a_new_room(server, tmp_path):
     from zndraw_widget import Room, Viewer
 

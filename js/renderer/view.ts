@@ -3,9 +3,13 @@
 import { Box3, Color, Plane, Raycaster, Scene, Vector2, Vector3, WebGLRenderer } from "three";
 import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { Frame } from "../frames";
+import { wrap, type Vec3 } from "../geometry";
 import { CameraRig, type ViewCamera } from "./camera";
 import { capture } from "./capture";
-import { createLayers, type Layers, type ShownFrame } from "./layers";
+import { Coloring, type ColoringOptions, type ColorKey } from "./coloring";
+import { createLayers, type Layers, type Measurement, type ShownFrame } from "./layers";
+import { isPeriodic } from "./layers/bonds";
+import type { VectorOptions } from "./layers/vectors";
 import { Look, type Style } from "./look";
 
 export interface RenderedInfo {
@@ -38,8 +42,12 @@ export class Renderer {
   /** The style and what it makes of each atom (shared by the layers). */
   readonly look = new Look();
   onRendered: ((info: RenderedInfo) => void) | null = null;
-  private readonly layers: Layers = createLayers(this.look);
+  /** Over the canvas: the labels layers place (measurements). */
+  readonly overlay = document.createElement("div");
+  private readonly layers: Layers;
   private shown: ShownFrame | null = null;
+  private wrapped = false; // positions wrapped into the cell (periodic frames)
+  private wrapBuffer: Float32Array = new Float32Array(0);
   private ownPositions = false; // the shown positions are an edited copy, not the frame's
   private pending = 0;
   private resizeObserver: ResizeObserver | null = null;
@@ -53,6 +61,9 @@ export class Renderer {
     this.canvas.style.height = "100%";
     this.canvas.style.touchAction = "none";
     container.appendChild(this.canvas);
+    this.overlay.className = "zn-overlay";
+    container.appendChild(this.overlay);
+    this.layers = createLayers(this.overlay, this.look);
     this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.rig = new CameraRig(this.canvas);
@@ -103,14 +114,84 @@ export class Renderer {
 
   /** Show ``frame``; the camera fits the first one. */
   setFrame(frame: Frame): void {
-    // Drawn straight from the frame's float32 array (no copy); an edit copies it first.
-    this.shown = { frame, positions: frame.display };
+    // Drawn straight from the frame's float32 array (no copy); an edit copies it first;
+    // wrapping into the cell writes one reused buffer.
+    this.shown = { frame, positions: this.wrapped && isPeriodic(frame.cell, frame.pbc) ? this.wrap(frame) : frame.display };
     this.ownPositions = false;
     this.updateLayers();
     if (!this.fitted) {
       this.fit();
       this.fitted = true;
     }
+    this.requestRender();
+  }
+
+  private wrap(frame: Frame): Float32Array {
+    if (this.wrapBuffer.length !== frame.display.length) this.wrapBuffer = new Float32Array(frame.display.length);
+    return wrap(frame.display, frame.cell!, frame.pbc, this.wrapBuffer);
+  }
+
+  // -- what the layers show besides the frame ----------------------------------------------
+  /** Draw the positions wrapped into the cell (periodic frames), or as they are. */
+  setWrap(on: boolean): void {
+    if (on === this.wrapped) return;
+    this.wrapped = on;
+    if (this.shown) this.setFrame(this.shown.frame);
+  }
+
+  /** Repeat the cell (n, m, l) times (periodic frames). */
+  setRepeat(repeat: Vec3): void {
+    this.layers.images.setRepeat(repeat);
+    this.requestRender();
+  }
+
+  /** The bonds found in the shown frame (each once, also across a periodic boundary). */
+  get bonds(): number {
+    return this.layers.bonds.count;
+  }
+
+  /** The number of cells drawn (1: no periodic images). */
+  get cells(): number {
+    return this.layers.images.count;
+  }
+
+  /** Colour the atoms by a property (null: by element). */
+  setColoring(options: ColoringOptions | null): void {
+    this.layers.atoms.setColoring(options?.property ? new Coloring(options) : null);
+    this.restyle();
+  }
+
+  /** What the colouring by property shows on this frame (null: none or missing). */
+  get colorKey(): ColorKey | null {
+    return this.layers.atoms.colorKey;
+  }
+
+  /** Arrows for an N x 3 property (null: none). */
+  setVectors(options: VectorOptions | null): void {
+    this.layers.vectors.setVectors(options);
+    this.restyle();
+  }
+
+  /** The arrows drawn. */
+  get arrows(): number {
+    return this.layers.vectors.count;
+  }
+
+  /** Measure these groups of atoms (2: distance, 3: angle, 4: dihedral) on every frame. */
+  setMeasurements(groups: number[][]): void {
+    this.layers.measurements.setMeasurements(groups);
+    this.requestRender();
+  }
+
+  /** The measurements' values on the shown frame. */
+  get measurements(): Measurement[] {
+    return this.layers.measurements.results;
+  }
+
+  /** Redraw the shown frame from scratch (a style changed). */
+  private restyle(): void {
+    if (!this.shown) return;
+    this.updateLayers();
     this.requestRender();
   }
 
@@ -178,10 +259,18 @@ export class Renderer {
     return blob;
   }
 
-  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first. */
+  /** The atom under a point of the canvas (CSS pixels from its top left), nearest first; in
+   * a periodic image, the atom it is an image of. */
   pick(x: number, y: number): number | null {
     const { numbers, radii } = this.layers.atoms;
-    return pickSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y);
+    const offsets = this.layers.images.offsets;
+    let best: number | null = null;
+    let bestDepth = Infinity;
+    for (let k = 0; k < offsets.length; k += 3) {
+      const hit = nearestSphere(this.camera, this.canvas.clientWidth, this.canvas.clientHeight, this.positions, radii, numbers.length, x, y, offsets.subarray(k, k + 3));
+      if (hit && hit.depth < bestDepth) [best, bestDepth] = [hit.index, hit.depth];
+    }
+    return best;
   }
 
   /** Where a canvas point meets the plane facing the camera through ``through``. */
@@ -212,8 +301,9 @@ export class Renderer {
 
   renderNow(): void {
     const t0 = performance.now();
+    for (const layer of this.layers.all) layer.beforeRender?.(this.camera, this.canvas.clientWidth, this.canvas.clientHeight);
     this.renderer.render(this.scene, this.camera);
-    this.onRendered?.({ atoms: this.atomCount, bonds: this.layers.bonds.count, ms: performance.now() - t0 });
+    this.onRendered?.({ atoms: this.atomCount, bonds: this.bonds, ms: performance.now() - t0 });
   }
 
   screenshot(): string {
@@ -229,6 +319,7 @@ export class Renderer {
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     this.canvas.remove();
+    this.overlay.remove();
   }
 }
 
@@ -246,6 +337,22 @@ export function pickSphere(
   x: number,
   y: number,
 ): number | null {
+  return nearestSphere(camera, width, height, positions, radii, count, x, y)?.index ?? null;
+}
+
+/** ``pickSphere`` with every centre moved by ``offset`` (a periodic image): the sphere hit
+ * and its depth. */
+function nearestSphere(
+  camera: ViewCamera,
+  width: number,
+  height: number,
+  positions: ArrayLike<number>,
+  radii: ArrayLike<number>,
+  count: number,
+  x: number,
+  y: number,
+  offset: ArrayLike<number> = [0, 0, 0],
+): { index: number; depth: number } | null {
   if (!count) return null;
   camera.updateMatrixWorld();
   const view = camera.matrixWorldInverse.elements;
@@ -257,7 +364,7 @@ export function pickSphere(
   let best: number | null = null;
   let bestDepth = Infinity;
   for (let i = 0; i < count; i++) {
-    const px = p[3 * i], py = p[3 * i + 1], pz = p[3 * i + 2];
+    const px = p[3 * i] + offset[0], py = p[3 * i + 1] + offset[1], pz = p[3 * i + 2] + offset[2];
     const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
     const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
     const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
@@ -274,5 +381,5 @@ export function pickSphere(
       bestDepth = depth;
     }
   }
-  return best;
+  return best === null ? null : { index: best, depth: bestDepth };
 }

@@ -163,7 +163,7 @@ describe("CellLayer", () => {
 
 describe("createLayers", () => {
   it("updates the atoms before the layers that draw from them", () => {
-    const layers = createLayers();
+    const layers = createLayers({} as HTMLElement);
     expect(layers.all[0]).toBe(layers.atoms);
     expect(layers.all).toContain(layers.bonds);
     expect(layers.all.some((layer) => layer instanceof CellLayer)).toBe(true);

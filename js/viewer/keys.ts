@@ -11,7 +11,8 @@ export type Command =
   | "fit"
   | "screenshot"
   | "clearSelection"
-  | "selectAll";
+  | "selectAll"
+  | "keepMeasurement";
 
 interface Binding {
   key: string;
@@ -35,6 +36,7 @@ const BINDINGS: Binding[] = [
   { key: "s", command: "screenshot" },
   { key: "Escape", command: "clearSelection" },
   { key: "a", mod: true, command: "selectAll" },
+  { key: "m", command: "keepMeasurement" },
 ];
 
 export interface KeyInput {

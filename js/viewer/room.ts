@@ -72,6 +72,7 @@ export class RoomLink {
     if (token !== this.openToken) return;
     viewer.access.update(info);
     const store = (nav.store = new FrameStore(viewer.data, room));
+    store.setExtraFields(viewer.extraFields);
     store.length = info.length;
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {
       onData: (events) => this.changed(nav.apply(events)),

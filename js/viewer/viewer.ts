@@ -7,6 +7,7 @@ import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
 import type { FrameStore } from "../store";
 import { RoomAccess } from "./access";
+import { Analysis } from "./analysis";
 import { Controls } from "./controls";
 import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
@@ -44,6 +45,10 @@ export class Viewer {
   private readonly room: RoomLink;
   private readonly session = newSessionId();
   private editTool: DragEditTool | null = null;
+  /** Colour by property, arrows, periodic images, measurements, the inspector. */
+  analysis: Analysis | null = null;
+  /** Fields read with every frame besides those drawn (the analysis part's). */
+  extraFields: string[] = [];
   private cameraTrait: CameraTrait | null = null;
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
@@ -102,6 +107,7 @@ export class Viewer {
       screenshot: () => this.downloadScreenshot(),
       clearSelection: () => this.setSelection([]),
       selectAll: () => this.setSelection(Array.from({ length: this.renderer?.atomCount ?? 0 }, (_, i) => i)),
+      keepMeasurement: () => this.analysis?.keepSelection(),
     };
     this.ui = new Controls(el, Number(model.get("height") ?? 0), this.playback.fps, {
       ...commands,
@@ -142,13 +148,20 @@ export class Viewer {
       reread: (index) => this.nav.go(index, true),
     });
     bindTools(renderer.canvas, this.root, [this.editTool, new SelectTool({ renderer, selection, select })]);
+    this.analysis = new Analysis({
+      renderer, listeners: this.model, view: this.ui.view, frame: () => this.nav.shown, room: () => this.room.name,
+      data: () => this.data, selection, playing: () => this.playback.playing, readFields: (fields) => this.readFields(fields),
+    });
     this.startFigures(renderer);
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
       if (step !== this.step.sent && step !== this.nav.requested) this.nav.go(step);
     });
-    this.model.on("change:selection", () => renderer.setSelection(selection()));
+    this.model.on("change:selection", () => {
+      renderer.setSelection(selection());
+      this.analysis?.selectionChanged();
+    });
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
@@ -171,6 +184,7 @@ export class Viewer {
     this.presenter.dispose();
     this.control?.close();
     this.stopTheme?.();
+    this.analysis?.dispose();
     this.cameraTrait?.dispose();
     this.renderer?.dispose();
     this.root.remove();
@@ -187,6 +201,13 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.analysis?.shown();
+  }
+
+  /** Read ``fields`` too with every frame from now on; show the frame again with them. */
+  private readFields(fields: string[]): void {
+    this.extraFields = fields;
+    if (this.nav.store?.setExtraFields(fields)) this.nav.refresh(null);
   }
 
   private onRendered(): void {
@@ -202,6 +223,7 @@ export class Viewer {
     else {
       if (this.nav.displayed >= 0) this.step.update(this.nav.displayed, false);
       this.presenter.releaseLater();
+      this.analysis?.shown();
     }
   }
 
@@ -240,6 +262,7 @@ export class Viewer {
     this.model.model.set("selection", selection);
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);
+    this.analysis?.selectionChanged();
   }
 
   /** Looks (style trait, menus), the camera trait, and figures for the kernel. */

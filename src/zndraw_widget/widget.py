@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .client import Room
 
 BUNDLE = Path(__file__).parent / "static" / "widget.js"
+#: The colour maps of ``Viewer.colormap`` (matplotlib's tables, js/renderer/colormaps.ts).
+COLORMAPS = ("viridis", "plasma", "inferno", "magma", "cividis", "turbo", "coolwarm")
 
 
 def _bundle() -> Path:
@@ -48,9 +50,12 @@ class Viewer(Figures, anywidget.AnyWidget):
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways), ``style``
-    (representations, scales, groups, labels: docs/widget.md "Looks") and ``camera`` (both
-    ways). ``screenshot()`` and ``movie()`` render figures in the browser.
+    set it to move the view), ``selection`` (selected atom indices, both ways); what the
+    view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
+    ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
+    and ``measurements`` (the view's measured values; set atom groups to measure them);
+    ``style`` (representations, scales, groups, labels: docs/widget.md "Looks") and
+    ``camera`` (both ways). ``screenshot()`` and ``movie()`` render figures in the browser.
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
@@ -61,6 +66,30 @@ class Viewer(Figures, anywidget.AnyWidget):
     #: API root for the browser ("" inside Jupyter: the page's own server).
     api_url = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(480).tag(sync=True)
+    #: Colour the atoms by a per-atom property: ``"calc.charges"``, ``"arrays.tags"``, or a
+    #: component or the norm of an N x 3 one: ``"calc.forces[x]"``, ``"calc.forces[norm]"``
+    #: ("": by element). Integer labels are coloured by category.
+    color_by = traitlets.Unicode("").tag(sync=True)
+    #: The colour map of ``color_by`` (matplotlib's): one of :data:`COLORMAPS`.
+    colormap = traitlets.Enum(COLORMAPS, default_value="viridis").tag(sync=True)
+    #: ``(low, high)`` of the colour map, or empty: each frame's own min and max.
+    color_range = traitlets.List(traitlets.Float(), maxlen=2).tag(sync=True)
+    #: Arrows for an N x 3 per-atom property (``"calc.forces"``, ``"arrays.momenta"``; "": none).
+    vectors = traitlets.Unicode("").tag(sync=True)
+    #: Arrow length per unit of ``vectors`` (Å per eV/Å for forces).
+    vector_scale = traitlets.Float(1.0).tag(sync=True)
+    #: Arrow colour (CSS).
+    vector_color = traitlets.Unicode("#ff7f0e").tag(sync=True)
+    #: Periodic images: the cell repeated ``(n, m, l)`` times (periodic frames only).
+    repeat = traitlets.Tuple(traitlets.Int(1), traitlets.Int(1), traitlets.Int(1),
+                             default_value=(1, 1, 1)).tag(sync=True)
+    #: Draw the atoms wrapped into the cell (periodic directions only).
+    wrap = traitlets.Bool(False).tag(sync=True)
+    #: Measurements on the shown frame, written by the view: ``[{"atoms": [0, 1], "kind":
+    #: "distance", "value": 1.09, "frame": 3}, ...]`` (Å, degrees; the selection's own
+    #: measurement last, with ``"selection": True``). Set ``[{"atoms": [i, j, k]}, ...]`` to
+    #: measure these groups of 2-4 atoms.
+    measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
                  room: str | None = None, url: str | None = None, token: str | None = None,
@@ -104,6 +133,25 @@ class Viewer(Figures, anywidget.AnyWidget):
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
+
+    @traitlets.validate("repeat")
+    def _check_repeat(self, proposal: dict[str, Any]) -> tuple[int, int, int]:
+        repeat = tuple(proposal["value"])
+        if any(r < 1 for r in repeat) or repeat[0] * repeat[1] * repeat[2] > 1000:
+            raise traitlets.TraitError(
+                f"repeat={repeat}: give three counts of at least 1 (at most 1000 cells in all)")
+        return repeat
+
+    @traitlets.validate("measurements")
+    def _check_measurements(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        for entry in proposal["value"]:
+            atoms = entry.get("atoms")
+            if (not isinstance(atoms, (list, tuple)) or not 2 <= len(atoms) <= 4
+                    or not all(isinstance(a, int) and a >= 0 for a in atoms)):
+                raise traitlets.TraitError(
+                    f"measurement {entry!r}: give {{'atoms': [i, j]}} (distance), 3 atoms "
+                    "(angle) or 4 (dihedral), as atom indices")
+        return proposal["value"]
 
     def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "credentials":

@@ -142,7 +142,7 @@ class ViewerPage:
         self.wait_marker("playing", "false")
 
     def set_speed(self, fps: str) -> None:
-        self.page.select_option(f"{VIEWER} select", fps)
+        self.page.select_option(f"{VIEWER} .zn-bar select", fps)
 
     def press(self, key: str) -> None:
         """Focus the viewer and press ``key`` (Home, End, ArrowLeft, Escape, ...)."""

@@ -1,8 +1,9 @@
 // Atoms as impostor spheres: one eye-facing quad per atom, the sphere ray-cast in the
 // fragment shader with correct depth. Per frame only the instance position attribute
 // (12 B/atom) changes, pointed at the frame's own float32 array (no copy). Colours and radii
-// (the element's, or the frame's arrays.colors / arrays.radii) are redone only when the
-// elements change or a frame carries its own; selected atoms get a gold rim.
+// (the element's, or the frame's arrays.colors / arrays.radii, or a property's through a
+// colour map) are redone only when the elements change or a frame carries its own; selected
+// atoms get a gold rim.
 import {
   Box3,
   BufferAttribute,
@@ -17,6 +18,7 @@ import {
 } from "three";
 import { NDArray } from "../../codec";
 import { colorOf, radiusOf } from "../../elements";
+import type { ColorKey, Coloring } from "../coloring";
 import { atomRadius, BALL_SCALE, Look } from "../look";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
@@ -84,8 +86,12 @@ export class AtomsLayer implements Layer {
   /** Colours drawn, linear RGB 0-1 (the bonds take theirs from here). */
   colors: Float32Array = new Float32Array(0);
   private selected = new Set<number>();
+  /** What the colouring by property showed on the last frame (null: none). */
+  colorKey: ColorKey | null = null;
+  private coloring: Coloring | null = null;
   private styledFrame: ShownFrame["frame"] | null = null;
-  private styled = false; // colours or radii came from the shown frame's arrays
+  private ownColors = false; // the colours drawn are not the elements' (frame's or property's)
+  private ownRadii = false; // the radii came from the frame's arrays
   private lookVersion = -1;
 
   /** Atoms drawn as ``look`` says (representation, scale, hidden). */
@@ -116,7 +122,8 @@ export class AtomsLayer implements Layer {
     return geometry;
   }
 
-  /** Positions always; colours and radii when the elements changed. */
+  /** Positions always; colours and radii when the elements changed, the frame has its own,
+   * or atoms are coloured by a property (then every frame). */
   update(shown: ShownFrame): void {
     const { frame } = shown;
     const count = frame.numbers.length;
@@ -133,30 +140,45 @@ export class AtomsLayer implements Layer {
     if (frame === this.styledFrame && !lookChanged) return; // an edit: positions only
     this.styledFrame = frame;
     // Per-atom colours (N,3: 0-1, or 0-255 as uint8) and radii (N) from the frame's arrays
-    // replace the element's where a frame has them.
-    const colors = perAtom(frame.fields["arrays.colors"], count * 3);
+    // replace the element's where a frame has them; a colouring by property replaces both.
+    const key = (this.colorKey = this.coloring?.apply(frame, this.colors) ?? null);
+    const colors = key ? null : perAtom(frame.fields["arrays.colors"], count * 3);
     const radii = perAtom(frame.fields["arrays.radii"], count);
-    const styled = !!(colors || radii);
-    if (!styled && !this.styled && !lookChanged && sameNumbers(this.numbers, frame.numbers)) return;
-    this.lookVersion = this.look.version;
-    const { rep, atomScale, bondScale } = this.look.looks(frame.numbers);
-    this.numbers = frame.numbers.slice();
-    const c = new Color();
-    const scale = colors instanceof Uint8Array ? 1 / 255 : 1;
-    for (let i = 0; i < count; i++) {
-      // A frame's own radii are its ball-and-stick radii.
-      const radius = radii ? radii[i] / RADIUS_SCALE : radiusOf(frame.numbers[i]);
-      this.radii[i] = atomRadius(rep[i], radius, atomScale[i], bondScale[i]);
-      if (colors) c.setRGB(colors[3 * i] * scale, colors[3 * i + 1] * scale, colors[3 * i + 2] * scale, SRGBColorSpace);
-      else c.setHex(colorOf(frame.numbers[i]));
-      this.colors[3 * i] = c.r;
-      this.colors[3 * i + 1] = c.g;
-      this.colors[3 * i + 2] = c.b;
+    const elements = !sameNumbers(this.numbers, frame.numbers);
+    if (elements) this.numbers = frame.numbers.slice();
+    if (radii || this.ownRadii || elements || lookChanged) {
+      this.lookVersion = this.look.version;
+      const { rep, atomScale, bondScale } = this.look.looks(frame.numbers);
+      for (let i = 0; i < count; i++) {
+        // A frame's own radii are its ball-and-stick radii.
+        const radius = radii ? radii[i] / RADIUS_SCALE : radiusOf(frame.numbers[i]);
+        this.radii[i] = atomRadius(rep[i], radius, atomScale[i], bondScale[i]);
+      }
+      geometry.getAttribute("instanceRadius").needsUpdate = true;
     }
-    geometry.getAttribute("instanceRadius").needsUpdate = true;
+    if (!key && (colors || this.ownColors || elements)) {
+      const c = new Color();
+      const scale = colors instanceof Uint8Array ? 1 / 255 : 1;
+      for (let i = 0; i < count; i++) {
+        if (colors) c.setRGB(colors[3 * i] * scale, colors[3 * i + 1] * scale, colors[3 * i + 2] * scale, SRGBColorSpace);
+        else c.setHex(colorOf(frame.numbers[i]));
+        this.colors[3 * i] = c.r;
+        this.colors[3 * i + 1] = c.g;
+        this.colors[3 * i + 2] = c.b;
+      }
+    }
     geometry.getAttribute("instanceColor").needsUpdate = true;
-    this.styled = styled;
-    this.applySelection();
+    this.ownRadii = !!radii;
+    this.ownColors = !!(colors || key);
+    if (elements) this.applySelection();
+  }
+
+  /** Colour the atoms by a property from the next update on (null: by element, or by the
+   * frame's own colours). */
+  setColoring(coloring: Coloring | null): void {
+    this.coloring = coloring;
+    this.colorKey = null;
+    this.styledFrame = null;
   }
 
   /** Highlight the atoms ``indices`` (a gold rim), and only those. */

@@ -1,7 +1,8 @@
 // Bonds: found from positions by a cell list (i-j bonded when |ri - rj| < (Ri + Rj) * factor
-// with Ri the covalent radii), recomputed per frame for up to BOND_LIMIT atoms, no bonds
-// across periodic boundaries; drawn as one instanced cylinder per bond, each half in its
-// atom's colour.
+// with Ri the covalent radii), recomputed per frame for up to BOND_LIMIT atoms; in a
+// periodic cell by the minimum image (a bond across the boundary is drawn as two halves, one
+// from each atom towards the other's nearest image, so a molecule crossing it stays whole);
+// drawn as one instanced cylinder per bond (or half), each half in its atom's colour.
 import {
   BufferGeometry,
   CylinderGeometry,
@@ -12,6 +13,7 @@ import {
   ShaderMaterial,
 } from "three";
 import { COVALENT_RADII } from "../../elements";
+import { fractional, hasVolume, heights } from "../../geometry";
 import { BondKind, bondKind, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
 import type { Layer, ShownFrame } from "./layer";
@@ -96,6 +98,83 @@ export function computeBonds(positions: ArrayLike<number>, numbers: ArrayLike<nu
   return out.subarray(0, m);
 }
 
+/** Bonds of a periodic cell: pairs (i, j), i < j, and for each the lattice vector n
+ * (integers, 3 per bond) such that atom j's bonded image is at r_j + n · cell (all zero for
+ * a bond inside the shown positions). Found on the positions wrapped into the cell plus the
+ * images of the atoms within a cutoff of its faces, by ``computeBonds``. */
+export function computePeriodicBonds(
+  positions: ArrayLike<number>, numbers: ArrayLike<number>, cell: ArrayLike<number>, pbc: boolean[] | null, factor = BOND_FACTOR,
+): { pairs: Uint32Array; shifts: Int32Array } {
+  const n = numbers.length;
+  let maxR = 0;
+  for (let i = 0; i < n; i++) maxR = Math.max(maxR, COVALENT_RADII[numbers[i]] ?? 1);
+  const cut = 2 * maxR * factor;
+  const h = heights(cell);
+  const periodic = [0, 1, 2].map((k) => !pbc || !!pbc[k]);
+  const delta = h.map((height) => cut / height);
+  const f = fractional(positions, cell);
+  const w = new Int32Array(3 * n); // the cell each atom sits in (wrapped away below)
+  for (let i = 0; i < 3 * n; i++) {
+    if (!periodic[i % 3]) continue;
+    w[i] = Math.floor(f[i]);
+    f[i] -= w[i];
+  }
+  // Images of the atoms near a face: every combination of -1/0/+1 shifts each allows.
+  const ghostSource: number[] = [];
+  const ghostShift: number[] = [];
+  const ghostFrac: number[] = [];
+  const options: number[][] = [[0], [0], [0]];
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < 3; k++) {
+      const o = (options[k] = [0]);
+      if (!periodic[k]) continue;
+      if (f[3 * i + k] < delta[k]) o.push(1);
+      if (f[3 * i + k] > 1 - delta[k]) o.push(-1);
+    }
+    for (const a of options[0]) for (const b of options[1]) for (const c of options[2]) {
+      if (!a && !b && !c) continue;
+      ghostSource.push(i);
+      ghostShift.push(a, b, c);
+      ghostFrac.push(f[3 * i] + a, f[3 * i + 1] + b, f[3 * i + 2] + c);
+    }
+  }
+  const total = n + ghostSource.length;
+  const all = new Float64Array(3 * total);
+  all.set(f);
+  all.set(ghostFrac, 3 * n);
+  const cartesian = new Float32Array(3 * total);
+  for (let i = 0; i < 3 * total; i += 3) {
+    for (let d = 0; d < 3; d++) cartesian[i + d] = all[i] * cell[d] + all[i + 1] * cell[3 + d] + all[i + 2] * cell[6 + d];
+  }
+  const allNumbers = new Uint8Array(total);
+  for (let i = 0; i < n; i++) allNumbers[i] = numbers[i];
+  ghostSource.forEach((i, g) => (allNumbers[n + g] = numbers[i]));
+  const found = computeBonds(cartesian, allNumbers, factor);
+  const pairs: number[] = [];
+  const shifts: number[] = [];
+  for (let b = 0; b < found.length; b += 2) {
+    const i = found[b];
+    let j = found[b + 1];
+    if (i >= n) continue; // two images: their originals' bond is found once elsewhere
+    let t = [0, 0, 0];
+    if (j >= n) {
+      const g = j - n;
+      j = ghostSource[g];
+      t = ghostShift.slice(3 * g, 3 * g + 3);
+      if (j <= i) continue; // the same bond seen from j's side (or an atom and its own image)
+    }
+    pairs.push(i, j);
+    // r_j's bonded image, in the shown (unwrapped) positions: t + w_i - w_j cells away
+    for (let k = 0; k < 3; k++) shifts.push(t[k] + w[3 * i + k] - w[3 * j + k]);
+  }
+  return { pairs: Uint32Array.from(pairs), shifts: Int32Array.from(shifts) };
+}
+
+/** Whether a frame is drawn as periodic: a cell with a volume and a periodic direction. */
+export function isPeriodic(cell: ArrayLike<number> | null, pbc: boolean[] | null): cell is ArrayLike<number> {
+  return hasVolume(cell) && (!pbc || pbc.some(Boolean));
+}
+
 /** Above this many atoms no bonds are found or drawn. */
 export const BOND_LIMIT = 100000;
 
@@ -146,6 +225,8 @@ export class BondsLayer implements Layer {
   /** The bonds of the shown frame, (i, j) pairs, and how each is drawn (BondKind). */
   pairs: Uint32Array = new Uint32Array(0);
   kinds: Uint8Array = new Uint8Array(0);
+  /** Per bond the lattice vector to atom j's bonded image (3 integers; null: no cell). */
+  shifts: Int32Array | null = null;
 
   /** Bonds between the atoms of ``atoms``, in their colours, drawn as ``look`` says. */
   constructor(private readonly atoms: AtomsLayer, private readonly look: Look = new Look()) {
@@ -166,47 +247,71 @@ export class BondsLayer implements Layer {
   /** Find the bonds of the shown positions; call after the atoms' update (their colours). */
   update(shown: ShownFrame): void {
     const geometry = this.object.geometry;
-    const numbers = shown.frame.numbers;
+    const { numbers, cell, pbc } = shown.frame;
     if (numbers.length > BOND_LIMIT || !this.look.style.bonds) {
       geometry.instanceCount = this.count = 0;
       this.pairs = new Uint32Array(0);
       this.kinds = new Uint8Array(0);
+      this.shifts = null;
       return;
     }
     const p = shown.positions;
-    const pairs = (this.pairs = computeBonds(p, numbers));
+    const periodic = isPeriodic(cell, pbc);
+    const { pairs, shifts } = periodic ? computePeriodicBonds(p, numbers, cell, pbc) : { pairs: computeBonds(p, numbers), shifts: null };
+    this.pairs = pairs;
+    this.shifts = shifts;
+    const bonds = pairs.length / 2;
     const { rep, bondScale } = this.look.looks(numbers);
-    const kinds = (this.kinds = new Uint8Array(pairs.length / 2));
-    let bonds = 0;
-    for (let b = 0; b < kinds.length; b++) {
+    const kinds = (this.kinds = new Uint8Array(bonds));
+    let sticks = 0;
+    let instances = 0; // a bond to another cell's image is drawn as two halves
+    for (let b = 0; b < bonds; b++) {
       kinds[b] = bondKind(rep[pairs[2 * b]], rep[pairs[2 * b + 1]], true);
-      if (kinds[b] === BondKind.Stick) bonds++;
+      if (kinds[b] !== BondKind.Stick) continue;
+      sticks++;
+      instances += shifts && (shifts[3 * b] || shifts[3 * b + 1] || shifts[3 * b + 2]) ? 2 : 1;
     }
-    this.count = bonds;
-    const starts = growAttribute(geometry, "bondStart", 3, bonds);
-    const ends = growAttribute(geometry, "bondEnd", 3, bonds);
-    const startColors = growAttribute(geometry, "bondColorStart", 3, bonds);
-    const endColors = growAttribute(geometry, "bondColorEnd", 3, bonds);
-    const radii = growAttribute(geometry, "bondRadius", 1, bonds);
+    const starts = growAttribute(geometry, "bondStart", 3, instances);
+    const ends = growAttribute(geometry, "bondEnd", 3, instances);
+    const startColors = growAttribute(geometry, "bondColorStart", 3, instances);
+    const endColors = growAttribute(geometry, "bondColorEnd", 3, instances);
+    const radii = growAttribute(geometry, "bondRadius", 1, instances);
     const s = starts.array as Float32Array, e = ends.array as Float32Array;
     const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
     const r = radii.array as Float32Array;
     const atomColors = this.atoms.colors;
-    let m = 0;
-    for (let b = 0; b < kinds.length; b++) {
+    let o = 0;
+    for (let b = 0; b < bonds; b++) {
       if (kinds[b] !== BondKind.Stick) continue;
       const i = pairs[2 * b], j = pairs[2 * b + 1];
-      for (let k = 0; k < 3; k++) {
-        s[3 * m + k] = p[3 * i + k];
-        e[3 * m + k] = p[3 * j + k];
-        cs[3 * m + k] = atomColors[3 * i + k];
-        ce[3 * m + k] = atomColors[3 * j + k];
+      const radius = stickRadius(rep[i], rep[j], bondScale[i], bondScale[j]);
+      const n0 = shifts ? shifts[3 * b] : 0, n1 = shifts ? shifts[3 * b + 1] : 0, n2 = shifts ? shifts[3 * b + 2] : 0;
+      if (!n0 && !n1 && !n2) {
+        for (let k = 0; k < 3; k++) {
+          s[3 * o + k] = p[3 * i + k];
+          e[3 * o + k] = p[3 * j + k];
+          cs[3 * o + k] = atomColors[3 * i + k];
+          ce[3 * o + k] = atomColors[3 * j + k];
+        }
+        r[o++] = radius;
+        continue;
       }
-      r[m] = stickRadius(rep[i], rep[j], bondScale[i], bondScale[j]);
-      m++;
+      // Across the boundary: from each atom half way to the other's bonded image.
+      for (let k = 0; k < 3; k++) {
+        const d = p[3 * j + k] + n0 * cell![k] + n1 * cell![3 + k] + n2 * cell![6 + k] - p[3 * i + k];
+        s[3 * o + k] = p[3 * i + k];
+        e[3 * o + k] = p[3 * i + k] + d / 2;
+        cs[3 * o + k] = ce[3 * o + k] = atomColors[3 * i + k];
+        s[3 * (o + 1) + k] = p[3 * j + k];
+        e[3 * (o + 1) + k] = p[3 * j + k] - d / 2;
+        cs[3 * (o + 1) + k] = ce[3 * (o + 1) + k] = atomColors[3 * j + k];
+      }
+      r[o] = r[o + 1] = radius;
+      o += 2;
     }
+    this.count = sticks;
     starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = radii.needsUpdate = true;
-    geometry.instanceCount = bonds;
+    geometry.instanceCount = instances;
   }
 
   dispose(): void {

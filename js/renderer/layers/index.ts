@@ -4,25 +4,39 @@ import { Look } from "../look";
 import { AtomsLayer } from "./atoms";
 import { BondsLayer } from "./bonds";
 import { CellLayer } from "./cell";
+import { ImagesLayer } from "./images";
 import { LabelsLayer } from "./labels";
 import type { Layer } from "./layer";
 import { LinesLayer } from "./lines";
+import { MeasurementsLayer } from "./measurements";
+import { VectorsLayer } from "./vectors";
 
 export interface Layers {
   /** The atoms: picking, selection and the atom count go through them. */
   atoms: AtomsLayer;
   bonds: BondsLayer;
+  vectors: VectorsLayer;
+  /** Periodic images of the atoms, bonds and arrows. */
+  images: ImagesLayer;
+  measurements: MeasurementsLayer;
   /** Every layer, in update order (the atoms first: others draw from their colours and
-   * radii; the lines after the bonds, whose pairs they draw). */
+   * radii; the lines after the bonds, whose pairs they draw; the images after what they
+   * repeat). */
   all: Layer[];
 }
 
-/** The layers, drawn as ``look`` says (representations, labels). */
-export function createLayers(look: Look = new Look()): Layers {
+/** The layers, drawn as ``look`` says (representations, labels); measurement labels go
+ * into ``overlay`` (an element over the canvas). */
+export function createLayers(overlay: HTMLElement, look: Look = new Look()): Layers {
   const atoms = new AtomsLayer(look);
   const bonds = new BondsLayer(atoms, look);
-  return { atoms, bonds, all: [atoms, bonds, new LinesLayer(atoms, bonds), new LabelsLayer(look, atoms), new CellLayer()] };
+  const vectors = new VectorsLayer();
+  const images = new ImagesLayer([atoms, bonds, vectors]);
+  const measurements = new MeasurementsLayer(overlay);
+  const all = [atoms, bonds, new LinesLayer(atoms, bonds), vectors, new LabelsLayer(look, atoms), new CellLayer(), images, measurements];
+  return { atoms, bonds, vectors, images, measurements, all };
 }
 
 export type { Layer, ShownFrame } from "./layer";
 export { BOND_LIMIT } from "./bonds";
+export type { Measurement } from "./measurements";

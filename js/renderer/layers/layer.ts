@@ -1,5 +1,5 @@
 // What the view asks of each thing it draws (atoms, bonds, the cell, ...).
-import type { Box3, Color, Object3D } from "three";
+import type { Box3, Camera, Color, Object3D } from "three";
 import type { Frame } from "../../frames";
 
 /** The frame on screen, as the layers draw it. */
@@ -23,4 +23,6 @@ export interface Layer {
   expandBounds?(box: Box3): void;
   /** Follow the background (e.g. lines that stay visible on it). */
   setBackground?(color: Color): void;
+  /** Just before each draw (e.g. place labels over the canvas, ``width`` x ``height`` CSS px). */
+  beforeRender?(camera: Camera, width: number, height: number): void;
 }

@@ -17,12 +17,14 @@ export class LinesLayer implements Layer {
   }
 
   update(shown: ShownFrame): void {
-    const { pairs, kinds } = this.bonds;
+    const { pairs, kinds, shifts } = this.bonds;
+    const cell = shown.frame.cell;
     let count = 0;
     for (let b = 0; b < kinds.length; b++) if (kinds[b] === BondKind.Line) count++;
     this.count = count;
     const geometry = this.object.geometry;
-    // Two segments (four vertices) per bond: atom i to the middle, the middle to atom j.
+    // Two segments (four vertices) per bond: atom i half way to atom j's bonded image, and
+    // atom j half way back (the same middle, unless the bond crosses the cell's boundary).
     const positions = grow(geometry, "position", count * 12);
     const colors = grow(geometry, "color", count * 12);
     const p = shown.positions, c = this.atoms.colors;
@@ -31,11 +33,13 @@ export class LinesLayer implements Layer {
     for (let b = 0; b < kinds.length; b++) {
       if (kinds[b] !== BondKind.Line) continue;
       const i = pairs[2 * b], j = pairs[2 * b + 1];
+      const n0 = shifts?.[3 * b] ?? 0, n1 = shifts?.[3 * b + 1] ?? 0, n2 = shifts?.[3 * b + 2] ?? 0;
       for (let k = 0; k < 3; k++) {
-        const mid = (p[3 * i + k] + p[3 * j + k]) / 2;
+        const image = cell && (n0 || n1 || n2) ? n0 * cell[k] + n1 * cell[3 + k] + n2 * cell[6 + k] : 0;
+        const half = (p[3 * j + k] + image - p[3 * i + k]) / 2;
         v[o + k] = p[3 * i + k];
-        v[o + 3 + k] = mid;
-        v[o + 6 + k] = mid;
+        v[o + 3 + k] = p[3 * i + k] + half;
+        v[o + 6 + k] = p[3 * j + k] - half;
         v[o + 9 + k] = p[3 * j + k];
         col[o + k] = col[o + 3 + k] = c[3 * i + k];
         col[o + 6 + k] = col[o + 9 + k] = c[3 * j + k];

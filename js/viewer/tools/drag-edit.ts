@@ -96,10 +96,11 @@ export class DragEditTool implements Tool {
     if (!frame) return;
     const room = host.room();
     const control = host.control();
-    // The frame's own positions (full precision), with only the dragged atoms moved.
+    // The frame's own positions (full precision), with only the dragged atoms moved by the
+    // drag (the drawn positions may be wrapped into the cell: the move, not the place).
     const positions = Float64Array.from(frame.positions);
     const moved = renderer.positions;
-    for (const i of atoms) for (let k = 0; k < 3; k++) positions[3 * i + k] = moved[3 * i + k];
+    for (const i of atoms) for (let k = 0; k < 3; k++) positions[3 * i + k] += moved[3 * i + k] - original[3 * i + k];
     const target = frameTarget(frame.id);
     const restore = (text: string) => {
       renderer.editablePositions().set(original);
