@@ -162,7 +162,7 @@ export class CameraRig {
   }
 }
 
-/** Six significant digits: enough for a camera, and no float noise in the trait. */
+/** To 1e-5 (Å, degrees): enough for a camera, and no float noise in the trait. */
 function round(x: number): number {
-  return Number(x.toPrecision(6));
+  return Number(x.toFixed(5)) + 0; // + 0: no -0
 }
