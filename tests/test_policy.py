@@ -53,6 +53,7 @@ OPERATIONS = {
     "set_default_room": (("r",), Action.ADMIN, None),
     "read": (("r", [0]), Action.READ, "r"),
     "read_batch": (("r", [0]), Action.READ, "r"),
+    "resolve": (("r", [0]), Action.READ, "r"),
     "insert": (("r", batch(1)), Action.WRITE, "r"),
     "replace": (("r", 0, batch(2)), Action.WRITE, "r"),
     "delete": (("r", [0]), Action.WRITE, "r"),
@@ -68,6 +69,11 @@ OPERATIONS = {
     "release_all": ((), Action.WRITE, None),
     "set_step": (("r", 0), Action.WRITE, "r"),
     "events_since": (("r", 0), Action.READ, "r"),
+    "selections": (("r",), Action.READ, "r"),
+    "set_selection": (("r", [0]), Action.READ, "r"),  # your own selection: no data changes
+    "bookmarks": (("r",), Action.READ, "r"),
+    "set_bookmark": (("r", "b", {"frame": 0}), Action.WRITE, "r"),
+    "delete_bookmark": (("r", "b"), Action.WRITE, "r"),
 }
 KEYWORDS = {"insert": {"index": None, "order_base": 1}, "replace": {"base_version": 1},
             "delete": {"order_base": 1},

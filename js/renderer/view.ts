@@ -7,7 +7,7 @@ import { wrap, type Vec3 } from "../geometry";
 import { CameraRig, type ViewCamera } from "./camera";
 import { capture } from "./capture";
 import { Coloring, type ColoringOptions, type ColorKey } from "./coloring";
-import { createLayers, type Layers, type Measurement, type ShownFrame } from "./layers";
+import { createLayers, type Layers, type MarkGroup, type Measurement, type ShownFrame } from "./layers";
 import { isPeriodic } from "./layers/bonds";
 import type { VectorOptions } from "./layers/vectors";
 import { Look, type Style } from "./look";
@@ -221,6 +221,17 @@ export class Renderer {
     this.layers.atoms.setSelection(selected);
     if (this.look.setSelection(selected)) this.positionsChanged();
     this.requestRender();
+  }
+
+  /** Mark other people's selections, each group in its colour. */
+  setMarks(groups: MarkGroup[]): void {
+    this.layers.marks.setMarks(groups);
+    this.requestRender();
+  }
+
+  /** How many atoms other people's selections mark on screen. */
+  get markedCount(): number {
+    return this.layers.marks.count;
   }
 
   /** Point the camera at everything the layers draw (atoms and cell), from where it is

@@ -37,6 +37,15 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
+  /** data-zndraw-history: the last undo/redo, "<undo|redo> <outcome> <count>" (outcome: ok
+   * or the server's error code; count: undos and redos tried so far). */
+  history: string;
+  /** data-zndraw-marked: atoms of other people's selections drawn. */
+  marked: number;
+  /** data-zndraw-bookmarks: the room's bookmarks listed. */
+  bookmarks: number;
+  /** data-zndraw-bookmark: the bookmark last jumped to. */
+  bookmark: string;
   /** data-zndraw-look: the representation drawn and the look's version (changes with the style). */
   look: string;
 }
@@ -60,6 +69,10 @@ const KEYS: { [K in Marker]: string } = {
   control: "zndrawControl",
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
+  history: "zndrawHistory",
+  marked: "zndrawMarked",
+  bookmarks: "zndrawBookmarks",
+  bookmark: "zndrawBookmark",
   look: "zndrawLook",
 };
 

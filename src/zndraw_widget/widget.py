@@ -8,7 +8,6 @@ JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSR
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
 from .figures import Figures
 
@@ -41,16 +41,21 @@ def _bundle() -> Path:
 class Viewer(Figures, anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
-    ``Viewer(frames)`` (a list of ``ase.Atoms``, or a ``pathlib.Path`` of a trajectory file
-    ase reads) uploads them into a new *ephemeral* room first: the server deletes it (and
-    reclaims its data) ``ephemeral_ttl`` seconds after the last view and kernel left it,
-    unless ``viewer.frames.keep()`` is called (or it was named with ``room=``).
+    ``Viewer(frames)`` (one ``ase.Atoms``, a list of them, or the path of a trajectory file:
+    a ``Path``, or a string naming an existing file; any format ase reads, H5MD, or with
+    ``topology=`` what MDAnalysis reads) uploads them into a new *ephemeral* room first,
+    a file read and sent in batches (a progress bar for long ones): the server deletes it
+    (and reclaims its data) ``ephemeral_ttl`` seconds after the last view and kernel left
+    it, unless ``viewer.frames.keep()`` is called (or it was named with ``room=``). If the
+    upload fails, a room made for it is deleted again. A string that is no file is a room
+    name.
     ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
     the viewer uses the Jupyter server's own zndraw extension. The token is never saved in
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways); what the
+    set it to move the view), ``selection`` (selected atom indices, both ways; the view
+    shares it with the room as your selection, ``viewer.frames.selection``); what the
     view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
     ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
     and ``measurements`` (the view's measured values; set atom groups to measure them);
@@ -91,17 +96,21 @@ class Viewer(Figures, anywidget.AnyWidget):
     #: measure these groups of 2-4 atoms.
     measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
 
-    def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
-                 room: str | None = None, url: str | None = None, token: str | None = None,
+    def __init__(self, frames: Iterable[ase.Atoms] | ase.Atoms | Room | str | os.PathLike
+                 | None = None, *, room: str | None = None, url: str | None = None,
+                 token: str | None = None, topology: str | os.PathLike | None = None,
                  **kwargs: Any) -> None:
         if isinstance(type(self)._esm, (str, Path)):  # the bundle was missing at import
             self._esm = _bundle().read_text(encoding="utf-8")
-        if isinstance(frames, str):
-            frames, room = None, frames
-        elif isinstance(frames, os.PathLike):  # a trajectory file, in any format ase reads
-            import ase.io
-
-            frames = ase.io.read(frames, index=":")
+        path = None
+        if isinstance(frames, (str, os.PathLike)):
+            found = file_or_room(frames)
+            if isinstance(found, Path):
+                path, frames = found, ()
+            else:
+                frames, room = None, found
+        elif _is_atoms(frames):
+            frames = [frames]
         self._room_client: Room | None = None
         if frames is not None:
             from .client import Room
@@ -120,13 +129,12 @@ class Viewer(Figures, anywidget.AnyWidget):
         # of the hub for it.
         self._hub = None if url else find_service(os.environ)
         if frames is not None:
-            if room is None:
-                self._room_client = Room.create(f"viewer-{secrets.token_hex(6)}", url=url,
-                                                token=self._token, ephemeral=True)
-            else:
-                self._room_client = Room(room, url=url, token=self._token, create=True)
-            self._room_client.extend(list(frames))
-            room = self._room_client.name
+            with room_to_fill(room, url, self._token, ephemeral=room is None) as filled:
+                if path is not None:
+                    upload_file(filled, path, topology=topology)
+                else:
+                    filled.extend(frames)
+            self._room_client, room = filled, filled.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
         super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
@@ -183,3 +191,9 @@ class Viewer(Figures, anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"
+
+
+def _is_atoms(value: Any) -> bool:
+    from ase import Atoms
+
+    return isinstance(value, Atoms)

@@ -185,6 +185,35 @@ class ViewerPage:
         """``script`` (a JS function of the first viewer object and ``arg``) run in the page."""
         return self.page.evaluate(f"(arg) => ({script})({_VIEWER_OBJECT}, arg)", arg)
 
+    def selection(self) -> list[int]:
+        """The viewer's own selection (its widget's ``selection`` trait)."""
+        return self.page.evaluate(f"() => {_VIEWER_OBJECT}.model.model.get('selection')")
+
+    def drawn_positions(self) -> list[float]:
+        """The positions the viewer draws (x, y, z of each atom in turn)."""
+        return self.page.evaluate(f"() => Array.from({_VIEWER_OBJECT}.renderer.positions)")
+
+    def wait_drawn_atom(self, atom: int, position: list[float], tolerance: float = 1e-3) -> None:
+        """Wait until the viewer draws ``atom`` at ``position``."""
+        self.page.wait_for_function(f"""(a) => {{
+            const p = {_VIEWER_OBJECT}.renderer.positions;
+            return p.length > 3 * a.atom && [0, 1, 2].every(
+                k => Math.abs(p[3 * a.atom + k] - a.position[k]) < a.tolerance);
+        }}""", arg={"atom": atom, "position": position, "tolerance": tolerance})
+
+    def drag(self, point: dict[str, float], dx: float, dy: float, hold: str | None = None) -> None:
+        """Press at ``point``, move by (dx, dy) in steps and release, with key ``hold``
+        (``Alt``, ...) held if given."""
+        mouse, keyboard = self.page.mouse, self.page.keyboard
+        mouse.move(point["x"], point["y"])
+        if hold:
+            keyboard.down(hold)
+        mouse.down()
+        mouse.move(point["x"] + dx, point["y"] + dy, steps=6)
+        mouse.up()
+        if hold:
+            keyboard.up(hold)
+
     def drop_control_socket(self) -> None:
         """Close the control websocket as a network failure would."""
         self.page.evaluate(f"() => {_VIEWER_OBJECT}.control.socket.close()")
@@ -256,6 +285,29 @@ class ViewerPage:
                 return {status: reply.content.status, error};
             }""", code)
         assert result["status"] == "ok", result["error"]
+
+    def kernel_until(self, expression: str, timeout: float = 30) -> None:
+        """Evaluate ``expression`` in the kernel, one request after another, until it is true.
+
+        Widget updates from the page reach the kernel between requests (ipywidgets may hold
+        an update back until its previous one is acknowledged), so a value the page just set
+        is awaited this way rather than asserted at once."""
+        result = self.page.evaluate(
+            """async ([expression, timeout]) => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const deadline = Date.now() + timeout * 1000;
+                let last = null;
+                while (Date.now() < deadline) {
+                    const reply = await kernel.requestExecute(
+                        {code: '', silent: true, store_history: false,
+                         user_expressions: {ok: `bool(${expression})`, value: expression}}).done;
+                    const answers = reply.content.user_expressions;
+                    last = answers.value?.data?.['text/plain'] ?? answers.value?.evalue;
+                    if (answers.ok?.data?.['text/plain'] === 'True') return {ok: true, last};
+                }
+                return {ok: false, last};
+            }""", [expression, timeout])
+        assert result["ok"], f"{expression} still false after {timeout} s (last: {result['last']})"
 
     def error_outputs(self) -> int:
         """How many cell outputs are errors."""

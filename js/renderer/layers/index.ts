@@ -8,6 +8,7 @@ import { ImagesLayer } from "./images";
 import { LabelsLayer } from "./labels";
 import type { Layer } from "./layer";
 import { LinesLayer } from "./lines";
+import { MarksLayer } from "./marks";
 import { MeasurementsLayer } from "./measurements";
 import { VectorsLayer } from "./vectors";
 
@@ -15,6 +16,8 @@ export interface Layers {
   /** The atoms: picking, selection and the atom count go through them. */
   atoms: AtomsLayer;
   bonds: BondsLayer;
+  /** Other people's selections, in their colours. */
+  marks: MarksLayer;
   vectors: VectorsLayer;
   /** Periodic images of the atoms, bonds and arrows. */
   images: ImagesLayer;
@@ -33,10 +36,12 @@ export function createLayers(overlay: HTMLElement, look: Look = new Look()): Lay
   const vectors = new VectorsLayer();
   const images = new ImagesLayer([atoms, bonds, vectors]);
   const measurements = new MeasurementsLayer(overlay);
-  const all = [atoms, bonds, new LinesLayer(atoms, bonds), vectors, new LabelsLayer(look, atoms), new CellLayer(), images, measurements];
-  return { atoms, bonds, vectors, images, measurements, all };
+  const marks = new MarksLayer(atoms);
+  const all = [atoms, bonds, new LinesLayer(atoms, bonds), vectors, new LabelsLayer(look, atoms), new CellLayer(), images, measurements, marks];
+  return { atoms, bonds, vectors, images, measurements, marks, all };
 }
 
 export type { Layer, ShownFrame } from "./layer";
 export { BOND_LIMIT } from "./bonds";
+export type { MarkGroup } from "./marks";
 export type { Measurement } from "./measurements";

@@ -1,6 +1,6 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
 -- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
--- REMEMBERED_KEYS) from Python's constants.
+-- REMEMBERED_KEYS, SHARED_KINDS) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
@@ -41,6 +41,8 @@ local function chunked(command, key, args, size)
 end
 
 local function room_key(room) return P .. 'room:' .. room end
+-- the hashes of a room's shared annotations (set_shared.lua): kind -> key
+local SHARED_KINDS = $SHARED_KINDS
 
 local function need_room(room)  -- the room's key
   local R = room_key(room)
@@ -156,13 +158,36 @@ local function check_order(room, session, base)  -- base: '' when not checked
   end
 end
 
-local function set_frame(R, id, version, hash, location)  -- and append to its history
-  local value = cjson.encode({version, hash, location})
+-- A frame's past versions (its current one is its value in R:frames) are the list
+-- R:history:{id}: the last HISTORY_DEPTH - 1 while the frame is in the room, HISTORY_DEPTH
+-- once it was deleted (its last version joins them, for undo and live segments); all of
+-- them if HISTORY_DEPTH <= 0. A frame with one version has no such key.
+local function trim_past(R, id, kept)
+  if HISTORY_DEPTH <= 0 then return end
   local history = R .. ':history:' .. id
-  redis.call('HSET', R .. ':frames', id, value)
+  if kept > 0 then
+    redis.call('LTRIM', history, -kept, -1)
+  elseif redis.call('DEL', history) == 1 then
+    redis.call('SREM', R .. ':keys', history)
+  end
+end
+
+local function to_past(R, id, value, kept)  -- value: a version of frame id, as stored
+  local history = R .. ':history:' .. id
   redis.call('RPUSH', history, value)
-  redis.call('LTRIM', history, -HISTORY_DEPTH, -1)
   redis.call('SADD', R .. ':keys', history)
+  trim_past(R, id, kept)
+end
+
+local function set_frame(R, id, version, hash, location)  -- the current one to the past
+  local frames = R .. ':frames'
+  local old = redis.call('HGET', frames, id)
+  if old then
+    to_past(R, id, old, HISTORY_DEPTH - 1)
+  else  -- a new frame, or one deleted before (undo) whose past is kept
+    trim_past(R, id, HISTORY_DEPTH - 1)
+  end
+  redis.call('HSET', frames, id, cjson.encode({version, hash, location}))
   redis.call('HSET', P .. 'hashes', hash, location)
 end
 
