@@ -53,6 +53,8 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>zndraw-widget bench</title
 <script type="module">
 function model(state) {
   const listeners = new Map();
+  // What the kernel would send on the widget comm (the movie benchmark plays the kernel).
+  window.kernelSend = (msg) => (listeners.get("msg:custom") || []).forEach((f) => f(msg));
   return {
     get: (k) => state[k],
     set: (k, v) => { state[k] = v; (listeners.get("change:" + k) || []).forEach((f) => f()); },
@@ -325,6 +327,82 @@ def bundle_rows() -> list[tuple[str, str, str, str, bool | None]]:
     ]
 
 
+REPRESENTATIONS = [
+    ("ball-and-stick", {}),
+    ("spacefill", {"representation": "spacefill"}),
+    ("licorice", {"representation": "licorice"}),
+    ("lines", {"representation": "lines"}),
+    ("ball-and-stick + element labels", {"labels": {"text": "element"}}),
+]
+
+
+def representations(page: Any, url: str, room: str) -> dict[str, float]:
+    """Median ms of one draw (waited for with a 1-pixel readPixels) of the frame of ``room``
+    in each representation."""
+    page.goto(url)
+    if page.evaluate("room => window.mount(room)", room) < 0:
+        raise RuntimeError("the widget failed on " + room)
+    out = {}
+    for name, style in REPRESENTATIONS:
+        out[name] = page.evaluate("""(style) => {
+          const root = document.querySelector(".zn-root");
+          const viewer = document.getElementById("el").zndraw;
+          viewer.model.model.set("_style", style);  // as the kernel's trait would
+          const renderer = viewer.renderer, gl = renderer.renderer.getContext();
+          const pixel = new Uint8Array(4), times = [];
+          renderer.renderNow();
+          for (let k = 0; k < 9; k++) {
+            const t = performance.now();
+            renderer.renderNow(); gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+            times.push(performance.now() - t);
+          }
+          return times.sort((a, b) => a - b)[4];
+        }""", style)
+    return out
+
+
+def movie_export(page: Any, url: str, server: ServerProcess, room: str, frames: int,
+                 width: int, height: int) -> dict[str, float]:
+    """A WebM of ``frames`` frames of ``room`` at ``width`` x ``height``, this process playing
+    the kernel: it asks the view (as the comm would), takes each PNG from the figure
+    mailbox over HTTP and encodes it with PyAV (``movie`` extra). Frames/s, and the encode
+    share."""
+    import time
+
+    import httpx
+
+    from zndraw_widget.video import VideoWriter
+
+    page.goto(url)
+    if page.evaluate("room => window.mount(room)", room) < 0:
+        raise RuntimeError("the widget failed on " + room)
+    job = secrets.token_urlsafe(16)
+    out = tempfile.NamedTemporaryFile(suffix=".webm", delete=False)
+    out.close()
+    writer = VideoWriter(out.name, 24)
+    encode = 0.0
+    headers = {"Authorization": f"token {server.token}"}
+    t0 = time.perf_counter()
+    page.evaluate("m => window.kernelSend(m)", {"type": "movie", "id": job,
+                  "frames": list(range(frames)), "width": width, "height": height,
+                  "window": 4})
+    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+        for k in range(frames):
+            response = client.get(f"figures/{job}-{k}", params={"timeout": 60})
+            response.raise_for_status()
+            t = time.perf_counter()
+            writer.add(response.content)
+            encode += time.perf_counter() - t
+            page.evaluate("m => window.kernelSend(m)", {
+                "type": "movie-ack", "id": job, "received": k + 1,
+                "view": response.headers["X-ZnDraw-View"]})
+    writer.close()
+    elapsed = time.perf_counter() - t0
+    Path(out.name).unlink()
+    return {"fps": frames / elapsed, "encode_ms": 1000 * encode / frames,
+            "frame_ms": 1000 * elapsed / frames}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames and repeats")
@@ -427,6 +505,21 @@ def main() -> int:
                          f"{arrows['draw']:.1f} ms", f"spheres alone {spheres['draw']:.1f} ms",
                          f"{arrows['draw'] / spheres['draw']:.2f}x",
                          arrows["draw"] <= 2 * spheres["draw"]))
+
+            for name, atoms in (("k1", 1000), ("k100", 100_000)):
+                progress(f"representations, {atoms:,} atoms ...")
+                draws = representations(page, url, name)
+                base = draws["ball-and-stick"]
+                for rep, ms in draws.items():
+                    rows.append((f"draw, {rep}, {atoms:,} atoms", f"{ms:.1f} ms",
+                                 "ball-and-stick (software GL)", f"{ms / base:.2f}x", None))
+
+            frames = 30 if args.quick else 100
+            progress(f"movie export, {frames} frames ...")
+            movie = movie_export(page, url, server, "k1", frames, 640, 480)
+            rows.append(("movie export, 1,000 atoms, 640x480 WebM", f"{movie['fps']:.1f} frames/s",
+                         f"PyAV VP9 encode {movie['encode_ms']:.1f} of {movie['frame_ms']:.1f} ms",
+                         f"{movie['encode_ms'] / movie['frame_ms']:.2f}", None))
 
             progress("positions update, 1,000,000 atoms ...")
             limit = ceilings(page, server, "m1", big_atoms)

@@ -20,7 +20,7 @@ export const CSS = `
   background: var(--jp-warn-color3, #fff3cd); color: var(--jp-warn-color0, #7a5b00); border: 1px solid var(--jp-warn-color2, #ffe08a); }
 .zn-banner.zn-show { display: block; }
 .zn-status { position: absolute; left: 8px; top: 6px; opacity: 0.75; pointer-events: none; white-space: nowrap; }
-.zn-bar { display: flex; align-items: center; gap: 4px; padding: 4px 6px; border-top: 1px solid var(--zn-border);
+.zn-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; padding: 4px 6px; border-top: 1px solid var(--zn-border);
   background: var(--zn-bg1); }
 .zn-bar button { display: inline-flex; align-items: center; justify-content: center; min-width: 26px; height: 24px; padding: 0 6px; border: 1px solid var(--zn-border1); border-radius: 3px;
   background: var(--zn-bg); color: inherit; cursor: pointer; font: inherit; }

@@ -44,6 +44,8 @@ export class Controls {
   readonly root = document.createElement("div");
   readonly view = document.createElement("div");
   readonly markers = new Markers(this.root);
+  /** The toolbar (parts add their controls to it). */
+  readonly bar = document.createElement("div");
   private message = document.createElement("div");
   private banner = document.createElement("div");
   private status = document.createElement("div");

@@ -46,6 +46,8 @@ export interface MarkerValues {
   bookmarks: number;
   /** data-zndraw-bookmark: the bookmark last jumped to. */
   bookmark: string;
+  /** data-zndraw-look: the representation drawn and the look's version (changes with the style). */
+  look: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -71,6 +73,7 @@ const KEYS: { [K in Marker]: string } = {
   marked: "zndrawMarked",
   bookmarks: "zndrawBookmarks",
   bookmark: "zndrawBookmark",
+  look: "zndrawLook",
 };
 
 /** The data-role of each toolbar control the tests click or read. */
@@ -80,6 +83,11 @@ export const ROLES = {
   counter: "counter",
   follow: "follow",
   screenshot: "screenshot",
+  representation: "representation",
+  labels: "labels",
+  orthographic: "orthographic",
+  reset: "reset",
+  movie: "movie",
 } as const;
 
 /** Typed access to the markers of one root element. */

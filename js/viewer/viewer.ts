@@ -24,6 +24,9 @@ import { Presence } from "./presence";
 import { Presenter } from "./presenter";
 import { RoomLink } from "./room";
 import { followTheme } from "./theme";
+import { CameraTrait } from "./camera-trait";
+import { Figures } from "./figures";
+import { LookControls } from "./looks";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
@@ -59,6 +62,7 @@ export class Viewer {
   analysis: Analysis | null = null;
   /** Fields read with every frame besides those drawn (the analysis part's). */
   extraFields: string[] = [];
+  private cameraTrait: CameraTrait | null = null;
   private stopTheme: (() => void) | null = null;
   private readonly created = performance.now();
 
@@ -206,6 +210,7 @@ export class Viewer {
       renderer, listeners: this.model, view: this.ui.view, frame: () => this.nav.shown, room: () => this.room.name,
       data: () => this.data, selection, playing: () => this.playback.playing, readFields: (fields) => this.readFields(fields),
     });
+    this.startFigures(renderer);
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
@@ -244,6 +249,7 @@ export class Viewer {
     this.stopTheme?.();
     this.analysis?.dispose();
     this.plots.dispose();
+    this.cameraTrait?.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -330,6 +336,20 @@ export class Viewer {
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);
     this.analysis?.selectionChanged();
+  }
+
+  /** Looks (style trait, menus), the camera trait, and figures for the kernel. */
+  private startFigures(renderer: Renderer): void {
+    const figures = new Figures({
+      model: this.model.model, renderer: () => this.renderer, data: () => this.data ?? null, store: () => this.store, view: this.session,
+      restore: () => this.nav.go(this.nav.current(), true), progress: (text) => this.ui.setBanner(text),
+    });
+    this.model.on("msg:custom", (message: unknown) => figures.receive(message));
+    this.cameraTrait = new CameraTrait(this.model, renderer);
+    new LookControls({
+      listeners: this.model, renderer, bar: this.ui.bar, banner: (text) => this.ui.setBanner(text, UNDONE_MS),
+      shown: (look) => this.ui.markers.set("look", look), movie: figures.canRecord ? () => figures.requestMovie() : null,
+    });
   }
 
   private downloadScreenshot(): void {

@@ -17,6 +17,7 @@ import traitlets
 
 from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
+from .figures import Figures
 from .frames import FIELD_NAME
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def _bundle() -> Path:
     return BUNDLE
 
 
-class Viewer(anywidget.AnyWidget):
+class Viewer(Figures, anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
     ``Viewer(frames)`` (one ``ase.Atoms``, a list of them, or the path of a trajectory file:
@@ -58,10 +59,11 @@ class Viewer(anywidget.AnyWidget):
     shares it with the room as your selection, ``viewer.frames.selection``); what the
     view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
     ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
-    and ``measurements`` (the view's measured values; set atom groups to measure them); and
+    and ``measurements`` (the view's measured values; set atom groups to measure them);
     ``plots`` (per-frame numbers plotted under the view, e.g. ``["calc.energy"]``, both
     ways) with ``plot_x`` (what they are plotted against: ``""`` the frame index, or another
-    property).
+    property); ``style`` (representations, scales, groups, labels: docs/widget.md "Looks")
+    and ``camera`` (both ways). ``screenshot()`` and ``movie()`` render figures in the browser.
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)

@@ -21,6 +21,7 @@ from ..rooms import DEFAULT, in_thread
 from ..state.base import IndexSpec, RoomInfo
 from .base import API_PREFIX, BaseHandler, UploadHandler, api
 from .export import ExportHandler
+from .figures import FIGURE, FigureHandler
 from .protocol import (
     lease_target,
     lease_ttl,
@@ -330,6 +331,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/bookmarks", BookmarksHandler),
         (rf"/rooms/{ROOM}/bookmarks/(?P<name>[^/]+)", BookmarkHandler),
         *JOB_ROUTES,
+        (rf"/figures/{FIGURE}", FigureHandler),
     ]
     specs = []
     for path, handler in routes:
