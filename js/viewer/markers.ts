@@ -37,6 +37,8 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
+  /** data-zndraw-transport: how the view reaches its room, "http" or "comm" (js/transport.ts). */
+  transport: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -58,6 +60,7 @@ const KEYS: { [K in Marker]: string } = {
   control: "zndrawControl",
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
+  transport: "zndrawTransport",
 };
 
 /** The data-role of each toolbar control the tests click or read. */

@@ -1,8 +1,8 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
 // playback, presenter, presence, access, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
-import { DataClient, xsrfFromCookie } from "../data";
-import { apiUrlOf, newSessionId, websocketUrl } from "../env";
+import type { DataClient } from "../data";
+import { newSessionId } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
 import type { FrameStore } from "../store";
@@ -20,6 +20,7 @@ import { followTheme } from "./theme";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
+import { KernelChannel, kernelChannel, openTransport, Transport } from "../transport";
 
 /** How long (ms) a warning about an undone edit stays. */
 const UNDONE_MS = 6000;
@@ -47,6 +48,9 @@ export class Viewer {
   /** Fields read with every frame besides those drawn (the analysis part's). */
   extraFields: string[] = [];
   private stopTheme: (() => void) | null = null;
+  /** HTTP or the widget's comm (js/transport.ts), and why. */
+  transport: Transport | null = null;
+  private kernel: KernelChannel | null = null;
   private readonly created = performance.now();
 
   constructor(model: Model, el: HTMLElement) {
@@ -160,15 +164,16 @@ export class Viewer {
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
-    this.connect(token);
+    await this.connect(token);
+    if (this.disposed) return;
     await this.room.open(String(this.model.model.get("room") ?? ""));
   }
 
-  private connect(token: string | undefined): void {
-    const explicit = String(this.model.model.get("api_url") ?? "");
-    const apiUrl = apiUrlOf(explicit);
-    this.data = new DataClient({ apiUrl, session: this.session, auth: { token, xsrf: () => xsrfFromCookie() } });
-    this.control = this.room.controlClient(websocketUrl(apiUrl, this.session, explicit ? token : undefined));
+  private async connect(token: string | undefined): Promise<void> {
+    const transport = (this.transport = await openTransport(this.model.model, this.session, token, () => (this.kernel = kernelChannel(this.model.model))));
+    this.ui.markers.set("transport", transport.kind);
+    this.data = transport.data;
+    this.control = this.room.controlClient(transport.controlUrl, transport.socket);
     this.presenter.attach(this.control);
   }
 
@@ -178,6 +183,7 @@ export class Viewer {
     this.model.dispose();
     this.presenter.dispose();
     this.control?.close();
+    this.kernel?.dispose();
     this.stopTheme?.();
     this.analysis?.dispose();
     this.renderer?.dispose();
@@ -245,7 +251,7 @@ export class Viewer {
     const status = this.presence.status({
       room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
       presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
-      note: this.access.note,
+      note: [this.access.note, this.transport?.kind === "comm" ? `through the kernel: ${this.transport.reason}` : null].filter(Boolean).join("; ") || null,
     });
     this.ui.setStatus(status.text);
     this.ui.markers.set("present", status.present);

@@ -3,6 +3,9 @@
 The browser talks to the zndraw API itself (frames over HTTP, live changes over the
 control websocket); the widget comm only carries the small synced traits below. Inside
 JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSRF token.
+Where the browser cannot reach that API (VS Code, Colab, no extension, rooms kept in this
+kernel), the same requests go through the widget's comm and this kernel
+(:mod:`.comm_transport`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .client.discovery import Endpoint, discover
+from .client.errors import ServerNotFoundError
 from .client.hub_service import find_service, viewer_token
+from .comm_transport import CommTransport
 
 if TYPE_CHECKING:
     import ase
@@ -87,6 +93,9 @@ class Viewer(anywidget.AnyWidget):
     #: measurement last, with ``"selection": True``). Set ``[{"atoms": [i, j, k]}, ...]`` to
     #: measure these groups of 2-4 atoms.
     measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: "comm": the room lives in this kernel, so views use the comm (js/transport.ts);
+    #: "": HTTP where the zndraw API answers, else the comm.
+    transport = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
                  room: str | None = None, url: str | None = None, token: str | None = None,
@@ -126,10 +135,30 @@ class Viewer(anywidget.AnyWidget):
             room = self._room_client.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
-        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
+        endpoint = self._endpoint()
+        local = endpoint is not None and endpoint.local
+        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""),
+                         transport="comm" if local else "", **kwargs)
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
+        self._comm_transport = CommTransport(self._endpoint, lambda c, b: self.send(c, b))
+        self.on_msg(lambda _w, content, buffers: self._comm_transport.handle(content, buffers))
+
+    def _endpoint(self) -> Endpoint | None:
+        """The server this viewer's room lives on (None: none is found)."""
+        if self._room_client is not None:
+            return self._room_client.endpoint
+        try:
+            return discover(self._url, self._token)
+        except ServerNotFoundError:
+            return None
+
+    def close(self) -> None:
+        transport = getattr(self, "_comm_transport", None)
+        if transport is not None:
+            transport.close()
+        super().close()
 
     @traitlets.validate("repeat")
     def _check_repeat(self, proposal: dict[str, Any]) -> tuple[int, int, int]:
