@@ -8,12 +8,13 @@
 import type { SocketLike } from "./control";
 import { ApiError, DataClient, xsrfFromCookie } from "./data";
 import { apiUrlOf, websocketUrl } from "./env";
+import { staticTransport } from "./static";
 import type { Model } from "./viewer/model";
 
 /** The API root the comm transport's requests are written against (the kernel strips it). */
 export const KERNEL_API = "kernel:/zndraw/api/";
 
-export type TransportKind = "http" | "comm";
+export type TransportKind = "http" | "comm" | "static";
 
 export interface Transport {
   kind: TransportKind;
@@ -178,13 +179,15 @@ async function unreachable(data: DataClient): Promise<string | null> {
 }
 
 /** The transport of one view: the model's ``transport`` ("comm": the room lives in the
- * kernel) or, if the zndraw API answers from this page, HTTP; else the comm. */
+ * kernel; "static": a saved page, its frames in the model's ``frames``) or, if the zndraw
+ * API answers from this page, HTTP; else the comm. */
 export async function openTransport(model: Model, session: string, token: string | undefined, channel: () => KernelChannel | null): Promise<Transport> {
+  const forced = String(model.get("transport") ?? "");
+  if (forced === "static") return staticTransport(String(model.get("room") ?? ""), model.get("frames") as Uint8Array, session);
   const explicit = String(model.get("api_url") ?? "");
   const apiUrl = apiUrlOf(explicit);
   const http = new DataClient({ apiUrl, session, auth: { token, xsrf: () => xsrfFromCookie() } });
   const httpTransport = (reason: string): Transport => ({ kind: "http", reason, data: http, controlUrl: websocketUrl(apiUrl, session, explicit ? token : undefined) });
-  const forced = String(model.get("transport") ?? "");
   const why = forced === "comm" ? "the room lives in the kernel (no zndraw server)" : await unreachable(http);
   const kernel = why === null ? null : channel();
   if (why === null || kernel === null) return httpTransport(why === null ? "the zndraw API answers" : `${why}, and no comm to the kernel`);

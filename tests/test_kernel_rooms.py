@@ -34,6 +34,9 @@ v._comm_transport.handle({"type": "zndraw.http", "channel": "t", "id": 1, "metho
                           "path": f"rooms/{v.room}/frames?index=5", "headers": {}}, [])
 answered.wait(10)  # the answer comes from the transport's thread
 print("comm", replies[0][0]["status"], len(replies[0][1][0]) > 0)""",
+    """\
+page = v.save_html("view.html")
+print("saved", page.stat().st_size > 100_000, "zndraw-frames" in page.read_text())""",
 ]
 
 
@@ -48,3 +51,4 @@ def test_viewer_and_room_without_any_server(tmp_path, monkeypatch):
     assert out[1].split()[:3] == ["length", "6", "6"] and "He" in out[1]
     assert out[2].split() == ["rooms", "comm", "2"]
     assert out[3].split() == ["comm", "200", "True"]
+    assert out[4].split() == ["saved", "True", "True"]

@@ -251,11 +251,18 @@ export class Viewer {
     const status = this.presence.status({
       room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
       presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
-      note: [this.access.note, this.transport?.kind === "comm" ? `through the kernel: ${this.transport.reason}` : null].filter(Boolean).join("; ") || null,
+      note: [this.access.note, this.transportNote()].filter(Boolean).join("; ") || null,
     });
     this.ui.setStatus(status.text);
     this.ui.markers.set("present", status.present);
     this.ui.markers.set("locked", status.locked.join(","));
+  }
+
+  /** The status note of a view that does not use HTTP (the comm or a saved page): why. */
+  private transportNote(): string | null {
+    const transport = this.transport;
+    if (!transport || transport.kind === "http") return null;
+    return transport.kind === "comm" ? `through the kernel: ${transport.reason}` : transport.reason;
   }
 
   setSelection(selection: number[]): void {

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from . import static_page
 from .client.discovery import Endpoint, discover
 from .client.errors import ServerNotFoundError
 from .client.hub_service import find_service, viewer_token
@@ -206,6 +207,19 @@ class Viewer(anywidget.AnyWidget):
             frames.append(value)
         else:
             frames[self.step] = value
+
+    #: The traits a saved page (:meth:`save_html`) keeps: how the frames are shown.
+    _SHOWN = ("step", "selection", "height", "color_by", "colormap", "color_range", "vectors",
+              "vector_scale", "vector_color", "repeat", "wrap", "measurements")
+
+    def save_html(self, path: str | os.PathLike, frames: Iterable[ase.Atoms] | None = None, *,
+                  max_mb: float = static_page.MAX_MB) -> Path:
+        """Write one self-contained HTML page that plays ``frames`` (default: all of this
+        viewer's room) back as this viewer shows them, from a file:// URL with no server and
+        no kernel. ``ValueError`` if the frames take more than ``max_mb`` MB."""
+        traits = {name: getattr(self, name) for name in self._SHOWN}
+        return static_page.write_page(path, self.frames[:] if frames is None else frames,
+                                      _bundle().read_bytes(), traits, self.room, max_mb)
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"
