@@ -165,7 +165,8 @@ class CommSocket implements SocketLike {
   }
 }
 
-/** Why the zndraw API cannot be used from this page (null: it can). */
+/** Why the zndraw API cannot be reached from this page (null: it can, or it answered with
+ * an error of its own, such as refused credentials: that shows as it would over HTTP). */
 async function unreachable(data: DataClient): Promise<string | null> {
   try {
     await data.health();
@@ -173,8 +174,7 @@ async function unreachable(data: DataClient): Promise<string | null> {
   } catch (error) {
     if (error instanceof ApiError && error.code === "extension_missing") return "no zndraw extension on this page's server";
     if (error instanceof ApiError && error.status === 0) return "the zndraw server cannot be reached from this page";
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return "this page may not use the zndraw server";
-    return `the zndraw server answered: ${(error as Error).message}`;
+    return null;
   }
 }
 
