@@ -157,6 +157,11 @@ export class DataClient {
     return { length: read.length, seq: read.seq, orderVersion: read.order_version, frames: framesOf(read) };
   }
 
+  /** Reverse (``undo``) or re-apply (``redo``) this session's last change in the room. */
+  replay(room: string, action: "undo" | "redo"): Promise<{ seq: number; order_version: number }> {
+    return this.json("POST", `${this.roomPath(room)}/${action}`);
+  }
+
   /** Replace only the positions of frame ``index`` (a PATCH with a batch of one). */
   patchPositions(room: string, index: number, baseVersion: number, positions: Float64Array | Float32Array): Promise<{ seq: number; version: number }> {
     const n = positions.length / 3;

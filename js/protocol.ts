@@ -65,11 +65,21 @@ export const requests = {
   ping: (): RequestOf<"ping"> => ({ type: "ping" }),
 };
 
+/** A bookmark of the room: a frame and, if saved with one, the camera to look from (the
+ * view's camera state, a small object of numbers: position, target, up, fov, ...). */
+export interface Bookmark {
+  frame: number;
+  camera: Record<string, number | boolean | number[]> | null;
+}
+
 // -- replies (server -> client) -------------------------------------------------------------
 export interface JoinReply {
   room: RoomInfo;
   leases: Lease[];
   presence: Present[];
+  /** Each user's selection (absent from servers before shared selections). */
+  selections?: Record<string, number[]>;
+  bookmarks?: Record<string, Bookmark>;
 }
 
 /** The body of a successful reply to each request type. */
@@ -178,10 +188,22 @@ export interface AccessEvent extends EventBase {
 export interface RoomDeleted extends EventBase {
   type: "room_deleted";
 }
+/** A user's selection changed (``key``: the user; null: cleared away). */
+export interface SelectionEvent extends EventBase {
+  type: "selection";
+  key: string;
+  value: number[] | null;
+}
+/** A bookmark was set (``key``: its name) or deleted (``value`` null). */
+export interface BookmarkEvent extends EventBase {
+  type: "bookmark";
+  key: string;
+  value: Bookmark | null;
+}
 
 /** Events that bump the room's seq by one (and can be re-read with `events?since=`). */
 export type DataEvent = FramesInserted | FramesDeleted | FramesSpliced | FrameUpdated;
-export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted;
+export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted | SelectionEvent | BookmarkEvent;
 
 export const DATA_EVENTS: ReadonlySet<string> = new Set<DataEvent["type"]>([
   "frames_inserted",

@@ -68,6 +68,11 @@ OPERATIONS = {
     "release_all": ((), Action.WRITE, None),
     "set_step": (("r", 0), Action.WRITE, "r"),
     "events_since": (("r", 0), Action.READ, "r"),
+    "selections": (("r",), Action.READ, "r"),
+    "set_selection": (("r", [0]), Action.READ, "r"),  # your own selection: no data changes
+    "bookmarks": (("r",), Action.READ, "r"),
+    "set_bookmark": (("r", "b", {"frame": 0}), Action.WRITE, "r"),
+    "delete_bookmark": (("r", "b"), Action.WRITE, "r"),
 }
 KEYWORDS = {"insert": {"index": None, "order_base": 1}, "replace": {"base_version": 1},
             "delete": {"order_base": 1},

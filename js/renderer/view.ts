@@ -5,7 +5,7 @@ import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { Frame } from "../frames";
 import { wrap, type Vec3 } from "../geometry";
 import { Coloring, type ColoringOptions, type ColorKey } from "./coloring";
-import { createLayers, type Layers, type Measurement, type ShownFrame } from "./layers";
+import { createLayers, type Layers, type MarkGroup, type Measurement, type ShownFrame } from "./layers";
 import { isPeriodic } from "./layers/bonds";
 import type { VectorOptions } from "./layers/vectors";
 
@@ -207,6 +207,17 @@ export class Renderer {
   setSelection(indices: Iterable<number>): void {
     this.layers.atoms.setSelection(indices);
     this.requestRender();
+  }
+
+  /** Mark other people's selections, each group in its colour. */
+  setMarks(groups: MarkGroup[]): void {
+    this.layers.marks.setMarks(groups);
+    this.requestRender();
+  }
+
+  /** How many atoms other people's selections mark on screen. */
+  get markedCount(): number {
+    return this.layers.marks.count;
   }
 
   /** Point the camera at everything the layers draw (atoms and cell). */

@@ -88,7 +88,7 @@ describe("DragEditTool", () => {
     const host = { renderer, selection: () => [0], frame: () => null, readOnly: () => readOnly } as unknown as EditHost;
     return { tool: new DragEditTool(host), picks };
   }
-  const press = { x: 1, y: 1, extend: false, event: {} as PointerEvent } satisfies PointerInput;
+  const press = { x: 1, y: 1, extend: false, rotate: false, event: {} as PointerEvent } satisfies PointerInput;
 
   it("takes no press on a selected atom in a read-only room (so asks no lease)", () => {
     const readOnly = tool(true);

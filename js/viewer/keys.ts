@@ -12,6 +12,8 @@ export type Command =
   | "screenshot"
   | "clearSelection"
   | "selectAll"
+  | "undo"
+  | "redo"
   | "keepMeasurement";
 
 interface Binding {
@@ -36,6 +38,11 @@ const BINDINGS: Binding[] = [
   { key: "s", command: "screenshot" },
   { key: "Escape", command: "clearSelection" },
   { key: "a", mod: true, command: "selectAll" },
+  // With Shift held the key reads "Z" (or "z" where Caps Lock is on).
+  { key: "z", mod: true, shift: false, command: "undo" },
+  { key: "z", mod: true, shift: true, command: "redo" },
+  { key: "Z", mod: true, shift: true, command: "redo" },
+  { key: "y", mod: true, command: "redo" },
   { key: "m", command: "keepMeasurement" },
 ];
 

@@ -37,8 +37,17 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
-  /** data-zndraw-transport: how the view reaches its room, "http" or "comm" (js/transport.ts). */
+  /** data-zndraw-transport: how the view reaches its room, "http", "comm" or "static" (js/transport.ts). */
   transport: string;
+  /** data-zndraw-history: the last undo/redo, "<undo|redo> <outcome> <count>" (outcome: ok
+   * or the server's error code; count: undos and redos tried so far). */
+  history: string;
+  /** data-zndraw-marked: atoms of other people's selections drawn. */
+  marked: number;
+  /** data-zndraw-bookmarks: the room's bookmarks listed. */
+  bookmarks: number;
+  /** data-zndraw-bookmark: the bookmark last jumped to. */
+  bookmark: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -61,6 +70,10 @@ const KEYS: { [K in Marker]: string } = {
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
   transport: "zndrawTransport",
+  history: "zndrawHistory",
+  marked: "zndrawMarked",
+  bookmarks: "zndrawBookmarks",
+  bookmark: "zndrawBookmark",
 };
 
 /** The data-role of each toolbar control the tests click or read. */

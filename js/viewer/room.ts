@@ -56,6 +56,8 @@ export class RoomLink {
     nav.reset();
     presenter.holder = null;
     viewer.presence.clear();
+    viewer.selections.clear();
+    viewer.bookmarks.clear();
     viewer.access.clear();
     viewer.updateStatus();
     if (!room) {
@@ -117,6 +119,8 @@ export class RoomLink {
     const leases = reply.leases ?? [];
     viewer.access.update(reply.room);
     viewer.presence.joined(reply.presence ?? [], leases);
+    viewer.selections.joined(reply.selections, viewer.model.model.get("selection") ?? []);
+    viewer.bookmarks.joined(reply.bookmarks);
     presenter.joined(leases);
     viewer.updateStatus();
     void this.sync?.resync();
@@ -211,6 +215,10 @@ export class RoomLink {
       viewer.updateStatus();
     } else if (event.type === "access") {
       void viewer.access.changedOnServer();
+    } else if (event.type === "selection") {
+      viewer.selections.event(event);
+    } else if (event.type === "bookmark") {
+      viewer.bookmarks.event(event);
     }
   }
 }

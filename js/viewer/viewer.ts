@@ -5,6 +5,7 @@ import type { DataClient } from "../data";
 import { newSessionId } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
+import { deleteBookmark, putBookmark, putSelection } from "../shared";
 import type { FrameStore } from "../store";
 import { RoomAccess } from "./access";
 import { Analysis } from "./analysis";
@@ -12,6 +13,11 @@ import { Controls } from "./controls";
 import { bindKeys, Command } from "./keys";
 import { credentials, Model, ModelListeners, StepTrait } from "./model";
 import { Navigator } from "./navigator";
+import { BookmarkList } from "./parts/bookmarks";
+import { applyCamera, cameraState } from "./parts/camera";
+import { History } from "./parts/history";
+import { SelectionLegend } from "./parts/legend";
+import { SharedSelections } from "./parts/selections";
 import { Playback } from "./playback";
 import { Presence } from "./presence";
 import { Presenter } from "./presenter";
@@ -40,6 +46,11 @@ export class Viewer {
   readonly access: RoomAccess;
   readonly model: ModelListeners;
   readonly step: StepTrait;
+  /** Each user's selection in the room (this user's is the view's own). */
+  readonly selections: SharedSelections;
+  readonly bookmarks: BookmarkList;
+  private readonly history: History;
+  private historyCount = 0;
   private readonly room: RoomLink;
   private readonly session = newSessionId();
   private editTool: DragEditTool | null = null;
@@ -107,6 +118,8 @@ export class Viewer {
       screenshot: () => this.downloadScreenshot(),
       clearSelection: () => this.setSelection([]),
       selectAll: () => this.setSelection(Array.from({ length: this.renderer?.atomCount ?? 0 }, (_, i) => i)),
+      undo: () => void this.history.run("undo"),
+      redo: () => void this.history.run("redo"),
       keepMeasurement: () => this.analysis?.keepSelection(),
     };
     this.ui = new Controls(el, Number(model.get("height") ?? 0), this.playback.fps, {
@@ -116,6 +129,39 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    const legend = new SelectionLegend(this.ui.view);
+    this.selections = new SharedSelections({
+      user: () => this.control?.user ?? "",
+      send: (atoms) => putSelection(this.data, this.room.name, atoms),
+      showOwn: (atoms) => this.showSelection(atoms),
+      showOthers: (groups) => {
+        this.renderer?.setMarks(groups);
+        legend.show(groups);
+        this.ui.markers.set("marked", groups.reduce((n, g) => n + g.atoms.length, 0));
+      },
+      failed: (error) => this.ui.setBanner(`your selection is not shared: ${error.message}`, UNDONE_MS),
+    });
+    this.history = new History({
+      room: () => this.room.name,
+      data: () => this.data,
+      readOnly: () => this.access.readOnly,
+      settled: () => this.editTool?.settled() ?? Promise.resolve(),
+      who: (session) => this.presence.who(session, this.control?.session),
+      banner: (text) => this.ui.setBanner(text, UNDONE_MS),
+      done: (action, outcome) => this.ui.markers.set("history", `${action} ${outcome} ${++this.historyCount}`),
+    });
+    this.bookmarks = new BookmarkList(this.ui.view, {
+      readOnly: () => this.access.readOnly,
+      jump: (name, bookmark) => {
+        this.userGo(bookmark.frame);
+        if (bookmark.camera && this.renderer) applyCamera(this.renderer, bookmark.camera);
+        this.ui.markers.set("bookmark", name);
+      },
+      add: (name) => putBookmark(this.data, this.room.name, name, { frame: Math.max(0, this.nav.displayed), camera: this.renderer ? cameraState(this.renderer) : null }),
+      remove: (name) => deleteBookmark(this.data, this.room.name, name),
+      failed: (error) => this.ui.setBanner(`bookmark not saved: ${error.message}`, UNDONE_MS),
+      changed: (count) => this.ui.markers.set("bookmarks", count),
+    });
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
   }
@@ -159,6 +205,7 @@ export class Viewer {
     });
     this.model.on("change:selection", () => {
       renderer.setSelection(selection());
+      this.selections.share(selection()); // set from the kernel: the room hears it too
       this.analysis?.selectionChanged();
     });
     renderer.setSelection(selection());
@@ -239,6 +286,7 @@ export class Viewer {
     } else {
       this.ui.markers.delete("readonly");
     }
+    this.bookmarks.render();
     this.updateStatus();
   }
 
@@ -265,7 +313,14 @@ export class Viewer {
     return transport.kind === "comm" ? `through the kernel: ${transport.reason}` : transport.reason;
   }
 
+  /** The user selected ``selection`` here: the trait, the view and the room follow. */
   setSelection(selection: number[]): void {
+    this.showSelection(selection);
+    this.selections.share(selection);
+  }
+
+  /** Show ``selection`` as this view's (and the widget's ``selection`` trait). */
+  private showSelection(selection: number[]): void {
     this.model.model.set("selection", selection);
     this.model.model.save_changes();
     this.renderer?.setSelection(selection);

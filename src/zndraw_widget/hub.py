@@ -227,4 +227,6 @@ def coalescing_key(message: dict[str, Any]) -> tuple | None:
         return ("lease", message.get("room"), message.get("target"))
     if kind == "presence":
         return ("presence", message.get("room"), message.get("session"))
+    if kind in ("selection", "bookmark"):  # the latest entry of a user or a name
+        return (kind, message.get("room"), message.get("key"))
     return None

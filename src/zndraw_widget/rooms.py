@@ -31,6 +31,7 @@ from .limits import Limits
 from .metrics import Metrics
 from .policy import AccessPolicy, Action, Policy, Role, check_grants
 from .sessions import SessionClaims
+from .shared import BOOKMARK, SELECTION, check_bookmark, check_bookmark_name, check_selection
 from .state.base import (
     ORDER,
     Commit,
@@ -475,6 +476,39 @@ class RoomService:
         dead -= await self.store.live_segments()
         await in_thread(self.storage.delete_segments, dead)
         return len(dead)
+
+    # -- selections and bookmarks ---------------------------------------------------------
+    async def selections(self, caller: Caller, room: str) -> dict[str, list[int]]:
+        """Every user's selection of atoms in ``room``: ``{user: [index, ...]}``."""
+        return await self.store.shared(await self._room(caller, Action.READ, room), SELECTION)
+
+    async def set_selection(self, caller: Caller, room: str, atoms: Any) -> list[int]:
+        """Share the caller's selection (their user's, one per user) with the room. A reader
+        may: it changes no data."""
+        atoms = check_selection(atoms)
+        await self.store.set_shared(await self._room(caller, Action.READ, room), SELECTION,
+                                    caller.user, atoms)
+        return atoms
+
+    async def bookmarks(self, caller: Caller, room: str) -> dict[str, dict[str, Any]]:
+        """The room's bookmarks: ``{name: {"frame", "camera"}}``."""
+        return await self.store.shared(await self._room(caller, Action.READ, room), BOOKMARK)
+
+    async def set_bookmark(self, caller: Caller, room: str, name: Any, value: Any
+                           ) -> dict[str, Any]:
+        """Add or replace bookmark ``name``: a frame of the room and a camera (or None)."""
+        name = check_bookmark_name(name)
+        room = await self._room(caller, Action.WRITE, room)
+        bookmark = check_bookmark(value, (await self.store.room_info(room)).length)
+        await self.store.set_shared(room, BOOKMARK, name, bookmark)
+        return bookmark
+
+    async def delete_bookmark(self, caller: Caller, room: str, name: Any) -> None:
+        name = check_bookmark_name(name)
+        room = await self._room(caller, Action.WRITE, room)
+        if name not in await self.store.shared(room, BOOKMARK):
+            raise NotFound(f"room {room!r} has no bookmark {name!r}")
+        await self.store.set_shared(room, BOOKMARK, name, None)
 
     # -- leases and step ------------------------------------------------------------------
     async def leases(self, caller: Caller, room: str) -> list[Lease]:

@@ -56,7 +56,8 @@ class Viewer(anywidget.AnyWidget):
     the notebook: each view asks this kernel for it.
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
-    set it to move the view), ``selection`` (selected atom indices, both ways); and what the
+    set it to move the view), ``selection`` (selected atom indices, both ways; the view
+    shares it with the room as your selection, ``viewer.frames.selection``); and what the
     view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
     ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
     and ``measurements`` (the view's measured values; set atom groups to measure them).

@@ -181,6 +181,35 @@ class ViewerPage:
                      y: rect.top + (1 - v.y) / 2 * rect.height}};
         }}""", atom)
 
+    def selection(self) -> list[int]:
+        """The viewer's own selection (its widget's ``selection`` trait)."""
+        return self.page.evaluate(f"() => {_VIEWER_OBJECT}.model.model.get('selection')")
+
+    def drawn_positions(self) -> list[float]:
+        """The positions the viewer draws (x, y, z of each atom in turn)."""
+        return self.page.evaluate(f"() => Array.from({_VIEWER_OBJECT}.renderer.positions)")
+
+    def wait_drawn_atom(self, atom: int, position: list[float], tolerance: float = 1e-3) -> None:
+        """Wait until the viewer draws ``atom`` at ``position``."""
+        self.page.wait_for_function(f"""(a) => {{
+            const p = {_VIEWER_OBJECT}.renderer.positions;
+            return p.length > 3 * a.atom && [0, 1, 2].every(
+                k => Math.abs(p[3 * a.atom + k] - a.position[k]) < a.tolerance);
+        }}""", arg={"atom": atom, "position": position, "tolerance": tolerance})
+
+    def drag(self, point: dict[str, float], dx: float, dy: float, hold: str | None = None) -> None:
+        """Press at ``point``, move by (dx, dy) in steps and release, with key ``hold``
+        (``Alt``, ...) held if given."""
+        mouse, keyboard = self.page.mouse, self.page.keyboard
+        mouse.move(point["x"], point["y"])
+        if hold:
+            keyboard.down(hold)
+        mouse.down()
+        mouse.move(point["x"] + dx, point["y"] + dy, steps=6)
+        mouse.up()
+        if hold:
+            keyboard.up(hold)
+
     def drop_control_socket(self) -> None:
         """Close the control websocket as a network failure would."""
         self.page.evaluate(f"() => {_VIEWER_OBJECT}.control.socket.close()")

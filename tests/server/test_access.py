@@ -108,7 +108,8 @@ def state(clients, room: str) -> Any:
     ann = clients["ann"]
     info = ann.get(f"rooms/{room}").json()
     frames = codec.decode(ann.get(f"rooms/{room}/frames").content)
-    return info, frames["ids"], list(frames["versions"]), ann.get(f"rooms/{room}/access").json()
+    return (info, frames["ids"], list(frames["versions"]), ann.get(f"rooms/{room}/access").json(),
+            ann.get(f"rooms/{room}/bookmarks").json())
 
 
 def outcome(response: httpx.Response) -> str:
@@ -150,6 +151,15 @@ HTTP = {
                            ("not_found", "nothing to redo")),
     "POST lease": Operation("write", lambda c, r: c.post(f"rooms/{r}/leases/order", json={})),
     "DELETE lease": Operation("write", lambda c, r: c.delete(f"rooms/{r}/leases/order")),
+    "GET selection": Operation("read", lambda c, r: c.get(f"rooms/{r}/selection")),
+    # a reader shares their own selection: it changes no data
+    "PUT selection": Operation("read", lambda c, r: c.put(f"rooms/{r}/selection",
+                                                          json={"atoms": [0, 2]})),
+    "GET bookmarks": Operation("read", lambda c, r: c.get(f"rooms/{r}/bookmarks")),
+    "PUT bookmark": Operation("write", lambda c, r: c.put(f"rooms/{r}/bookmarks/start",
+                                                          json={"frame": 0})),
+    "DELETE bookmark": Operation("write", lambda c, r: c.delete(f"rooms/{r}/bookmarks/none"),
+                                 ("not_found", "no bookmark")),
     "PUT access": Operation("admin", lambda c, r: c.put(
         f"rooms/{r}/access", json={"grants": {**GRANTS, "user:zed": "read"}})),
     "DELETE room": Operation("admin", lambda c, r: c.delete(f"rooms/{r}")),

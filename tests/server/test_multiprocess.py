@@ -76,6 +76,18 @@ def test_two_processes_see_each_others_writes_and_events(two_servers, tmp_path):
         back = codec.decode((await call(first, "GET", f"rooms/{room}/frames", index="1")).body)
         np.testing.assert_allclose(FrameBatch.from_wire(back).frame(0)["positions"], moved)
         assert list(back["versions"]) == [2]
+
+        # A selection and a bookmark set through one process reach the other's views.
+        selected = await call(first, "PUT", f"rooms/{room}/selection",
+                              json.dumps({"atoms": [2, 0]}))
+        assert selected.code == 200
+        event = await watcher.event(lambda e: e["type"] == "selection")
+        assert event["value"] == [2, 0]
+        marked = await call(first, "PUT", f"rooms/{room}/bookmarks/end", json.dumps({"frame": 2}))
+        assert marked.code == 200
+        assert (await watcher.event(lambda e: e["type"] == "bookmark"))["key"] == "end"
+        listed = json.loads((await call(second, "GET", f"rooms/{room}/bookmarks")).body)
+        assert listed == {"bookmarks": {"end": {"frame": 2, "camera": None}}}
         watcher.close()
 
     asyncio.run(scenario())

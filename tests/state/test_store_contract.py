@@ -17,11 +17,13 @@ from zndraw_widget.errors import (
     KeyReused,
     Locked,
     NotFound,
+    PayloadTooLarge,
 )
 from zndraw_widget.state.base import (
     ORDER,
     PRESENTER,
     REMEMBERED_KEYS,
+    SHARED_KINDS,
     FrameRef,
     Idempotency,
     SliceSpec,
@@ -521,6 +523,59 @@ async def test_presence(store):
 
 
 @pytest.mark.asyncio
+async def test_shared_annotations_are_kept_announced_bounded_and_deleted(store, monkeypatch):
+    """A room's shared entries (selections by user, bookmarks by name): set, replaced and
+    deleted with an event each that leaves seq alone; a new key past the limit fails whole;
+    they go with the room."""
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    subscription = await store.subscribe("r")
+    event = await store.set_shared("r", "selection", "alice", [3, 1])
+    assert event == {"type": "selection", "room": "r", "key": "alice", "value": [3, 1], "seq": 1}
+    await store.set_shared("r", "selection", "bob", [])
+    await store.set_shared("r", "selection", "alice", [2])
+    await store.set_shared("r", "bookmark", "top", {"frame": 0, "camera": {"fov": 40}})
+    assert await store.shared("r", "selection") == {"alice": [2], "bob": []}
+    assert await store.shared("r", "bookmark") == {"top": {"frame": 0, "camera": {"fov": 40}}}
+    deleted = await store.set_shared("r", "bookmark", "top", None)
+    assert deleted["value"] is None and await store.shared("r", "bookmark") == {}
+    seen = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(5)]
+    assert [(e["type"], e["key"], e["seq"]) for e in seen] == [
+        ("selection", "alice", 1), ("selection", "bob", 1), ("selection", "alice", 1),
+        ("bookmark", "top", 1), ("bookmark", "top", 1)]
+    assert (await store.room_info("r")).seq == 1
+    monkeypatch.setitem(SHARED_KINDS, "bookmark", 2)
+    await store.set_shared("r", "bookmark", "one", {"frame": 0})
+    await store.set_shared("r", "bookmark", "two", {"frame": 0})
+    await store.set_shared("r", "bookmark", "two", {"frame": 0, "camera": None})  # replaced
+    with fails(PayloadTooLarge, Failure.TOO_MANY):
+        await store.set_shared("r", "bookmark", "three", {"frame": 0})
+    assert sorted(await store.shared("r", "bookmark")) == ["one", "two"]
+    with fails(NotFound, Failure.NO_ROOM):
+        await store.set_shared("gone", "bookmark", "x", {"frame": 0})
+    await store.delete_room("r")
+    await store.create_room("r", [], [], 2.0)
+    assert await store.shared("r", "selection") == {} == await store.shared("r", "bookmark")
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_memory_store_keeps_shared_annotations_across_restarts(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await store.set_shared("r", "selection", "ann", [1, 2])
+    await store.set_shared("r", "bookmark", "b", {"frame": 0, "camera": None})
+    await store.close()
+    again = MemoryStore(tmp_path)  # from the journal
+    assert await again.shared("r", "selection") == {"ann": [1, 2]}
+    again._snapshot()
+    await again.close()
+    snapshotted = MemoryStore(tmp_path)  # from the snapshot
+    assert await snapshotted.shared("r", "bookmark") == {"b": {"frame": 0, "camera": None}}
+    await snapshotted.close()
+
+
+@pytest.mark.asyncio
 async def test_presence_not_renewed_expires(store):
     """A session whose server died without a goodbye fades out of the room."""
     await store.create_room("r", [], [], 1.0)
@@ -869,6 +924,8 @@ async def _fill_for_export(store) -> None:
     await store.create_room("q", (await store.resolve("r", ALL)).refs, ["n1", "n2"], 2.5)
     await store.set_room_fields("q", {"description": "a copy", "expires": 99.5})
     await store.set_default_room("q")
+    await store.set_shared("r", "selection", "alice", [1, 2])
+    await store.set_shared("r", "bookmark", "start", {"frame": 0, "camera": None})
 
 
 @pytest.mark.asyncio
@@ -881,6 +938,8 @@ async def test_export_import_round_trip(store, store_kind, tmp_path, request):
     assert len(r["records"]["s:1"]["undo"]) == 2 and len(r["records"]["s:2"]["undo"]) == 1
     assert [e["seq"] for e in r["events"]] == [1, 2, 3] and r["created"] == 1.5
     assert state["default"] == "q" and state["hashes"]["sha256:b2"] == "seg2/0"
+    assert r["shared"] == {"selection": {"alice": [1, 2]},
+                           "bookmark": {"start": {"frame": 0, "camera": None}}}
 
     url = request.getfixturevalue("redis_url") if store_kind == "redis" else None
     for kind in {store_kind, "memory"}:  # the same kind and the embedded one
@@ -900,6 +959,7 @@ async def test_export_import_round_trip(store, store_kind, tmp_path, request):
         q = await fresh.room_info("q")
         assert (q.description, q.expires) == ("a copy", 99.5)
         assert await fresh.expire_rooms(100.0, 10.0) == ["q"]  # still ephemeral
+        assert await fresh.shared("r", "selection") == {"alice": [1, 2]}
         await fresh.close()
     if store_kind == "memory-persisted":  # the import was journaled: a reopen has it
         reopened = MemoryStore(tmp_path / "fresh" / "state")

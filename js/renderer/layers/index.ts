@@ -5,6 +5,7 @@ import { BondsLayer } from "./bonds";
 import { CellLayer } from "./cell";
 import { ImagesLayer } from "./images";
 import type { Layer } from "./layer";
+import { MarksLayer } from "./marks";
 import { MeasurementsLayer } from "./measurements";
 import { VectorsLayer } from "./vectors";
 
@@ -12,6 +13,8 @@ export interface Layers {
   /** The atoms: picking, selection and the atom count go through them. */
   atoms: AtomsLayer;
   bonds: BondsLayer;
+  /** Other people's selections, in their colours. */
+  marks: MarksLayer;
   vectors: VectorsLayer;
   /** Periodic images of the atoms, bonds and arrows. */
   images: ImagesLayer;
@@ -28,9 +31,11 @@ export function createLayers(overlay: HTMLElement): Layers {
   const vectors = new VectorsLayer();
   const images = new ImagesLayer([atoms, bonds, vectors]);
   const measurements = new MeasurementsLayer(overlay);
-  return { atoms, bonds, vectors, images, measurements, all: [atoms, bonds, vectors, new CellLayer(), images, measurements] };
+  const marks = new MarksLayer(atoms);
+  return { atoms, bonds, vectors, images, measurements, marks, all: [atoms, bonds, vectors, new CellLayer(), images, measurements, marks] };
 }
 
 export type { Layer, ShownFrame } from "./layer";
 export { BOND_LIMIT } from "./bonds";
+export type { MarkGroup } from "./marks";
 export type { Measurement } from "./measurements";

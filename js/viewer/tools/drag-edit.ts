@@ -1,7 +1,8 @@
-// Drag the selected atoms in the plane facing the camera, then save the move: the frame's
-// lease over the control channel, a PATCH of the positions with the frame's version, the
-// lease given back. A refusal (locked, changed meanwhile) undoes the move and says why.
-import type { Vector3 } from "three";
+// Drag the selected atoms in the plane facing the camera (with Alt or R held: rotate them
+// about their centre, as a trackball), then save the move as one versioned edit: the
+// frame's lease over the control channel, a PATCH of the positions with the frame's version,
+// the lease given back. A refusal (locked, changed meanwhile) undoes the move and says why.
+import { Quaternion, Vector3 } from "three";
 import { ControlClient, ControlError } from "../../control";
 import { ApiError, DataClient } from "../../data";
 import type { Frame } from "../../frames";
@@ -11,6 +12,8 @@ import type { PointerInput, Tool } from "./tool";
 
 /** Seconds the frame's lease lives while a move is saved. */
 const EDIT_LEASE_TTL = 10;
+/** Radians a rotating drag turns the selection per pixel. */
+const RADIANS_PER_PIXEL = 0.01;
 
 export interface EditHost {
   renderer: Renderer;
@@ -37,19 +40,30 @@ interface Drag {
   atoms: number[];
   original: Float32Array;
   moved: boolean;
+  /** Rotating (about ``center``) rather than moving; ``x``, ``y``: where the press was. */
+  rotate: boolean;
+  center: Vector3;
+  x: number;
+  y: number;
 }
 
 export class DragEditTool implements Tool {
   private drag: Drag | null = null;
+  private saving: Promise<void> | null = null;
 
   constructor(private readonly host: EditHost) {}
+
+  /** Resolves once no move is being saved (an undo waits for it: it is the last change). */
+  settled(): Promise<void> {
+    return this.saving ?? Promise.resolve();
+  }
 
   /** A drag is under way (the presenter token is kept meanwhile). */
   get active(): boolean {
     return this.drag !== null;
   }
 
-  down({ x, y, extend, event }: PointerInput): boolean {
+  down({ x, y, extend, rotate, event }: PointerInput): boolean {
     const { renderer } = this.host;
     const selection = this.host.selection();
     if (extend || !selection.length || this.host.readOnly()) return false;
@@ -57,7 +71,11 @@ export class DragEditTool implements Tool {
     if (atom === null || !selection.includes(atom) || !this.host.frame()) return false;
     const p = renderer.positions;
     const start = renderer.pointOnPlane(x, y, vec(p, atom, renderer));
-    this.drag = { start, atoms: selection.filter((i) => i < p.length / 3), original: p.slice(), moved: false };
+    const atoms = selection.filter((i) => i < p.length / 3);
+    const center = new Vector3();
+    for (const i of atoms) center.add(vec(p, i, renderer));
+    center.divideScalar(atoms.length);
+    this.drag = { start, atoms, original: p.slice(), moved: false, rotate, center, x, y };
     renderer.controls.enabled = false;
     renderer.canvas.setPointerCapture(event.pointerId);
     event.preventDefault();
@@ -67,6 +85,10 @@ export class DragEditTool implements Tool {
   move({ x, y }: PointerInput): void {
     const drag = this.drag;
     if (!drag) return;
+    if (drag.rotate) {
+      this.rotate(drag, x, y);
+      return;
+    }
     const { renderer } = this.host;
     const anchor = vec(drag.original, drag.atoms[0], renderer);
     const offset = renderer.pointOnPlane(x, y, anchor).sub(drag.start);
@@ -80,12 +102,38 @@ export class DragEditTool implements Tool {
     renderer.positionsChanged();
   }
 
+  /** Turn the dragged atoms about their centre: the drag's direction on screen gives the
+   * axis (perpendicular to it, in the screen's plane), its length the angle. */
+  private rotate(drag: Drag, x: number, y: number): void {
+    const { renderer } = this.host;
+    const dx = x - drag.x, dy = y - drag.y;
+    const length = Math.hypot(dx, dy);
+    if (length < 1) return;
+    const axis = new Vector3(dy / length, dx / length, 0).applyQuaternion(renderer.camera.quaternion);
+    const turn = new Quaternion().setFromAxisAngle(axis, length * RADIANS_PER_PIXEL);
+    const p = renderer.editablePositions();
+    const o = drag.original;
+    const v = new Vector3();
+    for (const i of drag.atoms) {
+      v.set(o[3 * i], o[3 * i + 1], o[3 * i + 2]).sub(drag.center).applyQuaternion(turn).add(drag.center);
+      p[3 * i] = v.x;
+      p[3 * i + 1] = v.y;
+      p[3 * i + 2] = v.z;
+    }
+    drag.moved = true;
+    renderer.positionsChanged();
+  }
+
   up(): void {
     const drag = this.drag;
     if (!drag) return;
     this.drag = null;
     this.host.renderer.controls.enabled = true;
-    if (drag.moved) void this.commit(drag.atoms, drag.original);
+    if (drag.moved) {
+      const saving = (this.saving = this.commit(drag.atoms, drag.original).finally(() => {
+        if (this.saving === saving) this.saving = null;
+      }));
+    }
   }
 
   /** Write the dragged positions: frame lease, PATCH with base_version, release. */

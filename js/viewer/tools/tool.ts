@@ -7,6 +7,8 @@ export interface PointerInput {
   y: number;
   /** Shift, Ctrl or Cmd held: add to (or toggle in) the selection. */
   extend: boolean;
+  /** Alt held, or the R key: a drag rotates the selection instead of moving it. */
+  rotate: boolean;
   event: PointerEvent;
 }
 
@@ -21,9 +23,26 @@ export interface Tool {
  * focuses ``root`` so that the keys work. */
 export function bindTools(canvas: HTMLCanvasElement, root: HTMLElement, tools: Tool[]): void {
   let active: Tool | null = null;
+  let rKey = false;
+  root.addEventListener("keydown", (event) => {
+    if ((event.key === "r" || event.key === "R") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      rKey = true;
+      event.stopPropagation(); // the viewer's key (in a notebook, R would make the cell raw)
+    }
+  });
+  root.addEventListener("keyup", (event) => {
+    if (event.key === "r" || event.key === "R") rKey = false;
+  });
+  root.addEventListener("blur", () => (rKey = false));
   const input = (event: PointerEvent): PointerInput => {
     const rect = canvas.getBoundingClientRect();
-    return { x: event.clientX - rect.left, y: event.clientY - rect.top, extend: event.shiftKey || event.ctrlKey || event.metaKey, event };
+    return {
+      x: event.clientX - rect.left,
+      y: event.clientY - rect.top,
+      extend: event.shiftKey || event.ctrlKey || event.metaKey,
+      rotate: event.altKey || rKey,
+      event,
+    };
   };
   canvas.addEventListener("pointerdown", (event) => {
     root.focus({ preventScroll: true });

@@ -18,9 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import numpy as np
+
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
 from ..frames import Column, Frame, FrameBatch, frame_to_atoms
 from . import upload
+from .bookmarks import Bookmarks
 from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
@@ -576,6 +579,34 @@ class Room(MutableSequence["ase.Atoms"]):
         """Reverse the frames in place: one change (the content is not stored again)."""
         with self._lease:
             self[:] = self[::-1]
+
+    # -- shared with the room's views ------------------------------------------------------
+    @property
+    def selection(self) -> list[int]:
+        """Your selection of atoms in this room (one per user, shared by your views and
+        kernels; each view shows the other people's in their colour). Setting it selects
+        those atoms in your views; a reader of the room may too."""
+        reply = self._http.json("GET", f"{self._path}/selection")
+        return reply["selections"].get(reply["user"], [])
+
+    @selection.setter
+    def selection(self, atoms: Iterable[int]) -> None:
+        indices = np.asarray(atoms if isinstance(atoms, (list, np.ndarray)) else list(atoms))
+        if indices.size and (indices.ndim != 1 or indices.dtype.kind not in "iu"):
+            raise TypeError("a selection is a list (or array) of atom indices")
+        self._http.json("PUT", f"{self._path}/selection",
+                        json_body={"atoms": indices.astype(np.int64).tolist()}, retry=True)
+
+    @property
+    def selections(self) -> dict[str, list[int]]:
+        """Everyone's selection in this room: ``{user: [atom, ...]}``."""
+        return self._http.json("GET", f"{self._path}/selection")["selections"]
+
+    @property
+    def bookmarks(self) -> Bookmarks:
+        """The room's bookmarks, a mapping ``{name: {"frame", "camera"}}`` every view lists
+        (a click there jumps to the frame and camera): see :class:`Bookmarks`."""
+        return Bookmarks(self._http, self._path, self.__len__)
 
     # -- history --------------------------------------------------------------------------
     def undo(self) -> None:

@@ -152,7 +152,9 @@ class ControlHandler(websocket.WebSocketHandler):
         info = await self.service.room_info(self.caller, room)
         leases = await self.service.leases(self.caller, room)
         return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
-                "presence": present}
+                "presence": present,
+                "selections": await self.service.selections(self.caller, room),
+                "bookmarks": await self.service.bookmarks(self.caller, room)}
 
     async def _leave_room(self, request: dict[str, Any]) -> None:
         room = _room(request)

@@ -27,6 +27,7 @@ from .protocol import (
     parse_selection,
     undo_group,
 )
+from .shared import BookmarkHandler, BookmarksHandler, SelectionHandler
 
 ROOM = r"(?P<room>[^/]+)"
 
@@ -309,6 +310,9 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/events", EventsHandler),
         (rf"/rooms/{ROOM}/access", AccessHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
+        (rf"/rooms/{ROOM}/selection", SelectionHandler),
+        (rf"/rooms/{ROOM}/bookmarks", BookmarksHandler),
+        (rf"/rooms/{ROOM}/bookmarks/(?P<name>[^/]+)", BookmarkHandler),
     ]
     specs = []
     for path, handler in routes:

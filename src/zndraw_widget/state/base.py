@@ -40,6 +40,9 @@ HEARTBEAT_TTL = 5.0
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 #: How many keyed writes each room remembers: the newest; older keys are forgotten.
 REMEMBERED_KEYS = 1000
+#: What a room shares besides frames (:meth:`Store.set_shared`), each kind keyed by a string,
+#: and how many entries of it a room keeps at most: each user's selection, named bookmarks.
+SHARED_KINDS = {"selection": 1000, "bookmark": 200}
 
 Record = Literal["do", "undo", "redo"]
 
@@ -354,6 +357,18 @@ class Store(ABC):
     async def forget_segments(self, segments: set[str]) -> None:
         """Drop content-hash entries pointing into ``segments`` (before they are deleted),
         so no new write deduplicates onto them."""
+
+    # -- shared annotations ---------------------------------------------------------------
+    @abstractmethod
+    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+        """Set entry ``key`` of the room's ``kind`` (one of :data:`SHARED_KINDS`) to
+        ``value`` (JSON-able, checked by the caller), or delete it when ``value`` is None;
+        tell the room with an event ``{"type": kind, "key", "value"}`` (``seq`` not bumped),
+        which is returned. ``TOO_MANY`` when a new key would pass the kind's limit."""
+
+    @abstractmethod
+    async def shared(self, room: str, kind: str) -> dict[str, Any]:
+        """Every entry of the room's ``kind``: ``{key: value}``."""
 
     # -- undo / redo ----------------------------------------------------------------------
     @abstractmethod

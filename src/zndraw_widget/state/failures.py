@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from ..errors import AlreadyExists, BadRequest, Conflict, Forbidden, KeyReused, Locked, NotFound
+from ..errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    KeyReused,
+    Locked,
+    NotFound,
+    PayloadTooLarge,
+)
 
 
 class Failure(str, Enum):
@@ -38,6 +47,7 @@ class Failure(str, Enum):
     NOT_EMPTY = "not_empty"  # rooms: importing state into a store that holds rooms
     SESSION_TAKEN = "session_taken"  # session: it is bound to another user
     KEY_REUSED = "key_reused"  # key: an idempotency key sent with another request
+    TOO_MANY = "too_many"  # kind, limit: a new shared entry past its kind's limit
 
     def error(self, **details) -> Exception:
         """The exception for this failure with ``details``."""
@@ -93,4 +103,7 @@ _EXCEPTIONS: dict[Failure, Callable[..., Exception]] = {
     Failure.KEY_REUSED: lambda key: KeyReused(
         f"the Idempotency-Key {key!r} was used for another request (a different method, "
         "path, query, session or body): use a new key for each write", key=key),
+    Failure.TOO_MANY: lambda kind, limit: PayloadTooLarge(
+        f"the room keeps at most {limit} entries of {kind}: delete some first",
+        kind=kind, limit=limit),
 }

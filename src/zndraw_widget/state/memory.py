@@ -39,6 +39,7 @@ from .base import (
     PRESENCE_TTL,
     PRESENTER,
     REMEMBERED_KEYS,
+    SHARED_KINDS,
     Commit,
     FrameRef,
     Idempotency,
@@ -82,6 +83,7 @@ class _Room:
     grants: dict[str, str] = field(default_factory=dict)
     # idempotency key -> [digest, seq, order_version, versions], oldest first
     remembered: dict[str, list[Any]] = field(default_factory=dict)
+    shared: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> {key: value}
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
@@ -227,7 +229,7 @@ class MemoryStore(Store):
             "rooms": [
                 [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
                  r.step, r.logged_events(), r.records, r.owner, r.grants, r.remembered,
-                 r.fields]
+                 r.fields, r.shared]
                 for r in self._rooms.values()
             ],
         }
@@ -251,13 +253,13 @@ class MemoryStore(Store):
         self._hashes = state["hashes"]
         self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
         for (name, created, order, frames, history, order_version, seq, step, events,
-             records, *later) in state["rooms"]:  # added since: owner, grants, keys, fields
+             records, *later) in state["rooms"]:  # added since: owner ... shared
             room = _Room(name, created, order, frames, history, order_version, seq, step)
             for event in events:
                 room.log_event(event)
             room.records = records
-            defaults = [None, {}, {}, {}]  # absent from older snapshots: open, nothing remembered
-            room.owner, room.grants, room.remembered, room.fields = (
+            defaults = [None, {}, {}, {}, {}]  # absent from older snapshots: open, nothing kept
+            room.owner, room.grants, room.remembered, room.fields, room.shared = (
                 later + defaults[len(later):])
             self._rooms[name] = room
 
@@ -692,6 +694,7 @@ class MemoryStore(Store):
                         if stacks["undo"] or stacks["redo"]},
             "owner": r.owner, "grants": r.grants,
             "description": r.fields.get("description", ""), "expires": r.fields.get("expires"),
+            "shared": {kind: entries for kind, entries in r.shared.items() if entries},
         } for r in self._rooms.values()]
         state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
         return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
@@ -712,9 +715,32 @@ class MemoryStore(Store):
                 room.log_event(event)
             room.records = dict(r["records"])
             room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
+            room.shared = {kind: dict(entries) for kind, entries in (r.get("shared") or {}).items()}
             self._rooms[room.name] = room
         self._hashes.update(state["hashes"])
         self._default = state["default"]
+
+    # -- shared annotations ---------------------------------------------------------------
+    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+        self._log("set_shared", room, kind, key, value)
+        return self._emit(self._rooms[room], {"type": kind, "room": room, "key": key,
+                                              "value": value}, data=False)
+
+    def _check_set_shared(self, room: str, kind: str, key: str, value: Any) -> None:
+        entries = self._room(room).shared.get(kind, {})
+        limit = SHARED_KINDS[kind]
+        if value is not None and key not in entries and len(entries) >= limit:
+            raise Failure.TOO_MANY.error(kind=kind, limit=limit)
+
+    def _apply_set_shared(self, room: str, kind: str, key: str, value: Any) -> None:
+        entries = self._rooms[room].shared.setdefault(kind, {})
+        if value is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = value
+
+    async def shared(self, room: str, kind: str) -> dict[str, Any]:
+        return dict(self._room(room).shared.get(kind, {}))
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]

@@ -22,6 +22,7 @@ from ..base import (
     ORDER,
     PRESENTER,
     REMEMBERED_KEYS,
+    SHARED_KINDS,
     frame_target,
 )
 from ..failures import Failure
@@ -33,7 +34,8 @@ LEASE_GRACE_MS = 60_000
 _CONSTANTS = {"EVENT_LOG_LENGTH": EVENT_LOG_LENGTH, "EVENT_LOG_BYTES": EVENT_LOG_BYTES,
               "GRACE_MS": LEASE_GRACE_MS, "ORDER": ORDER,
               "PRESENTER": PRESENTER, "FRAME": frame_target(""),
-              "REMEMBERED_KEYS": REMEMBERED_KEYS}
+              "REMEMBERED_KEYS": REMEMBERED_KEYS,
+              "SHARED_KINDS": "{" + ", ".join(f"'{kind}'" for kind in SHARED_KINDS) + "}"}
 
 
 def _sources() -> dict[str, str]:

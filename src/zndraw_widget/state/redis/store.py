@@ -23,6 +23,8 @@ Redis, not a cluster):
 - ``room:{name}:lease:{target}``: JSON ``{room, target, holder, expires}`` (expires in ms);
   ``room:{name}:leases`` is the set of its targets, ``session:{session}:leases`` the set of
   a session's lease keys and ``leases`` all lease keys scored by expiry, for the sweeper
+- ``room:{name}:shared:{kind}``: hash key -> JSON value of the room's shared annotations
+  (``SHARED_KINDS``: each user's selection, bookmarks by name)
 - ``room:{name}:remembered``: hash idempotency key -> JSON ``[digest, seq, order_version,
   versions]``; ``room:{name}:remembered:keys`` the list of those keys, oldest first
 - ``processes``: sorted set of server processes scored by their heartbeat's expiry (ms);
@@ -55,6 +57,7 @@ from ...errors import BackendUnavailable
 from ..base import (
     HEARTBEAT_TTL,
     PRESENCE_TTL,
+    SHARED_KINDS,
     Commit,
     FrameRef,
     Idempotency,
@@ -116,7 +119,7 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 
 
 def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], frames: list[str],
-                   events: list[str], lists: list[Any]) -> dict[str, Any]:
+                   events: list[str], lists: list[Any], shared: list[Any]) -> dict[str, Any]:
     """One room of the export_state script's reply in the form of ``Store.export_state``."""
     meta_of = _pairs(meta)
     history: dict[str, list[Any]] = {}
@@ -137,6 +140,8 @@ def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], fr
         "owner": meta_of.get("owner"), "grants": json.loads(meta_of.get("grants") or "{}"),
         "description": meta_of.get("description", ""),
         "expires": float(meta_of["expires"]) if "expires" in meta_of else None,
+        "shared": {kind: {key: json.loads(value) for key, value in _pairs(entries).items()}
+                   for kind, entries in zip(shared[::2], shared[1::2], strict=True) if entries},
     }
 
 
@@ -356,10 +361,22 @@ class RedisStore(Store):
                 "owner": r.get("owner"), "grants": _json(r.get("grants") or {}),
                 "description": r.get("description") or "",
                 "expires": None if r.get("expires") is None else repr(float(r["expires"])),
+                "shared": [[kind, [x for key, value in entries.items() for x in (key, _json(value))]]
+                           for kind, entries in (r.get("shared") or {}).items() if entries],
             })
         hashes = [x for pair in state["hashes"].items() for x in pair]
         await self._run("import_state", _json(
             {"default": state["default"], "hashes": hashes, "rooms": rooms}))
+
+    # -- shared annotations ---------------------------------------------------------------
+    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+        event = await self._run("set_shared", room, kind, key,
+                                "" if value is None else _json(value), SHARED_KINDS[kind])
+        return json.loads(event)
+
+    async def shared(self, room: str, kind: str) -> dict[str, Any]:
+        entries = await self._redis().hgetall(f"{self.prefix}room:{room}:shared:{kind}")
+        return {key: json.loads(value) for key, value in entries.items()}
 
     # -- undo / redo ----------------------------------------------------------------------
     async def live_segments(self) -> set[str]:

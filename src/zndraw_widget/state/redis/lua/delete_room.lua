@@ -1,4 +1,5 @@
--- delete_room: drop a room with its frames, history, records, leases and presence;
+-- delete_room: drop a room with its frames, history, records, leases, presence and shared
+-- annotations;
 -- publish room_deleted.
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV[4] room
@@ -12,6 +13,7 @@ for _, target in ipairs(redis.call('SMEMBERS', R .. ':leases')) do
   drop_lease(room, target, value and cjson.decode(value).holder or '')
 end
 for _, key in ipairs(redis.call('SMEMBERS', R .. ':keys')) do redis.call('DEL', key) end
+for _, kind in ipairs(SHARED_KINDS) do redis.call('DEL', R .. ':shared:' .. kind) end
 redis.call('DEL', R, R .. ':order', R .. ':frames', R .. ':events', R .. ':keys',
            R .. ':leases', R .. ':presence', R .. ':remembered', R .. ':remembered:keys')
 redis.call('ZREM', P .. 'rooms', room)

@@ -4,7 +4,8 @@
 -- meta: [seq, order_version, step, created] (strings), order: [id], frames: [id, JSON
 -- [version, hash, location], ...], lists: [[suffix, [JSON, ...]], ...] (history:{id},
 -- records:{session}:undo|redo), events: [JSON], owner (or null), grants: JSON object,
--- description (string), expires (or null: the room is kept)}]}
+-- description (string), expires (or null: the room is kept), shared: [[kind, [key, JSON,
+-- ...]], ...]}]}
 -- Returns: nothing
 -- Fails: not_empty
 
@@ -28,6 +29,9 @@ for _, room in ipairs(state.rooms) do
   chunked('ZADD', R .. ':order', scores, 1000)
   chunked('HSET', R .. ':frames', room.frames, 1000)
   chunked('RPUSH', R .. ':events', room.events, 1000)
+  for _, entries in ipairs(room.shared) do
+    chunked('HSET', R .. ':shared:' .. entries[1], entries[2], 1000)
+  end
   for _, list in ipairs(room.lists) do
     local key = R .. ':' .. list[1]
     chunked('RPUSH', key, list[2], 1000)

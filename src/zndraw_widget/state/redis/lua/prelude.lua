@@ -1,6 +1,6 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
 -- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
--- REMEMBERED_KEYS) from Python's constants.
+-- REMEMBERED_KEYS, SHARED_KINDS) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
@@ -41,6 +41,8 @@ local function chunked(command, key, args, size)
 end
 
 local function room_key(room) return P .. 'room:' .. room end
+-- the hashes of a room's shared annotations (set_shared.lua): kind -> key
+local SHARED_KINDS = $SHARED_KINDS
 
 local function need_room(room)  -- the room's key
   local R = room_key(room)
