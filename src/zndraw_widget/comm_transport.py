@@ -34,7 +34,7 @@ PASSED_HEADERS = frozenset({"content-type", "x-zndraw-session", "idempotency-key
                             "x-zndraw-undo-group", "if-none-match", "x-content-sha256"})
 RETURNED_HEADERS = ("content-type", "etag")
 #: A path below the API root: no scheme, no way up.
-PATH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*://)[A-Za-z0-9_\-./%?=&,:~+*!()']*$")
+PATH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*%2e)(?!.*://)[A-Za-z0-9_\-./%?=&,:~+*!()']*$", re.I)
 MAX_SOCKETS = 16  # control sockets one widget's views may hold open at once
 TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
