@@ -54,7 +54,7 @@ def test_the_view_follows_the_kernels_edits(comm_page):
     page.wait_until("(m, length) => m.atoms === '32' && m.length === String(length)", length + 1)
 
 
-def test_a_drag_edit_is_saved_over_the_comm(comm_page):
+def test_a_drag_edit_is_saved_and_undone_over_the_comm(comm_page):
     page = comm_page
     page.press("End")
     index = int(page.wait_rendered()["length"]) - 1
@@ -73,3 +73,8 @@ def test_a_drag_edit_is_saved_over_the_comm(comm_page):
     page.wait_until("(m, before) => m.edited != null && m.edited !== before", edited)
     page.kernel_execute(
         f"assert np.linalg.norm(v.frames[{index}].positions[{atom}] - before) > 0.3")
+    page.record("history")
+    page.press("Control+z")  # the view's undo, through the kernel too
+    outcome = page.wait_recorded("history", 1)[0]["value"]
+    assert outcome.startswith("undo ok"), (outcome, page.text("banner"))
+    page.kernel_execute(f"assert np.allclose(v.frames[{index}].positions[{atom}], before)")
