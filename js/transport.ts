@@ -200,6 +200,25 @@ export async function openTransport(model: Model, session: string, token: string
   };
 }
 
+/** Milliseconds the kernel has to answer over the comm before a saved snapshot shows. */
+export const KERNEL_WAIT_MS = 5000;
+
+/** Over the comm with a saved ``snapshot`` (the widget state of a saved notebook, as nbconvert
+ * and nbviewer render it, has no kernel): the snapshot's page transport if the kernel does
+ * not answer within ``wait`` ms, and ``later``, resolving to the comm once it does. */
+export async function withSnapshot(model: Model, comm: Transport, session: string, wait = KERNEL_WAIT_MS): Promise<{ transport: Transport; later?: Promise<Transport> }> {
+  const saved = model.get("snapshot") as DataView | ArrayBuffer | Uint8Array | undefined;
+  const snapshot = bytesOf(saved ?? undefined);
+  if (comm.kind !== "comm" || !snapshot.byteLength) return { transport: comm };
+  const answered = comm.data.health().then(() => comm);
+  const timer = new Promise<null>((resolve) => setTimeout(() => resolve(null), wait));
+  const first = await Promise.race([answered.catch(() => comm), timer]);
+  if (first) return { transport: first };
+  const page = staticTransport(String(model.get("room") ?? ""), snapshot, session);
+  page.reason = "saved widget state: the last frame, as saved (no kernel answers)";
+  return { transport: page, later: answered };
+}
+
 /** A kernel channel over ``model`` if it can send custom messages with buffers. */
 export function kernelChannel(model: Model): KernelChannel | null {
   return typeof model.send === "function" ? new KernelChannel(model as CommModel) : null;

@@ -17,7 +17,8 @@ import numpy as np, ase
 from zndraw_widget import Room, Viewer
 frames = [ase.Atoms("H2O", positions=np.eye(3) * (1 + i / 10)) for i in range(5)]
 v = Viewer(frames)
-print("transport", v.transport, v.frames.endpoint.local, v.frames.endpoint.api_url)""",
+print("transport", v.transport, v.frames.endpoint.local, v.frames.endpoint.api_url,
+      len(v.snapshot) > 0)""",
     """\
 r = Room(v.room)  # another Room object of this kernel sees the viewer's room
 r.append(ase.Atoms("He"))
@@ -46,8 +47,9 @@ def test_viewer_and_room_without_any_server(tmp_path, monkeypatch):
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     out = ["".join(o.get("text", "") for o in cell.outputs) for cell in notebook.cells]
-    transport, comm, local, api_url = out[0].split()[:4]
-    assert (comm, local) == ("comm", "True") and api_url.startswith("http://127.0.0.1:")
+    _, comm, local, api_url, snapshot = out[0].split()
+    assert (comm, local, snapshot) == ("comm", "True", "True")
+    assert api_url.startswith("http://127.0.0.1:")
     assert out[1].split()[:3] == ["length", "6", "6"] and "He" in out[1]
     assert out[2].split() == ["rooms", "comm", "2"]
     assert out[3].split() == ["comm", "200", "True"]

@@ -26,7 +26,7 @@ import { followTheme } from "./theme";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
-import { KernelChannel, kernelChannel, openTransport, Transport } from "../transport";
+import { KernelChannel, kernelChannel, openTransport, Transport, withSnapshot } from "../transport";
 
 /** How long (ms) a warning about an undone edit stays. */
 const UNDONE_MS = 6000;
@@ -217,7 +217,20 @@ export class Viewer {
   }
 
   private async connect(token: string | undefined): Promise<void> {
-    const transport = (this.transport = await openTransport(this.model.model, this.session, token, () => (this.kernel = kernelChannel(this.model.model))));
+    const chosen = await openTransport(this.model.model, this.session, token, () => (this.kernel = kernelChannel(this.model.model)));
+    const { transport, later } = await withSnapshot(this.model.model, chosen, this.session);
+    this.use(transport);
+    // A saved snapshot shows until the kernel answers (if it ever does): then the room, live.
+    void later?.then((comm) => {
+      if (this.disposed) return;
+      this.control.close();
+      this.use(comm);
+      void this.room.open(String(this.model.model.get("room") ?? ""));
+    });
+  }
+
+  private use(transport: Transport): void {
+    this.transport = transport;
     this.ui.markers.set("transport", transport.kind);
     this.data = transport.data;
     this.control = this.room.controlClient(transport.controlUrl, transport.socket);

@@ -24,6 +24,8 @@ from .frames import FrameBatch
 
 #: The frames' encoded size a page may hold by default (MB); browsers decode the page whole.
 MAX_MB = 50.0
+#: The largest snapshot kept in a viewer's widget state (bytes).
+SNAPSHOT_BYTES = 1 << 20
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -69,6 +71,12 @@ def read_message(frames: Iterable[Any]) -> bytes:
         "hashes": [""] * count,
         **batch.to_wire(),
     })
+
+
+def snapshot(frame: Any) -> bytes:
+    """One frame as a read response for the widget state (b"" if over SNAPSHOT_BYTES)."""
+    message = read_message([frame])
+    return message if len(message) <= SNAPSHOT_BYTES else b""
 
 
 def write_page(path: str | os.PathLike, frames: Iterable[Any], bundle: bytes,

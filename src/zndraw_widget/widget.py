@@ -98,6 +98,9 @@ class Viewer(anywidget.AnyWidget):
     #: "comm": the room lives in this kernel, so views use the comm (js/transport.ts);
     #: "": HTTP where the zndraw API answers, else the comm.
     transport = traitlets.Unicode("").tag(sync=True)
+    #: The last of the frames given, as a read response: what the notebook's saved widget
+    #: state shows where no kernel answers (nbconvert's HTML, nbviewer); b"" if over 1 MB.
+    snapshot = traitlets.Bytes(b"").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
                  room: str | None = None, url: str | None = None, token: str | None = None,
@@ -111,6 +114,7 @@ class Viewer(anywidget.AnyWidget):
 
             frames = ase.io.read(frames, index=":")
         self._room_client: Room | None = None
+        snapshot = b""
         if frames is not None:
             from .client import Room
 
@@ -133,14 +137,16 @@ class Viewer(anywidget.AnyWidget):
                                                 token=self._token, ephemeral=True)
             else:
                 self._room_client = Room(room, url=url, token=self._token, create=True)
-            self._room_client.extend(list(frames))
+            frames = list(frames)
+            self._room_client.extend(frames)
+            snapshot = static_page.snapshot(frames[-1]) if frames else b""
             room = self._room_client.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
         endpoint = self._endpoint()
         local = endpoint is not None and endpoint.local
         super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""),
-                         transport="comm" if local else "", **kwargs)
+                         transport="comm" if local else "", snapshot=snapshot, **kwargs)
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)

@@ -53,3 +53,37 @@ def test_too_many_frames_are_refused_with_what_to_do(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         static_page.write_page(tmp_path / "none.html", [], b"", {}, "none")
     assert not (tmp_path / "big.html").exists()
+
+
+# A notebook's saved widget state rendered with no kernel (as nbconvert's HTML and nbviewer
+# do): the model's traits as saved, custom messages go nowhere.
+SAVED_STATE = """<!doctype html><meta charset="utf-8"><body><div id="viewer"></div>
+<script type="module">
+const bytes = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const state = { room: "saved", transport: "comm", api_url: "", step: 0,
+                selection: [], height: 400, snapshot: new DataView(bytes("__SNAPSHOT__").buffer) };
+const model = { get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes() {},
+                on() {}, off() {}, send() {} };
+const code = new Blob([bytes("__BUNDLE__")], { type: "text/javascript" });
+const { default: widget } = await import(URL.createObjectURL(code));
+widget.render({ model, el: document.getElementById("viewer") });
+</script>"""
+
+
+def test_saved_widget_state_shows_the_snapshot_without_a_kernel(browser, tmp_path):
+    import base64
+
+    frames = trajectory()
+    page_path = tmp_path / "saved.html"
+    page_path.write_text(SAVED_STATE.replace(
+        "__SNAPSHOT__", base64.b64encode(static_page.snapshot(frames[-1])).decode()).replace(
+        "__BUNDLE__", base64.b64encode(_bundle().read_bytes()).decode()))
+    page = ViewerPage(browser.new_context().new_page())
+    try:
+        page.page.goto(page_path.as_uri())
+        markers = page.wait_rendered(frame=0)  # once the kernel has not answered
+        assert (markers["transport"], markers["length"], markers["atoms"]) == ("static", "1",
+                                                                              "24")
+        assert "saved widget state" in page.text("status")
+    finally:
+        page.close()
