@@ -48,48 +48,52 @@ def fill(server: ServerProcess, frames: int, rng: np.random.Generator) -> None:
                        codec.encode(batch.to_wire()))["order_version"]
 
 
-def restart(server: ServerProcess, storage: Path, frames: int) -> tuple[ServerProcess, float]:
-    """Kill ``server``, start it again; the new server and the seconds until it answered."""
-    server.kill()
+def restart(storage: Path, frames: int) -> float:
+    """Start a server on ``storage``; the seconds until it answered for the room (then it is
+    killed, as the one before it was)."""
     start = time.perf_counter()
     server = ServerProcess(storage)
-    assert call(server, "GET", "rooms/r")["length"] == frames
-    return server, time.perf_counter() - start
+    try:
+        assert call(server, "GET", "rooms/r")["length"] == frames
+        return time.perf_counter() - start
+    finally:
+        server.kill()
 
 
-def measure(frames: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="zndraw-restart-") as directory:
-        storage = Path(directory)
-        server = ServerProcess(storage)
-        try:
-            start = time.perf_counter()
-            fill(server, frames, np.random.default_rng(0))
-            filled = time.perf_counter() - start
-            times = []
-            for _ in range(RESTARTS):
-                server, seconds = restart(server, storage, frames)
-                times.append(seconds)
-        finally:
-            server.stop()
-        sizes = {name: (storage / "state" / name).stat().st_size / 1e6
-                 for name in ("state.snapshot", "state.journal")
-                 if (storage / "state" / name).exists()}
-        return {"fill": filled, "restart": statistics.median(times), **sizes}
+def filled(storage: Path, frames: int) -> float:
+    """Fill room ``r`` of a server on ``storage``, then kill it; the seconds the fill took."""
+    server = ServerProcess(storage)
+    try:
+        start = time.perf_counter()
+        fill(server, frames, np.random.default_rng(0))
+        return time.perf_counter() - start
+    finally:
+        server.kill()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 frames")
     sizes = (10_000, 100_000) if parser.parse_args().quick else (100_000, 1_000_000)
-    results = {}
-    for frames in sizes:
-        print(f"... {frames:,} frames", file=sys.stderr, flush=True)
-        results[frames] = measure(frames)
+    with tempfile.TemporaryDirectory(prefix="zndraw-restart-") as directory:
+        storages = {frames: Path(directory) / str(frames) for frames in sizes}
+        fills, times = {}, {frames: [] for frames in sizes}
+        for frames in sizes:
+            print(f"... filling {frames:,} frames", file=sys.stderr, flush=True)
+            fills[frames] = filled(storages[frames], frames)
+        for round_ in range(RESTARTS):  # in turn, so that load from elsewhere weighs alike
+            print(f"... restarts, round {round_ + 1}", file=sys.stderr, flush=True)
+            for frames in sizes:
+                times[frames].append(restart(storages[frames], frames))
+        files = {frames: {name: (storages[frames] / "state" / name).stat().st_size / 1e6
+                          for name in ("state.snapshot", "state.journal")
+                          if (storages[frames] / "state" / name).exists()} for frames in sizes}
     print(f"{'frames':>10}  {'fill s':>7}  {'restart s':>9}  {'snapshot MB':>11}  {'journal MB':>10}")
-    for frames, r in results.items():
-        print(f"{frames:>10,}  {r['fill']:>7.1f}  {r['restart']:>9.2f}  "
-              f"{r.get('state.snapshot', 0):>11.1f}  {r.get('state.journal', 0):>10.1f}")
-    small, large = (results[n]["restart"] for n in sizes)
+    for frames in sizes:
+        print(f"{frames:>10,}  {fills[frames]:>7.1f}  {statistics.median(times[frames]):>9.2f}  "
+              f"{files[frames].get('state.snapshot', 0):>11.1f}  "
+              f"{files[frames].get('state.journal', 0):>10.1f}")
+    small, large = (statistics.median(times[frames]) for frames in sizes)
     ratio = large / small
     ok = ratio <= 2
     print(f"restart at {sizes[1]:,} / at {sizes[0]:,}: {ratio:.2f} (goal <= 2): "

@@ -57,6 +57,7 @@ export function shareForms(doc: Document = document, data?: DataClient): void {
     details?.addEventListener("toggle", () => {
       if (details.open) void show(client.access(room));
     });
+    if (details?.open) void show(client.access(room)); // opened before this script ran
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const key = grantKey(field("kind"), field("name"));

@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import ase.io
 import msgpack
 import numpy as np
 import pytest
@@ -39,6 +40,7 @@ from .conftest import (
     stop_process,
 )
 from .held_commits import HeldCommits, process_with_connection, signal_all
+from .jobs.helpers import Client, WorkerProcess, follow
 from .server.test_control import Control
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +71,8 @@ def render_nginx_conf(upstreams: list[str], port: int, directory: Path) -> str:
 
 
 class Cluster:
-    """redis-server, three replicas and nginx; ``base`` is nginx's URL, ``api`` its API root
-    (also used by benchmarks/bench_cluster.py)."""
+    """redis-server, three replicas (their jobs run by Celery), a job worker and nginx;
+    ``base`` is nginx's URL, ``api`` its API root (also used by benchmarks/bench_cluster.py)."""
 
     def __init__(self, directory: Path, token: str = TOKEN) -> None:
         nginx = need("nginx")
@@ -81,6 +83,8 @@ class Cluster:
                                     "--bind", "127.0.0.1")
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.replicas = [self._replica() for _ in range(3)]
+        self.worker = WorkerProcess(directory / "storage", self.redis_url,
+                                    "--redis-prefix", "deploy:")
         self.port = free_port()
         conf = directory / "nginx.conf"
         upstreams = [r.base.split("//")[1].rstrip("/") for r in self.replicas]
@@ -96,7 +100,8 @@ class Cluster:
 
     def _replica(self, *args: str) -> ServerProcess:
         return ServerProcess(self.directory / "storage", "--redis-url", self.redis_url,
-                             "--redis-prefix", "deploy:", *args, token=self.token)
+                             "--redis-prefix", "deploy:", "--workers", "celery", *args,
+                             token=self.token)
 
     def revive(self) -> None:
         """Start a new replica on the port of each one that died (nginx's upstream stays)."""
@@ -128,6 +133,7 @@ class Cluster:
         stop_process(self.nginx)
         for replica in self.replicas:
             replica.stop()
+        self.worker.stop()
         stop_process(self.redis)
 
 
@@ -190,6 +196,33 @@ def test_probes_uploads_and_reads_through_nginx(cluster):
         assert json.loads((await call(cluster, "GET", "rooms/upload")).body)["length"] == 3
 
     run(scenario())
+
+
+def test_a_file_uploaded_through_nginx_is_imported_by_a_worker(cluster, tmp_path):
+    images = make_atoms(300, natoms=200)
+    path = tmp_path / "md.extxyz"
+    ase.io.write(path, images)
+    expected = ase.io.read(path, ":")
+    client = Client(cluster.api, TOKEN)
+
+    async def scenario():
+        created = await call(cluster, "POST", "rooms", json.dumps({"name": "imported",
+                                                                   "base": None}))
+        assert created.code == 201, created.body
+        control = await open_control(cluster)
+        assert (await control.request("join_room", room="imported"))["ok"]
+        response = await client.upload("imported", path)  # streamed (chunked) through nginx
+        assert response.status_code == 202, response.text
+        events = await follow(control, response.json()["job"]["id"])
+        control.close()
+        return events
+
+    events = run(scenario())
+    assert events[-1]["state"] == "done" and events[-1]["frames_done"] == 300, events[-1]
+    same_positions = [np.allclose(a.positions, b.positions)
+                      for a, b in zip(client.frames("imported", ":"), expected)]
+    assert len(same_positions) == 300 and all(same_positions)
+    assert "zndraw_widget.import_file" in "".join(cluster.worker.lines)
 
 
 def test_a_hundred_websockets_through_nginx(cluster):

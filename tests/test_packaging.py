@@ -20,7 +20,8 @@ def test_installing_enables_the_jupyter_server_extension():
 def test_the_core_imports_neither_jupyter_nor_tornado():
     code = (
         "import sys, zndraw_widget.rooms, zndraw_widget.state, zndraw_widget.storage, "
-        "zndraw_widget.hub, zndraw_widget.frames, zndraw_widget.codec\n"
+        "zndraw_widget.hub, zndraw_widget.frames, zndraw_widget.codec, zndraw_widget.export, "
+        "zndraw_widget.formats\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tornado', 'jupyter_server')]\n"
         "assert not bad, bad"
     )

@@ -53,6 +53,7 @@ OPERATIONS = {
     "set_default_room": (("r",), Action.ADMIN, None),
     "read": (("r", [0]), Action.READ, "r"),
     "read_batch": (("r", [0]), Action.READ, "r"),
+    "resolve": (("r", [0]), Action.READ, "r"),
     "insert": (("r", batch(1)), Action.WRITE, "r"),
     "replace": (("r", 0, batch(2)), Action.WRITE, "r"),
     "delete": (("r", [0]), Action.WRITE, "r"),

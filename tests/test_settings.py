@@ -52,7 +52,8 @@ def test_given_beats_environment_beats_default():
 def test_serve_flags_beat_the_environment(monkeypatch):
     seen = {}
 
-    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub):
+    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub,
+                  listening=None):
         seen.update(settings=settings, port=port, base_url=base_url, origins=allow_origins,
                     users=users_file)
 
@@ -74,7 +75,8 @@ def test_serve_flags_beat_the_environment(monkeypatch):
 def test_serve_started_by_jupyterhub_listens_where_the_hub_says(monkeypatch):
     seen = {}
 
-    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub):
+    async def run(settings, host, port, token, base_url, ready, allow_origins, users_file, hub,
+                  listening=None):
         seen.update(host=host, port=port, base_url=base_url, hub=hub)
 
     monkeypatch.setattr("zndraw_widget.server.standalone.serve", run)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -64,8 +66,40 @@ def make_parser() -> argparse.ArgumentParser:
     for command in (backup, restore):
         for option in STORE_OPTIONS:
             add_flag(command, option)
+    worker = commands.add_parser(
+        "worker", help="run a Celery worker for background jobs (servers with --workers celery)",
+        description="Run the background jobs (file imports) that servers started with "
+                    "--workers celery queue in Redis; give it the servers' --storage and "
+                    "--redis-url. Needs zndraw-widget[celery].")
+    for option in OPTIONS:
+        if not option.serve_only and option.name not in ("workers", "metrics_token"):
+            add_flag(worker, option)
     add_user_commands(commands)
+    add_open_command(commands)
     return parser
+
+
+def add_open_command(commands: argparse._SubParsersAction) -> None:
+    opener = commands.add_parser(
+        "open", help="show trajectory files in the browser: upload them into a room",
+        description="Read FILE... (any format ase reads, H5MD, or with --topology what "
+                    "MDAnalysis reads) and upload them, frame by frame, into one room of the "
+                    "server at --url, or of a standalone server started here (as 'serve' "
+                    "would, with its flags) that keeps serving until Ctrl-C. The browser "
+                    "opens at the room as soon as its first frames are in.")
+    opener.add_argument("files", nargs="+", metavar="FILE", help="trajectory files, in order")
+    opener.add_argument("--room", help="the room (made if missing, else appended to; "
+                                       "default: named after the first file)")
+    opener.add_argument("--url", help="a running zndraw server (its token: --token or "
+                                      "ZNDRAW_TOKEN); default: start one here")
+    opener.add_argument("--format", help="the files' ase format (default: from their names)")
+    opener.add_argument("--topology", metavar="FILE",
+                        help="a topology (PDB, PSF, GRO) for coordinate-only trajectories "
+                             "(DCD, XTC, TRR); needs zndraw-widget[md]")
+    opener.add_argument("--no-browser", dest="browser", action="store_false",
+                        help="do not open a browser (the room's URL is printed)")
+    for option in OPTIONS:  # the local server's, as for serve; --token also goes with --url
+        add_flag(opener, option)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,15 +109,28 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(parsed)
     if args["command"] in ("backup", "restore"):
         return run_backup(args)
+    if args["command"] == "open":
+        return open_command(args)
+    if args["command"] == "worker":
+        return run_worker(args)
     hub = args.pop("hub") or bool(os.environ.get("JUPYTERHUB_SERVICE_NAME"))
     if hub:  # flags given win over the hub's environment
         for name, value in hub_service_env(os.environ).items():
             if args[name] is None:
                 args[name] = value
+    return run_server(args, hub)
 
+
+def run_server(args: dict[str, Any], hub: bool = False,
+               listening: Callable[[str, str | None], None] | None = None) -> int:
+    """Serve with the settings and serve options in ``args`` until stopped."""
     from .server.standalone import serve as run
 
-    settings = Settings.resolve(args)
+    try:
+        settings = Settings.resolve(args)
+    except ValueError as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
     options = resolve(SERVE_OPTIONS, args)
     base_url = options["base_url"].strip("/")
     base_url = f"/{base_url}/" if base_url else "/"
@@ -91,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings, options["host"], options["port"], options["token"], base_url,
                         ready=lambda line: print(line, flush=True),
                         allow_origins=options["allow_origins"],
-                        users_file=options["users_file"], hub=hub))
+                        users_file=options["users_file"], hub=hub, listening=listening))
     except ModuleNotFoundError as error:
         if error.name != "jupyterhub":
             raise
@@ -102,6 +149,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)  # another Redis; bad users
         return 1
     return 0
+
+
+def open_command(args: dict[str, Any]) -> int:
+    """``open FILE...``: upload to ``--url``, or to a server started here (kept serving;
+    stopped, with exit code 1, if the upload fails)."""
+    from . import opening
+
+    files, room, fmt, topology = args["files"], args["room"], args["format"], args["topology"]
+    try:
+        opening.check_files(files, fmt, topology)
+        if args["url"]:
+            opening.upload(files, args["url"], args["token"], room, fmt, topology,
+                           args["browser"])
+            return 0
+    except opening.EXPECTED as error:
+        return opening.report(error)
+    failed: list[BaseException] = []
+
+    def upload(url: str, token: str | None) -> None:
+        try:
+            opening.upload(files, url, token, room, fmt, topology, args["browser"])
+            print("serving until Ctrl-C", flush=True)
+        except Exception as error:  # reported; the server stops
+            failed.append(error)
+            opening.report(error)
+            os.kill(os.getpid(), signal.SIGTERM)  # stops the server (its signal handler)
+
+    status = run_server(args, listening=lambda url, token: threading.Thread(
+        target=upload, args=(url, token), name="zndraw-open", daemon=True).start())
+    return 1 if failed else status
 
 
 def run_backup(args: dict) -> int:
@@ -119,6 +196,25 @@ def run_backup(args: dict) -> int:
         print(f"zndraw-widget: error: {error}", file=sys.stderr)
         return 1
     print(f"{args['command']}: {summary.rooms} rooms, {summary.frames} stored frames", flush=True)
+    return 0
+
+
+def run_worker(args: dict) -> int:
+    """``worker``: a Celery worker running the jobs of the deployment's servers."""
+    try:
+        settings = Settings.resolve({**args, "workers": "celery"})
+        from .jobs.worker import run_worker as run
+
+        run(settings)
+    except ValueError as error:
+        print(f"zndraw-widget: error: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        if error.name != "celery":
+            raise
+        print("zndraw-widget: error: workers need celery: pip install zndraw-widget[celery]",
+              file=sys.stderr)
+        return 1
     return 0
 
 

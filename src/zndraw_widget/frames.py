@@ -1,8 +1,9 @@
 """The frame model: batches of frames stored column by column.
 
 A frame is a mapping of named fields: ``positions`` (N, 3), ``numbers`` (N,), ``cell``
-(3, 3), ``pbc`` (3,), and ``arrays.<name>``, ``info.<name>``, ``calc.<name>`` for the rest of
-what ``ase.Atoms`` carries. A :class:`FrameBatch` holds B frames as one :class:`Column` per
+(3, 3), ``pbc`` (3,), and ``arrays.<name>``, ``info.<name>``, ``calc.<name>`` and
+``constraints`` (ase's ``todict()`` of each, a list of ``{"name", "kwargs"}`` maps) for the
+rest of what ``ase.Atoms`` carries. A :class:`FrameBatch` holds B frames as one :class:`Column` per
 field: numeric values stacked into one array padded to the largest frame, with each frame's
 own shape beside it, or a list of plain values for anything that is not numeric.
 """
@@ -10,6 +11,7 @@ own shape beside it, or a list of plain values for anything that is not numeric.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 Frame = dict[str, Any]
 
-FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
+FIELD_NAME = re.compile(r"^(positions|numbers|cell|pbc|constraints|(arrays|info|calc)\.[A-Za-z0-9_\-.:+]{1,100})$")
 PER_ATOM_CALC = frozenset({"forces", "charges", "magmoms", "energies", "stresses", "dipoles"})
 MIN_FRAME_BYTES = 8
 """The values a batch of several frames carries per frame at least (an atom's position, a
@@ -185,6 +187,8 @@ class FrameBatch:
                 mask = column.present if column.present is not None else slice(None)
                 if not np.array_equal(lengths[mask], counts[mask]):
                     raise BadRequest(f"per-atom field {name!r} must have length N in every frame")
+        if "constraints" in self.columns:
+            _check_constraints(self.columns["constraints"], counts)
 
     def hashes(self) -> list[str]:
         """The sha256 of each frame's canonical content (fields sorted by name)."""
@@ -233,6 +237,47 @@ def _lengths(column: Column) -> np.ndarray:
     return column.shapes[:, 0]
 
 
+def _check_constraints(column: Column, counts: np.ndarray) -> None:
+    """Every frame's ``constraints`` must be ase constraints (``todict()`` maps) of atoms
+    the frame has: each distinct value is rebuilt once to see."""
+    if column.objects is None:
+        raise BadRequest("'constraints' must be a list of {'name', 'kwargs'} maps per frame")
+    seen: set[tuple[str, int]] = set()
+    for row, value in enumerate(column.objects):
+        if not column.has(row):
+            continue
+        key = (json.dumps(value, sort_keys=True, default=_plain), int(counts[row]))
+        if key not in seen:
+            constraints_of(value, int(counts[row]))
+            seen.add(key)
+
+
+def constraints_of(value: Any, natoms: int) -> list[Any]:
+    """The ase constraints of one frame's ``constraints`` field, or :class:`BadRequest`
+    naming the problem (an unknown name, bad arguments, an atom the frame does not have)."""
+    from ase.constraints import __all__ as known
+    from ase.constraints import dict2constraint
+
+    if not isinstance(value, list):
+        raise BadRequest("'constraints' must be a list of {'name', 'kwargs'} maps per frame")
+    constraints = []
+    for item in value:
+        if (not isinstance(item, dict) or item.get("name") not in known
+                or not isinstance(item.get("kwargs"), dict)):
+            raise BadRequest(f"invalid constraint {str(item)[:200]}: expected ase's todict() "
+                             f"form {{'name': one of ase.constraints, 'kwargs': {{...}}}}")
+        try:
+            constraint = dict2constraint(item)
+            indices = constraint.get_indices() if hasattr(constraint, "get_indices") else []
+        except Exception as error:  # ase's constructors raise anything for bad arguments
+            raise BadRequest(f"invalid constraint {str(item)[:200]}: {error}") from None
+        if len(indices) and not -natoms <= int(np.min(indices)) <= int(np.max(indices)) < natoms:
+            raise BadRequest(f"constraint {item['name']} names atoms the frame does not have "
+                             f"(it has {natoms})")
+        constraints.append(constraint)
+    return constraints
+
+
 def _plain(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
@@ -262,6 +307,9 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
     if atoms.calc is not None:
         for name, value in atoms.calc.results.items():
             frame[f"calc.{name}"] = value
+    if atoms.constraints:
+        frame["constraints"] = json.loads(json.dumps(
+            [constraint.todict() for constraint in atoms.constraints], default=_plain))
     return frame
 
 
@@ -291,4 +339,6 @@ def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
             results[key] = value
     if results:
         atoms.calc = SinglePointCalculator(atoms, **results)
+    if frame.get("constraints"):
+        atoms.set_constraint(constraints_of(frame["constraints"], len(atoms)))
     return atoms

@@ -229,4 +229,6 @@ def coalescing_key(message: dict[str, Any]) -> tuple | None:
         return ("presence", message.get("room"), message.get("session"))
     if kind in ("selection", "bookmark"):  # the latest entry of a user or a name
         return (kind, message.get("room"), message.get("key"))
+    if kind == "job":  # each carries the whole job
+        return ("job", message.get("job", {}).get("id"))
     return None

@@ -257,6 +257,13 @@ class RoomService:
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
 
+    async def resolve(self, caller: Caller, room: str, spec: IndexSpec) -> Resolved:
+        """Where the frames ``spec`` selects are stored, as of now: for reading them chunk
+        by chunk (``storage.read``), as an export does. Stored frames are immutable, so the
+        read sees this state while the room changes (but the data of frames deleted
+        meanwhile may be reclaimed a ``reclaim`` later: such a read then fails)."""
+        return await self.store.resolve(await self._room(caller, Action.READ, room), spec)
+
     async def read_batch(self, caller: Caller, room: str, spec: IndexSpec,
                          fields: Sequence[str] | None = None) -> tuple[Resolved, FrameBatch]:
         """The selected frames as a :class:`FrameBatch` (for in-process use)."""

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from .deployment import check_deployment
 from .errors import Unavailable
 from .hub import SWEEP_INTERVAL, Hub
+from .jobs import Jobs
 from .limits import Limits
 from .metrics import Metrics
 from .rooms import RoomService
@@ -25,6 +26,20 @@ log = logging.getLogger(__name__)
 
 EXPIRY_INTERVAL = 60.0  # seconds between sweeps for expired ephemeral rooms (at most)
 HEARTBEAT_INTERVAL = HEARTBEAT_TTL / 5  # seconds between a process's heartbeats
+
+
+def open_service(settings: Settings, metrics: Metrics | None = None) -> RoomService:
+    """The room service of ``settings``' deployment (a server process's, or a worker's)."""
+    store = open_store(
+        settings.redis_url,
+        None if settings.redis_url else str(settings.storage_path / "state"),
+        redis_prefix=settings.redis_prefix,
+        history_depth=settings.history_depth,
+    )
+    return RoomService(store, ZarrProvider(settings.storage_path / "frames"),
+                       cache_bytes=settings.cache_mb << 20, lease_ttl=settings.lease_ttl,
+                       metrics=metrics, ephemeral_ttl=settings.ephemeral_ttl,
+                       limits=Limits.from_settings(settings))
 
 
 def new_process_id() -> str:
@@ -44,6 +59,7 @@ class Runtime:
         self.metrics = Metrics()
         self._service: RoomService | None = None
         self._hub: Hub | None = None
+        self._jobs: Jobs | None = None
         self._tasks: list[asyncio.Task] = []
         self._failure: str | None = None
 
@@ -59,20 +75,17 @@ class Runtime:
         self.service()
         return self._hub
 
+    def jobs(self) -> Jobs:
+        """The background jobs (see :mod:`zndraw_widget.jobs`)."""
+        self.service()
+        return self._jobs
+
     def _open(self) -> None:
         settings = self.settings
-        storage = ZarrProvider(settings.storage_path / "frames")
-        store = open_store(
-            settings.redis_url,
-            None if settings.redis_url else str(settings.storage_path / "state"),
-            redis_prefix=settings.redis_prefix,
-            history_depth=settings.history_depth,
-        )
-        self._service = RoomService(store, storage, cache_bytes=settings.cache_mb << 20,
-                                    lease_ttl=settings.lease_ttl, metrics=self.metrics,
-                                    ephemeral_ttl=settings.ephemeral_ttl,
-                                    limits=Limits.from_settings(settings))
+        self._service = open_service(settings, self.metrics)
+        store = self._service.store
         self._hub = Hub(store, self.process, self.metrics)
+        self._jobs = Jobs(settings, self.service)
         periodic = [(HEARTBEAT_INTERVAL, self._heartbeat, "renewing the heartbeat"),
                     (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases"),
                     (min(EXPIRY_INTERVAL, max(settings.ephemeral_ttl / 4, SWEEP_INTERVAL)),
@@ -121,9 +134,10 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._jobs.close()
         await self._hub.close()
         await self._service.store.close()
-        self._service, self._hub, self._tasks = None, None, []
+        self._service, self._hub, self._jobs, self._tasks = None, None, None, []
 
 
 async def _every(interval: float, action: Callable[[], Awaitable[object]], what: str) -> None:

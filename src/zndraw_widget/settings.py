@@ -97,7 +97,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("ephemeral_ttl", float, 3600.0, "ZNDRAW_EPHEMERAL_TTL",
            "seconds an ephemeral room (made by Viewer(frames)) outlives the last view or "
            "kernel that had it open"),
+    Option("workers", str, "pool", "ZNDRAW_WORKERS",
+           "where background jobs (file imports) run: 'pool' (processes of this server) or "
+           "'celery' (workers started with 'zndraw-widget worker'; needs --redis-url)"),
+    Option("import_processes", int, 2, "ZNDRAW_IMPORT_PROCESSES",
+           "processes parsing uploaded files in parallel (a server's pool, or each worker's)"),
 )
+WORKERS = ("pool", "celery")
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
 SERVE_OPTIONS = tuple(option for option in OPTIONS if option.serve_only)
 
@@ -133,6 +139,8 @@ class Settings:
     reclaim_interval: float = 600.0
     metrics_token: str | None = None
     ephemeral_ttl: float = 3600.0
+    workers: str = "pool"
+    import_processes: int = 2
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,
@@ -145,5 +153,13 @@ class Settings:
         values["storage_path"] = Path(path).expanduser()
         values["redis_url"] = values["redis_url"] or None
         values["metrics_token"] = values["metrics_token"] or None
+        if values["workers"] not in WORKERS:
+            raise ValueError(f"workers must be one of {', '.join(WORKERS)}, not "
+                             f"{values['workers']!r}")
+        if values["workers"] == "celery" and not values["redis_url"]:
+            raise ValueError("workers 'celery' need a Redis: give --redis-url "
+                             "(ZNDRAW_REDIS_URL), the Celery broker and the jobs' state")
+        if values["import_processes"] < 1:
+            raise ValueError("import_processes must be at least 1")
         return cls(**values)
 

@@ -11,7 +11,6 @@ kernel), the same requests go through the widget's comm and this kernel
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ import traitlets
 from . import static_page
 from .client.discovery import Endpoint, discover
 from .client.errors import ServerNotFoundError
+from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
 from .comm_transport import CommTransport
 
@@ -47,10 +47,14 @@ def _bundle() -> Path:
 class Viewer(anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
-    ``Viewer(frames)`` (a list of ``ase.Atoms``, or a ``pathlib.Path`` of a trajectory file
-    ase reads) uploads them into a new *ephemeral* room first: the server deletes it (and
-    reclaims its data) ``ephemeral_ttl`` seconds after the last view and kernel left it,
-    unless ``viewer.frames.keep()`` is called (or it was named with ``room=``).
+    ``Viewer(frames)`` (one ``ase.Atoms``, a list of them, or the path of a trajectory file:
+    a ``Path``, or a string naming an existing file; any format ase reads, H5MD, or with
+    ``topology=`` what MDAnalysis reads) uploads them into a new *ephemeral* room first,
+    a file read and sent in batches (a progress bar for long ones): the server deletes it
+    (and reclaims its data) ``ephemeral_ttl`` seconds after the last view and kernel left
+    it, unless ``viewer.frames.keep()`` is called (or it was named with ``room=``). If the
+    upload fails, a room made for it is deleted again. A string that is no file is a room
+    name.
     ``url``/``token`` name a standalone server (``zndraw-widget serve``); inside Jupyter
     the viewer uses the Jupyter server's own zndraw extension. The token is never saved in
     the notebook: each view asks this kernel for it.
@@ -102,17 +106,21 @@ class Viewer(anywidget.AnyWidget):
     #: state shows where no kernel answers (nbconvert's HTML, nbviewer); b"" if over 1 MB.
     snapshot = traitlets.Bytes(b"").tag(sync=True)
 
-    def __init__(self, frames: Iterable[ase.Atoms] | Room | str | os.PathLike | None = None, *,
-                 room: str | None = None, url: str | None = None, token: str | None = None,
+    def __init__(self, frames: Iterable[ase.Atoms] | ase.Atoms | Room | str | os.PathLike
+                 | None = None, *, room: str | None = None, url: str | None = None,
+                 token: str | None = None, topology: str | os.PathLike | None = None,
                  **kwargs: Any) -> None:
         if isinstance(type(self)._esm, (str, Path)):  # the bundle was missing at import
             self._esm = _bundle().read_text(encoding="utf-8")
-        if isinstance(frames, str):
-            frames, room = None, frames
-        elif isinstance(frames, os.PathLike):  # a trajectory file, in any format ase reads
-            import ase.io
-
-            frames = ase.io.read(frames, index=":")
+        path = None
+        if isinstance(frames, (str, os.PathLike)):
+            found = file_or_room(frames)
+            if isinstance(found, Path):
+                path, frames = found, ()
+            else:
+                frames, room = None, found
+        elif _is_atoms(frames):
+            frames = [frames]
         self._room_client: Room | None = None
         snapshot = b""
         if frames is not None:
@@ -132,15 +140,14 @@ class Viewer(anywidget.AnyWidget):
         # of the hub for it.
         self._hub = None if url else find_service(os.environ)
         if frames is not None:
-            if room is None:
-                self._room_client = Room.create(f"viewer-{secrets.token_hex(6)}", url=url,
-                                                token=self._token, ephemeral=True)
-            else:
-                self._room_client = Room(room, url=url, token=self._token, create=True)
-            frames = list(frames)
-            self._room_client.extend(frames)
-            snapshot = static_page.snapshot(frames[-1]) if frames else b""
-            room = self._room_client.name
+            with room_to_fill(room, url, self._token, ephemeral=room is None) as filled:
+                if path is not None:
+                    upload_file(filled, path, topology=topology)
+                else:
+                    frames = list(frames)
+                    filled.extend(frames)
+                    snapshot = static_page.snapshot(frames[-1]) if frames else b""
+            self._room_client, room = filled, filled.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
         endpoint = self._endpoint()
@@ -230,3 +237,9 @@ class Viewer(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"
+
+
+def _is_atoms(value: Any) -> bool:
+    from ase import Atoms
+
+    return isinstance(value, Atoms)

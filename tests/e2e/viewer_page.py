@@ -282,6 +282,29 @@ class ViewerPage:
             }""", code)
         assert result["status"] == "ok", result["error"]
 
+    def kernel_until(self, expression: str, timeout: float = 30) -> None:
+        """Evaluate ``expression`` in the kernel, one request after another, until it is true.
+
+        Widget updates from the page reach the kernel between requests (ipywidgets may hold
+        an update back until its previous one is acknowledged), so a value the page just set
+        is awaited this way rather than asserted at once."""
+        result = self.page.evaluate(
+            """async ([expression, timeout]) => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const deadline = Date.now() + timeout * 1000;
+                let last = null;
+                while (Date.now() < deadline) {
+                    const reply = await kernel.requestExecute(
+                        {code: '', silent: true, store_history: false,
+                         user_expressions: {ok: `bool(${expression})`, value: expression}}).done;
+                    const answers = reply.content.user_expressions;
+                    last = answers.value?.data?.['text/plain'] ?? answers.value?.evalue;
+                    if (answers.ok?.data?.['text/plain'] === 'True') return {ok: true, last};
+                }
+                return {ok: false, last};
+            }""", [expression, timeout])
+        assert result["ok"], f"{expression} still false after {timeout} s (last: {result['last']})"
+
     def error_outputs(self) -> int:
         """How many cell outputs are errors."""
         return self.page.locator(".jp-OutputArea-output[data-mime-type*='error']").count()

@@ -137,6 +137,8 @@ HTTP = {
     "GET events": Operation("read", lambda c, r: c.get(f"rooms/{r}/events",
                                                        params={"since": 0})),
     "GET access": Operation("read", lambda c, r: c.get(f"rooms/{r}/access")),
+    "GET export": Operation("read", lambda c, r: c.get(f"rooms/{r}/export",
+                                                       params={"format": "extxyz"})),
     "POST frames": Operation("write", lambda c, r: c.post(
         f"rooms/{r}/frames", params={"base_version": 1}, content=frame_body(1))),
     "PUT frame": Operation("write", lambda c, r: c.put(

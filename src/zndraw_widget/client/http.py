@@ -7,10 +7,12 @@ asyncio loop is already running.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -80,10 +82,7 @@ class HttpClient:
                 if retry and self._reached and time.monotonic() < deadline:
                     time.sleep(backoff.next())
                     continue
-                raise ServerNotFoundError(
-                    f"cannot reach the zndraw server at {self.endpoint.api_url} (from "
-                    f"{self.endpoint.source}): {error}. Is it running? Otherwise "
-                    f"{HOW_TO}") from None
+                raise self._unreachable(error) from None
             self._reached = True
             if response.status_code in RETRY_STATUS and retry and time.monotonic() < deadline:
                 time.sleep(backoff.next())
@@ -91,6 +90,25 @@ class HttpClient:
             if response.status_code >= 400:
                 raise self._error(response)
             return response
+
+    @contextlib.contextmanager
+    def stream(self, path: str, params: dict[str, Any] | None = None
+               ) -> Iterator[httpx.Response]:
+        """``GET path`` with its body left to read (``iter_bytes``); an error status raises
+        as :meth:`request` does. Not retried: a body read halfway cannot be resumed."""
+        try:
+            with self._client.stream("GET", path, params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._error(response)
+                yield response
+        except httpx.ConnectError as error:
+            raise self._unreachable(error) from None
+
+    def _unreachable(self, error: Exception) -> ServerNotFoundError:
+        return ServerNotFoundError(
+            f"cannot reach the zndraw server at {self.endpoint.api_url} (from "
+            f"{self.endpoint.source}): {error}. Is it running? Otherwise {HOW_TO}")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)

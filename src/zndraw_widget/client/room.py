@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import getpass
 import operator
+import os
 import re
 import secrets
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
 
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
 from ..frames import Column, Frame, FrameBatch, frame_to_atoms
-from . import upload
+from . import download, upload
 from .bookmarks import Bookmarks
 from .discovery import Endpoint, discover
 from .errors import ConflictError, LockedError, RoomNotFoundError
@@ -421,7 +422,8 @@ class Room(MutableSequence["ase.Atoms"]):
         body = upload.encode([frame])
         self._insert([frame], body, clamp_insert(index, self._length()))
 
-    def extend(self, values: Iterable[ase.Atoms | Frame], progress: bool | None = None) -> None:
+    def extend(self, values: Iterable[ase.Atoms | Frame], progress: bool | None = None, *,
+               on_written: Callable[[int], None] | None = None) -> None:
         """Append every frame of ``values`` (any iterable, read lazily), holding the lock.
 
         Frames go in requests of about ``batch_bytes``, each encoded while the previous one
@@ -429,7 +431,8 @@ class Room(MutableSequence["ase.Atoms"]):
         chunk retried after its server went away lands once; a progress bar shows for
         long uploads (``progress``: always / never). One :meth:`undo` removes them all,
         however many requests they took. On an error nothing stays written: frames
-        already sent are removed again.
+        already sent are removed again. ``on_written(count)`` is called each time a request
+        has landed, with the number of frames written so far.
         """
         if values is self:
             values = self[:]
@@ -446,12 +449,17 @@ class Room(MutableSequence["ase.Atoms"]):
                     if pending is not None:
                         written += pending.result()
                         pending = None
+                        if on_written is not None:
+                            on_written(written)
                     pending = pool.submit(self._insert, frames, body, start + sent, False,
                                           group, f"{upload_key}-{chunk}")
                     sent += len(frames)
                     bar.update(len(frames), len(body))
                 if pending is not None:
                     written += pending.result()
+                    pending = None
+                    if on_written is not None:
+                        on_written(written)
             except BaseException as error:
                 if pending is not None and pending.exception() is None:
                     written += pending.result()
@@ -459,6 +467,16 @@ class Room(MutableSequence["ase.Atoms"]):
                 raise
             finally:
                 bar.close()
+
+    def export(self, target: str | os.PathLike[str] | IO[Any], format: str | None = None,
+               index: Any = None, progress: bool | None = None) -> int:
+        """Write the frames ``index`` selects (an int, a slice or a list; None: all) to
+        ``target``, a path or a file object, in ``format`` (an ase format name, or ``h5md``;
+        None: the one the file name says, e.g. ``.xyz`` extxyz, ``.traj``, ``.h5``). The
+        server writes the file and streams it (docs/protocol.md, Export); a progress bar
+        shows for long exports (``progress``: always / never). Returns the number of frames;
+        a path is removed again if the export fails."""
+        return download.download(self._http, self._path, target, format, index, progress)
 
     def _remove_written(self, start: int, count: int, error: BaseException) -> None:
         """Undo the part of a failed extend that reached the server (the lock is held):

@@ -72,12 +72,14 @@ def batches(values: Iterable[Any], target_bytes: int) -> Iterator[list[Frame]]:
 
 
 class Progress:
-    """A tqdm bar of frames uploaded: always (``show=True``), never (``False``), or once the
-    upload passes :data:`SHOW_PROGRESS_BYTES` (``None``)."""
+    """A tqdm bar of frames uploaded (or another ``unit``): always (``show=True``), never
+    (``False``), or once the transfer passes :data:`SHOW_PROGRESS_BYTES` (``None``)."""
 
-    def __init__(self, total: int | None, show: bool | None) -> None:
+    def __init__(self, total: int | None, show: bool | None, unit: str = "frame",
+                 desc: str = "upload") -> None:
         self._total = total
         self._show = show
+        self._unit, self._desc = unit, desc
         self._frames = 0
         self._bytes = 0
         self._bar: tqdm | None = None
@@ -89,8 +91,8 @@ class Progress:
                                                  and self._bytes > SHOW_PROGRESS_BYTES)):
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self._total, initial=self._frames - frames, unit="frame",
-                             desc="upload", unit_scale=True)
+            self._bar = tqdm(total=self._total, initial=self._frames - frames, unit=self._unit,
+                             desc=self._desc, unit_scale=True)
         if self._bar is not None:
             self._bar.update(frames)
 

@@ -84,12 +84,7 @@ class BaseHandler(web.RequestHandler):
         try:
             await maybe_await(super().prepare())  # authentication
         except web.HTTPError as refusal:
-            length = self.request.headers.get("Content-Length", "")
-            if not (length.isdigit() and 0 < int(length) <= REFUSED_DRAIN):
-                raise  # nothing to drop, or too much: answered unread, the connection closed
-            self._refusal = refusal  # answered (by the handler method) once the body is dropped
-            self.request.connection.set_max_body_size(REFUSED_DRAIN)
-            self._reading = True
+            self.refuse(refusal)
             return
         if self._finished:
             return
@@ -100,17 +95,32 @@ class BaseHandler(web.RequestHandler):
         self.request.connection.set_max_body_size(hard_limit)
         self._reading = True
 
+    def refuse(self, refusal: web.HTTPError) -> None:
+        """Answer ``refusal`` (from ``prepare``) once a small body is read and dropped; raise
+        it at once for a big or unknown one (answered unread, the connection closed)."""
+        length = self.request.headers.get("Content-Length", "")
+        if not (length.isdigit() and 0 < int(length) <= REFUSED_DRAIN):
+            self._reading = False
+            raise refusal
+        self._refusal = refusal  # answered (by the handler method) once the body is dropped
+        self.request.connection.set_max_body_size(REFUSED_DRAIN)
+        self._reading = True
+
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         self._received += len(chunk)
         if self._refusal is not None:
             return None  # dropped
         if self._received <= self.max_upload_bytes:
-            self._chunks.append(chunk)
+            self.keep(chunk)
         else:
             self._chunks = []
         if self._received % YIELD_EVERY < len(chunk):  # a big body arriving fast would
             return asyncio.sleep(0)  # be read without letting other requests run
         return None
+
+    def keep(self, chunk: bytes) -> None:
+        """Keep a received piece of the body (in memory; a streaming handler writes it)."""
+        self._chunks.append(chunk)
 
     def _too_large(self) -> None:
         error = PayloadTooLarge(

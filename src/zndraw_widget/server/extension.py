@@ -115,6 +115,7 @@ class ZnDrawWidget(ExtensionApp):
         self.settings.update({
             "zndraw_service": self.runtime.service,
             "zndraw_hub": self.runtime.hub,
+            "zndraw_jobs": self.runtime.jobs,
             "zndraw_metrics": self.runtime.metrics,
             "zndraw_metrics_token": self.zndraw_settings.metrics_token,
             "zndraw_max_upload_mb": self.zndraw_settings.max_upload_mb,

@@ -16,9 +16,11 @@ from tornado import web
 from .. import __version__, codec
 from ..errors import BadRequest
 from ..frames import FIELD_NAME, FrameBatch
+from ..jobs.handlers import ROUTES as JOB_ROUTES
 from ..rooms import DEFAULT, in_thread
 from ..state.base import IndexSpec, RoomInfo
 from .base import API_PREFIX, BaseHandler, UploadHandler, api
+from .export import ExportHandler
 from .protocol import (
     lease_target,
     lease_ttl,
@@ -309,10 +311,12 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/(?P<action>undo|redo)", UndoHandler),
         (rf"/rooms/{ROOM}/events", EventsHandler),
         (rf"/rooms/{ROOM}/access", AccessHandler),
+        (rf"/rooms/{ROOM}/export", ExportHandler),
         (rf"/rooms/{ROOM}/leases/{target}", LeaseHandler),
         (rf"/rooms/{ROOM}/selection", SelectionHandler),
         (rf"/rooms/{ROOM}/bookmarks", BookmarksHandler),
         (rf"/rooms/{ROOM}/bookmarks/(?P<name>[^/]+)", BookmarkHandler),
+        *JOB_ROUTES,
     ]
     specs = []
     for path, handler in routes:

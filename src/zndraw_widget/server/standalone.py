@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tornado import httpserver, netutil, web
@@ -145,6 +145,7 @@ def make_app(settings: Settings, token: str | None, base_url: str = "/",
         default_handler_class=NotFound,
         zndraw_service=runtime.service,
         zndraw_hub=runtime.hub,
+        zndraw_jobs=runtime.jobs,
         zndraw_metrics=runtime.metrics,
         zndraw_metrics_token=settings.metrics_token,
         zndraw_base_url=base_url,
@@ -161,12 +162,14 @@ def make_app(settings: Settings, token: str | None, base_url: str = "/",
 async def serve(settings: Settings, host: str, port: int, token: str | None,
                 base_url: str = "/", ready: Any = print,
                 allow_origins: Sequence[str] = (), users_file: str | None = None,
-                hub: bool = False) -> None:
+                hub: bool = False, listening: Callable[[str, str | None], None] | None = None
+                ) -> None:
     """Run the standalone server (``hub``: as a JupyterHub service) until SIGINT or SIGTERM,
     then stop in order: no new connections, the HTTP requests in flight finish (for up to
     :data:`FINISH_TIMEOUT` seconds), the control connections release their leases and
     presence and close with 1001, the runtime closes. With neither ``token`` nor
-    ``users_file`` (nor ``hub``), a generated token logs in."""
+    ``users_file`` (nor ``hub``), a generated token logs in. ``listening(url, token)`` is
+    called once the server listens."""
     if not (users_file or hub):
         token = token or secrets.token_urlsafe(24)
     app = make_app(settings, token, base_url, allow_origins, users_file, hub)
@@ -191,6 +194,8 @@ async def serve(settings: Settings, host: str, port: int, token: str | None,
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if listening is not None:
+            listening(f"http://{host}:{bound}{base_url}", token)
         await stop.wait()
         server.stop()
         if not await app.finish_requests(FINISH_TIMEOUT):

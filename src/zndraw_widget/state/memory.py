@@ -4,9 +4,10 @@ Every change is checked against the state, appended to ``state.journal`` and fsy
 only then applied in memory and announced: a change the journal could not take (a full
 disk) changes nothing. On start the last snapshot is loaded and the journal replayed
 (:mod:`.journal`). A snapshot replaces the journal once it holds ``SNAPSHOT_RECORDS``
-records, has grown to the size of the last snapshot (at least ``SNAPSHOT_MIN_BYTES``), or
-its oldest record is ``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much
-longer than loading the snapshot. Leases are not persisted: they die with the process, as
+records, has grown to ``1 / SNAPSHOT_SHARE`` of the last snapshot's size (at least
+``SNAPSHOT_MIN_BYTES``), or its oldest record is ``SNAPSHOT_AGE`` seconds old, so that
+replaying it never takes much longer than loading the snapshot. Per-frame state is held in
+columns (:mod:`.table`), which a snapshot writes as raw buffers. Leases are not persisted: they die with the process, as
 the connections that held them do.
 
 Why one file over 400 lines: ``MemoryStore`` implements the whole Store contract; each
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgpack
+import numpy as np
 
 from ..durable import fsync, replace_file
 from ..errors import InsufficientStorage
@@ -55,29 +57,72 @@ from .base import (
     resolve_indices,
     segments_in,
 )
+from .columns import (
+    KeyIndex,
+    Segments,
+    hash_text,
+    hashes_array,
+    ids_array,
+    lookup_keys,
+)
 from .failures import Failure
 from .journal import Journal, read_records
+from .table import FrameTable
 
 log = logging.getLogger(__name__)
 SNAPSHOT_RECORDS = 10_000
 SNAPSHOT_MIN_BYTES = 16 << 20
+#: A journal byte costs about ten times a snapshot byte to load (records are per-frame
+#: Python objects, a snapshot raw arrays): the journal is snapshot at this share of the
+#: snapshot's size, so that replaying it costs about as much as loading the snapshot.
+SNAPSHOT_SHARE = 8
 SNAPSHOT_AGE = 600.0
 SNAPSHOT_RETRY = 60.0  # seconds before trying again after a snapshot failed
+#: The snapshot format: 2 holds each room's frames as raw arrays (:mod:`.table`); 1, per-frame
+#: lists and dicts, still loads.
+SNAPSHOT_FORMAT = 2
+
+
+class _Stack(list):
+    """An undo or redo stack whose records but the newest are kept packed (msgpack): a
+    record of a big write names every frame it touched, a few bytes each so."""
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self and isinstance(self[-1], dict):
+            self[-1] = msgpack.packb(self[-1])
+        super().append(record)
+
+    def pop(self) -> dict[str, Any]:  # type: ignore[override]
+        record = super().pop()
+        if self and isinstance(self[-1], bytes):
+            self[-1] = _unpacked(self[-1])
+        return _unpacked(record)
+
+    def unpacked(self) -> list[dict[str, Any]]:
+        return [_unpacked(record) for record in self]
+
+
+def _unpacked(record: dict[str, Any] | bytes) -> dict[str, Any]:
+    return msgpack.unpackb(record, strict_map_key=False) if isinstance(record, bytes) else record
+
+
+def _stacks(records: dict[str, dict[str, list]]) -> dict[str, dict[str, _Stack]]:
+    """Undo and redo records as a room keeps them."""
+    return {session: {name: _Stack(stack) for name, stack in stacks.items()}
+            for session, stacks in records.items()}
 
 
 @dataclass
 class _Room:
     name: str
     created: float
-    order: list[str] = field(default_factory=list)
-    frames: dict[str, list[Any]] = field(default_factory=dict)  # id -> [version, hash, loc]
-    history: dict[str, list[list[Any]]] = field(default_factory=dict)  # id -> [[v, hash, loc]]
+    table: FrameTable  # the frames, in order, and their past versions
     order_version: int = 0
     seq: int = 0
     step: int = 0
-    events: deque = field(default_factory=deque)  # of (event, its size in bytes)
+    events: deque = field(default_factory=deque)  # of (seq, the event as msgpack)
     event_bytes: int = 0
-    records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    records: dict[str, dict[str, _Stack]] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)  # description, expires
     owner: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
@@ -86,30 +131,35 @@ class _Room:
     shared: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> {key: value}
 
     def info(self) -> RoomInfo:
-        return RoomInfo(self.name, len(self.order), self.seq, self.order_version, self.step,
+        return RoomInfo(self.name, len(self.table), self.seq, self.order_version, self.step,
                         self.created, self.fields.get("description", ""),
                         self.fields.get("expires"), self.owner, dict(self.grants))
 
-    def ref(self, frame_id: str) -> FrameRef:
-        version, hash_, location = self.frames[frame_id]
-        return FrameRef(frame_id, version, hash_, location)
-
     def stack(self, session: str, name: str) -> list[dict[str, Any]]:
-        return self.records.setdefault(session, {"undo": [], "redo": []})[name]
+        return self.records.setdefault(session, {"undo": _Stack(), "redo": _Stack()})[name]
+
+    def unpacked_records(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """The undo and redo records of every session that has some."""
+        return {session: {name: stack.unpacked() for name, stack in stacks.items()}
+                for session, stacks in self.records.items() if stacks["undo"] or stacks["redo"]}
 
     def log_event(self, event: dict[str, Any]) -> None:
         """Log a data event, dropping the oldest past ``EVENT_LOG_LENGTH`` events or
-        ``EVENT_LOG_BYTES`` (the newest stays)."""
-        size = len(msgpack.packb(event))
-        self.events.append((event, size))
-        self.event_bytes += size
+        ``EVENT_LOG_BYTES`` (the newest stays). Events are kept packed: a few bytes per
+        frame id instead of a Python string each."""
+        self.log_packed(event["seq"], msgpack.packb(event))
+
+    def log_packed(self, seq: int, packed: bytes) -> None:
+        self.events.append((seq, packed))
+        self.event_bytes += len(packed)
         while len(self.events) > 1 and (len(self.events) > EVENT_LOG_LENGTH
                                         or self.event_bytes > EVENT_LOG_BYTES):
-            self.event_bytes -= self.events.popleft()[1]
+            self.event_bytes -= len(self.events.popleft()[1])
 
-    def logged_events(self) -> list[dict[str, Any]]:
-        """The events of the log, oldest first."""
-        return [event for event, _size in self.events]
+    def logged_events(self, first: int = 0) -> list[dict[str, Any]]:
+        """The events of the log from the ``first``, oldest first."""
+        return [msgpack.unpackb(packed, strict_map_key=False)
+                for _, packed in list(self.events)[first:]]
 
 
 class MemoryStore(Store):
@@ -121,7 +171,8 @@ class MemoryStore(Store):
         self.record_depth = record_depth
         self._rooms: dict[str, _Room] = {}
         self._default: str | None = None
-        self._hashes: dict[str, str] = {}
+        self._segments = Segments()  # the storage segments locations are numbered by
+        self._known = KeyIndex()  # content hash -> its location, for every room
         self._leases: dict[tuple[str, str], Lease] = {}
         self._present: dict[str, dict[str, dict[str, Any]]] = {}
         self._present_until: dict[tuple[str, str], float] = {}  # (room, session) -> expiry
@@ -213,7 +264,7 @@ class MemoryStore(Store):
         return (journal.records > 0
                 and time.monotonic() - self._snapshot_failed >= SNAPSHOT_RETRY
                 and (journal.records >= SNAPSHOT_RECORDS
-                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes)
+                     or journal.size >= max(SNAPSHOT_MIN_BYTES, self._snapshot_bytes // SNAPSHOT_SHARE)
                      or time.monotonic() - journal.started >= SNAPSHOT_AGE))
 
     def _snapshot(self) -> None:
@@ -222,14 +273,16 @@ class MemoryStore(Store):
         now = time.time()
         self._sessions = {s: bound for s, bound in self._sessions.items() if bound[1] > now}
         state = {
+            "format": SNAPSHOT_FORMAT,
             "generation": self._generation + 1,
             "default": self._default,
-            "hashes": self._hashes,
+            "segments": self._segments.names,
+            "hashes": self._known.state(),
             "sessions": self._sessions,
             "rooms": [
-                [r.name, r.created, r.order, r.frames, r.history, r.order_version, r.seq,
-                 r.step, r.logged_events(), r.records, r.owner, r.grants, r.remembered,
-                 r.fields, r.shared]
+                [r.name, r.created, r.table.state(), r.order_version, r.seq, r.step,
+                 [list(event) for event in r.events], r.records, r.owner, r.grants,
+                 r.remembered, r.fields, r.shared]
                 for r in self._rooms.values()
             ],
         }
@@ -250,14 +303,26 @@ class MemoryStore(Store):
     def _load_snapshot(self, state: dict[str, Any]) -> None:
         self._generation = state.get("generation", 0)
         self._default = state["default"]
-        self._hashes = state["hashes"]
         self._sessions = {s: tuple(bound) for s, bound in state.get("sessions", {}).items()}
-        for (name, created, order, frames, history, order_version, seq, step, events,
-             records, *later) in state["rooms"]:  # added since: owner ... shared
-            room = _Room(name, created, order, frames, history, order_version, seq, step)
-            for event in events:
-                room.log_event(event)
-            room.records = records
+        if state.get("format") == SNAPSHOT_FORMAT:
+            self._segments = Segments(state["segments"])
+            self._known = KeyIndex.from_state(state["hashes"])
+            rooms = [[name, created, FrameTable.from_state(self._segments, self.history_depth,
+                                                           table), *rest]
+                     for name, created, table, *rest in state["rooms"]]
+        else:  # format 1: per-frame lists and dicts
+            self._add_known(state["hashes"])
+            rooms = [[name, created, self._table(order, frames, history), *rest]
+                     for name, created, order, frames, history, *rest in state["rooms"]]
+        for (name, created, table, order_version, seq, step, events, records,
+             *later) in rooms:  # added since format 1 began: owner, grants, keys, fields, shared
+            room = _Room(name, created, table, order_version, seq, step)
+            for event in events:  # [seq, packed] (format 2) or the event (format 1)
+                if isinstance(event, dict):
+                    room.log_event(event)
+                else:
+                    room.log_packed(*event)
+            room.records = _stacks(records)
             defaults = [None, {}, {}, {}, {}]  # absent from older snapshots: open, nothing kept
             room.owner, room.grants, room.remembered, room.fields, room.shared = (
                 later + defaults[len(later):])
@@ -335,12 +400,32 @@ class MemoryStore(Store):
                 del room.remembered[next(iter(room.remembered))]
         return commit
 
-    def _set_frame(self, room: _Room, frame_id: str, version: int, hash_: str, location: str) -> None:
-        room.frames[frame_id] = [version, hash_, location]
-        history = room.history.setdefault(frame_id, [])
-        history.append([version, hash_, location])
-        del history[: -self.history_depth]
-        self._hashes[hash_] = location
+    def _table(self, order: Sequence[str] = (), frames: dict[str, Any] | None = None,
+               history: dict[str, Any] | None = None) -> FrameTable:
+        """A room's frames: none, or those of an export (see :data:`STATE_FORMAT`)."""
+        return FrameTable.from_export(self._segments, self.history_depth, order, frames or {},
+                                      history or {})
+
+    def _add_known(self, hashes: dict[str, str]) -> None:
+        """Remember where content ``hashes`` ({hash: location}) is stored."""
+        self._known.set(hashes_array(list(hashes)), self._segments.encode_all(list(hashes.values())))
+
+    def _insert_runs(self, room: _Room, items: list) -> None:
+        """Insert ``[index, id, version, hash, location]`` each in turn, run by run of
+        consecutive positions."""
+        start = 0
+        for k, item in enumerate(items):
+            if k + 1 == len(items) or items[k + 1][0] != item[0] + 1:
+                self._known.set(*room.table.insert(items[start][0],
+                                                   [i[1:] for i in items[start : k + 1]]))
+                start = k + 1
+
+    def _update_frame(self, room: _Room, row: int, hash_: str, location: str
+                      ) -> tuple[int, str, str]:
+        """Point the frame at ``row`` at new content; its version, old hash and location."""
+        _, old_version, old_hash, old_location = room.table.ref(row)
+        self._known.set(*room.table.update(row, old_version + 1, hash_, location))
+        return old_version + 1, old_hash, old_location
 
     # -- rooms ----------------------------------------------------------------------------
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
@@ -348,16 +433,16 @@ class MemoryStore(Store):
         refs = [[r.version, r.hash, r.location] for r in copy_of]
         return self._log("create_room", name, refs, new_ids, created, owner)
 
-    def _check_create_room(self, name: str, *_: Any) -> None:
+    def _check_create_room(self, name: str, refs: list, new_ids: list[str], *_: Any) -> None:
         if name in self._rooms:
             raise Failure.ROOM_EXISTS.error(room=name)
+        _check_held(new_ids, [ref[1] for ref in refs])
 
     def _apply_create_room(self, name: str, refs: list, new_ids: list[str], created: float,
                            owner: str | None = None) -> RoomInfo:
-        room = _Room(name, created, owner=owner)
-        for frame_id, (_, hash_, location) in zip(new_ids, refs):
-            room.order.append(frame_id)
-            self._set_frame(room, frame_id, 1, hash_, location)
+        room = _Room(name, created, self._table(), owner=owner)
+        self._insert_runs(room, [[k, frame_id, 1, hash_, location] for k, (frame_id, (_, hash_, location))
+                                 in enumerate(zip(new_ids, refs))])
         self._rooms[name] = room
         return room.info()
 
@@ -450,10 +535,10 @@ class MemoryStore(Store):
     # -- frames ---------------------------------------------------------------------------
     async def resolve(self, room: str, spec: IndexSpec) -> Resolved:
         state = self._room(room)
-        indices = resolve_indices(spec, len(state.order))
-        order = state.order
-        refs = [state.ref(order[i]) for i in indices]
-        return Resolved(len(order), state.seq, state.order_version, indices, refs)
+        table = state.table
+        indices = resolve_indices(spec, len(table))
+        refs = [FrameRef(*ref) for ref in table.refs(table.order[indices])]
+        return Resolved(len(table), state.seq, state.order_version, indices, refs)
 
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
                      order_base: int | None, record: Record = "do",
@@ -475,12 +560,14 @@ class MemoryStore(Store):
                       record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
-        length = len(state.order)
+        _check_held([item[1] for item in items], [item[3] for item in items])
+        length = len(state.table)
+        rows = state.table.rows_of([item[1] for item in items]).tolist()
         seen = set()
-        for offset, (index, frame_id, *_rest) in enumerate(items):
+        for offset, ((index, frame_id, *_rest), row) in enumerate(zip(items, rows)):
             if not 0 <= index <= length + offset:
                 raise Failure.INSERT_POSITION.error(index=index)
-            if frame_id in state.frames or frame_id in seen:
+            if row >= 0 or frame_id in seen:
                 raise Failure.FRAME_EXISTS.error(id=frame_id)
             seen.add(frame_id)
 
@@ -489,15 +576,13 @@ class MemoryStore(Store):
         state = self._rooms[room]
         if not items:
             return self._remember(state, key, Commit(state.seq, state.order_version), [])
-        for index, frame_id, version, hash_, location in items:
-            state.order.insert(index, frame_id)
-            self._set_frame(state, frame_id, version, hash_, location)
+        self._insert_runs(state, items)
         state.order_version += 1
         ids = [item[1] for item in items]
         self._record(state, session, record, {"op": "delete", "ids": ids})
         event = self._emit(state, {
             "type": "frames_inserted", "room": room, "indices": [item[0] for item in items],
-            "ids": ids, "order_version": state.order_version, "length": len(state.order),
+            "ids": ids, "order_version": state.order_version, "length": len(state.table),
         })
         commit = Commit(state.seq, state.order_version, [item[2] for item in items], [event])
         return self._remember(state, key, commit, [])
@@ -521,7 +606,7 @@ class MemoryStore(Store):
                       record: Record, key: list[str] | None = None) -> None:
         state = self._room(room)
         self._check_order(state, session, order_base)
-        missing = [i for i in ids if i not in state.frames]
+        missing = [i for i, row in zip(ids, state.table.rows_of(ids).tolist()) if row < 0]
         if missing:
             raise Failure.FRAMES_MISSING.error(missing=missing,
                                                current_version=state.order_version)
@@ -531,17 +616,14 @@ class MemoryStore(Store):
         state = self._rooms[room]
         if not ids:
             return self._remember(state, key, Commit(state.seq, state.order_version), [])
-        gone = set(ids)
-        positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
-        inverse = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
-        state.order = [frame_id for frame_id in state.order if frame_id not in gone]
-        for frame_id in gone:  # an id may be given twice
-            del state.frames[frame_id]
+        # an id may be given twice
+        positions, removed = state.table.remove(np.unique(state.table.rows_of(ids)))
+        inverse = [[p, *ref] for p, ref in zip(positions, removed)]
         state.order_version += 1
         self._record(state, session, record, {"op": "insert", "items": inverse})
         event = self._emit(state, {
             "type": "frames_deleted", "room": room, "indices": positions, "ids": ids,
-            "order_version": state.order_version, "length": len(state.order),
+            "order_version": state.order_version, "length": len(state.table),
         })
         return self._remember(state, key, Commit(state.seq, state.order_version, [], [event]), [])
 
@@ -558,11 +640,13 @@ class MemoryStore(Store):
     def _check_update(self, room: str, changes: list, session: str, record: Record,
                       key: list[str] | None = None) -> None:
         state = self._room(room)
-        for frame_id, base, _, _ in changes:
-            if frame_id not in state.frames:
+        _check_held([], [change[2] for change in changes])
+        rows = state.table.rows_of([change[0] for change in changes]).tolist()
+        for (frame_id, base, _, _), row in zip(changes, rows):
+            if row < 0:
                 raise Failure.FRAME_GONE.error(id=frame_id)
             self._check_lease(room, frame_target(frame_id), session)
-            current, current_hash, _ = state.frames[frame_id]
+            _, current, current_hash, _ = state.table.ref(row)
             if isinstance(base, str) and current_hash != base:  # undo/redo: by content
                 raise Failure.FRAME_CHANGED.error(id=frame_id, current_version=current)
             if not isinstance(base, str) and current != base:
@@ -574,14 +658,12 @@ class MemoryStore(Store):
         if not changes:
             return self._remember(state, key, Commit(state.seq, state.order_version), [])
         inverse, events, versions = [], [], []
-        index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if len(changes) > 1 else None
-        for frame_id, _, hash_, location in changes:
-            old_version, old_hash, old_location = state.frames[frame_id]
-            version = old_version + 1
-            self._set_frame(state, frame_id, version, hash_, location)
+        rows = state.table.rows_of([change[0] for change in changes])
+        positions = state.table.positions(rows).tolist()
+        for (frame_id, _, hash_, location), row, index in zip(changes, rows.tolist(), positions):
+            version, old_hash, old_location = self._update_frame(state, row, hash_, location)
             inverse.append([frame_id, hash_, old_hash, old_location])
             versions.append(version)
-            index = index_of[frame_id] if index_of else state.order.index(frame_id)
             events.append(self._emit(state, {
                 "type": "frame_updated", "room": room, "frame": index, "id": frame_id,
                 "version": version,
@@ -607,9 +689,10 @@ class MemoryStore(Store):
                       session: str, order_base: int | None, record: Record,
                       group: str | None, key: list[str] | None = None) -> None:
         state = self._room(room)
+        _check_held([item[1] for item in insert], [item[3] for item in insert])
         self._check_order(state, session, order_base)
         gone = set(delete)
-        missing = [i for i in delete if i not in state.frames]
+        missing = [i for i, row in zip(delete, state.table.rows_of(delete).tolist()) if row < 0]
         if missing:
             raise Failure.FRAMES_MISSING.error(missing=missing,
                                                current_version=state.order_version)
@@ -617,12 +700,13 @@ class MemoryStore(Store):
             if frame_id in gone:
                 raise Failure.SPLICE_OVERLAP.error(id=frame_id)
         self._check_update(room, update, session, record)
-        length = len(state.order) - len(gone)
+        length = len(state.table) - len(gone)
+        rows = state.table.rows_of([item[1] for item in insert]).tolist()
         seen = set()
-        for offset, (index, frame_id, *_rest) in enumerate(insert):
+        for offset, ((index, frame_id, *_rest), row) in enumerate(zip(insert, rows)):
             if not 0 <= index <= length + offset:
                 raise Failure.INSERT_POSITION.error(index=index)
-            if (frame_id in state.frames and frame_id not in gone) or frame_id in seen:
+            if (row >= 0 and frame_id not in gone) or frame_id in seen:
                 raise Failure.FRAME_EXISTS.error(id=frame_id)
             seen.add(frame_id)
 
@@ -630,73 +714,72 @@ class MemoryStore(Store):
                       session: str, order_base: int | None, record: Record,
                       group: str | None, key: list[str] | None = None) -> Commit:
         state = self._rooms[room]
+        table = state.table
         inverse_update, versions = [], []
-        for frame_id, _, hash_, location in update:
-            old_version, old_hash, old_location = state.frames[frame_id]
-            self._set_frame(state, frame_id, old_version + 1, hash_, location)
+        for (frame_id, _, hash_, location), row in zip(
+                update, table.rows_of([change[0] for change in update]).tolist()):
+            version, old_hash, old_location = self._update_frame(state, row, hash_, location)
             inverse_update.append([frame_id, hash_, old_hash, old_location])
-            versions.append(old_version + 1)
-        gone = set(delete)
-        positions = [i for i, frame_id in enumerate(state.order) if frame_id in gone]
-        inverse_insert = [[p, state.order[p], *state.frames[state.order[p]]] for p in positions]
-        if gone:
-            state.order = [frame_id for frame_id in state.order if frame_id not in gone]
-            for frame_id in gone:
-                del state.frames[frame_id]
-        for index, frame_id, version, hash_, location in insert:
-            state.order.insert(index, frame_id)
-            self._set_frame(state, frame_id, version, hash_, location)
+            versions.append(version)
+        positions, removed = table.remove(np.unique(table.rows_of(delete)))
+        inverse_insert = [[p, *ref] for p, ref in zip(positions, removed)]
+        self._insert_runs(state, insert)
         state.order_version += 1
         inserted_ids = [item[1] for item in insert]
         self._record(state, session, record, {"op": "splice", "delete": inserted_ids,
                                               "insert": inverse_insert,
                                               "update": inverse_update}, group)
         updated_ids = [change[0] for change in update]
-        index_of = {frame_id: i for i, frame_id in enumerate(state.order)} if update else {}
+        updated = table.positions(table.rows_of(updated_ids)).tolist() if update else []
         event = self._emit(state, {
             "type": "frames_spliced", "room": room, "deleted": positions,
             "deleted_ids": [item[1] for item in inverse_insert],
             "inserted": [item[0] for item in insert], "inserted_ids": inserted_ids,
-            "updated": [index_of[i] for i in updated_ids], "updated_ids": updated_ids,
-            "order_version": state.order_version, "length": len(state.order),
+            "updated": updated, "updated_ids": updated_ids,
+            "order_version": state.order_version, "length": len(table),
         })
         return self._remember(state, key, Commit(state.seq, state.order_version, versions,
                                                  [event]), versions)
 
     async def frame_history(self, room: str, frame_id: str) -> list[dict[str, Any]]:
         state = self._room(room)
-        if frame_id not in state.frames:
+        row = state.table.row(frame_id)
+        if row < 0:
             raise Failure.NO_FRAME.error(id=frame_id, room=room)
-        return [{"version": v, "hash": h} for v, h, _ in state.history.get(frame_id, [])]
+        return [{"version": v, "hash": h} for v, h in state.table.history(row)]
 
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
-        known = self._hashes
-        return {h: known[h] for h in hashes if h in known}
+        keys, held = lookup_keys(list(hashes), hashes=True)
+        found = self._known.lookup(keys)
+        found[~held] = -1
+        decode = self._segments.decode
+        return {h: decode(code) for h, code in zip(hashes, found.tolist()) if code >= 0}
 
     async def live_segments(self) -> set[str]:
-        return segments_in([[r.frames, r.history, r.records] for r in self._rooms.values()])
+        rooms = self._rooms.values()
+        codes = np.concatenate([np.empty(0, np.int64), *(r.table.live_locations() for r in rooms)])
+        return self._segments.segments(codes) | segments_in([r.unpacked_records() for r in rooms])
 
     async def forget_segments(self, segments: set[str]) -> None:
         self._log("forget_segments", sorted(segments))
 
     def _apply_forget_segments(self, segments: list[str]) -> None:
-        dead = set(segments)
-        self._hashes = {h: loc for h, loc in self._hashes.items()
-                        if loc.rpartition("/")[0] not in dead}
+        self._known.merge()
+        self._known.drop(self._segments.dead(self._known.values, set(segments)))
 
     # -- backup ---------------------------------------------------------------------------
     async def export_state(self) -> dict[str, Any]:
         rooms = [{
             "name": r.name, "created": r.created, "seq": r.seq,
-            "order_version": r.order_version, "step": r.step, "order": r.order,
-            "frames": r.frames, "history": r.history, "events": r.logged_events(),
-            "records": {session: stacks for session, stacks in r.records.items()
-                        if stacks["undo"] or stacks["redo"]},
+            "order_version": r.order_version, "step": r.step,
+            **dict(zip(("order", "frames", "history"), r.table.export(), strict=True)),
+            "events": r.logged_events(),
+            "records": r.unpacked_records(),
             "owner": r.owner, "grants": r.grants,
             "description": r.fields.get("description", ""), "expires": r.fields.get("expires"),
             "shared": {kind: entries for kind, entries in r.shared.items() if entries},
         } for r in self._rooms.values()]
-        state = {"default": self._default, "hashes": self._hashes, "rooms": rooms}
+        state = {"default": self._default, "hashes": self._hashes(), "rooms": rooms}
         return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
 
     async def import_state(self, state: dict[str, Any]) -> None:
@@ -708,16 +791,17 @@ class MemoryStore(Store):
 
     def _apply_import_state(self, state: dict[str, Any]) -> None:
         for r in state["rooms"]:
-            room = _Room(r["name"], r["created"], list(r["order"]), dict(r["frames"]),
-                         dict(r["history"]), r["order_version"], r["seq"], r["step"],
+            room = _Room(r["name"], r["created"],
+                         self._table(r["order"], r["frames"], r["history"]),
+                         r["order_version"], r["seq"], r["step"],
                          owner=r.get("owner"), grants=dict(r.get("grants") or {}))
             for event in r["events"]:
                 room.log_event(event)
-            room.records = dict(r["records"])
+            room.records = _stacks(r["records"])
             room.fields = {"description": r.get("description") or "", "expires": r.get("expires")}
             room.shared = {kind: dict(entries) for kind, entries in (r.get("shared") or {}).items()}
             self._rooms[room.name] = room
-        self._hashes.update(state["hashes"])
+        self._add_known(state["hashes"])
         self._default = state["default"]
 
     # -- shared annotations ---------------------------------------------------------------
@@ -741,6 +825,13 @@ class MemoryStore(Store):
 
     async def shared(self, room: str, kind: str) -> dict[str, Any]:
         return dict(self._room(room).shared.get(kind, {}))
+
+    def _hashes(self) -> dict[str, str]:
+        """Every known content hash and its location."""
+        self._known.merge()
+        decode = self._segments.decode
+        return {hash_text(h): decode(code)
+                for h, code in zip(self._known.keys.tolist(), self._known.values.tolist())}
 
     # -- undo / redo ----------------------------------------------------------------------
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
@@ -818,8 +909,8 @@ class MemoryStore(Store):
         if lease is None or lease.holder != session:
             raise Failure.NOT_PRESENTER.error(holder=lease.holder if lease else None,
                                               target=PRESENTER)
-        if not 0 <= step < max(len(state.order), 1):
-            raise Failure.STEP_RANGE.error(step=step, length=len(state.order))
+        if not 0 <= step < max(len(state.table), 1):
+            raise Failure.STEP_RANGE.error(step=step, length=len(state.table))
         state.step = step
         self._emit(state, {"type": "step", "room": room, "step": step, "holder": session},
                    data=False)
@@ -892,10 +983,9 @@ class MemoryStore(Store):
         state = self._room(room)
         if seq >= state.seq:
             return []
-        if not state.events or state.events[0][0]["seq"] > seq + 1:
+        if not state.events or state.events[0][0] > seq + 1:
             return None
-        first = bisect.bisect_right([e["seq"] for e, _size in state.events], seq)
-        return [event for event, _size in list(state.events)[first:]]
+        return state.logged_events(bisect.bisect_right([s for s, _ in state.events], seq))
 
     async def subscribe(self, room: str) -> QueueSubscription:
         subscribers = self._subscribers.setdefault(room, set())
@@ -905,6 +995,13 @@ class MemoryStore(Store):
 
     async def publish(self, room: str, event: dict[str, Any]) -> None:
         self._emit(self._room(room), {**event, "room": room}, data=False)
+
+
+def _check_held(ids: list[str], hashes: list[str]) -> None:
+    """Raise ``ValueError`` unless the columns can hold ``ids`` and ``hashes`` (see
+    :mod:`.columns`): checked before the journal takes a record, so replay never fails."""
+    ids_array(ids)
+    hashes_array(hashes)
 
 
 def _deletes_only(record: dict[str, Any]) -> bool:

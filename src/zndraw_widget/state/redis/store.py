@@ -13,7 +13,9 @@ Redis, not a cluster):
   the names of those rooms by it)
 - ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
 - ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
-- ``room:{name}:history:{id}``: list of the same JSON, the last ``history_depth`` versions
+- ``room:{name}:history:{id}``: list of the same JSON, the past versions of a frame that
+  has more than one: ``history_depth - 1`` while it is in the room, ``history_depth`` of a
+  deleted one (its last version included)
 - ``room:{name}:events``: list of the last ``EVENT_LOG_LENGTH`` data events (JSON); the
   channel of the same name carries every event of the room
 - ``room:{name}:records:{session}:undo|redo``: lists of inverse changes (JSON)
@@ -32,6 +34,7 @@ Redis, not a cluster):
   the process a session is attached to, ``session:{session}:rooms`` the rooms it is present in
 - ``hashes``: hash content hash -> location, shared by all rooms
 - ``session:{session}:user``: the user a session id is bound to (expires)
+- ``format``: the layout of these keys (2; absent: 1, migrated on first use)
 
 Why one file over 400 lines: RedisStore is one short method per Lua script (state/redis/lua/)
 plus the parsing of its reply; the scripts themselves live in their own files.
@@ -132,10 +135,13 @@ def _exported_room(prefix: str, name: str, meta: list[str], order: list[str], fr
         else:  # records:{session}:undo|redo
             session, _, stack = rest.rpartition(":")
             records.setdefault(session, {"undo": [], "redo": []})[stack] = decoded
+    current = {i: json.loads(v) for i, v in _pairs(frames).items()}
+    for frame_id, ref in current.items():  # the history lists hold the past versions
+        history.setdefault(frame_id, []).append(ref)
     return {
         "name": name, "created": float(meta_of["created"]), "seq": int(meta_of["seq"]),
         "order_version": int(meta_of["order_version"]), "step": int(meta_of["step"]),
-        "order": order, "frames": {i: json.loads(v) for i, v in _pairs(frames).items()},
+        "order": order, "frames": current,
         "history": history, "events": [json.loads(e) for e in events], "records": records,
         "owner": meta_of.get("owner"), "grants": json.loads(meta_of.get("grants") or "{}"),
         "description": meta_of.get("description", ""),
@@ -193,6 +199,7 @@ class RedisStore(Store):
         self._reader: asyncio.Task | None = None
         self._subscribers: dict[str, set[QueueSubscription]] = {}  # channel -> subscriptions
         self._subscribed: dict[str, asyncio.Future] = {}  # channel -> SUBSCRIBE confirmed
+        self._migrated = False  # the state is in this version's layout (lua/migrate.lua)
 
     def _redis(self) -> redis.asyncio.Redis:
         if self._client is None:
@@ -203,9 +210,12 @@ class RedisStore(Store):
     async def _run(self, name: str, *args: Any) -> Any:
         """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``."""
         self._redis()  # on first use: connect and register the scripts
+        settings = [self.prefix, self.history_depth, self.record_depth]
         try:
-            return await self._scripts[name](
-                args=[self.prefix, self.history_depth, self.record_depth, *args])
+            if not self._migrated:
+                await self._scripts["migrate"](args=settings)
+                self._migrated = True
+            return await self._scripts[name](args=[*settings, *args])
         except ResponseError as error:
             raise scripts.failure(error) from None
 
@@ -348,7 +358,8 @@ class RedisStore(Store):
     async def import_state(self, state: dict[str, Any]) -> None:
         rooms = []
         for r in state["rooms"]:
-            lists = [[f"history:{i}", [_json(v) for v in h]] for i, h in r["history"].items()]
+            past = {i: h[:-1] if i in r["frames"] else h for i, h in r["history"].items()}
+            lists = [[f"history:{i}", [_json(v) for v in h]] for i, h in past.items() if h]
             lists += [[f"records:{session}:{name}", [_json(v) for v in stack]]
                       for session, stacks in r["records"].items()
                       for name, stack in stacks.items() if stack]

@@ -29,7 +29,9 @@ for _, id in ipairs(ids) do
   if not gone[id] then
     gone[id] = true
     unique[#unique + 1] = id
-    local ref = cjson.decode(redis.call('HGET', frames, id))
+    local value = redis.call('HGET', frames, id)
+    to_past(R, id, value, HISTORY_DEPTH)
+    local ref = cjson.decode(value)
     inverse[#inverse + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
   end
 end

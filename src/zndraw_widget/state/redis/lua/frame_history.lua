@@ -6,5 +6,8 @@
 
 local room, id = ARGV[4], ARGV[5]
 local R = need_room(room)
-if redis.call('HEXISTS', R .. ':frames', id) == 0 then fail('no_frame', {id = id, room = room}) end
-return '[' .. table.concat(redis.call('LRANGE', R .. ':history:' .. id, 0, -1), ',') .. ']'
+local current = redis.call('HGET', R .. ':frames', id)
+if not current then fail('no_frame', {id = id, room = room}) end
+local versions = redis.call('LRANGE', R .. ':history:' .. id, 0, -1)  -- the past ones
+versions[#versions + 1] = current
+return '[' .. table.concat(versions, ',') .. ']'

@@ -158,13 +158,36 @@ local function check_order(room, session, base)  -- base: '' when not checked
   end
 end
 
-local function set_frame(R, id, version, hash, location)  -- and append to its history
-  local value = cjson.encode({version, hash, location})
+-- A frame's past versions (its current one is its value in R:frames) are the list
+-- R:history:{id}: the last HISTORY_DEPTH - 1 while the frame is in the room, HISTORY_DEPTH
+-- once it was deleted (its last version joins them, for undo and live segments); all of
+-- them if HISTORY_DEPTH <= 0. A frame with one version has no such key.
+local function trim_past(R, id, kept)
+  if HISTORY_DEPTH <= 0 then return end
   local history = R .. ':history:' .. id
-  redis.call('HSET', R .. ':frames', id, value)
+  if kept > 0 then
+    redis.call('LTRIM', history, -kept, -1)
+  elseif redis.call('DEL', history) == 1 then
+    redis.call('SREM', R .. ':keys', history)
+  end
+end
+
+local function to_past(R, id, value, kept)  -- value: a version of frame id, as stored
+  local history = R .. ':history:' .. id
   redis.call('RPUSH', history, value)
-  redis.call('LTRIM', history, -HISTORY_DEPTH, -1)
   redis.call('SADD', R .. ':keys', history)
+  trim_past(R, id, kept)
+end
+
+local function set_frame(R, id, version, hash, location)  -- the current one to the past
+  local frames = R .. ':frames'
+  local old = redis.call('HGET', frames, id)
+  if old then
+    to_past(R, id, old, HISTORY_DEPTH - 1)
+  else  -- a new frame, or one deleted before (undo) whose past is kept
+    trim_past(R, id, HISTORY_DEPTH - 1)
+  end
+  redis.call('HSET', frames, id, cjson.encode({version, hash, location}))
   redis.call('HSET', P .. 'hashes', hash, location)
 end
 

@@ -60,7 +60,9 @@ end
 -- delete (the inverse inserts each frame back at its position, in order of position)
 local inverse_insert, deleted, deleted_ids = {}, {}, {}
 for _, id in ipairs(unique) do
-  local ref = cjson.decode(redis.call('HGET', frames, id))
+  local value = redis.call('HGET', frames, id)
+  to_past(R, id, value, HISTORY_DEPTH)
+  local ref = cjson.decode(value)
   inverse_insert[#inverse_insert + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
 end
 table.sort(inverse_insert, function(a, b) return a[1] < b[1] end)

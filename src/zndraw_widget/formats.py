@@ -1,0 +1,117 @@
+"""Trajectory files in: one function, :func:`iter_atoms`, turns a path into ``ase.Atoms``.
+
+Everything ``ase.io`` reads is read with ``ase.io.iread`` (one frame at a time), H5MD with
+znh5md (registered with ase as the ``znh5md`` format), and, with the optional ``md`` extra
+(``pip install zndraw-widget[md]``), what MDAnalysis reads: a topology (PDB, PSF, GRO, ...)
+with a trajectory (DCD, XTC, TRR, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import ase
+
+#: Format names (and file suffixes) that mean H5MD, read and written by znh5md.
+H5MD_NAMES = frozenset({"h5md", "h5", "znh5md"})
+#: Trajectory suffixes that carry no elements: they need a topology (MDAnalysis).
+NEEDS_TOPOLOGY = frozenset({"dcd", "xtc", "trr", "nc", "ncdf", "xyz-md"})
+MD_EXTRA = "pip install 'zndraw-widget[md]'"
+
+
+def ase_format(format: str | None, path: str | os.PathLike[str] | None = None) -> str | None:
+    """The ase format name for ``format`` (or, if None, for ``path``'s suffix when ase's own
+    guess would be wrong): H5MD names become ``znh5md``."""
+    name = format or (Path(path).suffix.lstrip(".") if path is not None else None)
+    if name and name.lower() in H5MD_NAMES:
+        return "znh5md"
+    return format
+
+
+def iter_atoms(path: str | os.PathLike[str], format: str | None = None,
+               topology: str | os.PathLike[str] | None = None) -> Iterator[ase.Atoms]:
+    """The frames of the file at ``path``, one ``ase.Atoms`` at a time.
+
+    ``format`` is an ase format name (None: guessed from the name and content; ``h5md``
+    for H5MD). With a ``topology`` (or a DCD/XTC/TRR ``path``, which then needs one) the
+    files are read with MDAnalysis (the ``md`` extra): positions, elements (guessed from
+    atom names where the topology has none) and the cell from the box dimensions.
+    Raises ``FileNotFoundError`` or ``ValueError`` saying what is wrong before the first
+    frame is yielded.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    suffix = path.suffix.lstrip(".").lower()
+    if topology is not None or (format is None and suffix in NEEDS_TOPOLOGY):
+        if topology is None:
+            raise ValueError(
+                f"{path.name!r} holds coordinates only: give its topology (a PDB, PSF or GRO "
+                "file with the atoms), e.g. iter_atoms(path, topology='top.pdb')")
+        return _iter_mdanalysis(Path(topology), path, format)
+    return _iter_ase(path, ase_format(format, path))
+
+
+def _iter_ase(path: Path, format: str | None) -> Iterator[ase.Atoms]:
+    import ase.io
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+
+    try:
+        name = format or filetype(str(path))
+    except UnknownFileTypeError as error:
+        raise ValueError(f"cannot tell the format of {path.name!r} ({error}): pass format=, "
+                         "an ase format name such as 'extxyz' or 'traj'") from None
+    io = ioformats.get(name)
+    if io is None or not io.can_read:
+        raise ValueError(f"ase cannot read format {name!r} (file {path.name!r}): pass an ase "
+                         "format name such as 'extxyz', 'traj', 'proteindatabank' or 'h5md'")
+    return ase.io.iread(str(path), index=":", format=name)
+
+
+def _iter_mdanalysis(topology: Path, trajectory: Path, format: str | None
+                     ) -> Iterator[ase.Atoms]:
+    try:
+        import MDAnalysis
+    except ImportError:
+        raise ImportError(f"reading {trajectory.name!r} with a topology needs MDAnalysis: "
+                          f"{MD_EXTRA}") from None
+    if not topology.exists():
+        raise FileNotFoundError(f"no such topology file: {str(topology)!r}")
+    try:
+        universe = MDAnalysis.Universe(str(topology), str(trajectory), format=format)
+    except (ValueError, TypeError, OSError) as error:
+        raise ValueError(f"MDAnalysis cannot read {trajectory.name!r} with topology "
+                         f"{topology.name!r}: {error}") from None
+    return _frames_of(universe)
+
+
+def _frames_of(universe: object) -> Iterator[ase.Atoms]:
+    from ase import Atoms
+    from ase.geometry import cellpar_to_cell
+
+    atoms = universe.atoms  # type: ignore[attr-defined]
+    numbers = _atomic_numbers(universe)
+    for timestep in universe.trajectory:  # type: ignore[attr-defined]
+        dimensions = timestep.dimensions
+        has_box = dimensions is not None and bool(np.all(dimensions[:3] > 0))
+        yield Atoms(numbers=numbers, positions=np.asarray(atoms.positions, dtype=np.float64),
+                    cell=cellpar_to_cell(dimensions) if has_box else None, pbc=has_box)
+
+
+def _atomic_numbers(universe: object) -> np.ndarray:
+    """Atomic numbers from the topology's elements, or elements guessed from atom names;
+    0 (ase's dummy ``X``) where neither tells."""
+    from ase.data import atomic_numbers
+
+    atoms = universe.atoms  # type: ignore[attr-defined]
+    if not hasattr(atoms, "elements") or not np.all(atoms.elements != ""):
+        universe.guess_TopologyAttrs(to_guess=["elements"], force_guess=["elements"])  # type: ignore[attr-defined]
+    symbols, inverse = np.unique(np.asarray(atoms.elements, dtype=str), return_inverse=True)
+    table = np.array([atomic_numbers.get(s.capitalize(), 0) for s in symbols], dtype=np.int64)
+    return table[inverse.reshape(-1)]

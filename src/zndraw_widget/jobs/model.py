@@ -1,0 +1,84 @@
+"""A job as the API shows it (``docs/protocol.md``, "Background jobs"), and what the engine
+that runs it needs besides (the spooled file, the caller, whether the job made its room)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..caller import Caller
+
+State = Literal["queued", "running", "done", "failed", "cancelled"]
+FINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+
+
+@dataclass
+class Job:
+    """One import of an uploaded file into ``room`` by ``user``."""
+
+    room: str
+    user: str
+    name: str
+    format: str | None
+    bytes_total: int
+    kind: str = "import"
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    state: State = "queued"
+    bytes_done: int = 0
+    frames_done: int = 0
+    error: dict[str, Any] | None = None
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    # what the engine needs; not part of the API's JSON
+    path: str = ""
+    caller: dict[str, Any] = field(default_factory=dict)
+    created_room: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL
+
+    def to_json(self) -> dict[str, Any]:
+        """The job as ``GET jobs/<id>`` answers it."""
+        return {name: getattr(self, name) for name in PUBLIC}
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything, for the job registry."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        return cls(**record)
+
+    def the_caller(self) -> Caller:
+        """The uploading user's caller, as every commit of the job is made by."""
+        return Caller(self.caller["user"], frozenset(self.caller["groups"]),
+                      self.caller["session"], self.caller["admin"])
+
+    @staticmethod
+    def caller_record(caller: Caller) -> dict[str, Any]:
+        return {"user": caller.user, "groups": sorted(caller.groups),
+                "session": caller.session, "admin": caller.admin}
+
+
+@dataclass
+class Upload:
+    """How much of a job's file has arrived (the job may start before the upload ends):
+    ``received`` bytes, written to its file; ``complete`` once the body ended; ``failure``
+    saying why it will not (the connection broke, the file is over the limit)."""
+
+    received: int = 0
+    complete: bool = False
+    failure: str | None = None
+
+
+PUBLIC = ("id", "kind", "room", "user", "state", "name", "format", "bytes_total",
+          "bytes_done", "frames_done", "error", "created", "updated")
+
+
+def job_error(message: str, frame: int | None = None, line: int | None = None
+              ) -> dict[str, Any]:
+    """A job's ``error``: what went wrong, and where in the file when known."""
+    return {"message": message, "frame": frame, "line": line}

@@ -1,0 +1,133 @@
+"""A server process's jobs: starting imports, finding them for a caller, waiting for and
+cancelling them."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import tempfile
+from collections.abc import Callable
+from typing import IO
+
+from ..caller import Caller
+from ..errors import Forbidden, NotFound, Unavailable, ZnDrawError
+from ..policy import Action
+from ..rooms import RoomService
+from ..settings import Settings
+from .model import Job, Upload, job_error
+from .registry import open_registry
+from .runner import Board, discard
+from .upload import UploadFeed
+
+CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
+MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
+WAIT_POLL = 0.05  # seconds between looks at a job being waited for
+
+
+class Jobs:
+    """A server process's jobs: starting imports, looking them up for a caller, cancelling."""
+
+    def __init__(self, settings: Settings, service: Callable[[], RoomService]) -> None:
+        from .engines import CeleryEngine, PoolEngine
+
+        self._service = service
+        self.registry = open_registry(settings.redis_url, settings.redis_prefix)
+        self.board = Board(self.registry, lambda: service().store)
+        self.engine = (CeleryEngine(settings) if settings.workers == "celery"
+                       else PoolEngine(settings.import_processes, service, self.board))
+        self.spool = settings.storage_path / "uploads"
+        if not settings.redis_url:  # one process owns this storage: earlier uploads are dead
+            for left in self.spool.glob("upload-*"):
+                left.unlink(missing_ok=True)
+        # ase's format table, imported now in a thread: the first upload need not wait for it
+        asyncio.get_running_loop().run_in_executor(None, importlib.import_module,
+                                                   "ase.io.formats")
+
+    def spool_file(self) -> tempfile._TemporaryFileWrapper:
+        """A new file for an upload's body, under the storage path (shared with workers)."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=self.spool, prefix="upload-", delete=False)
+
+    async def start_import(self, caller: Caller, room: str, name: str, fmt: str,
+                           spool: IO[bytes], size: int, created_room: bool) -> UploadFeed:
+        """Queue the import into ``room`` of the file arriving in ``spool`` (``size`` bytes
+        if known, else 0): it starts with the first bytes; the feed takes the rest."""
+        job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
+                  path=spool.name, caller=Job.caller_record(caller), created_room=created_room)
+        feed = UploadFeed(self.registry, job.id, spool)
+        await self.registry.set_upload(job.id, Upload())
+        await self.board.save(job)
+        try:
+            await self.engine.submit(job)
+        except Exception as error:
+            spool.close()
+            discard(spool.name)
+            job.state, job.error = "failed", job_error(f"the job could not be queued: {error}")
+            await self.board.save(job)
+            raise Unavailable(f"the import could not be queued: {error}") from error
+        return feed
+
+    async def _may_see(self, caller: Caller, job: Job) -> bool:
+        if caller.admin or job.user == caller.user:
+            return True
+        try:
+            await self._service().room_info(caller, job.room)
+        except ZnDrawError:
+            return False
+        return True
+
+    async def get(self, caller: Caller, job_id: str) -> Job:
+        """Job ``job_id``, if ``caller`` may see it (their own, or of a room they read)."""
+        job = await self.registry.get(job_id)
+        if job is None or not await self._may_see(caller, job):
+            raise NotFound(f"no job {job_id!r}")
+        return job
+
+    async def visible(self, caller: Caller, room: str | None = None) -> list[Job]:
+        """The recent jobs ``caller`` may see, newest first (of ``room`` only, if given)."""
+        jobs = [job for job in await self.registry.recent() if room is None or job.room == room]
+        readable: dict[str, bool] = {}
+        shown = []
+        for job in jobs:
+            if job.room not in readable:
+                readable[job.room] = await self._may_see(caller, job)
+            if readable[job.room] or job.user == caller.user:
+                shown.append(job)
+        return shown
+
+    async def cancel(self, caller: Caller, job_id: str) -> Job:
+        """Cancel job ``job_id`` (its user, an admin of its room or a server admin may) and
+        wait for it to stop; the frames it committed stay."""
+        job = await self.get(caller, job_id)
+        if job.user != caller.user and not caller.admin:
+            try:
+                await self._service().policy.check(caller, Action.ADMIN, job.room)
+            except ZnDrawError:
+                raise Forbidden(f"job {job_id} is {job.user}'s: only they or an admin of "
+                                f"room {job.room} may cancel it") from None
+        if job.final:
+            return job
+        await self.registry.request_cancel(job_id)
+        if job.state == "queued":  # the engine, once it gets to it, only cleans up
+            job.state = "cancelled"
+            await self.board.save(job)
+            return job
+        return await self.wait(caller, job_id, CANCEL_WAIT)
+
+    async def wait(self, caller: Caller, job_id: str, timeout: float) -> Job:
+        """Job ``job_id`` once it has ended, or as it is after ``timeout`` seconds."""
+        job = await self.get(caller, job_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not job.final and loop.time() < deadline:
+            await asyncio.sleep(WAIT_POLL)
+            job = await self.registry.get(job_id) or job
+        return job
+
+    def warm(self) -> None:
+        """An upload is coming: get the engine ready."""
+        self.engine.warm()
+
+    async def close(self) -> None:
+        await self.engine.close()
+        await self.registry.close()
