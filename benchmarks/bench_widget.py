@@ -4,7 +4,8 @@ Starts ``python -m zndraw_widget serve`` on 127.0.0.1 (temporary storage), uploa
 with the Python client, and mounts the bundled widget (``static/widget.js``, the same file
 anywidget loads) in a bare page of the server's origin, with a minimal in-page model. Each
 figure is printed beside a ceiling measured in the same browser in the same run. See
-``benchmarks/README.md``.
+``benchmarks/README.md``. Last, the widget in JupyterLab over its two transports, HTTP and
+the comm (``widget_transports.py``).
 
     python benchmarks/bench_widget.py [--quick]
 """
@@ -530,6 +531,11 @@ def main() -> int:
             split = f"{update['set']:.2f} / {update['draw']:.2f} ms"
             note = f"sent as {update['dtype']}; float32 made on arrival ({limit['copy']:.1f} ms)"
             rows.append(("  of which setFrame / draw call", split, note, "", None))
+
+            progress("the comm transport beside HTTP, in two JupyterLab servers ...")
+            from widget_transports import rows as transport_rows
+
+            rows += transport_rows(browser, playback_frames, 2 if args.quick else 3)
             browser.close()
     finally:
         server.stop()

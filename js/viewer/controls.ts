@@ -56,7 +56,6 @@ export class Controls {
   private playButton = button("play", "Play / pause (space)");
   private followButton = button("Follow", "Follow the room's presenter");
   private bannerTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly bar = document.createElement("div");
 
   constructor(el: HTMLElement, height: number, fps: number, actions: ToolbarActions) {
     const style = document.createElement("style");

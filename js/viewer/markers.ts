@@ -37,6 +37,8 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
+  /** data-zndraw-transport: how the view reaches its room, "http", "comm" or "static" (js/transport.ts). */
+  transport: string;
   /** data-zndraw-history: the last undo/redo, "<undo|redo> <outcome> <count>" (outcome: ok
    * or the server's error code; count: undos and redos tried so far). */
   history: string;
@@ -69,6 +71,7 @@ const KEYS: { [K in Marker]: string } = {
   control: "zndrawControl",
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
+  transport: "zndrawTransport",
   history: "zndrawHistory",
   marked: "zndrawMarked",
   bookmarks: "zndrawBookmarks",

@@ -1,7 +1,7 @@
 // The room a viewer shows: opening it (info, frames, joining its control channel), keeping
 // up with its events (data changes through RoomSync; presenter, leases, presence, access),
 // and the messages for what goes wrong.
-import { ControlClient } from "../control";
+import { ControlClient, ControlOptions } from "../control";
 import { ApiError, RoomInfo } from "../data";
 import type { Frame } from "../frames";
 import type { ControlEvent, JoinReply } from "../protocol";
@@ -19,9 +19,10 @@ export class RoomLink {
   constructor(private readonly viewer: Viewer) {}
 
   /** The control client, reporting to this room. */
-  controlClient(url: string): ControlClient {
+  controlClient(url: string, socket?: ControlOptions["socket"]): ControlClient {
     return new ControlClient({
       url,
+      socket,
       onEvent: (event) => this.onEvent(event),
       onStatus: (status, detail) => {
         if (this.viewer.disposed) return;

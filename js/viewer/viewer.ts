@@ -1,8 +1,8 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
 // playback, presenter, presence, access, plots, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
-import { DataClient, xsrfFromCookie } from "../data";
-import { apiUrlOf, newSessionId, websocketUrl } from "../env";
+import type { DataClient } from "../data";
+import { newSessionId } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
 import { deleteBookmark, putBookmark, putSelection } from "../shared";
@@ -30,6 +30,7 @@ import { LookControls } from "./looks";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
+import { KernelChannel, kernelChannel, openTransport, Transport, withSnapshot } from "../transport";
 
 /** How long (ms) a warning about an undone edit stays. */
 const UNDONE_MS = 6000;
@@ -64,6 +65,9 @@ export class Viewer {
   extraFields: string[] = [];
   private cameraTrait: CameraTrait | null = null;
   private stopTheme: (() => void) | null = null;
+  /** HTTP or the widget's comm (js/transport.ts), and why. */
+  transport: Transport | null = null;
+  private kernel: KernelChannel | null = null;
   private readonly created = performance.now();
 
   constructor(model: Model, el: HTMLElement) {
@@ -228,15 +232,29 @@ export class Viewer {
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
-    this.connect(token);
+    await this.connect(token);
+    if (this.disposed) return;
     await this.room.open(String(this.model.model.get("room") ?? ""));
   }
 
-  private connect(token: string | undefined): void {
-    const explicit = String(this.model.model.get("api_url") ?? "");
-    const apiUrl = apiUrlOf(explicit);
-    this.data = new DataClient({ apiUrl, session: this.session, auth: { token, xsrf: () => xsrfFromCookie() } });
-    this.control = this.room.controlClient(websocketUrl(apiUrl, this.session, explicit ? token : undefined));
+  private async connect(token: string | undefined): Promise<void> {
+    const chosen = await openTransport(this.model.model, this.session, token, () => (this.kernel = kernelChannel(this.model.model)));
+    const { transport, later } = await withSnapshot(this.model.model, chosen, this.session);
+    this.use(transport);
+    // A saved snapshot shows until the kernel answers (if it ever does): then the room, live.
+    void later?.then((comm) => {
+      if (this.disposed) return;
+      this.control.close();
+      this.use(comm);
+      void this.room.open(String(this.model.model.get("room") ?? ""));
+    });
+  }
+
+  private use(transport: Transport): void {
+    this.transport = transport;
+    this.ui.markers.set("transport", transport.kind);
+    this.data = transport.data;
+    this.control = this.room.controlClient(transport.controlUrl, transport.socket);
     this.presenter.attach(this.control);
   }
 
@@ -246,6 +264,7 @@ export class Viewer {
     this.model.dispose();
     this.presenter.dispose();
     this.control?.close();
+    this.kernel?.dispose();
     this.stopTheme?.();
     this.analysis?.dispose();
     this.plots.dispose();
@@ -317,11 +336,18 @@ export class Viewer {
     const status = this.presence.status({
       room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
       presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
-      note: this.access.note,
+      note: [this.access.note, this.transportNote()].filter(Boolean).join("; ") || null,
     });
     this.ui.setStatus(status.text);
     this.ui.markers.set("present", status.present);
     this.ui.markers.set("locked", status.locked.join(","));
+  }
+
+  /** The status note of a view that does not use HTTP (the comm or a saved page): why. */
+  private transportNote(): string | null {
+    const transport = this.transport;
+    if (!transport || transport.kind === "http") return null;
+    return transport.kind === "comm" ? `through the kernel: ${transport.reason}` : transport.reason;
   }
 
   /** The user selected ``selection`` here: the trait, the view and the room follow. */

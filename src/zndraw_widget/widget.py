@@ -3,6 +3,9 @@
 The browser talks to the zndraw API itself (frames over HTTP, live changes over the
 control websocket); the widget comm only carries the small synced traits below. Inside
 JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSRF token.
+Where the browser cannot reach that API (VS Code, Colab, no extension, rooms kept in this
+kernel), the same requests go through the widget's comm and this kernel
+(:mod:`.comm_transport`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from . import static_page
+from .client.discovery import Endpoint, discover
+from .client.errors import ServerNotFoundError
 from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
+from .comm_transport import CommTransport
 from .figures import Figures
 from .frames import FIELD_NAME
 
@@ -102,6 +109,12 @@ class Viewer(Figures, anywidget.AnyWidget):
     plots = traitlets.List(traitlets.Unicode()).tag(sync=True)
     #: What ``plots`` are plotted against: "" (the frame index) or another per-frame number.
     plot_x = traitlets.Unicode("").tag(sync=True)
+    #: "comm": the room lives in this kernel, so views use the comm (js/transport.ts);
+    #: "": HTTP where the zndraw API answers, else the comm.
+    transport = traitlets.Unicode("").tag(sync=True)
+    #: The last of the frames given, as a read response: what the notebook's saved widget
+    #: state shows where no kernel answers (nbconvert's HTML, nbviewer); b"" if over 1 MB.
+    snapshot = traitlets.Bytes(b"").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | ase.Atoms | Room | str | os.PathLike
                  | None = None, *, room: str | None = None, url: str | None = None,
@@ -119,6 +132,7 @@ class Viewer(Figures, anywidget.AnyWidget):
         elif _is_atoms(frames):
             frames = [frames]
         self._room_client: Room | None = None
+        snapshot = b""
         if frames is not None:
             from .client import Room
 
@@ -140,14 +154,36 @@ class Viewer(Figures, anywidget.AnyWidget):
                 if path is not None:
                     upload_file(filled, path, topology=topology)
                 else:
+                    frames = list(frames)
                     filled.extend(frames)
+                    snapshot = static_page.snapshot(frames[-1]) if frames else b""
             self._room_client, room = filled, filled.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
-        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
+        endpoint = self._endpoint()
+        local = endpoint is not None and endpoint.local
+        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""),
+                         transport="comm" if local else "", snapshot=snapshot, **kwargs)
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
+        self._comm_transport = CommTransport(self._endpoint, lambda c, b: self.send(c, b))
+        self.on_msg(lambda _w, content, buffers: self._comm_transport.handle(content, buffers))
+
+    def _endpoint(self) -> Endpoint | None:
+        """The server this viewer's room lives on (None: none is found)."""
+        if self._room_client is not None:
+            return self._room_client.endpoint
+        try:
+            return discover(self._url, self._token)
+        except ServerNotFoundError:
+            return None
+
+    def close(self) -> None:
+        transport = getattr(self, "_comm_transport", None)
+        if transport is not None:
+            transport.close()
+        super().close()
 
     @traitlets.validate("repeat")
     def _check_repeat(self, proposal: dict[str, Any]) -> tuple[int, int, int]:
@@ -207,6 +243,19 @@ class Viewer(Figures, anywidget.AnyWidget):
             frames.append(value)
         else:
             frames[self.step] = value
+
+    #: The traits a saved page (:meth:`save_html`) keeps: how the frames are shown.
+    _SHOWN = ("step", "selection", "height", "color_by", "colormap", "color_range", "vectors",
+              "vector_scale", "vector_color", "repeat", "wrap", "measurements")
+
+    def save_html(self, path: str | os.PathLike, frames: Iterable[ase.Atoms] | None = None, *,
+                  max_mb: float = static_page.MAX_MB) -> Path:
+        """Write one self-contained HTML page that plays ``frames`` (default: all of this
+        viewer's room) back as this viewer shows them, from a file:// URL with no server and
+        no kernel. ``ValueError`` if the frames take more than ``max_mb`` MB."""
+        traits = {name: getattr(self, name) for name in self._SHOWN}
+        return static_page.write_page(path, self.frames[:] if frames is None else frames,
+                                      _bundle().read_bytes(), traits, self.room, max_mb)
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"
