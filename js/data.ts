@@ -55,6 +55,20 @@ export interface Access {
   role?: Role;
 }
 
+/** What one field of a room holds: numbers of ``dtype`` (null: plain values) of at most
+ * ``shape`` per frame (``[]``: one number per frame). */
+export interface FieldInfo {
+  dtype: string | null;
+  shape: number[];
+}
+
+/** ``GET rooms/<room>/fields``. */
+export interface RoomFields {
+  length: number;
+  seq: number;
+  fields: Record<string, FieldInfo>;
+}
+
 export interface EventsSince {
   seq: number;
   reload: boolean;
@@ -148,13 +162,23 @@ export class DataClient {
     return this.json("GET", `${this.roomPath(room)}/events?since=${since}`);
   }
 
-  /** Frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``. */
-  async frames(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<FramesRead> {
+  /** The fields the room's frames carry, with dtype and per-frame shape. */
+  fields(room: string): Promise<RoomFields> {
+    return this.json("GET", `${this.roomPath(room)}/fields`);
+  }
+
+  /** The read of frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``, as
+   * the server's columns (``frames`` splits it into frames). */
+  async read(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<ReadResponse> {
     let path = `${this.roomPath(room)}/frames?index=${encodeURIComponent(index)}`;
     if (fields && fields.length) path += `&data=${fields.map(encodeURIComponent).join(",")}`;
     const response = await this.request("GET", path, undefined, {}, signal);
-    const buffer = await response.arrayBuffer();
-    const read = decode(buffer) as ReadResponse;
+    return decode(await response.arrayBuffer()) as ReadResponse;
+  }
+
+  /** Frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``. */
+  async frames(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<FramesRead> {
+    const read = await this.read(room, index, fields, signal);
     return { length: read.length, seq: read.seq, orderVersion: read.order_version, frames: framesOf(read) };
   }
 

@@ -1,7 +1,7 @@
 // The room a viewer shows: opening it (info, frames, joining its control channel), keeping
 // up with its events (data changes through RoomSync; presenter, leases, presence, access),
 // and the messages for what goes wrong.
-import { ControlClient } from "../control";
+import { ControlClient, ControlOptions } from "../control";
 import { ApiError, RoomInfo } from "../data";
 import type { Frame } from "../frames";
 import type { ControlEvent, JoinReply } from "../protocol";
@@ -19,9 +19,10 @@ export class RoomLink {
   constructor(private readonly viewer: Viewer) {}
 
   /** The control client, reporting to this room. */
-  controlClient(url: string): ControlClient {
+  controlClient(url: string, socket?: ControlOptions["socket"]): ControlClient {
     return new ControlClient({
       url,
+      socket,
       onEvent: (event) => this.onEvent(event),
       onStatus: (status, detail) => {
         if (this.viewer.disposed) return;
@@ -77,6 +78,7 @@ export class RoomLink {
     const store = (nav.store = new FrameStore(viewer.data, room));
     store.setExtraFields(viewer.extraFields);
     store.length = info.length;
+    viewer.plots.open();
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {
       onData: (events) => this.changed(nav.apply(events)),
       onReload: () => this.changed(nav.clear()),
@@ -186,6 +188,7 @@ export class RoomLink {
     const { nav, ui } = viewer;
     if (changed === undefined) return;
     this.lengthChanged();
+    viewer.plots.changed(changed);
     if (!nav.length) {
       viewer.playback.pause();
       nav.reset();

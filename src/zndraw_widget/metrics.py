@@ -46,8 +46,9 @@ class Metrics:
             registry=registry)
         self.fanout = Histogram(
             "zndraw_event_fanout_seconds",
-            "seconds from this process receiving a room event from the store to handing it "
-            "to every control connection in the room", buckets=BUCKETS, registry=registry)
+            "seconds from the commit that created a room event (its time, by the store's "
+            "clock) to this process handing it to every control connection in the room",
+            buckets=BUCKETS, registry=registry)
         self.connections = Gauge("zndraw_websocket_connections",
                                  "control connections open to this process", registry=registry)
         self.rooms = Gauge("zndraw_rooms", "rooms of the deployment", registry=registry)

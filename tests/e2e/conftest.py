@@ -7,6 +7,7 @@ viewer's DOM markers through ``ViewerPage``, never on fixed sleeps; screenshots 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -132,9 +133,10 @@ class Lab:
         return page
 
 
-@pytest.fixture(scope="package")
-def lab(tmp_path_factory) -> Iterator[Lab]:
-    """A JupyterLab server (subprocess) with the zndraw extension and a private storage."""
+@contextlib.contextmanager
+def run_lab(tmp_path_factory, server_config: dict | None = None) -> Iterator[Lab]:
+    """A JupyterLab server (subprocess) with a private config (plus ``server_config``, as
+    its ``jupyter_server_config.json``), storage and notebook directory."""
     base = tmp_path_factory.mktemp("lab")
     for name in ("config", "runtime", "notebooks", "storage", "settings", "workspaces", "ipython"):
         (base / name).mkdir()
@@ -143,6 +145,8 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    if server_config:
+        (base / "config" / "jupyter_server_config.json").write_text(json.dumps(server_config))
     token = uuid.uuid4().hex
     port = free_port()
     env = {
@@ -187,6 +191,13 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     yield Lab(url=url, token=token, dir=base / "notebooks", log=log_path)
     stop_process(process, 15)
     log.close()
+
+
+@pytest.fixture(scope="package")
+def lab(tmp_path_factory) -> Iterator[Lab]:
+    """A JupyterLab server with the zndraw extension."""
+    with run_lab(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")

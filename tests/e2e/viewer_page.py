@@ -181,6 +181,10 @@ class ViewerPage:
                      y: rect.top + (1 - v.y) / 2 * rect.height}};
         }}""", atom)
 
+    def viewer_evaluate(self, script: str, arg: Any = None) -> Any:
+        """``script`` (a JS function of the first viewer object and ``arg``) run in the page."""
+        return self.page.evaluate(f"(arg) => ({script})({_VIEWER_OBJECT}, arg)", arg)
+
     def selection(self) -> list[int]:
         """The viewer's own selection (its widget's ``selection`` trait)."""
         return self.page.evaluate(f"() => {_VIEWER_OBJECT}.model.model.get('selection')")

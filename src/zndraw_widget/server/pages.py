@@ -54,7 +54,8 @@ SHARE_FORM = """<details><summary>share</summary><form data-zndraw-share="{room}
 VIEWER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>html, body {{ height: 100%; margin: 0; }} #viewer {{ --zn-height: 100vh; }}</style>
+<style>:root {{ color-scheme: light dark; }} html, body {{ height: 100%; margin: 0; }}
+#viewer {{ --zn-height: 100vh; }}</style>
 </head><body data-base-url="{base}">
 <div id="viewer"></div>
 <script type="module">
