@@ -54,6 +54,7 @@ OPERATIONS = {
     "read": (("r", [0]), Action.READ, "r"),
     "read_batch": (("r", [0]), Action.READ, "r"),
     "resolve": (("r", [0]), Action.READ, "r"),
+    "describe": (("r",), Action.READ, "r"),
     "insert": (("r", batch(1)), Action.WRITE, "r"),
     "replace": (("r", 0, batch(2)), Action.WRITE, "r"),
     "delete": (("r", [0]), Action.WRITE, "r"),
