@@ -12,7 +12,7 @@ from zndraw_widget.caller import Caller
 from zndraw_widget.errors import BadRequest, Forbidden, NotFound
 from zndraw_widget.frames import FrameBatch
 from zndraw_widget.policy import Action, AllowAll, Role, check_grants, role_of
-from zndraw_widget.rooms import RoomService
+from zndraw_widget.room_service import RoomService
 from zndraw_widget.state import MemoryStore
 from zndraw_widget.state.base import ORDER
 from zndraw_widget.storage import ZarrProvider
