@@ -9,7 +9,7 @@ import pytest
 from zndraw_widget import codec
 from zndraw_widget.caller import Caller
 from zndraw_widget.frames import FrameBatch
-from zndraw_widget.rooms import RoomService
+from zndraw_widget.room_service import RoomService
 from zndraw_widget.state import MemoryStore
 from zndraw_widget.storage import TARGET_CHUNK_BYTES, FieldInfo, ZarrProvider
 

@@ -18,7 +18,7 @@ from .errors import Conflict, Locked
 
 if TYPE_CHECKING:
     from .hub import Hub
-    from .rooms import RoomService
+    from .room_service import RoomService
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: bucket bounds (seconds) of the latency histograms: 1 ms to 30 s
@@ -67,7 +67,7 @@ class Metrics:
 
     async def scrape(self, service: RoomService, hub: Hub) -> bytes:
         """The text format, with the gauges computed now."""
-        from .rooms import EVERY_ROOM, in_thread
+        from .room_service import EVERY_ROOM, in_thread
 
         total, rooms = await service.store.list_rooms(0, EVERY_ROOM)
         self.rooms.set(total)

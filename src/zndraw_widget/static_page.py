@@ -27,6 +27,18 @@ MAX_MB = 50.0
 #: The largest snapshot kept in a viewer's widget state (bytes).
 SNAPSHOT_BYTES = 1 << 20
 
+#: The small in-page stand-in for a widget model that a page without a kernel mounts the
+#: bundle with (``state`` holds the traits); the full page and the saved HTML page share it.
+IN_PAGE_MODEL = """const listeners = new Map();
+const model = {
+  get: (name) => state[name],
+  set: (name, value) => { state[name] = value; },
+  save_changes: () => {},
+  on: (event, callback) => listeners.set(event, [...(listeners.get(event) || []), callback]),
+  off: (event, callback) =>
+    listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
+};"""
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -39,15 +51,7 @@ PAGE = """<!doctype html>
 const bytes = async (id) => new Uint8Array(await (await fetch(
   "data:application/octet-stream;base64," + document.getElementById(id).textContent)).arrayBuffer());
 const state = {{ ...{state}, frames: await bytes("zndraw-frames") }};
-const listeners = new Map();
-const model = {{
-  get: (name) => state[name],
-  set: (name, value) => {{ state[name] = value; }},
-  save_changes: () => {{}},
-  on: (event, callback) => listeners.set(event, [...(listeners.get(event) || []), callback]),
-  off: (event, callback) =>
-    listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
-}};
+{model}
 const code = new Blob([await bytes("zndraw-bundle")], {{ type: "text/javascript" }});
 const {{ default: widget }} = await import(URL.createObjectURL(code));
 widget.render({{ model, el: document.getElementById("viewer") }});
@@ -91,7 +95,7 @@ def write_page(path: str | os.PathLike, frames: Iterable[Any], bundle: bytes,
             "save fewer frames (frames=viewer.frames[::10]) or fewer fields, or raise "
             "max_mb= (the browser holds the page in memory twice over)")
     state = {**traits, "room": title, "transport": "static", "api_url": ""}
-    page = PAGE.format(
+    page = PAGE.format(model=IN_PAGE_MODEL,
         title=html.escape(title),
         bundle=base64.b64encode(bundle).decode(),
         frames=base64.b64encode(message).decode(),

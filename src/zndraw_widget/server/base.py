@@ -19,7 +19,7 @@ from .. import codec
 from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FrameBatch
-from ..rooms import RoomService, in_thread
+from ..room_service import RoomService, in_thread
 from ..state.base import IDEMPOTENCY_KEY, Idempotency
 from .protocol import (
     INDEX_PART,

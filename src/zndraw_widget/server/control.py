@@ -17,7 +17,7 @@ from .. import codec
 from ..caller import Caller, User
 from ..errors import BadRequest, RateLimited, ZnDrawError
 from ..hub import Hub, Outbox
-from ..rooms import RoomService
+from ..room_service import RoomService
 from ..state.base import PRESENTER, check_room_name
 from . import protocol
 from .protocol import caller_of, frame_number, lease_target, lease_ttl

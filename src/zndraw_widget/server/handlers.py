@@ -17,7 +17,7 @@ from .. import __version__, codec
 from ..errors import BadRequest
 from ..frames import FIELD_NAME, FrameBatch
 from ..jobs.handlers import ROUTES as JOB_ROUTES
-from ..rooms import DEFAULT, in_thread
+from ..room_service import DEFAULT, in_thread
 from ..state.base import IndexSpec, RoomInfo
 from .base import API_PREFIX, BaseHandler, UploadHandler, api
 from .export import ExportHandler
