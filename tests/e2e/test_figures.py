@@ -94,22 +94,10 @@ def test_a_style_change_shows(looks):
 def test_the_views_menu_sets_the_style_trait(looks):
     looks.page.select_option(".zn-root [data-role=representation]", "licorice")
     looks.wait_until("(m) => m.look.startsWith('licorice/')")
-    kernel_eventually(looks, "assert v.style == {'representation': 'licorice'}, v.style")
+    looks.kernel_until("v.style == {'representation': 'licorice'}")
     looks.kernel_execute("v.style = {}")
     with pytest.raises(AssertionError, match="unknown key 'colour'"):
         looks.kernel_execute("v.style = {'colour': 'red'}")
-
-
-def kernel_eventually(page: ViewerPage, check: str, attempts: int = 50) -> None:
-    """Run ``check`` in the kernel until it passes (each run lets the kernel take the
-    widget messages that arrived meanwhile); fail with its last error."""
-    for attempt in range(attempts):
-        try:
-            page.kernel_execute(check)
-            return
-        except AssertionError:
-            if attempt == attempts - 1:
-                raise
 
 
 def test_camera_both_ways(looks):
@@ -133,14 +121,14 @@ def test_camera_both_ways(looks):
     drawn = looks.viewer_evaluate(CAMERA)["drawn"]
     # ipywidgets sends a trait's updates one at a time, each once the kernel has taken the
     # one before (and the kernel takes them between executions): ask until it has the last.
-    kernel_eventually(looks, f"assert v.camera['position'] == {drawn['position']}, v.camera")
+    looks.kernel_until(f"v.camera['position'] == {drawn['position']}")
     looks.kernel_execute("assert v.camera['position'][2] != 40")
     # Orthographic from the toolbar; reset from the toolbar.
     looks.click("orthographic")
     looks.page.wait_for_function("""() => document.querySelector('.zn-root').parentElement
         .zndraw.model.model.get('camera').orthographic === true""")
     looks.screenshot("looks-orthographic.png")
-    kernel_eventually(looks, "assert v.camera['orthographic'] is True, v.camera")
+    looks.kernel_until("v.camera['orthographic'] is True")
     looks.kernel_execute("v.camera = {'orthographic': False}")
     looks.click("reset")
 
