@@ -68,7 +68,7 @@ async def in_process(reads: int) -> list[list[float]]:
     from zndraw_widget.caller import Caller
     from zndraw_widget.frames import Column, FrameBatch
     from zndraw_widget.policy import AllowAll
-    from zndraw_widget.rooms import RoomService
+    from zndraw_widget.room_service import RoomService
     from zndraw_widget.state import MemoryStore
     from zndraw_widget.storage import ZarrProvider
 

@@ -23,20 +23,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.conftest import run_lab  # noqa: E402  (the tests' JupyterLab)
 from tests.e2e.viewer_page import ViewerPage  # noqa: E402
+from widget_transports import SETUP, _Temp  # noqa: E402  (the notebook's systems)
 
 Row = tuple[str, str, str, str, "bool | None"]
 
-SETUP = """\
-import numpy as np, ase
-def lattice(atoms, frames, seed=0):
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(atoms ** (1 / 3)))
-    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    base = grid[:atoms] * 1.6
-    numbers = np.array([6, 8, 1, 1])[np.arange(atoms) % 4]
-    return [ase.Atoms(numbers=numbers, positions=base + rng.normal(0, 0.05, base.shape))
-            for _ in range(frames)]"""
-VIEWER = "from zndraw_widget import Viewer\nv = Viewer(lattice({atoms}, {frames}))\nv"
+VIEWER = "v = Viewer(lattice({atoms}, {frames}))\nv"
 NGLVIEW = "import nglview\nv = nglview.show_asetraj(lattice({atoms}, {frames}))\nv"
 # the systems of issue #18: (atoms, frames)
 SYSTEMS = ((1000, 200), (1000, 1000), (50_000, 10))
@@ -147,16 +138,6 @@ RESPONSIVE = """async (probes) => {
     return { delays, executes };
   };
 }"""
-
-
-class _Temp:
-    """The ``tmp_path_factory`` ``run_lab`` wants, over one temporary directory."""
-
-    def __init__(self, root: str) -> None:
-        self.root = Path(root)
-
-    def mktemp(self, name: str) -> Path:
-        return Path(tempfile.mkdtemp(prefix=name, dir=self.root))
 
 
 def play(page: Any, frames: int) -> dict[str, Any]:

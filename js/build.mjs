@@ -13,6 +13,7 @@ const options = {
   legalComments: "none",
   logLevel: "info",
   metafile: true,
+  loader: { ".css": "text" },
 };
 
 if (watch) {

@@ -1,7 +1,8 @@
 // The HTTP data channel: room metadata as JSON, frames as msgpack (docs/protocol.md).
 import { decode, encode, NDArray } from "./codec";
 import { Frame, framesOf, ReadResponse } from "./frames";
-import type { DataEvent, Lease, Role } from "./protocol";
+import { attachmentName } from "./jobs";
+import type { DataEvent, Job, Lease, Role } from "./protocol";
 
 export class ApiError extends Error {
   constructor(
@@ -52,6 +53,20 @@ export interface Access {
   grants: Record<string, Exclude<Role, "none">>;
   /** The caller's role (answers only). */
   role?: Role;
+}
+
+/** What one field of a room holds: numbers of ``dtype`` (null: plain values) of at most
+ * ``shape`` per frame (``[]``: one number per frame). */
+export interface FieldInfo {
+  dtype: string | null;
+  shape: number[];
+}
+
+/** ``GET rooms/<room>/fields``. */
+export interface RoomFields {
+  length: number;
+  seq: number;
+  fields: Record<string, FieldInfo>;
 }
 
 export interface EventsSince {
@@ -147,19 +162,58 @@ export class DataClient {
     return this.json("GET", `${this.roomPath(room)}/events?since=${since}`);
   }
 
-  /** Frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``. */
-  async frames(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<FramesRead> {
+  /** The fields the room's frames carry, with dtype and per-frame shape. */
+  fields(room: string): Promise<RoomFields> {
+    return this.json("GET", `${this.roomPath(room)}/fields`);
+  }
+
+  /** The read of frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``, as
+   * the server's columns (``frames`` splits it into frames). */
+  async read(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<ReadResponse> {
     let path = `${this.roomPath(room)}/frames?index=${encodeURIComponent(index)}`;
     if (fields && fields.length) path += `&data=${fields.map(encodeURIComponent).join(",")}`;
     const response = await this.request("GET", path, undefined, {}, signal);
-    const buffer = await response.arrayBuffer();
-    const read = decode(buffer) as ReadResponse;
+    return decode(await response.arrayBuffer()) as ReadResponse;
+  }
+
+  /** Frames ``index`` (``5``, ``0:16``, ``1,5,7``) with only ``fields``. */
+  async frames(room: string, index: string, fields?: string[], signal?: AbortSignal): Promise<FramesRead> {
+    const read = await this.read(room, index, fields, signal);
     return { length: read.length, seq: read.seq, orderVersion: read.order_version, frames: framesOf(read) };
   }
 
   /** Reverse (``undo``) or re-apply (``redo``) this session's last change in the room. */
   replay(room: string, action: "undo" | "redo"): Promise<{ seq: number; order_version: number }> {
     return this.json("POST", `${this.roomPath(room)}/${action}`);
+  }
+
+  /** Upload ``file`` into the room as a background import (the browser streams the body);
+   * the job, answered once the whole file is sent. */
+  async upload(room: string, file: Blob, name: string, format?: string): Promise<Job> {
+    const query = new URLSearchParams({ name });
+    if (format) query.set("format", format);
+    const response = await this.request("POST", `${this.roomPath(room)}/files?${query}`, file, {
+      "Content-Type": "application/octet-stream",
+    });
+    return ((await response.json()) as { job: Job }).job;
+  }
+
+  /** The recent jobs of ``room``, newest first. */
+  async jobs(room: string): Promise<Job[]> {
+    return (await this.json<{ jobs: Job[] }>("GET", `jobs?room=${encodeURIComponent(room)}`)).jobs;
+  }
+
+  /** Cancel a job; the job once it stopped. */
+  cancelJob(id: string): Promise<Job> {
+    return this.json("DELETE", `jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** GET ``path`` (an export, see jobs.ts ``exportPath``) as a file: its bytes and the name
+   * the server gives it. */
+  async download(path: string, fallback: string): Promise<{ blob: Blob; name: string; frames: number }> {
+    const response = await this.request("GET", path);
+    const name = attachmentName(response.headers.get("Content-Disposition"), fallback);
+    return { blob: await response.blob(), name, frames: Number(response.headers.get("X-ZnDraw-Frames") ?? NaN) };
   }
 
   /** Replace only the positions of frame ``index`` (a PATCH with a batch of one). */

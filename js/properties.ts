@@ -96,11 +96,17 @@ export function vectorValues(frame: Frame, field: string): Float32Array | null {
 
 /** Atom ``i``'s value of each per-atom property of ``frame``, as short text. */
 export function atomValues(frame: Frame, i: number): Array<[string, string]> {
-  return Object.entries(perAtomFields(frame)).map(([name, value]) => {
+  const numeric = Object.entries(perAtomFields(frame)).map(([name, value]): [string, string] => {
     const width = value.shape.length === 1 ? 1 : value.shape[1];
     const row = Array.from(value.data.subarray(i * width, (i + 1) * width) as ArrayLike<number | bigint>);
     return [name, row.map(formatNumber).join(", ")];
   });
+  // per-atom strings (PDB's arrays.residuenames): a list of N strings per frame
+  const n = frame.numbers.length;
+  const strings = Object.entries(frame.fields)
+    .filter(([name, value]) => name.startsWith("arrays.") && Array.isArray(value) && value.length === n && typeof value[i] === "string")
+    .map(([name, value]): [string, string] => [name, (value as string[])[i]]);
+  return [...numeric, ...strings];
 }
 
 /** A number in at most 4 significant digits (integers whole). */

@@ -201,9 +201,35 @@ export interface BookmarkEvent extends EventBase {
   value: Bookmark | null;
 }
 
+/** A background job (docs/protocol.md "Background jobs"): an import of a file into a room. */
+export interface Job {
+  id: string;
+  kind: "import";
+  room: string;
+  user: string;
+  state: "queued" | "running" | "done" | "failed" | "cancelled";
+  name: string;
+  /** The ase format (null: guessed from the name). */
+  format: string | null;
+  /** The file's size (0 while a chunked upload is still arriving). */
+  bytes_total: number;
+  /** Bytes parsed and committed (0 until done for formats not split by bytes). */
+  bytes_done: number;
+  frames_done: number;
+  /** What went wrong and where (``frame``: its index in the file, ``line``: 1-based). */
+  error: { message: string; frame: number | null; line: number | null } | null;
+  created: number;
+  updated: number;
+}
+/** A job of the room changed state or made progress. */
+export interface JobEvent extends EventBase {
+  type: "job";
+  job: Job;
+}
+
 /** Events that bump the room's seq by one (and can be re-read with `events?since=`). */
 export type DataEvent = FramesInserted | FramesDeleted | FramesSpliced | FrameUpdated;
-export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted | SelectionEvent | BookmarkEvent;
+export type RoomEvent = DataEvent | LeaseEvent | StepEvent | PresenceEvent | AccessEvent | RoomDeleted | SelectionEvent | BookmarkEvent | JobEvent;
 
 export const DATA_EVENTS: ReadonlySet<string> = new Set<DataEvent["type"]>([
   "frames_inserted",

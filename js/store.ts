@@ -36,7 +36,7 @@ export class FrameStore {
 
   constructor(private readonly data: DataClient, readonly room: string, options: FrameStoreOptions = {}) {
     // "?": optional, sent only where frames have them (docs/protocol.md)
-    this.fields = this.baseFields = options.fields ?? ["positions", "numbers", "cell", "pbc", "arrays.colors?", "arrays.radii?"];
+    this.fields = this.baseFields = options.fields ?? ["positions", "numbers", "cell?", "pbc?", "arrays.colors?", "arrays.radii?"];
     this.maxBytes = options.maxBytes ?? 256 << 20;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.maxChunk = options.maxChunk ?? 32;

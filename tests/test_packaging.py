@@ -19,11 +19,21 @@ def test_installing_enables_the_jupyter_server_extension():
 
 def test_the_core_imports_neither_jupyter_nor_tornado():
     code = (
-        "import sys, zndraw_widget.rooms, zndraw_widget.state, zndraw_widget.storage, "
+        "import sys, zndraw_widget.room_service, zndraw_widget.state, zndraw_widget.storage, "
         "zndraw_widget.hub, zndraw_widget.frames, zndraw_widget.codec, zndraw_widget.export, "
         "zndraw_widget.formats\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tornado', 'jupyter_server')]\n"
         "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_public_names_survive_importing_the_server():
+    """No submodule shares a name with the package's public API (importing it would replace
+    ``zndraw_widget.rooms`` the function by a module, as in a kernel that serves rooms)."""
+    code = (
+        "import zndraw_widget, zndraw_widget.server.standalone, zndraw_widget.kernel_rooms\n"
+        "assert callable(zndraw_widget.rooms), zndraw_widget.rooms"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

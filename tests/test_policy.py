@@ -12,7 +12,7 @@ from zndraw_widget.caller import Caller
 from zndraw_widget.errors import BadRequest, Forbidden, NotFound
 from zndraw_widget.frames import FrameBatch
 from zndraw_widget.policy import Action, AllowAll, Role, check_grants, role_of
-from zndraw_widget.rooms import RoomService
+from zndraw_widget.room_service import RoomService
 from zndraw_widget.state import MemoryStore
 from zndraw_widget.state.base import ORDER
 from zndraw_widget.storage import ZarrProvider
@@ -54,6 +54,7 @@ OPERATIONS = {
     "read": (("r", [0]), Action.READ, "r"),
     "read_batch": (("r", [0]), Action.READ, "r"),
     "resolve": (("r", [0]), Action.READ, "r"),
+    "describe": (("r",), Action.READ, "r"),
     "insert": (("r", batch(1)), Action.WRITE, "r"),
     "replace": (("r", 0, batch(2)), Action.WRITE, "r"),
     "delete": (("r", [0]), Action.WRITE, "r"),

@@ -6,7 +6,7 @@ import pytest
 
 from zndraw_widget.caller import Caller
 from zndraw_widget.frames import FrameBatch
-from zndraw_widget.rooms import RoomService
+from zndraw_widget.room_service import RoomService
 from zndraw_widget.state.memory import MemoryStore
 from zndraw_widget.storage import ZarrProvider
 

@@ -9,9 +9,9 @@ import pytest
 from zndraw_widget import codec
 from zndraw_widget.caller import Caller
 from zndraw_widget.frames import FrameBatch
-from zndraw_widget.rooms import RoomService
+from zndraw_widget.room_service import RoomService
 from zndraw_widget.state import MemoryStore
-from zndraw_widget.storage import TARGET_CHUNK_BYTES, ZarrProvider
+from zndraw_widget.storage import TARGET_CHUNK_BYTES, FieldInfo, ZarrProvider
 
 ALICE = Caller("alice", frozenset(), "s")
 
@@ -57,6 +57,11 @@ def test_round_trip_in_any_order_and_after_reopening(tmp_path, natoms, cache_byt
         assert list(only.columns) == ["arrays.charge"]
         assert_same(only, expected.select(["arrays.charge"]))
         assert provider.fields(other_locations) == set(other.columns)
+        described = provider.describe(picked)  # file and zarr segments, fresh or reopened
+        assert described["positions"] == FieldInfo("<f8", (natoms, 3))
+        assert described["info.step"] == FieldInfo("<i8", ())
+        assert described["arrays.charge"] == FieldInfo("<f8", (natoms,))
+        assert described["info.label"] == FieldInfo(None, ())
     segments = {location.rpartition("/")[0] for location in locations + other_locations}
     assert set(storage.segment_ages()) == segments
     storage.delete_segments(segments)
@@ -76,3 +81,10 @@ async def test_a_cached_frame_read_states_the_rooms_current_index_and_length(tmp
     assert again["ids"] == first["ids"]
     assert (list(again["indices"]), again["length"]) == ([3], 4)
     assert again["seq"] == first["seq"] + 1
+
+
+def test_field_infos_of_two_segments_merge():
+    """A field stored in two segments: the wider dtype, the larger shape, text wins."""
+    merged = FieldInfo("<i8", (3,)).merge(FieldInfo("<f4", (5,)))
+    assert merged == FieldInfo("<f8", (5,))
+    assert FieldInfo("<f8", ()).merge(FieldInfo(None, ())) == FieldInfo(None, ())

@@ -90,6 +90,27 @@ def test_the_colormaps_offered_are_the_bundles():
         "js/renderer/colormaps.ts and Viewer.colormap disagree: rerun scripts/colormaps.py")
 
 
+def test_plots_name_per_frame_fields():
+    """``v.plots`` and ``v.plot_x`` are synced traits; a name that is no per-frame field
+    is refused with what to write instead."""
+    if not BUNDLE.is_file():
+        pytest.skip("the front end bundle is not built")
+    import traitlets
+
+    from zndraw_widget import Viewer
+
+    viewer = Viewer(room="abc")
+    assert viewer.get_state()["plots"] == [] and viewer.plot_x == ""
+    viewer.plots = ["calc.energy", "info.temperature"]
+    viewer.plot_x = "info.temperature"
+    assert viewer.get_state()["plots"] == ["calc.energy", "info.temperature"]
+    for bad in (["energy"], ["positions"], ["calc.energy;drop"]):
+        with pytest.raises(traitlets.TraitError, match="'calc.energy'"):
+            viewer.plots = bad
+    with pytest.raises(traitlets.TraitError, match="plot_x"):
+        viewer.plot_x = "arrays.forces"
+
+
 def test_viewer_of_frames_uploads_them_into_a_new_room(server, tmp_path):
     from zndraw_widget import Room, Viewer
 

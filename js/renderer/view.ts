@@ -1,13 +1,16 @@
 // The Renderer: a WebGL canvas drawing the layers (layers/) of one frame, an orbit camera,
 // the render loop (at most one draw per animation frame), picking and screenshots.
-import { Box3, Color, PerspectiveCamera, Scene, Vector3, WebGLRenderer } from "three";
-import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { Box3, Color, Plane, Raycaster, Scene, Vector2, Vector3, WebGLRenderer } from "three";
+import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { Frame } from "../frames";
 import { wrap, type Vec3 } from "../geometry";
+import { CameraRig, type ViewCamera } from "./camera";
+import { capture } from "./capture";
 import { Coloring, type ColoringOptions, type ColorKey } from "./coloring";
 import { createLayers, type Layers, type MarkGroup, type Measurement, type ShownFrame } from "./layers";
 import { isPeriodic } from "./layers/bonds";
 import type { VectorOptions } from "./layers/vectors";
+import { Look, type Style } from "./look";
 
 export interface RenderedInfo {
   atoms: number;
@@ -33,8 +36,11 @@ export class Renderer {
   readonly canvas: HTMLCanvasElement;
   readonly renderer: WebGLRenderer;
   readonly scene = new Scene();
-  readonly camera = new PerspectiveCamera(45, 1, 0.1, 1000);
   readonly controls: OrbitControls;
+  /** Perspective or orthographic camera (``camera`` is the one drawing). */
+  readonly rig: CameraRig;
+  /** The style and what it makes of each atom (shared by the layers). */
+  readonly look = new Look();
   onRendered: ((info: RenderedInfo) => void) | null = null;
   /** Over the canvas: the labels layers place (measurements). */
   readonly overlay = document.createElement("div");
@@ -45,7 +51,8 @@ export class Renderer {
   private ownPositions = false; // the shown positions are an edited copy, not the frame's
   private pending = 0;
   private resizeObserver: ResizeObserver | null = null;
-  private fitted = false;
+  /** The camera has been placed (fitted to the first frame, or set): no more auto-fit. */
+  fitted = false;
 
   constructor(private readonly container: HTMLElement) {
     this.canvas = document.createElement("canvas");
@@ -56,10 +63,11 @@ export class Renderer {
     container.appendChild(this.canvas);
     this.overlay.className = "zn-overlay";
     container.appendChild(this.overlay);
-    this.layers = createLayers(this.overlay);
-    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: false });
+    this.layers = createLayers(this.overlay, this.look);
+    this.renderer = new WebGLRenderer({ canvas: this.canvas, antialias: !softwareRendering(), preserveDrawingBuffer: true, alpha: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
-    this.controls = new OrbitControls(this.camera, this.canvas);
+    this.rig = new CameraRig(this.canvas);
+    this.controls = this.rig.controls;
     this.controls.enableDamping = false;
     this.controls.addEventListener("change", () => this.requestRender());
 
@@ -91,12 +99,16 @@ export class Renderer {
     return this.shown?.positions ?? NO_POSITIONS;
   }
 
+  /** The camera drawing now (perspective or orthographic: ``rig``). */
+  get camera(): ViewCamera {
+    return this.rig.current;
+  }
+
   resize(): void {
     const width = Math.max(1, this.container.clientWidth);
     const height = Math.max(1, this.container.clientHeight);
     this.renderer.setSize(width, height, false);
-    this.camera.aspect = width / height;
-    this.camera.updateProjectionMatrix();
+    this.rig.setAspect(width / height);
     this.requestRender();
   }
 
@@ -205,7 +217,9 @@ export class Renderer {
 
   /** Highlight the atoms ``indices``, and only those. */
   setSelection(indices: Iterable<number>): void {
-    this.layers.atoms.setSelection(indices);
+    const selected = new Set(indices);
+    this.layers.atoms.setSelection(selected);
+    if (this.look.setSelection(selected)) this.positionsChanged();
     this.requestRender();
   }
 
@@ -220,8 +234,9 @@ export class Renderer {
     return this.layers.marks.count;
   }
 
-  /** Point the camera at everything the layers draw (atoms and cell). */
-  fit(): void {
+  /** Point the camera at everything the layers draw (atoms and cell), from where it is
+   * (``home``: from the default direction, the default way up). */
+  fit(home = false): void {
     const box = new Box3();
     for (const layer of this.layers.all) layer.expandBounds?.(box);
     const { min, max } = box;
@@ -231,19 +246,28 @@ export class Renderer {
     }
     const center = min.clone().add(max).multiplyScalar(0.5);
     const radius = Math.max(2, max.distanceTo(min) / 2 + 1.5);
-    const fov = (this.camera.fov * Math.PI) / 180;
-    const fitFov = this.camera.aspect < 1 ? 2 * Math.atan(Math.tan(fov / 2) * this.camera.aspect) : fov;
-    const distance = radius / Math.sin(fitFov / 2);
-    const direction = this.camera.position.clone().sub(this.controls.target);
-    if (direction.lengthSq() < 1e-9) direction.set(0.3, 0.4, 1);
-    direction.normalize();
-    this.controls.target.copy(center);
-    this.camera.position.copy(center).addScaledVector(direction, distance);
-    this.camera.near = Math.max(0.01, distance / 100);
-    this.camera.far = distance * 20 + radius * 4;
-    this.camera.updateProjectionMatrix();
-    this.controls.update();
+    if (home) this.rig.home(center, radius);
+    else this.rig.frame(center, radius);
+    this.fitted = true;
     this.requestRender();
+  }
+
+  /** Draw as ``style`` says (representations, scales, bonds, groups, labels). */
+  setStyle(style: Style): void {
+    this.look.setStyle(style);
+    this.positionsChanged();
+  }
+
+  /** A picture of ``width`` x ``height`` pixels of what the view shows (its transparent
+   * background if asked), as a PNG. ``keepSize``: leave the canvas drawn at that size (a
+   * movie's frames, one after another; ``resize()`` after the last). */
+  capture(width: number, height: number, transparent = false, keepSize = false): Promise<Blob> {
+    const blob = capture(this.renderer, this.scene, this.rig, width, height, transparent);
+    if (!keepSize) {
+      this.resize(); // back to the canvas' own size and aspect
+      this.renderNow();
+    }
+    return blob;
   }
 
   /** The atom under a point of the canvas (CSS pixels from its top left), nearest first; in
@@ -262,12 +286,11 @@ export class Renderer {
 
   /** Where a canvas point meets the plane facing the camera through ``through``. */
   pointOnPlane(x: number, y: number, through: Vector3): Vector3 {
-    const ndc = new Vector3((x / this.canvas.clientWidth) * 2 - 1, -(y / this.canvas.clientHeight) * 2 + 1, 0.5);
-    const origin = this.camera.position.clone();
-    const dir = ndc.unproject(this.camera).sub(origin).normalize();
-    const normal = this.camera.getWorldDirection(new Vector3());
-    const t = through.clone().sub(origin).dot(normal) / dir.dot(normal);
-    return origin.addScaledVector(dir, t);
+    const ndc = new Vector2((x / this.canvas.clientWidth) * 2 - 1, -(y / this.canvas.clientHeight) * 2 + 1);
+    const raycaster = new Raycaster();
+    raycaster.setFromCamera(ndc, this.camera); // a perspective or an orthographic ray
+    const plane = new Plane().setFromNormalAndCoplanarPoint(this.camera.getWorldDirection(new Vector3()), through);
+    return raycaster.ray.intersectPlane(plane, new Vector3()) ?? through.clone();
   }
 
   requestRender(): void {
@@ -316,7 +339,7 @@ const NO_POSITIONS = new Float32Array(0);
 /** The sphere (centre ``positions[i]``, radius ``radii[i]``, i < ``count``) under a point of
  * a ``width`` x ``height`` view (CSS pixels from its top left), the nearest if several. */
 export function pickSphere(
-  camera: PerspectiveCamera,
+  camera: ViewCamera,
   width: number,
   height: number,
   positions: ArrayLike<number>,
@@ -331,7 +354,7 @@ export function pickSphere(
 /** ``pickSphere`` with every centre moved by ``offset`` (a periodic image): the sphere hit
  * and its depth. */
 function nearestSphere(
-  camera: PerspectiveCamera,
+  camera: ViewCamera,
   width: number,
   height: number,
   positions: ArrayLike<number>,
@@ -346,7 +369,9 @@ function nearestSphere(
   const view = camera.matrixWorldInverse.elements;
   const proj = camera.projectionMatrix.elements;
   const p = positions;
-  const scale = height / 2 / Math.tan((camera.fov * Math.PI) / 360);
+  // Screen pixels per unit at depth 1 (perspective) or anywhere (orthographic).
+  const ortho = "isOrthographicCamera" in camera && camera.isOrthographicCamera;
+  const scale = (proj[5] * height) / 2;
   let best: number | null = null;
   let bestDepth = Infinity;
   for (let i = 0; i < count; i++) {
@@ -354,11 +379,13 @@ function nearestSphere(
     const vx = view[0] * px + view[4] * py + view[8] * pz + view[12];
     const vy = view[1] * px + view[5] * py + view[9] * pz + view[13];
     const vz = view[2] * px + view[6] * py + view[10] * pz + view[14];
-    if (vz >= 0) continue;
+    if (vz >= 0 && !ortho) continue;
     const depth = -vz;
-    const sx = ((proj[0] * vx) / depth + 1) * 0.5 * width;
-    const sy = (1 - (proj[5] * vy) / depth) * 0.5 * height;
-    const r = (radii[i] * scale) / depth;
+    const w = ortho ? 1 : depth; // the perspective divide
+    const sx = ((proj[0] * vx) / w + 1) * 0.5 * width;
+    const sy = (1 - (proj[5] * vy) / w) * 0.5 * height;
+    const r = (radii[i] * scale) / w;
+    if (r <= 0) continue; // hidden
     const dx = sx - x, dy = sy - y;
     if (dx * dx + dy * dy <= r * r && depth < bestDepth) {
       best = i;

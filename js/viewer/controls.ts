@@ -44,6 +44,8 @@ export class Controls {
   readonly root = document.createElement("div");
   readonly view = document.createElement("div");
   readonly markers = new Markers(this.root);
+  /** The toolbar (parts add their controls to it). */
+  readonly bar = document.createElement("div");
   private message = document.createElement("div");
   private banner = document.createElement("div");
   private status = document.createElement("div");
@@ -68,7 +70,7 @@ export class Controls {
     this.status.className = "zn-status";
     this.view.append(this.status, this.message, this.banner);
 
-    const bar = document.createElement("div");
+    const bar = this.bar;
     bar.className = "zn-bar";
     const first = button("first", "First frame (Home)");
     const back = button("prev", "Previous frame (←)");
@@ -93,6 +95,7 @@ export class Controls {
       this.fpsSelect.append(option);
     }
     this.fpsSelect.title = "Playback speed";
+    this.fpsSelect.setAttribute("aria-label", "Playback speed");
     this.playButton.dataset.role = ROLES.play;
     this.slider.dataset.role = ROLES.slider;
     this.counter.dataset.role = ROLES.counter;
@@ -117,6 +120,13 @@ export class Controls {
   /** Put the canvas into the view, under the status line and messages. */
   addCanvas(canvas: HTMLCanvasElement): void {
     this.view.insertBefore(canvas, this.status);
+  }
+
+  /** A part's panel under the view, its button in the toolbar and its pop-up (if any). */
+  addPart(panel: HTMLElement, button?: HTMLElement, popup?: HTMLElement): void {
+    this.root.insertBefore(panel, this.bar);
+    if (button) this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
+    if (popup) this.root.append(popup);
   }
 
   /** A message in place of the view (null: hide it). */

@@ -37,6 +37,8 @@ export interface MarkerValues {
   edited: number;
   /** data-zndraw-readonly: "true" while the user may only read the room (absent otherwise). */
   readonly: boolean;
+  /** data-zndraw-transport: how the view reaches its room, "http", "comm" or "static" (js/transport.ts). */
+  transport: string;
   /** data-zndraw-history: the last undo/redo, "<undo|redo> <outcome> <count>" (outcome: ok
    * or the server's error code; count: undos and redos tried so far). */
   history: string;
@@ -46,6 +48,13 @@ export interface MarkerValues {
   bookmarks: number;
   /** data-zndraw-bookmark: the bookmark last jumped to. */
   bookmark: string;
+  /** data-zndraw-look: the representation drawn and the look's version (changes with the style). */
+  look: string;
+  /** data-zndraw-job: the last job event seen, "<state> <frames_done> <bytes_done>"
+   * ("refused 0 0": an upload the server refused). */
+  job: string;
+  /** data-zndraw-download: the last download, "<count> <file name> <frames>". */
+  download: string;
 }
 
 export type Marker = keyof MarkerValues;
@@ -67,10 +76,14 @@ const KEYS: { [K in Marker]: string } = {
   control: "zndrawControl",
   edited: "zndrawEdited",
   readonly: "zndrawReadonly",
+  transport: "zndrawTransport",
   history: "zndrawHistory",
   marked: "zndrawMarked",
   bookmarks: "zndrawBookmarks",
   bookmark: "zndrawBookmark",
+  look: "zndrawLook",
+  job: "zndrawJob",
+  download: "zndrawDownload",
 };
 
 /** The data-role of each toolbar control the tests click or read. */
@@ -80,6 +93,11 @@ export const ROLES = {
   counter: "counter",
   follow: "follow",
   screenshot: "screenshot",
+  representation: "representation",
+  labels: "labels",
+  orthographic: "orthographic",
+  reset: "reset",
+  movie: "movie",
 } as const;
 
 /** Typed access to the markers of one root element. */

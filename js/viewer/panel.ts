@@ -6,7 +6,7 @@ import { DEFAULT_ARROW_COLOR } from "../renderer/layers/vectors";
 
 export const PANEL_CSS = `
 .zn-panel { position: absolute; right: 6px; top: 6px; z-index: 2; max-width: 260px; max-height: calc(100% - 12px); overflow: auto;
-  background: var(--jp-layout-color1, #f7f7f7); border: 1px solid var(--jp-border-color2, #ddd); border-radius: 3px; padding: 2px 6px; }
+  background: var(--zn-bg1); border: 1px solid var(--zn-border); border-radius: 3px; padding: 2px 6px; }
 .zn-panel summary { cursor: pointer; }
 .zn-panel label { display: flex; align-items: center; gap: 4px; margin: 3px 0; }
 .zn-panel input[type=number] { width: 4.5em; }
@@ -17,12 +17,12 @@ export const PANEL_CSS = `
 .zn-label { position: absolute; left: 0; top: 0; padding: 0 3px; border-radius: 2px; white-space: nowrap; font-size: 11px;
   background: rgba(255, 0, 170, 0.85); color: #fff; margin: -8px 0 0 4px; }
 .zn-colorbar { position: absolute; right: 8px; bottom: 8px; z-index: 1; min-width: 140px; padding: 3px 6px; border-radius: 3px;
-  background: var(--jp-layout-color1, rgba(247, 247, 247, 0.9)); border: 1px solid var(--jp-border-color2, #ddd); }
+  background: var(--zn-bg1); border: 1px solid var(--zn-border); }
 .zn-gradient { height: 10px; margin: 2px 0; }
 .zn-range { display: flex; justify-content: space-between; font-variant-numeric: tabular-nums; }
 .zn-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: middle; }
 .zn-inspect { position: absolute; left: 8px; top: 24px; z-index: 1; max-width: 45%; padding: 3px 6px; border-radius: 3px; pointer-events: none;
-  background: var(--jp-layout-color1, rgba(247, 247, 247, 0.9)); border: 1px solid var(--jp-border-color2, #ddd); font-variant-numeric: tabular-nums; }
+  background: var(--zn-bg1); border: 1px solid var(--zn-border); font-variant-numeric: tabular-nums; }
 `;
 
 export interface PanelActions {

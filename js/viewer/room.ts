@@ -1,7 +1,7 @@
 // The room a viewer shows: opening it (info, frames, joining its control channel), keeping
 // up with its events (data changes through RoomSync; presenter, leases, presence, access),
 // and the messages for what goes wrong.
-import { ControlClient } from "../control";
+import { ControlClient, ControlOptions } from "../control";
 import { ApiError, RoomInfo } from "../data";
 import type { Frame } from "../frames";
 import type { ControlEvent, JoinReply } from "../protocol";
@@ -19,9 +19,10 @@ export class RoomLink {
   constructor(private readonly viewer: Viewer) {}
 
   /** The control client, reporting to this room. */
-  controlClient(url: string): ControlClient {
+  controlClient(url: string, socket?: ControlOptions["socket"]): ControlClient {
     return new ControlClient({
       url,
+      socket,
       onEvent: (event) => this.onEvent(event),
       onStatus: (status, detail) => {
         if (this.viewer.disposed) return;
@@ -57,6 +58,7 @@ export class RoomLink {
     viewer.presence.clear();
     viewer.selections.clear();
     viewer.bookmarks.clear();
+    viewer.files.clear();
     viewer.access.clear();
     viewer.updateStatus();
     if (!room) {
@@ -76,6 +78,7 @@ export class RoomLink {
     const store = (nav.store = new FrameStore(viewer.data, room));
     store.setExtraFields(viewer.extraFields);
     store.length = info.length;
+    viewer.plots.open();
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {
       onData: (events) => this.changed(nav.apply(events)),
       onReload: () => this.changed(nav.clear()),
@@ -90,7 +93,7 @@ export class RoomLink {
     if (presenting && typeof info.step === "number" && info.step >= 0 && presenter.follow) start = info.step;
     if (!info.length) {
       ui.markers.set("status", "empty");
-      ui.setMessage(`Room "${room}" has no frames yet: append some from Python (room.append(atoms)).`);
+      ui.setMessage(`Room "${room}" has no frames yet: drop a trajectory file here, or append frames from Python (room.append(atoms)).`);
       return;
     }
     ui.setMessage(null);
@@ -120,6 +123,7 @@ export class RoomLink {
     viewer.presence.joined(reply.presence ?? [], leases);
     viewer.selections.joined(reply.selections, viewer.model.model.get("selection") ?? []);
     viewer.bookmarks.joined(reply.bookmarks);
+    void viewer.files.joined();
     presenter.joined(leases);
     viewer.updateStatus();
     void this.sync?.resync();
@@ -184,6 +188,7 @@ export class RoomLink {
     const { nav, ui } = viewer;
     if (changed === undefined) return;
     this.lengthChanged();
+    viewer.plots.changed(changed);
     if (!nav.length) {
       viewer.playback.pause();
       nav.reset();
@@ -218,6 +223,8 @@ export class RoomLink {
       viewer.selections.event(event);
     } else if (event.type === "bookmark") {
       viewer.bookmarks.event(event);
+    } else if (event.type === "job") {
+      viewer.files.event(event.job);
     }
   }
 }

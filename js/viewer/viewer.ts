@@ -1,8 +1,8 @@
 // One Viewer per displayed widget view: it composes the parts (toolbar, navigation,
-// playback, presenter, presence, access, tools, keys, theme) and connects them to a room.
+// playback, presenter, presence, access, plots, tools, keys, theme) and connects them to a room.
 import { ControlClient } from "../control";
-import { DataClient, xsrfFromCookie } from "../data";
-import { apiUrlOf, newSessionId, websocketUrl } from "../env";
+import type { DataClient } from "../data";
+import { newSessionId } from "../env";
 import type { Frame } from "../frames";
 import { Renderer } from "../renderer";
 import { deleteBookmark, putBookmark, putSelection } from "../shared";
@@ -15,17 +15,23 @@ import { credentials, Model, ModelListeners, StepTrait } from "./model";
 import { Navigator } from "./navigator";
 import { BookmarkList } from "./parts/bookmarks";
 import { applyCamera, cameraState } from "./parts/camera";
+import { Files } from "./parts/files";
 import { History } from "./parts/history";
 import { SelectionLegend } from "./parts/legend";
 import { SharedSelections } from "./parts/selections";
 import { Playback } from "./playback";
+import { Plots } from "./plots";
 import { Presence } from "./presence";
 import { Presenter } from "./presenter";
 import { RoomLink } from "./room";
 import { followTheme } from "./theme";
+import { CameraTrait } from "./camera-trait";
+import { Figures } from "./figures";
+import { LookControls } from "./looks";
 import { DragEditTool } from "./tools/drag-edit";
 import { SelectTool } from "./tools/select";
 import { bindTools } from "./tools/tool";
+import { KernelChannel, kernelChannel, openTransport, Transport, withSnapshot } from "../transport";
 
 /** How long (ms) a warning about an undone edit stays. */
 const UNDONE_MS = 6000;
@@ -43,11 +49,14 @@ export class Viewer {
   readonly presenter: Presenter;
   readonly presence = new Presence();
   readonly access: RoomAccess;
+  readonly plots: Plots;
   readonly model: ModelListeners;
   readonly step: StepTrait;
   /** Each user's selection in the room (this user's is the view's own). */
   readonly selections: SharedSelections;
   readonly bookmarks: BookmarkList;
+  /** Uploads, their jobs' progress, downloads. */
+  readonly files: Files;
   private readonly history: History;
   private historyCount = 0;
   private readonly room: RoomLink;
@@ -57,7 +66,11 @@ export class Viewer {
   analysis: Analysis | null = null;
   /** Fields read with every frame besides those drawn (the analysis part's). */
   extraFields: string[] = [];
+  private cameraTrait: CameraTrait | null = null;
   private stopTheme: (() => void) | null = null;
+  /** HTTP or the widget's comm (js/transport.ts), and why. */
+  transport: Transport | null = null;
+  private kernel: KernelChannel | null = null;
   private readonly created = performance.now();
   /** ms spent putting frames into the renderer since the last draw (playback rests after long work). */
   private frameWork = 0;
@@ -130,6 +143,16 @@ export class Viewer {
       toggleFollow: () => this.setFollow(!this.presenter.follow),
     });
     this.root = this.ui.root;
+    this.plots = new Plots({
+      data: () => this.data, room: () => this.room.name, length: () => this.nav.length,
+      go: (index) => this.userGo(index),
+      chosen: (plots, x) => {
+        this.model.model.set("plots", plots);
+        this.model.model.set("plot_x", x);
+        this.model.model.save_changes();
+      },
+    });
+    this.ui.addPart(this.plots.panel, this.plots.chooser.button, this.plots.chooser.menu);
     const legend = new SelectionLegend(this.ui.view);
     this.selections = new SharedSelections({
       user: () => this.control?.user ?? "",
@@ -163,6 +186,10 @@ export class Viewer {
       failed: (error) => this.ui.setBanner(`bookmark not saved: ${error.message}`, UNDONE_MS),
       changed: (count) => this.ui.markers.set("bookmarks", count),
     });
+    this.files = new Files(this.ui.view, this.ui.bar, {
+      data: () => this.data, room: () => this.room.name, user: () => this.control?.user ?? "",
+      readOnly: () => this.access.readOnly, frame: () => this.nav.displayed, markers: this.ui.markers,
+    });
     this.room = new RoomLink(this);
     bindKeys(this.root, (command) => commands[command]());
   }
@@ -183,7 +210,7 @@ export class Viewer {
     const renderer = this.renderer;
     this.ui.addCanvas(renderer.canvas);
     renderer.onRendered = (info) => this.onRendered(info.ms);
-    this.stopTheme = followTheme(this.ui.view, renderer);
+    this.stopTheme = followTheme(this.ui.view, renderer, () => this.plots.restyle());
     const selection = () => (this.model.model.get("selection") ?? []) as number[];
     const select = (atoms: number[]) => this.setSelection(atoms);
     this.editTool = new DragEditTool({
@@ -199,6 +226,7 @@ export class Viewer {
       renderer, listeners: this.model, view: this.ui.view, frame: () => this.nav.shown, room: () => this.room.name,
       data: () => this.data, selection, playing: () => this.playback.playing, readFields: (fields) => this.readFields(fields),
     });
+    this.startFigures(renderer);
     this.model.on("change:room", () => void this.room.open(String(this.model.model.get("room"))));
     this.model.on("change:step", () => {
       const step = Number(this.model.model.get("step"));
@@ -209,18 +237,36 @@ export class Viewer {
       this.selections.share(selection()); // set from the kernel: the room hears it too
       this.analysis?.selectionChanged();
     });
+    const showPlots = () => this.plots.show(strings(this.model.model.get("plots")), String(this.model.model.get("plot_x") ?? ""));
+    this.model.on("change:plots", showPlots);
+    this.model.on("change:plot_x", showPlots);
+    showPlots();
     renderer.setSelection(selection());
     const token = await credentials(this.model, () => this.ui.setMessage("Waiting for the kernel to pass the server's token…"));
     if (this.disposed) return;
-    this.connect(token);
+    await this.connect(token);
+    if (this.disposed) return;
     await this.room.open(String(this.model.model.get("room") ?? ""));
   }
 
-  private connect(token: string | undefined): void {
-    const explicit = String(this.model.model.get("api_url") ?? "");
-    const apiUrl = apiUrlOf(explicit);
-    this.data = new DataClient({ apiUrl, session: this.session, auth: { token, xsrf: () => xsrfFromCookie() } });
-    this.control = this.room.controlClient(websocketUrl(apiUrl, this.session, explicit ? token : undefined));
+  private async connect(token: string | undefined): Promise<void> {
+    const chosen = await openTransport(this.model.model, this.session, token, () => (this.kernel = kernelChannel(this.model.model)));
+    const { transport, later } = await withSnapshot(this.model.model, chosen, this.session);
+    this.use(transport);
+    // A saved snapshot shows until the kernel answers (if it ever does): then the room, live.
+    void later?.then((comm) => {
+      if (this.disposed) return;
+      this.control.close();
+      this.use(comm);
+      void this.room.open(String(this.model.model.get("room") ?? ""));
+    });
+  }
+
+  private use(transport: Transport): void {
+    this.transport = transport;
+    this.ui.markers.set("transport", transport.kind);
+    this.data = transport.data;
+    this.control = this.room.controlClient(transport.controlUrl, transport.socket);
     this.presenter.attach(this.control);
   }
 
@@ -230,8 +276,11 @@ export class Viewer {
     this.model.dispose();
     this.presenter.dispose();
     this.control?.close();
+    this.kernel?.dispose();
     this.stopTheme?.();
     this.analysis?.dispose();
+    this.plots.dispose();
+    this.cameraTrait?.dispose();
     this.renderer?.dispose();
     this.root.remove();
   }
@@ -247,6 +296,7 @@ export class Viewer {
     this.showPosition(false);
     if (this.presence.hasLocks) this.updateStatus(); // "this frame is being edited" follows the frame
     this.step.update(frame.index, this.playback.playing);
+    this.plots.mark(frame.index);
     this.analysis?.shown();
   }
 
@@ -288,6 +338,7 @@ export class Viewer {
       this.ui.markers.delete("readonly");
     }
     this.bookmarks.render();
+    this.files.accessChanged();
     this.updateStatus();
   }
 
@@ -300,11 +351,18 @@ export class Viewer {
     const status = this.presence.status({
       room: this.room.name, self: this.control?.session, presenting: this.presenter.presenting,
       presenter: this.presenter.holder, follow: this.presenter.follow, frameId: this.nav.shown?.id,
-      note: this.access.note,
+      note: [this.access.note, this.transportNote()].filter(Boolean).join("; ") || null,
     });
     this.ui.setStatus(status.text);
     this.ui.markers.set("present", status.present);
     this.ui.markers.set("locked", status.locked.join(","));
+  }
+
+  /** The status note of a view that does not use HTTP (the comm or a saved page): why. */
+  private transportNote(): string | null {
+    const transport = this.transport;
+    if (!transport || transport.kind === "http") return null;
+    return transport.kind === "comm" ? `through the kernel: ${transport.reason}` : transport.reason;
   }
 
   /** The user selected ``selection`` here: the trait, the view and the room follow. */
@@ -321,6 +379,20 @@ export class Viewer {
     this.analysis?.selectionChanged();
   }
 
+  /** Looks (style trait, menus), the camera trait, and figures for the kernel. */
+  private startFigures(renderer: Renderer): void {
+    const figures = new Figures({
+      model: this.model.model, renderer: () => this.renderer, data: () => this.data ?? null, store: () => this.store, view: this.session,
+      restore: () => this.nav.go(this.nav.current(), true), progress: (text) => this.ui.setBanner(text),
+    });
+    this.model.on("msg:custom", (message: unknown) => figures.receive(message));
+    this.cameraTrait = new CameraTrait(this.model, renderer);
+    new LookControls({
+      listeners: this.model, renderer, bar: this.ui.bar, banner: (text) => this.ui.setBanner(text, UNDONE_MS),
+      shown: (look) => this.ui.markers.set("look", look), movie: figures.canRecord ? () => figures.requestMovie() : null,
+    });
+  }
+
   private downloadScreenshot(): void {
     if (!this.renderer) return;
     const link = document.createElement("a");
@@ -328,4 +400,9 @@ export class Viewer {
     link.download = `${this.room.name || "zndraw"}-${Math.max(0, this.nav.displayed)}.png`;
     link.click();
   }
+}
+
+/** A trait's list of names (anything else: none). */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from . import codec
 from .frames import FrameBatch
-from .rooms import in_thread
+from .room_service import in_thread
 from .settings import Settings
 from .state import MemoryStore, Store, open_store
 from .storage import DataProvider, ZarrProvider

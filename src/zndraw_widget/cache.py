@@ -11,11 +11,14 @@ V = TypeVar("V")
 
 
 class ByteLRU(Generic[V]):
-    """Keeps the most recently used values up to ``max_bytes`` in total (thread-safe)."""
+    """Keeps the most recently used values up to ``max_bytes`` in total (thread-safe);
+    ``dropped(key)`` hears of each value it lets go to make room."""
 
-    def __init__(self, max_bytes: int, size_of: Callable[[V], int] = len) -> None:
+    def __init__(self, max_bytes: int, size_of: Callable[[V], int] = len,
+                 dropped: Callable[[Hashable], None] | None = None) -> None:
         self.max_bytes = max_bytes
         self._size_of = size_of
+        self._dropped = dropped
         self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -28,10 +31,11 @@ class ByteLRU(Generic[V]):
             self._items.move_to_end(key)
             return item[0]
 
-    def put(self, key: Hashable, value: V) -> None:
+    def put(self, key: Hashable, value: V) -> bool:
+        """Keep ``value`` under ``key``; False if it alone is over ``max_bytes`` (not kept)."""
         size = self._size_of(value)
         if size > self.max_bytes:
-            return
+            return False
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
@@ -39,8 +43,11 @@ class ByteLRU(Generic[V]):
             self._items[key] = (value, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
+                dropped, (_, freed) = self._items.popitem(last=False)
+                self._bytes -= freed
+                if self._dropped is not None:
+                    self._dropped(dropped)
+        return True
 
     def __len__(self) -> int:
         return len(self._items)

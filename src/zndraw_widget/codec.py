@@ -114,9 +114,11 @@ def encode_pieces(obj: Any) -> list[bytes | memoryview]:
     return encoder.chunks
 
 
-def _array(code: int, data: bytes) -> np.ndarray:
-    """The array of an extension of type ``code``: a read-only view of its payload ``data``
-    (its own bytes, so that a cached array never holds on to the rest of a message)."""
+def _array(code: int, data: bytes | memoryview, copy: bool = False) -> np.ndarray:
+    """The array of an extension of type ``code``: a read-only view of its payload ``data``,
+    or with ``copy`` a read-only copy of it (so that a cached array never holds on to the
+    rest of a message; numpy copies without holding the GIL, so a big one does not stall
+    the event loop while a thread decodes)."""
     if code != NDARRAY_EXT:
         raise BadRequest(f"unknown msgpack extension type {code}")
     try:
@@ -134,7 +136,11 @@ def _array(code: int, data: bytes) -> np.ndarray:
     count = int(np.prod(shape, dtype=object))
     if any(s < 0 for s in shape) or len(data) - start != dtype.itemsize * count:
         raise BadRequest(f"array data does not match its shape {list(shape)} and dtype {dtype_str}")
-    return np.frombuffer(data, dtype=dtype, count=count, offset=start).reshape(shape)
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=start)
+    if copy:
+        array = array.copy()
+        array.flags.writeable = False
+    return array.reshape(shape)
 
 
 def decode(data: bytes | bytearray | memoryview, *, bounded: bool = True) -> Any:
@@ -272,7 +278,7 @@ class _BoundedDecoder:
     def ext(self, length: int) -> np.ndarray:
         code = struct.unpack(">b", self.take(1))[0]
         self.charge(_ARRAY_COST + length)
-        return _array(code, bytes(self.take(length)))
+        return _array(code, self.take(length), copy=True)
 
     def container(self, kind: str, count: int, depth: int) -> Any:
         if depth >= MAX_DEPTH:

@@ -5,6 +5,7 @@ See :mod:`zndraw_widget.frames` for the frame model these make up.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,13 +50,36 @@ class Column:
             value = value[tuple(slice(0, s) for s in self.shapes[row])]
         return value
 
-    def take(self, rows: np.ndarray) -> Column:
-        """The frames at ``rows`` (an integer array)."""
+    def rows(self) -> list[Any]:
+        """Each frame's value, as :meth:`get` gives it; ``ABSENT`` where a frame lacks it."""
+        if self.shapes is None and self.present is None:
+            return list(self.objects if self.objects is not None else self.values)
+        return [self.get(row) if self.has(row) else ABSENT for row in range(len(self))]
+
+    def take(self, rows: np.ndarray | slice) -> Column:
+        """The frames at ``rows`` (an integer array; a slice gives views)."""
         present = None if self.present is None else self.present[rows]
         if self.objects is not None:
-            return Column(objects=[self.objects[r] for r in rows], present=present)
+            objects = self.objects[rows] if isinstance(rows, slice) else [
+                self.objects[r] for r in rows]
+            return Column(objects=objects, present=present)
         shapes = None if self.shapes is None else self.shapes[rows]
         return Column(values=self.values[rows], shapes=shapes, present=present)
+
+    def copy(self) -> Column:
+        """A copy sharing nothing with this column."""
+        return Column(
+            values=None if self.values is None else self.values.copy(),
+            shapes=None if self.shapes is None else self.shapes.copy(),
+            objects=None if self.objects is None else copy.deepcopy(self.objects),
+            present=None if self.present is None else self.present.copy())
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its arrays, plus an estimate for plain values."""
+        arrays = (self.values, self.shapes, self.present)
+        return (sum(a.nbytes for a in arrays if a is not None)
+                + (64 * len(self.objects) if self.objects is not None else 0))
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {}

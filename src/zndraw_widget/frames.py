@@ -10,10 +10,14 @@ own shape beside it, or a list of plain values for anything that is not numeric.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
+import gc
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -114,17 +118,35 @@ class FrameBatch:
         return frame
 
     def frames(self) -> list[Frame]:
-        return [self.frame(row) for row in range(self.size)]
+        """Every frame, as :meth:`frame` gives it (built column by column)."""
+        frames: list[Frame] = [{} for _ in range(self.size)]
+        for name, column in self.columns.items():
+            for frame, value in zip(frames, column.rows()):
+                if value is not ABSENT:
+                    frame[name] = value
+        return frames
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> FrameBatch:
-        rows = np.asarray(rows, dtype=np.int64)
-        return FrameBatch({n: c.take(rows) for n, c in self.columns.items()}, len(rows))
+    def take(self, rows: Sequence[int] | np.ndarray | slice) -> FrameBatch:
+        """The frames at ``rows`` (a slice gives views of this batch's arrays)."""
+        if isinstance(rows, slice):
+            size = len(range(*rows.indices(self.size)))
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            size = len(rows)
+        return FrameBatch({n: c.take(rows) for n, c in self.columns.items()}, size)
+
+    def copy(self) -> FrameBatch:
+        """A copy sharing nothing with this batch."""
+        return FrameBatch({n: c.copy() for n, c in self.columns.items()}, self.size)
 
     def select(self, fields: Iterable[str]) -> FrameBatch:
         return FrameBatch({n: self.columns[n] for n in fields if n in self.columns}, self.size)
 
     def to_atoms(self) -> list[ase.Atoms]:
-        return [frame_to_atoms(self.frame(row)) for row in range(self.size)]
+        """Every frame as a new ``ase.Atoms`` (sharing nothing with the batch)."""
+        rows = {name: column.rows() for name, column in self.columns.items()}
+        with paused_gc():  # objects that all live on: a collection would find nothing
+            return _atoms_of(rows, self.size)
 
     @staticmethod
     def concat(batches: Sequence[FrameBatch]) -> FrameBatch:
@@ -180,7 +202,9 @@ class FrameBatch:
             if pbc.values.shape[1:] != (3,) or pbc.shapes is not None:
                 raise BadRequest("'pbc' must be 3 booleans")
         for name, column in self.columns.items():
-            if name.startswith("arrays.") or name.removeprefix("calc.") in PER_ATOM_CALC:
+            if name.startswith("arrays.") and column.objects is not None:
+                _check_strings(name, column, counts)
+            elif name.startswith("arrays.") or name.removeprefix("calc.") in PER_ATOM_CALC:
                 if column.values is None or column.values.ndim < 2:
                     raise BadRequest(f"per-atom field {name!r} must be an array of length N")
                 lengths = _lengths(column)
@@ -229,6 +253,17 @@ def _check_kind(name: str, column: Column, kinds: str, ndim: int) -> None:
         raise BadRequest(f"{name!r} has the wrong type (expected dtype kind {kinds!r})")
     if column.values.ndim != ndim + 1:
         raise BadRequest(f"{name!r} must have {ndim} dimension(s) per frame")
+
+
+def _check_strings(name: str, column: Column, counts: np.ndarray) -> None:
+    """A per-atom string field (``arrays.residuenames``): a list of N strings per frame."""
+    for row, value in enumerate(column.objects):
+        if not column.has(row):
+            continue
+        strings = np.asarray(value) if isinstance(value, list) else None
+        if strings is None or strings.dtype.kind != "U" or strings.shape != (counts[row],):
+            raise BadRequest(f"per-atom field {name!r} must be an array of length N or a list "
+                             f"of N strings in every frame (frame {row} is not)")
 
 
 def _lengths(column: Column) -> np.ndarray:
@@ -313,32 +348,82 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
     return frame
 
 
-def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
-    """A new ``ase.Atoms`` (its own copies of every array) from a frame."""
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile (as it was after): for making many objects
+    that all live on, which collections would scan again and again for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+_IMMUTABLE = frozenset({int, float, str, bool, type(None)})
+_GIVEN_TO_ATOMS = frozenset({"positions", "numbers", "cell", "pbc", "constraints"})
+
+
+@functools.cache
+def _ase() -> tuple[type, type]:
+    """``ase.Atoms`` and the single-point calculator, imported on first use."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    atoms = Atoms(
-        numbers=np.array(frame["numbers"]),
-        positions=np.array(frame["positions"], dtype=np.float64),
-        cell=np.array(frame["cell"]) if "cell" in frame else None,
-        pbc=np.array(frame["pbc"]) if "pbc" in frame else None,
-    )
-    results = {}
-    for name, value in frame.items():
-        group, _, key = name.partition(".")
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, np.ndarray):
-            value = value.item() if value.ndim == 0 else np.array(value)
-        if group == "arrays":
-            atoms.arrays[key] = value
-        elif group == "info":
-            atoms.info[key] = value
-        elif group == "calc":
-            results[key] = value
-    if results:
-        atoms.calc = SinglePointCalculator(atoms, **results)
-    if frame.get("constraints"):
-        atoms.set_constraint(constraints_of(frame["constraints"], len(atoms)))
-    return atoms
+    return Atoms, SinglePointCalculator
+
+
+def _own_value(value: Any) -> Any:
+    """``value`` as a plain Python value or an array of its own (nothing shared)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else value.copy()
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+def frame_to_atoms(frame: Mapping[str, Any]) -> ase.Atoms:
+    """A new ``ase.Atoms`` from a frame, sharing nothing with it (``ase.Atoms`` copies the
+    positions, numbers, cell and pbc it is given; constraints are made from their maps;
+    every other value is copied here)."""
+    return _atoms_of({name: [value] for name, value in frame.items()}, 1)[0]
+
+
+def _atoms_of(rows: Mapping[str, list[Any]], count: int) -> list[ase.Atoms]:
+    """``count`` new ``ase.Atoms`` from each field's values by frame (``ABSENT`` where a
+    frame lacks the field), as :func:`frame_to_atoms` makes them."""
+    if not count:
+        return []
+    atoms_class, calculator = _ase()
+    numbers, positions = rows["numbers"], rows["positions"]
+    cells, pbcs, constraints = (
+        [None if v is ABSENT else v for v in rows.get(name, [None] * count)]
+        for name in ("cell", "pbc", "constraints"))
+    extras = []
+    for name, values in rows.items():
+        if name not in _GIVEN_TO_ATOMS:
+            group, _, key = name.partition(".")
+            extras.append((values, group, key))
+    made = []
+    for row in range(count):
+        atoms = atoms_class(numbers=numbers[row], positions=positions[row], cell=cells[row],
+                            pbc=pbcs[row])
+        results = {}
+        for values, group, key in extras:
+            value = values[row]
+            if value is ABSENT:
+                continue
+            value = _own_value(value)
+            if group == "arrays":  # per-atom strings come as lists: arrays, as ase has them
+                atoms.arrays[key] = np.array(value) if isinstance(value, list) else value
+            elif group == "info":
+                atoms.info[key] = value
+            elif group == "calc":
+                results[key] = value
+        if results:
+            atoms.calc = calculator(atoms, **results)
+        if constraints[row]:
+            atoms.set_constraint(constraints_of(constraints[row], len(atoms)))
+        made.append(atoms)
+    return made

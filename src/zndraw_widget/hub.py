@@ -128,11 +128,11 @@ class Hub:
             subscription = await self.store.subscribe(room)
             ready.set_result(None)
             async for event in subscription:
-                received = time.perf_counter()
                 packed = msgpack.packb(event)  # once, for every connection
                 for listener in list(self._listeners.get(room, ())):
                     listener(event, packed)
-                self.metrics.fanout.observe(time.perf_counter() - received)
+                if "time" in event:  # not in a resync (the store lost its feed of the room)
+                    self.metrics.fanout.observe(max(0.0, time.time() - event["time"]))
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the store went away: listeners hear it and resync
@@ -175,11 +175,12 @@ class Hub:
 class Outbox:
     """A connection's bounded queue of outgoing messages, packed (msgpack) as they come.
 
-    Messages that only state the latest value of something (the room's current frame, who
-    holds a lease, who is present) replace an undelivered one with the same key, so a
-    slow reader never makes them pile up; everything else keeps its order. ``put`` returns
-    False once ``limit`` messages or ``limit_bytes`` bytes would be waiting: the connection
-    is then too slow to keep.
+    Messages wait here while the connection's socket does not take more. Those that only
+    state the latest value of something (the room's current frame, who holds a lease, who
+    is present) replace an undelivered one with the same key, so a slow reader never makes
+    them pile up; everything else keeps its order. ``put`` returns False once ``limit``
+    messages or ``limit_bytes`` bytes would be waiting: the connection is then too slow to
+    keep.
     """
 
     def __init__(self, limit: int = 2000, limit_bytes: int = 16 << 20) -> None:
@@ -188,7 +189,6 @@ class Outbox:
         self.nbytes = 0
         self._pending: OrderedDict[Any, bytes] = OrderedDict()
         self._counter = count()
-        self._waiter: asyncio.Future | None = None
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -205,15 +205,10 @@ class Outbox:
             return False
         self._pending[key if key is not None else next(self._counter)] = packed
         self.nbytes += size
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
         return True
 
-    async def get(self) -> bytes:
-        """The next message, packed."""
-        while not self._pending:
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
+    def pop(self) -> bytes:
+        """The next message, packed (the outbox must not be empty)."""
         packed = self._pending.popitem(last=False)[1]
         self.nbytes -= len(packed)
         return packed

@@ -18,7 +18,7 @@ from .errors import Conflict, Locked
 
 if TYPE_CHECKING:
     from .hub import Hub
-    from .rooms import RoomService
+    from .room_service import RoomService
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: bucket bounds (seconds) of the latency histograms: 1 ms to 30 s
@@ -46,8 +46,9 @@ class Metrics:
             registry=registry)
         self.fanout = Histogram(
             "zndraw_event_fanout_seconds",
-            "seconds from this process receiving a room event from the store to handing it "
-            "to every control connection in the room", buckets=BUCKETS, registry=registry)
+            "seconds from the commit that created a room event (its time, by the store's "
+            "clock) to this process handing it to every control connection in the room",
+            buckets=BUCKETS, registry=registry)
         self.connections = Gauge("zndraw_websocket_connections",
                                  "control connections open to this process", registry=registry)
         self.rooms = Gauge("zndraw_rooms", "rooms of the deployment", registry=registry)
@@ -66,7 +67,7 @@ class Metrics:
 
     async def scrape(self, service: RoomService, hub: Hub) -> bytes:
         """The text format, with the gauges computed now."""
-        from .rooms import EVERY_ROOM, in_thread
+        from .room_service import EVERY_ROOM, in_thread
 
         total, rooms = await service.store.list_rooms(0, EVERY_ROOM)
         self.rooms.set(total)

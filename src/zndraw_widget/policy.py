@@ -1,6 +1,6 @@
 """Access rules: whether a caller may do an action to a room.
 
-:class:`~zndraw_widget.rooms.RoomService` asks its policy before every operation; nothing
+:class:`~zndraw_widget.room_service.RoomService` asks its policy before every operation; nothing
 else decides access. ``room`` is None for what concerns the server as a whole (listing
 rooms, the default room, a session's leases everywhere).
 

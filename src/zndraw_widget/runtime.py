@@ -16,7 +16,7 @@ from .hub import SWEEP_INTERVAL, Hub
 from .jobs import Jobs
 from .limits import Limits
 from .metrics import Metrics
-from .rooms import RoomService
+from .room_service import RoomService
 from .settings import Settings
 from .state import open_store
 from .state.base import HEARTBEAT_TTL

@@ -47,8 +47,12 @@ class DataProvider(ABC):
         """The frames at ``locations`` (only ``fields``, if given), in that order."""
 
     @abstractmethod
+    def describe(self, locations: Sequence[str]) -> dict[str, FieldInfo]:
+        """Every field stored at ``locations``: its dtype and largest per-frame shape."""
+
     def fields(self, locations: Sequence[str]) -> set[str]:
         """The union of the fields stored at ``locations``."""
+        return set(self.describe(locations))
 
     @abstractmethod
     def segment_ages(self) -> dict[str, float]:
@@ -77,6 +81,28 @@ def _runs(locations: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
         yield segment, np.asarray(rows, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class FieldInfo:
+    """What one field holds: numeric values of ``dtype`` (``None``: plain values, e.g. text)
+    whose per-frame shape is at most ``shape`` (``()``: one number per frame)."""
+
+    dtype: str | None
+    shape: tuple[int, ...]
+
+    def merge(self, other: FieldInfo) -> FieldInfo:
+        """The field as both describe it (two segments of one room)."""
+        if self.dtype is None or other.dtype is None:
+            return FieldInfo(None, ())
+        dtype = self.dtype if self.dtype == other.dtype else np.result_type(
+            self.dtype, other.dtype).str
+        if len(self.shape) != len(other.shape):
+            return FieldInfo(dtype, max(self.shape, other.shape, key=len))
+        return FieldInfo(dtype, tuple(map(max, self.shape, other.shape)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dtype": self.dtype, "shape": list(self.shape)}
+
+
 @dataclass
 class _Field:
     """Where one field of a segment is stored: ``rows`` frames per chunk, in ``array``
@@ -87,6 +113,7 @@ class _Field:
     shapes: np.ndarray | None
     present: np.ndarray | None
     array: Any = None
+    info: FieldInfo = FieldInfo(None, ())
 
     @property
     def nbytes(self) -> int:
@@ -157,9 +184,13 @@ class ZarrProvider(DataProvider):
                 columns[name] = FrameBatch.concat(parts).columns[name]
         return FrameBatch(columns, len(locations))
 
-    def fields(self, locations: Sequence[str]) -> set[str]:
-        segments = {location.rpartition("/")[0] for location in locations}
-        return set().union(*(self._segment_meta(s) for s in segments))
+    def describe(self, locations: Sequence[str]) -> dict[str, FieldInfo]:
+        described: dict[str, FieldInfo] = {}
+        for segment in dict.fromkeys(location.rpartition("/")[0] for location in locations):
+            for name, field in self._segment_meta(segment).items():
+                known = described.get(name)
+                described[name] = field.info if known is None else known.merge(field.info)
+        return described
 
     def _segment_meta(self, segment: str) -> dict[str, _Field]:
         meta = self._meta.get(segment)
@@ -231,7 +262,15 @@ class ZarrProvider(DataProvider):
 
 def _field(column: Column) -> _Field:
     """A field of a file segment: one chunk."""
-    return _Field(ONE_CHUNK, column.objects is not None, column.shapes, column.present)
+    return _Field(ONE_CHUNK, column.objects is not None, column.shapes, column.present,
+                  info=_info(column.values))
+
+
+def _info(values: Any) -> FieldInfo:
+    """The :class:`FieldInfo` of a field stored as ``values`` (None or bytes: objects)."""
+    if values is None:
+        return FieldInfo(None, ())
+    return FieldInfo(values.dtype.str, tuple(int(s) for s in values.shape[1:]))
 
 
 def _write_column(group: Any, name: str, column: Column) -> _Field:
@@ -258,7 +297,7 @@ def _write_column(group: Any, name: str, column: Column) -> _Field:
     )
     if values.size:
         array[...] = values
-    return _Field(per_chunk, False, column.shapes, column.present, array)
+    return _Field(per_chunk, False, column.shapes, column.present, array, _info(values))
 
 
 def _stored_field(array: Any) -> _Field:
@@ -268,7 +307,7 @@ def _stored_field(array: Any) -> _Field:
     present = np.asarray(attrs["present"], dtype=bool) if "present" in attrs else None
     if attrs.get("kind") == "objects":
         return _Field(ONE_CHUNK, True, None, present, array)
-    return _Field(array.chunks[0], False, shapes, present, array)
+    return _Field(array.chunks[0], False, shapes, present, array, _info(array))
 
 
 def _nbytes(data: Any) -> int:

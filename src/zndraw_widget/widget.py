@@ -3,6 +3,9 @@
 The browser talks to the zndraw API itself (frames over HTTP, live changes over the
 control websocket); the widget comm only carries the small synced traits below. Inside
 JupyterLab the browser uses the page's base URL and Jupyter's login cookie + XSRF token.
+Where the browser cannot reach that API (VS Code, Colab, no extension, rooms kept in this
+kernel), the same requests go through the widget's comm and this kernel
+(:mod:`.comm_transport`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from . import static_page
+from .client.discovery import Endpoint, discover
+from .client.errors import ServerNotFoundError
 from .client.files import file_or_room, room_to_fill, upload_file
 from .client.hub_service import find_service, viewer_token
+from .comm_transport import CommTransport
+from .figures import Figures
+from .frames import FIELD_NAME
 
 if TYPE_CHECKING:
     import ase
@@ -37,7 +46,7 @@ def _bundle() -> Path:
     return BUNDLE
 
 
-class Viewer(anywidget.AnyWidget):
+class Viewer(Figures, anywidget.AnyWidget):
     """A live 3D view of a room: ``Viewer(room="name")`` or ``Viewer(frames)``.
 
     ``Viewer(frames)`` (one ``ase.Atoms``, a list of them, or the path of a trajectory file:
@@ -54,10 +63,14 @@ class Viewer(anywidget.AnyWidget):
 
     Synced traits: ``room`` (change it to show another room), ``step`` (the frame shown;
     set it to move the view), ``selection`` (selected atom indices, both ways; the view
-    shares it with the room as your selection, ``viewer.frames.selection``); and what the
+    shares it with the room as your selection, ``viewer.frames.selection``); what the
     view shows of each frame (docs/widget.md, "Analysis"): ``color_by``, ``colormap``,
     ``color_range``, ``vectors``, ``vector_scale``, ``vector_color``, ``repeat``, ``wrap``
-    and ``measurements`` (the view's measured values; set atom groups to measure them).
+    and ``measurements`` (the view's measured values; set atom groups to measure them);
+    ``plots`` (per-frame numbers plotted under the view, e.g. ``["calc.energy"]``, both
+    ways) with ``plot_x`` (what they are plotted against: ``""`` the frame index, or another
+    property); ``style`` (representations, scales, groups, labels: docs/widget.md "Looks")
+    and ``camera`` (both ways). ``screenshot()`` and ``movie()`` render figures in the browser.
     """
 
     _esm = BUNDLE  # anywidget reads the file (and watches it with ANYWIDGET_HMR=1)
@@ -92,6 +105,16 @@ class Viewer(anywidget.AnyWidget):
     #: measurement last, with ``"selection": True``). Set ``[{"atoms": [i, j, k]}, ...]`` to
     #: measure these groups of 2-4 atoms.
     measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: Per-frame numbers plotted under the view, linked to the frames: ``["calc.energy"]``.
+    plots = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: What ``plots`` are plotted against: "" (the frame index) or another per-frame number.
+    plot_x = traitlets.Unicode("").tag(sync=True)
+    #: "comm": the room lives in this kernel, so views use the comm (js/transport.ts);
+    #: "": HTTP where the zndraw API answers, else the comm.
+    transport = traitlets.Unicode("").tag(sync=True)
+    #: The last of the frames given, as a read response: what the notebook's saved widget
+    #: state shows where no kernel answers (nbconvert's HTML, nbviewer); b"" if over 1 MB.
+    snapshot = traitlets.Bytes(b"").tag(sync=True)
 
     def __init__(self, frames: Iterable[ase.Atoms] | ase.Atoms | Room | str | os.PathLike
                  | None = None, *, room: str | None = None, url: str | None = None,
@@ -109,6 +132,7 @@ class Viewer(anywidget.AnyWidget):
         elif _is_atoms(frames):
             frames = [frames]
         self._room_client: Room | None = None
+        snapshot = b""
         if frames is not None:
             from .client import Room
 
@@ -130,14 +154,36 @@ class Viewer(anywidget.AnyWidget):
                 if path is not None:
                     upload_file(filled, path, topology=topology)
                 else:
+                    frames = list(frames)
                     filled.extend(frames)
+                    snapshot = static_page.snapshot(frames[-1]) if frames else b""
             self._room_client, room = filled, filled.name
         if room is None:
             raise TypeError("Viewer needs frames (a list of ase.Atoms) or room='name'")
-        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""), **kwargs)
+        endpoint = self._endpoint()
+        local = endpoint is not None and endpoint.local
+        super().__init__(room=room, api_url=url or (self._hub[1] if self._hub else ""),
+                         transport="comm" if local else "", snapshot=snapshot, **kwargs)
         # A standalone server's token is no synced trait (that would save it in the
         # notebook's widget state): each view asks the kernel for it.
         self.on_msg(self._answer)
+        self._comm_transport = CommTransport(self._endpoint, lambda c, b: self.send(c, b))
+        self.on_msg(lambda _w, content, buffers: self._comm_transport.handle(content, buffers))
+
+    def _endpoint(self) -> Endpoint | None:
+        """The server this viewer's room lives on (None: none is found)."""
+        if self._room_client is not None:
+            return self._room_client.endpoint
+        try:
+            return discover(self._url, self._token)
+        except ServerNotFoundError:
+            return None
+
+    def close(self) -> None:
+        transport = getattr(self, "_comm_transport", None)
+        if transport is not None:
+            transport.close()
+        super().close()
 
     @traitlets.validate("repeat")
     def _check_repeat(self, proposal: dict[str, Any]) -> tuple[int, int, int]:
@@ -157,6 +203,18 @@ class Viewer(anywidget.AnyWidget):
                     f"measurement {entry!r}: give {{'atoms': [i, j]}} (distance), 3 atoms "
                     "(angle) or 4 (dihedral), as atom indices")
         return proposal["value"]
+
+    @traitlets.validate("plots", "plot_x")
+    def _field_names(self, proposal: dict[str, Any]) -> Any:
+        value = proposal["value"]
+        names = [value] if isinstance(value, str) else value
+        bad = [name for name in names if name and not (
+            FIELD_NAME.match(name) and name.startswith(("info.", "calc.")))]
+        if bad:
+            raise traitlets.TraitError(
+                f"{proposal['trait'].name}: {bad} name no per-frame field: use 'calc.<name>' or "
+                "'info.<name>' (e.g. 'calc.energy', 'info.temperature')")
+        return value
 
     def _answer(self, _widget: Viewer, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "credentials":
@@ -185,6 +243,19 @@ class Viewer(anywidget.AnyWidget):
             frames.append(value)
         else:
             frames[self.step] = value
+
+    #: The traits a saved page (:meth:`save_html`) keeps: how the frames are shown.
+    _SHOWN = ("step", "selection", "height", "color_by", "colormap", "color_range", "vectors",
+              "vector_scale", "vector_color", "repeat", "wrap", "measurements")
+
+    def save_html(self, path: str | os.PathLike, frames: Iterable[ase.Atoms] | None = None, *,
+                  max_mb: float = static_page.MAX_MB) -> Path:
+        """Write one self-contained HTML page that plays ``frames`` (default: all of this
+        viewer's room) back as this viewer shows them, from a file:// URL with no server and
+        no kernel. ``ValueError`` if the frames take more than ``max_mb`` MB."""
+        traits = {name: getattr(self, name) for name in self._SHOWN}
+        return static_page.write_page(path, self.frames[:] if frames is None else frames,
+                                      _bundle().read_bytes(), traits, self.room, max_mb)
 
     def __repr__(self) -> str:
         return f"Viewer(room={self.room!r}, step={self.step})"

@@ -100,6 +100,8 @@ def test_a_room_shared_read_only_from_the_room_list(browser, tmp_path):
         reader.wait_rendered()
         reader.wait_marker("readonly", "true")
         assert "read-only: ann may give you write access" in reader.text("status")
+        upload = reader.page.locator(".zn-root [data-role=upload]")
+        assert upload.is_disabled()  # a reader may download but not upload
         atom = reader.nearest_atom()
         assert atom is not None, "no atom shows on the canvas"
         point = reader.atom_on_screen(atom)
@@ -121,6 +123,7 @@ def test_a_room_shared_read_only_from_the_room_list(browser, tmp_path):
         # write access: the access event takes the viewer out of read-only
         room.share("ben", "write")
         reader.wait_until("m => m.readonly === undefined")
+        assert upload.is_enabled()
         assert "read-only" not in reader.text("status")
         assert not reader.errors and not owner.errors
     finally:

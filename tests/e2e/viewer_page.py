@@ -181,6 +181,10 @@ class ViewerPage:
                      y: rect.top + (1 - v.y) / 2 * rect.height}};
         }}""", atom)
 
+    def viewer_evaluate(self, script: str, arg: Any = None) -> Any:
+        """``script`` (a JS function of the first viewer object and ``arg``) run in the page."""
+        return self.page.evaluate(f"(arg) => ({script})({_VIEWER_OBJECT}, arg)", arg)
+
     def selection(self) -> list[int]:
         """The viewer's own selection (its widget's ``selection`` trait)."""
         return self.page.evaluate(f"() => {_VIEWER_OBJECT}.model.model.get('selection')")
@@ -256,6 +260,34 @@ class ViewerPage:
         path = ARTIFACTS / name
         self.page.locator(VIEWER).first.screenshot(path=str(path))
         return path
+
+    # -- files in and out -------------------------------------------------------------------
+    def drop_file(self, name: str, text: str) -> None:
+        """Drop a file ``name`` holding ``text`` on the view, as a person dragging it from
+        their desktop does (a DataTransfer built in the page)."""
+        self.page.evaluate("""([selector, name, text]) => {
+            const view = document.querySelector(selector + ' .zn-view');
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([text], name));
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+                view.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            }
+        }""", [VIEWER, name, text])
+
+    def download(self, target: Path, scope: str, fmt: str, index: str | None = None) -> Path:
+        """Download frames (``scope``: frame, frames with ``index``, or room) in ``fmt``
+        with the download form; the file saved at ``target``."""
+        form = self.page.locator(f"{VIEWER} [data-role=export-form]")
+        if not form.is_visible():
+            self.click("download")
+        form.locator("[data-role=export-scope]").select_option(scope)
+        if index is not None:
+            form.locator("[data-role=export-index]").fill(index)
+        form.locator("[data-role=export-format]").select_option(fmt)
+        with self.page.expect_download() as info:
+            form.locator("[data-role=export-go]").click()
+        info.value.save_as(target)
+        return target
 
     # -- in a notebook ----------------------------------------------------------------------
     def wait_kernel_idle(self) -> None:

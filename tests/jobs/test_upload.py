@@ -89,6 +89,38 @@ def test_other_formats_are_read_by_frame_windows(deployment, tmp_path, name, cou
     assert [a.positions.tolist() for a in got] == [a.positions.tolist() for a in expected]
 
 
+def test_a_pdb_keeps_its_residue_names_through_upload_read_and_export(deployment, tmp_path):
+    """PDB's per-atom string arrays (``residuenames``, ``atomtypes``) are stored as lists of
+    N strings: the upload succeeds, reads give them back as arrays, and the export has them."""
+    from ase.build import molecule
+
+    server, users = deployment
+    alice = users["alice"]
+    moved = molecule("CH3CH2OH")
+    moved.positions += 0.5
+    ase.io.write(tmp_path / "mol.pdb", [molecule("CH3CH2OH"), moved])  # ase's PDB: one atom count
+    expected = ase.io.read(tmp_path / "mol.pdb", ":")
+    assert expected[0].arrays["residuenames"].dtype.kind == "U"
+    assert alice.call("POST", "rooms", json={"name": "pdb", "base": None}).status_code == 201
+    job, events = run(upload_and_follow(alice, "pdb", tmp_path / "mol.pdb"))
+    assert events[-1]["state"] == "done" and events[-1]["frames_done"] == 2, events[-1]
+    got = alice.frames("pdb", ":")
+    for read, want in zip(got, expected):
+        for name in ("residuenames", "atomtypes"):
+            assert read.arrays[name].tolist() == want.arrays[name].tolist()
+    exported = alice.call("GET", "rooms/pdb/export", params={"format": "proteindatabank"})
+    assert exported.status_code == 200, exported.text
+    (tmp_path / "back.pdb").write_bytes(exported.content)
+    back = ase.io.read(tmp_path / "back.pdb", ":")
+    assert [a.arrays["residuenames"].tolist() for a in back] == [
+        a.arrays["residuenames"].tolist() for a in expected]
+    assert [a.positions.round(3).tolist() for a in back] == [a.positions.round(3).tolist() for a in expected]
+    as_xyz = alice.call("GET", "rooms/pdb/export", params={"format": "extxyz"})
+    (tmp_path / "back.xyz").write_bytes(as_xyz.content)
+    assert [a.arrays["residuenames"].tolist() for a in ase.io.read(tmp_path / "back.xyz", ":")] == [
+        a.arrays["residuenames"].tolist() for a in expected]
+
+
 def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
     server, users = deployment
     alice = users["alice"]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import itertools
 import json
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -294,3 +298,102 @@ def test_killed_client_process_loses_its_leases(tmp_path):
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+# -- a client that does not keep up -----------------------------------------------------------
+class SlowClient:
+    """A websocket client on a socket that holds little and reads only when asked, so the
+    server's writes back up (the server's socket for it is given a small send buffer too)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, url: str, session: str) -> SlowClient:
+        host, port = url.split("//")[1].split("/")[0].split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(f"GET /zndraw/api/ws?session={session} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     f"Sec-WebSocket-Key: {key}\r\nAuthorization: token secret-token\r\n\r\n"
+                     .encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    def send(self, message: dict) -> None:
+        payload, mask = msgpack.packb(message), os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert len(payload) < 126
+        self.writer.write(bytes([0x82, 0x80 | len(payload)]) + mask + masked)
+
+    async def receive(self) -> dict | int:
+        """The next message, or the close code."""
+        first, second = await asyncio.wait_for(self.reader.readexactly(2), TIMEOUT)
+        length = second & 0x7F
+        if length >= 126:
+            size = 2 if length == 126 else 8
+            length = int.from_bytes(await self.reader.readexactly(size), "big")
+        payload = await self.reader.readexactly(length)
+        if first & 0x0F == 0x8:
+            return int.from_bytes(payload[:2], "big")
+        return msgpack.unpackb(payload)
+
+    async def until_reply(self) -> dict:
+        while (message := await self.receive())["type"] != "reply":
+            pass
+        return message
+
+
+async def _slow_reader(api, session: str) -> tuple[SlowClient, object]:
+    """A joined :class:`SlowClient` in room ``r``, and the server's connection for it."""
+    client = await SlowClient.open(api._fetch.url, session)
+    client.send({"type": "join_room", "id": 1, "room": "r"})
+    assert (await client.until_reply())["ok"]
+    hub = api._fetch.app.settings["zndraw_hub"]()
+    (connection,) = [c for c in hub._connections if c.session == session]
+    connection.ws_connection.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    return client, connection
+
+
+@pytest.mark.parametrize("api", ["standalone"], indirect=True)
+async def test_a_reader_that_falls_behind_gets_every_event_in_order(api):
+    await api.create_room("r")
+    client, connection = await _slow_reader(api, "slow")
+    for k in range(60):  # ~2.5 kB events, far more than the sockets hold
+        await api.extend("r", make_atoms(100, seed=k), base=k)
+    assert connection._draining is not None and len(connection.outbox)  # they waited
+    seqs = []
+    while len(seqs) < 60:
+        message = await client.receive()
+        if message["type"] == "frames_inserted":
+            seqs.append(message["seq"])
+    assert seqs == list(range(1, 61))
+    await _close(api, client)
+
+
+@pytest.mark.parametrize("api", ["standalone"], indirect=True)
+async def test_a_reader_too_far_behind_is_closed_with_1008(api, monkeypatch):
+    from zndraw_widget.hub import Outbox
+    from zndraw_widget.server import control
+
+    monkeypatch.setattr(control, "Outbox", functools.partial(Outbox, limit=20))
+    await api.create_room("r")
+    client, _ = await _slow_reader(api, "stalled")
+    for k in range(60):
+        await api.extend("r", make_atoms(100, seed=k), base=k)
+    while isinstance(message := await client.receive(), dict):
+        pass
+    assert message == 1008
+    await _close(api, client)
+
+
+async def _close(api, client: SlowClient) -> None:
+    """Close ``client`` and wait until the server has cleaned up after it."""
+    client.writer.close()
+    hub = api._fetch.app.settings["zndraw_hub"]()
+    await asyncio.wait_for(hub.idle(), TIMEOUT)

@@ -122,6 +122,52 @@ async def test_optional_fields_are_sent_where_frames_have_them(api):
     assert "arrays.nothing" in error["message"]
 
 
+async def test_fields_name_what_frames_carry_and_scalars_read_in_one_request(api):
+    """``GET fields`` lists every field with its dtype and per-frame shape (what a viewer
+    may plot); one read of only the scalars brings them for the whole room."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    await api.create_room("r")
+    frames = make_atoms(3)
+    for i, atoms in enumerate(frames[1:], 1):
+        atoms.calc = SinglePointCalculator(atoms, energy=-1.5 * i, forces=np.zeros((4, 3)))
+    frames[2].info["label"] = "relaxed"
+    await api.extend("r", frames, base=0)
+    body = await api.json("GET", "rooms/r/fields")
+    assert body["length"] == 3 and body["seq"] == 1
+    fields = body["fields"]
+    assert fields["calc.energy"] == {"dtype": "<f8", "shape": []}
+    assert fields["info.step"] == {"dtype": "<i8", "shape": []}
+    assert fields["calc.forces"] == {"dtype": "<f8", "shape": [4, 3]}
+    assert fields["info.label"] == {"dtype": None, "shape": []}
+    assert fields["positions"]["shape"] == [4, 3]
+    read = await api.call("GET", "rooms/r/frames", params={"data": "calc.energy?,info.step?"})
+    data = codec.decode(read.body)["data"]
+    assert list(data["calc.energy"]["present"]) == [False, True, True]
+    np.testing.assert_array_equal(data["calc.energy"]["values"][1:], [-1.5, -3.0])
+    np.testing.assert_array_equal(data["info.step"]["values"], [0, 1, 2])
+    # a write changes what the room carries (what was described is not kept past it)
+    await api.extend("r", [make_atoms(1, natoms=6)[0]], base=1)
+    again = await api.json("GET", "rooms/r/fields")
+    assert again["seq"] == 2 and again["fields"]["positions"]["shape"] == [6, 3]
+    assert (await api.json("GET", "rooms/nope/fields", 404))["error"] == "not_found"
+    await api.create_room("empty")
+    assert (await api.json("GET", "rooms/empty/fields"))["fields"] == {}
+
+
+async def test_frames_of_positions_and_numbers_only_read_with_optional_cell(api):
+    """The protocol allows frames without cell and pbc: the viewer asks for them as optional."""
+    await api.create_room("r")
+    batch = FrameBatch.from_frames([{"positions": np.zeros((2, 3)), "numbers": np.array([1, 8])}])
+    response = await api.call("POST", "rooms/r/frames", params={"base_version": "0"},
+                              body=codec.encode(batch.to_wire()))
+    assert response.code == 201
+    read = await api.call("GET", "rooms/r/frames",
+                          params={"index": "0", "data": "positions,numbers,cell?,pbc?"})
+    assert read.code == 200
+    assert set(codec.decode(read.body)["data"]) == {"positions", "numbers"}
+
+
 async def test_etag_answers_304_until_the_frame_changes(api):
     await api.create_room("r")
     await api.extend("r", make_atoms(2), base=0)

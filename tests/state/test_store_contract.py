@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -189,6 +190,7 @@ async def test_update_versions_history_and_conflict(store):
     await store.insert("r", items(0, "a", "b"), session="s", order_base=0)
     commit = await store.update("r", [("id-b", 1, "sha256:b2", "seg/b2")], session="s")
     assert commit.versions == [2]
+    assert isinstance(commit.events[0].pop("time"), float)  # when it was made
     assert commit.events[0] == {"type": "frame_updated", "room": "r", "frame": 1, "id": "id-b",
                                 "version": 2, "seq": 2}
     ref = (await store.resolve("r", [1])).refs[0]
@@ -353,6 +355,25 @@ async def test_subscribe_sees_commits(store):
     await store.insert("r", items(0, "a"), session="s", order_base=0)
     event = await asyncio.wait_for(subscription.__anext__(), 5)
     assert event["type"] == "frames_inserted" and event["seq"] == 1
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
+async def test_every_live_event_carries_the_time_it_was_made(store):
+    await store.create_room("r", [], [], 1.0)
+    subscription = await store.subscribe("r")
+    before = time.time()
+    await store.insert("r", items(0, "a"), session="s", order_base=0)  # a data change
+    await store.acquire("r", ORDER, "s", 10.0)  # a lease event (seq not bumped)
+    await store.publish("r", {"type": "presence", "session": "s", "present": True})
+    assert "time" not in (await store.events_since("r", 0))[0]  # the log leaves it out
+    await store.delete_room("r")
+    after = time.time()
+    events = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in range(4)]
+    assert [e["type"] for e in events] == ["frames_inserted", "lease", "presence",
+                                          "room_deleted"]
+    times = [e["time"] for e in events]  # the store's clock (Redis's: the same machine here)
+    assert before <= times[0] and times[-1] <= after and times == sorted(times)
     await subscription.aclose()
 
 
@@ -531,6 +552,7 @@ async def test_shared_annotations_are_kept_announced_bounded_and_deleted(store, 
     await store.insert("r", items(0, "a"), session="s", order_base=0)
     subscription = await store.subscribe("r")
     event = await store.set_shared("r", "selection", "alice", [3, 1])
+    assert isinstance(event.pop("time"), float)  # when it was made
     assert event == {"type": "selection", "room": "r", "key": "alice", "value": [3, 1], "seq": 1}
     await store.set_shared("r", "selection", "bob", [])
     await store.set_shared("r", "selection", "alice", [2])
@@ -790,6 +812,26 @@ async def test_hub_renews_the_presence_of_its_sessions(store):
     await hub.present("r", "live", None)  # left: no longer renewed
     await hub.renew_presence()
     assert await store.presence("r", "probe", "bob") == [{"session": "probe", "user": "bob"}]
+    await hub.close()
+
+
+@pytest.mark.asyncio
+async def test_hub_fanout_latency_counts_from_the_commit_not_from_receipt(store):
+    from zndraw_widget.hub import Hub
+    from zndraw_widget.metrics import Metrics
+
+    await store.create_room("r", [], [], 1.0)
+    metrics = Metrics()
+    hub = Hub(store, "this-process", metrics)
+    heard = asyncio.Event()
+    await hub.join("r", lambda event, packed: heard.set())
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    held = time.perf_counter()
+    time.sleep(0.05)  # the event loop is busy: the hub hears of the commit only after this
+    held = time.perf_counter() - held
+    await asyncio.wait_for(heard.wait(), 5)
+    assert metrics.registry.get_sample_value("zndraw_event_fanout_seconds_count") == 1
+    assert metrics.registry.get_sample_value("zndraw_event_fanout_seconds_sum") >= held - 0.001
     await hub.close()
 
 

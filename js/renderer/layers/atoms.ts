@@ -19,11 +19,12 @@ import {
 import { NDArray } from "../../codec";
 import { colorOf, radiusOf } from "../../elements";
 import type { ColorKey, Coloring } from "../coloring";
+import { atomRadius, BALL_SCALE, Look } from "../look";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
-/** Atoms are drawn at this fraction of their covalent radius. */
-export const RADIUS_SCALE = 0.5;
+/** Ball-and-stick atoms are drawn at this fraction of their covalent radius. */
+export const RADIUS_SCALE = BALL_SCALE;
 
 const IMPOSTOR_VERTEX = /* glsl */ `
 attribute vec3 instancePosition;
@@ -91,8 +92,10 @@ export class AtomsLayer implements Layer {
   private styledFrame: ShownFrame["frame"] | null = null;
   private ownColors = false; // the colours drawn are not the elements' (frame's or property's)
   private ownRadii = false; // the radii came from the frame's arrays
+  private lookVersion = -1;
 
-  constructor() {
+  /** Atoms drawn as ``look`` says (representation, scale, hidden). */
+  constructor(private readonly look: Look = new Look()) {
     const material = new ShaderMaterial({ vertexShader: IMPOSTOR_VERTEX, fragmentShader: IMPOSTOR_FRAGMENT });
     this.object = new Mesh(this.makeGeometry(0), material);
     this.object.frustumCulled = false;
@@ -133,7 +136,8 @@ export class AtomsLayer implements Layer {
     // Draw straight from the shown array (no copy).
     positions.array = shown.positions;
     positions.needsUpdate = true;
-    if (frame === this.styledFrame) return; // an edit: positions only
+    const lookChanged = this.lookVersion !== this.look.version;
+    if (frame === this.styledFrame && !lookChanged) return; // an edit: positions only
     this.styledFrame = frame;
     // Per-atom colours (N,3: 0-1, or 0-255 as uint8) and radii (N) from the frame's arrays
     // replace the element's where a frame has them; a colouring by property replaces both.
@@ -142,8 +146,14 @@ export class AtomsLayer implements Layer {
     const radii = perAtom(frame.fields["arrays.radii"], count);
     const elements = !sameNumbers(this.numbers, frame.numbers);
     if (elements) this.numbers = frame.numbers.slice();
-    if (radii || this.ownRadii || elements) {
-      for (let i = 0; i < count; i++) this.radii[i] = radii ? radii[i] : radiusOf(frame.numbers[i]) * RADIUS_SCALE;
+    if (radii || this.ownRadii || elements || lookChanged) {
+      this.lookVersion = this.look.version;
+      const { rep, atomScale, bondScale } = this.look.looks(frame.numbers);
+      for (let i = 0; i < count; i++) {
+        // A frame's own radii are its ball-and-stick radii.
+        const radius = radii ? radii[i] / RADIUS_SCALE : radiusOf(frame.numbers[i]);
+        this.radii[i] = atomRadius(rep[i], radius, atomScale[i], bondScale[i]);
+      }
       geometry.getAttribute("instanceRadius").needsUpdate = true;
     }
     if (!key && (colors || this.ownColors || elements)) {

@@ -14,6 +14,7 @@ import {
 } from "three";
 import { COVALENT_RADII } from "../../elements";
 import { fractional, hasVolume, heights } from "../../geometry";
+import { BondKind, bondKind, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
 import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
@@ -176,14 +177,13 @@ export function isPeriodic(cell: ArrayLike<number> | null, pbc: boolean[] | null
 
 /** Above this many atoms no bonds are found or drawn. */
 export const BOND_LIMIT = 100000;
-const BOND_RADIUS = 0.12;
 
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
 attribute vec3 bondEnd;
 attribute vec3 bondColorStart;
 attribute vec3 bondColorEnd;
-uniform float bondRadius;
+attribute float bondRadius;
 varying vec3 vNormal;
 varying vec3 vColorStart;
 varying vec3 vColorEnd;
@@ -220,11 +220,16 @@ void main() {
 
 export class BondsLayer implements Layer {
   readonly object: Mesh<InstancedBufferGeometry, ShaderMaterial>;
-  /** Bonds drawn. */
+  /** Bonds drawn as sticks. */
   count = 0;
+  /** The bonds of the shown frame, (i, j) pairs, and how each is drawn (BondKind). */
+  pairs: Uint32Array = new Uint32Array(0);
+  kinds: Uint8Array = new Uint8Array(0);
+  /** Per bond the lattice vector to atom j's bonded image (3 integers; null: no cell). */
+  shifts: Int32Array | null = null;
 
-  /** Bonds between the atoms of ``atoms``, in their colours. */
-  constructor(private readonly atoms: AtomsLayer) {
+  /** Bonds between the atoms of ``atoms``, in their colours, drawn as ``look`` says. */
+  constructor(private readonly atoms: AtomsLayer, private readonly look: Look = new Look()) {
     const shape = new CylinderGeometry(1, 1, 1, 6, 1, true);
     const geometry = new InstancedBufferGeometry();
     geometry.index = shape.index;
@@ -234,7 +239,6 @@ export class BondsLayer implements Layer {
     const material = new ShaderMaterial({
       vertexShader: BOND_VERTEX,
       fragmentShader: BOND_FRAGMENT,
-      uniforms: { bondRadius: { value: BOND_RADIUS } },
     });
     this.object = new Mesh(geometry, material);
     this.object.frustumCulled = false;
@@ -244,27 +248,43 @@ export class BondsLayer implements Layer {
   update(shown: ShownFrame): void {
     const geometry = this.object.geometry;
     const { numbers, cell, pbc } = shown.frame;
-    if (numbers.length > BOND_LIMIT) {
+    if (numbers.length > BOND_LIMIT || !this.look.style.bonds) {
       geometry.instanceCount = this.count = 0;
+      this.pairs = new Uint32Array(0);
+      this.kinds = new Uint8Array(0);
+      this.shifts = null;
       return;
     }
     const p = shown.positions;
     const periodic = isPeriodic(cell, pbc);
     const { pairs, shifts } = periodic ? computePeriodicBonds(p, numbers, cell, pbc) : { pairs: computeBonds(p, numbers), shifts: null };
+    this.pairs = pairs;
+    this.shifts = shifts;
     const bonds = pairs.length / 2;
-    let across = 0; // bonds to another cell's image: drawn as two halves
-    if (shifts) for (let b = 0; b < bonds; b++) if (shifts[3 * b] || shifts[3 * b + 1] || shifts[3 * b + 2]) across++;
-    const instances = bonds + across;
+    const { rep, bondScale } = this.look.looks(numbers);
+    const kinds = (this.kinds = new Uint8Array(bonds));
+    let sticks = 0;
+    let instances = 0; // a bond to another cell's image is drawn as two halves
+    for (let b = 0; b < bonds; b++) {
+      kinds[b] = bondKind(rep[pairs[2 * b]], rep[pairs[2 * b + 1]], true);
+      if (kinds[b] !== BondKind.Stick) continue;
+      sticks++;
+      instances += shifts && (shifts[3 * b] || shifts[3 * b + 1] || shifts[3 * b + 2]) ? 2 : 1;
+    }
     const starts = growAttribute(geometry, "bondStart", 3, instances);
     const ends = growAttribute(geometry, "bondEnd", 3, instances);
     const startColors = growAttribute(geometry, "bondColorStart", 3, instances);
     const endColors = growAttribute(geometry, "bondColorEnd", 3, instances);
+    const radii = growAttribute(geometry, "bondRadius", 1, instances);
     const s = starts.array as Float32Array, e = ends.array as Float32Array;
     const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
+    const r = radii.array as Float32Array;
     const atomColors = this.atoms.colors;
     let o = 0;
     for (let b = 0; b < bonds; b++) {
+      if (kinds[b] !== BondKind.Stick) continue;
       const i = pairs[2 * b], j = pairs[2 * b + 1];
+      const radius = stickRadius(rep[i], rep[j], bondScale[i], bondScale[j]);
       const n0 = shifts ? shifts[3 * b] : 0, n1 = shifts ? shifts[3 * b + 1] : 0, n2 = shifts ? shifts[3 * b + 2] : 0;
       if (!n0 && !n1 && !n2) {
         for (let k = 0; k < 3; k++) {
@@ -273,7 +293,7 @@ export class BondsLayer implements Layer {
           cs[3 * o + k] = atomColors[3 * i + k];
           ce[3 * o + k] = atomColors[3 * j + k];
         }
-        o++;
+        r[o++] = radius;
         continue;
       }
       // Across the boundary: from each atom half way to the other's bonded image.
@@ -286,10 +306,11 @@ export class BondsLayer implements Layer {
         e[3 * (o + 1) + k] = p[3 * j + k] - d / 2;
         cs[3 * (o + 1) + k] = ce[3 * (o + 1) + k] = atomColors[3 * j + k];
       }
+      r[o] = r[o + 1] = radius;
       o += 2;
     }
-    this.count = bonds;
-    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = true;
+    this.count = sticks;
+    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = radii.needsUpdate = true;
     geometry.instanceCount = instances;
   }
 

@@ -96,5 +96,6 @@ function button(text: string, title: string): HTMLButtonElement {
   b.type = "button";
   b.textContent = text;
   b.title = title;
+  b.setAttribute("aria-label", title);
   return b;
 }

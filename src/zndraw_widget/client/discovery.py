@@ -3,17 +3,21 @@
 In order: an explicit ``url`` (and ``token``); ``ZNDRAW_URL`` / ``ZNDRAW_TOKEN`` (a
 standalone server); the zndraw service of the JupyterHub this kernel runs under
 (:mod:`.hub_service`); the runtime file ``jpserver-$JPY_PARENT_PID.json`` of the Jupyter server
-that started this kernel; the JupyterHub single-user environment.
+that started this kernel; the JupyterHub single-user environment. A kernel that finds none
+of these (or a Jupyter server without the zndraw API) keeps rooms of its own
+(:mod:`..kernel_rooms`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import kernel_rooms
 from .errors import ServerNotFoundError
 from .hub_service import find_service, service_name
 
@@ -39,6 +43,8 @@ class Endpoint:
     #: Where a browser on the page's origin reaches the API (a JupyterHub service's prefix
     #: behind the hub's proxy); None: ``api_url`` if explicit, else the page's own server.
     browser_url: str | None = None
+    #: This kernel's own rooms (:mod:`..kernel_rooms`): browsers reach them through the comm.
+    local: bool = False
 
 
 def api_url(url: str) -> str:
@@ -69,12 +75,29 @@ def discover(url: str | None = None, token: str | None = None,
     found = _from_runtime_file(env)
     if found is not None:
         server_url, server_token, path = found
-        return Endpoint(api_url(server_url), token or server_token or hub_token, str(path))
+        endpoint = Endpoint(api_url(server_url), token or server_token or hub_token, str(path))
+        if not kernel_rooms.in_kernel() or _serves_api(endpoint):
+            return endpoint
+        return kernel_rooms.endpoint()
     if hub_token and env.get("JUPYTERHUB_SERVICE_PREFIX"):
         return Endpoint(api_url(_hub_url(env)), token or hub_token, "the JupyterHub environment")
+    if kernel_rooms.in_kernel():
+        return kernel_rooms.endpoint()
     pid = env.get("JPY_PARENT_PID")
     where = f" (no jpserver-{pid}.json in {_runtime_dir(env)})" if pid else ""
     raise ServerNotFoundError(f"no zndraw server found{where}: {HOW_TO}")
+
+
+@functools.cache
+def _serves_api(endpoint: Endpoint) -> bool:
+    """Whether the Jupyter server at ``endpoint`` has the zndraw extension (asked once)."""
+    import httpx
+
+    headers = {"Authorization": f"token {endpoint.token}"} if endpoint.token else {}
+    try:
+        return httpx.get(endpoint.api_url + "health", headers=headers, timeout=10).status_code != 404
+    except httpx.TransportError:
+        return False
 
 
 def _runtime_dir(env: Mapping[str, str]) -> Path:

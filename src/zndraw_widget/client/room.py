@@ -22,7 +22,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ..errors import AlreadyExists, NotFound, PayloadTooLarge
-from ..frames import Column, Frame, FrameBatch, frame_to_atoms
+from ..frames import Column, Frame, FrameBatch
 from . import download, upload
 from .bookmarks import Bookmarks
 from .discovery import Endpoint, discover
@@ -281,16 +281,16 @@ class Room(MutableSequence["ase.Atoms"]):
         key = normalize(key)
         if isinstance(key, list) and not key:
             return []
-        frames = self._cached(key)
-        if frames is None:
+        batch = self._cached(key)
+        if batch is None:
             token = self._cache.begin()
             message = self._read(key)
-            frames = FrameBatch.from_wire(message, validate=False).frames()
-            self._remember(token, key, message, frames)
-        atoms = [frame_to_atoms(frame) for frame in frames]
+            batch = FrameBatch.from_wire(message, validate=False)
+            self._remember(token, key, message, batch)
+        atoms = batch.to_atoms()
         return atoms[0] if isinstance(key, int) else atoms
 
-    def _cached(self, key: Key) -> list[Frame] | None:
+    def _cached(self, key: Key) -> FrameBatch | None:
         """The frames ``key`` selects if the cache has all of them, else None."""
         if isinstance(key, slice):
             length = self._cache.length()
@@ -302,22 +302,21 @@ class Room(MutableSequence["ase.Atoms"]):
                          ([key] if isinstance(key, int) else key)]
             if None in positions:
                 return None
-        found = self._cache.lookup(positions)
-        return None if found is None else [frame for _, frame in found]
+        return self._cache.lookup(positions)
 
     def _remember(self, token: int, key: Key, message: dict[str, Any],
-                  frames: list[Frame]) -> None:
+                  batch: FrameBatch) -> None:
         """Cache what a read of all fields returned (one-frame answers may carry the
         counters of an earlier order: then only the position that was asked for counts)."""
         refs = list(zip(message["ids"], message["versions"].tolist()))
         if len(refs) != 1:
-            self._cache.store(token, message["indices"].tolist(), refs, frames,
+            self._cache.store(token, message["indices"].tolist(), refs, batch,
                               int(message["length"]))
             return
         single = key if isinstance(key, int) else key[0] if isinstance(key, list) else None
         position = None if single is None else self._cache.position(single)
         if position is not None:  # a negative index is stored only while the length is known
-            self._cache.store(token, [position], refs, frames, None)
+            self._cache.store(token, [position], refs, batch, None)
 
     def get(self, key: Any, fields: Sequence[str] | None = ("positions",),
             columnar: bool = False) -> Any:

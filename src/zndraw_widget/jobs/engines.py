@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..rooms import RoomService, in_thread
+from ..room_service import RoomService, in_thread
 from ..settings import Settings
 from .model import Job
 from .parse import Parsed, Piece, parse_piece

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import AlreadyExists, BadRequest, NotFound, ZnDrawError
 from ..policy import Action
-from ..rooms import in_thread
+from ..room_service import in_thread
 from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
 from .parse import resolve_format

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..caller import Caller
 from ..errors import Conflict, ZnDrawError
 from ..frames import FrameBatch
-from ..rooms import RoomService
+from ..room_service import RoomService
 from ..state.base import Store
 from .model import Job, job_error
 from .parse import SPLIT_BY_BYTES, Parsed, Piece

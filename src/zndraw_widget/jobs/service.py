@@ -12,7 +12,7 @@ from typing import IO
 from ..caller import Caller
 from ..errors import Forbidden, NotFound, Unavailable, ZnDrawError
 from ..policy import Action
-from ..rooms import RoomService
+from ..room_service import RoomService
 from ..settings import Settings
 from .model import Job, Upload, job_error
 from .registry import open_registry

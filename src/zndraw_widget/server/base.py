@@ -19,7 +19,7 @@ from .. import codec
 from ..caller import Caller, User
 from ..errors import BadRequest, PayloadTooLarge, ZnDrawError
 from ..frames import FrameBatch
-from ..rooms import RoomService, in_thread
+from ..room_service import RoomService, in_thread
 from ..state.base import IDEMPOTENCY_KEY, Idempotency
 from .protocol import (
     INDEX_PART,
@@ -78,6 +78,7 @@ class BaseHandler(web.RequestHandler):
         self._received = 0
         self._reading = False
         self._body: bytes | None = None
+        self._body_sha256: str | None = None
         self._refusal: web.HTTPError | None = None
 
     async def prepare(self) -> None:
@@ -137,8 +138,16 @@ class BaseHandler(web.RequestHandler):
             self._too_large()
         chunks, self._chunks = self._chunks, []
         expected = self.request.headers.get("X-Content-SHA256")
-        self._body = await in_thread(_joined, chunks, expected, big=self._received > BIG_BODY)
+        self._body, self._body_sha256 = await in_thread(_joined, chunks, expected,
+                                                        big=self._received > BIG_BODY)
         return self._body
+
+    async def body_sha256(self) -> str:
+        """The sha256 of the body (hex; a big one hashed off the event loop, once)."""
+        body = await self.body()
+        if self._body_sha256 is None:
+            self._body_sha256 = await in_thread(_sha256, body, big=len(body) > BIG_BODY)
+        return self._body_sha256
 
     @property
     def service(self) -> RoomService:
@@ -173,9 +182,9 @@ class BaseHandler(web.RequestHandler):
             )
         return self.int_argument("base_version")
 
-    def idempotency(self, body: bytes) -> Idempotency | None:
+    async def idempotency(self) -> Idempotency | None:
         """The write's ``Idempotency-Key`` (None without one) with a digest of what makes
-        the request: method, path, query, session and ``body``."""
+        the request: method, path, query, session and the body's sha256."""
         key = self.request.headers.get("Idempotency-Key")
         if key is None:
             return None
@@ -184,9 +193,9 @@ class BaseHandler(web.RequestHandler):
                              "digits, '_', '-', '.' or ':'")
         digest = hashlib.sha256()
         request = self.request
-        for part in (request.method, request.path, request.query, self.caller.session):
+        for part in (request.method, request.path, request.query, self.caller.session,
+                     await self.body_sha256()):
             digest.update(part.encode() + b"\n")
-        digest.update(body)
         return Idempotency(key, digest.hexdigest())
 
     async def json_body(self) -> dict[str, Any]:
@@ -229,16 +238,22 @@ class UploadHandler(BaseHandler):
         return await in_thread(_decode_batch, body, validate, big=len(body) > BIG_BODY)
 
 
-def _joined(chunks: list[bytes], expected_sha256: str | None) -> bytes:
+def _joined(chunks: list[bytes], expected_sha256: str | None) -> tuple[bytes, str | None]:
+    """The body of ``chunks`` and, if one was ``expected``, its sha256 (checked)."""
     body = b"".join(chunks)
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(body).hexdigest()
-        expected = expected_sha256.strip().lower().removeprefix("sha256:")
-        if not hmac.compare_digest(actual, expected):
-            raise BadRequest(
-                "the body does not match its X-Content-SHA256: it was corrupted or "
-                "truncated on the way; nothing was written", received_sha256=actual)
-    return body
+    if expected_sha256 is None:
+        return body, None
+    actual = _sha256(body)
+    expected = expected_sha256.strip().lower().removeprefix("sha256:")
+    if not hmac.compare_digest(actual, expected):
+        raise BadRequest(
+            "the body does not match its X-Content-SHA256: it was corrupted or "
+            "truncated on the way; nothing was written", received_sha256=actual)
+    return body, actual
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from .. import codec
 from ..caller import Caller, User
 from ..errors import BadRequest, RateLimited, ZnDrawError
 from ..hub import Hub, Outbox
-from ..rooms import RoomService
+from ..room_service import RoomService
 from ..state.base import PRESENTER, check_room_name
 from . import protocol
 from .protocol import caller_of, frame_number, lease_target, lease_ttl
@@ -67,8 +67,8 @@ class ControlHandler(websocket.WebSocketHandler):
         self.session = self.caller.session
         self.rooms: set[str] = set()
         self.outbox = Outbox()
+        self._draining: asyncio.Future | None = None  # a write the socket has not taken yet
         self._tokens, self._stamp, self._refused = BURST, time.monotonic(), 0
-        self._writer = asyncio.create_task(self._write_loop())
         self.hub.connected(self)
         self._send({"type": protocol.HELLO, "session": self.session, "user": self.caller.user})
 
@@ -77,15 +77,28 @@ class ControlHandler(websocket.WebSocketHandler):
         if not self.outbox.put(message, packed):
             log.warning("closing control connection of %s: it does not keep up", self.session)
             self.close(1008, "too slow: reconnect and resynchronise by seq")
+        elif self._draining is None:
+            self._flush()
 
     def deliver(self, event: dict[str, Any], packed: bytes) -> None:
         """A room event from the hub, and it packed."""
         self._send(event, packed)
 
-    async def _write_loop(self) -> None:
-        with contextlib.suppress(websocket.WebSocketClosedError, asyncio.CancelledError):
-            while True:
-                await self.write_message(await self.outbox.get(), binary=True)
+    def _flush(self, drained: asyncio.Future | None = None) -> None:
+        """Hand the outbox's messages to the socket while it takes them at once (no task
+        switch per message: a room's event reaches its connections in one pass); once
+        the socket has a backlog, the rest waits in the outbox until it drained."""
+        self._draining = None
+        if drained is not None and (drained.cancelled() or drained.exception() is not None):
+            return  # the connection closed
+        with contextlib.suppress(websocket.WebSocketClosedError):
+            while len(self.outbox):
+                written = self.write_message(self.outbox.pop(), binary=True)
+                stream = self.ws_connection.stream
+                if stream.writing() or stream.closed():  # a backlog, or the socket failed
+                    self._draining = written
+                    written.add_done_callback(self._flush)
+                    return
 
     # -- receiving ------------------------------------------------------------------------
     async def on_message(self, message: str | bytes) -> None:
@@ -216,7 +229,6 @@ class ControlHandler(websocket.WebSocketHandler):
     def _release(self) -> asyncio.Task:
         """Start the cleanup once (a closed connection and a shut-down one share it)."""
         if self._cleanup_task is None:
-            self._writer.cancel()
             self._cleanup_task = asyncio.create_task(self._cleanup())  # kept referenced
         return self._cleanup_task
 

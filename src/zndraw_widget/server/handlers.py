@@ -17,10 +17,11 @@ from .. import __version__, codec
 from ..errors import BadRequest
 from ..frames import FIELD_NAME, FrameBatch
 from ..jobs.handlers import ROUTES as JOB_ROUTES
-from ..rooms import DEFAULT, in_thread
+from ..room_service import DEFAULT, in_thread
 from ..state.base import IndexSpec, RoomInfo
 from .base import API_PREFIX, BaseHandler, UploadHandler, api
 from .export import ExportHandler
+from .figures import FIGURE, FigureHandler
 from .protocol import (
     lease_target,
     lease_ttl,
@@ -168,7 +169,7 @@ class FramesHandler(ReadMixin, UploadHandler):
         index = None if at is None else self.int_argument("at")
         base = self.base_version()
         batch = await self.batch()
-        key = self.idempotency(await self.body())
+        key = await self.idempotency()
         commit = await self.service.insert(self.caller, room, batch, index=index,
                                            order_base=base, key=key)
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
@@ -183,7 +184,7 @@ class FramesHandler(ReadMixin, UploadHandler):
             spec = parse_index(self.get_query_argument("index", None))
         commit = await self.service.delete(self.caller, room, spec,
                                            order_base=self.base_version(),
-                                           key=self.idempotency(body))
+                                           key=await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version})
 
 
@@ -211,7 +212,7 @@ class SpliceHandler(UploadHandler):
         commit = await self.service.splice(
             self.caller, room, delete=spec, update=parse_positions(message.get("update"), "update"),
             insert=parse_positions(message.get("insert"), "insert"), batch=batch,
-            order_base=base, group=group, key=self.idempotency(body))
+            order_base=base, group=group, key=await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "length": commit.events[0]["length"] if commit.events else None})
 
@@ -229,6 +230,18 @@ class SelectHandler(ReadMixin):
         await self.send_frames(room, spec, fields)
 
 
+class FieldsHandler(BaseHandler):
+    """The fields the room's frames carry: ``{"length", "seq", "fields": {name: {"dtype",
+    "shape"}}}`` (``dtype`` null: plain values; ``shape`` per frame, ``[]``: a number)."""
+
+    @api
+    async def get(self, room: str) -> None:
+        described = await self.service.describe(self.caller, room)
+        self.write_json({"length": described.length, "seq": described.seq,
+                         "fields": {name: info.to_json()
+                                    for name, info in sorted(described.fields.items())}})
+
+
 class FrameHandler(UploadHandler):
     """Replace one frame (PUT) or some of its fields (PATCH)."""
 
@@ -236,7 +249,7 @@ class FrameHandler(UploadHandler):
         base = self.base_version()
         frame_id = self.get_query_argument("id", None)
         batch = await self.batch(validate=not partial)
-        key = self.idempotency(await self.body())
+        key = await self.idempotency()
         commit = await self.service.replace(self.caller, room, int(index), batch,
                                             base_version=base, partial=partial,
                                             frame_id=frame_id, key=key)
@@ -261,7 +274,7 @@ class UndoHandler(BaseHandler):
     @api
     async def post(self, room: str, action: str) -> None:
         replay = self.service.undo if action == "undo" else self.service.redo
-        commit = await replay(self.caller, room, self.idempotency(await self.body()))
+        commit = await replay(self.caller, room, await self.idempotency())
         self.write_json({"seq": commit.seq, "order_version": commit.order_version,
                          "events": commit.events})
 
@@ -305,6 +318,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}", RoomHandler),
         (rf"/rooms/{ROOM}/frames", FramesHandler),
         (rf"/rooms/{ROOM}/select", SelectHandler),
+        (rf"/rooms/{ROOM}/fields", FieldsHandler),
         (rf"/rooms/{ROOM}/splice", SpliceHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})", FrameHandler),
         (rf"/rooms/{ROOM}/frames/(?P<index>-?[0-9]{{1,12}})/history", HistoryHandler),
@@ -317,6 +331,7 @@ def build_handlers(base_url: str, auth_base: type[web.RequestHandler],
         (rf"/rooms/{ROOM}/bookmarks", BookmarksHandler),
         (rf"/rooms/{ROOM}/bookmarks/(?P<name>[^/]+)", BookmarkHandler),
         *JOB_ROUTES,
+        (rf"/figures/{FIGURE}", FigureHandler),
     ]
     specs = []
     for path, handler in routes:

@@ -22,6 +22,7 @@ from tornado.httputil import url_concat
 from ..caller import User
 from ..errors import ZnDrawError
 from ..state.base import check_room_name
+from ..static_page import IN_PAGE_MODEL
 from .base import maybe_await
 from .protocol import caller_of
 
@@ -54,20 +55,13 @@ SHARE_FORM = """<details><summary>share</summary><form data-zndraw-share="{room}
 VIEWER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>html, body {{ height: 100%; margin: 0; }} #viewer {{ --zn-height: 100vh; }}</style>
+<style>:root {{ color-scheme: light dark; }} html, body {{ height: 100%; margin: 0; }}
+#viewer {{ --zn-height: 100vh; }}</style>
 </head><body data-base-url="{base}">
 <div id="viewer"></div>
 <script type="module">
 const state = {state};
-const listeners = new Map();
-const model = {{
-  get: (name) => state[name],
-  set: (name, value) => {{ state[name] = value; }},
-  save_changes: () => {{}},
-  on: (event, callback) => listeners.set(event, [...(listeners.get(event) || []), callback]),
-  off: (event, callback) =>
-    listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
-}};
+{model}
 const {{ default: widget }} = await import({bundle});
 widget.render({{ model, el: document.getElementById("viewer") }});
 document.querySelector(".zn-root")?.focus();
@@ -165,7 +159,7 @@ class RoomPage(PageHandler):
         except ZnDrawError as error:
             raise web.HTTPError(400, str(error).replace("%", "%%")) from None
         state = {"room": room, "api_url": "", "step": 0, "selection": [], "height": 0}
-        self.finish(VIEWER_PAGE.format(
+        self.finish(VIEWER_PAGE.format(model=IN_PAGE_MODEL,
             title=escape(f"{room} · zndraw-widget"), base=escape(self.base),
             # JSON inside a <script>: "</" must not end it
             state=json.dumps(state).replace("</", "<\\/"),

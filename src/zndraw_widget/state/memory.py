@@ -361,6 +361,7 @@ class MemoryStore(Store):
             room.log_event(event)
         else:
             event = {**event, "seq": room.seq}
+        event = {**event, "time": time.time()}  # as published: when it was made (not logged)
         for subscription in self._subscribers.get(room.name, ()):
             subscription.queue.put_nowait(event)
         return event
@@ -452,7 +453,8 @@ class MemoryStore(Store):
         for key in [k for k in self._leases if k[0] == name]:
             del self._leases[key]
         for subscription in self._subscribers.get(name, ()):
-            subscription.queue.put_nowait({"type": "room_deleted", "room": name, "seq": -1})
+            subscription.queue.put_nowait({"type": "room_deleted", "room": name, "seq": -1,
+                                              "time": time.time()})
 
     def _check_delete_room(self, name: str) -> None:
         self._room(name)

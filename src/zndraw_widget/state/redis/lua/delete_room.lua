@@ -19,4 +19,5 @@ redis.call('DEL', R, R .. ':order', R .. ':frames', R .. ':events', R .. ':keys'
 redis.call('ZREM', P .. 'rooms', room)
 redis.call('ZREM', P .. 'ephemeral', room)
 if redis.call('GET', P .. 'default') == room then redis.call('DEL', P .. 'default') end
-redis.call('PUBLISH', R .. ':events', cjson.encode({type = 'room_deleted', room = room, seq = -1}))
+redis.call('PUBLISH', R .. ':events', live(cjson.encode({type = 'room_deleted', room = room,
+                                                         seq = -1})))

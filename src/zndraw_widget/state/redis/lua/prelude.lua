@@ -65,9 +65,16 @@ local function now_ms()  -- the Redis server's clock, the same for every server 
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Publish an event of `room` (adding room and seq); a data change bumps seq and is logged
--- (the log keeps the last EVENT_LOG_LENGTH events and EVENT_LOG_BYTES of them, the newest
--- always; the room's `event_bytes` counts its bytes).
+-- The JSON object `json` with the time it is published: the Redis server's clock, unix
+-- seconds (published events carry it; the room's log leaves it out)
+local function live(json)
+  local t = redis.call('TIME')
+  return string.sub(json, 1, -2) .. string.format(',"time":%s.%06d}', t[1], tonumber(t[2]))
+end
+
+-- Publish an event of `room` (adding room, seq and time) and return it; a data change bumps
+-- seq and is logged, without its time (the log keeps the last EVENT_LOG_LENGTH events and
+-- EVENT_LOG_BYTES of them, the newest always; the room's `event_bytes` counts its bytes).
 local function emit(room, event, lists, data)
   local R = room_key(room)
   event.room = room
@@ -86,6 +93,7 @@ local function emit(room, event, lists, data)
       length = length - 1
     end
   end
+  json = live(json)
   redis.call('PUBLISH', R .. ':events', json)
   return json
 end

@@ -45,7 +45,7 @@ from .state.base import (
     Store,
     check_room_name,
 )
-from .storage import DataProvider
+from .storage import DataProvider, FieldInfo
 
 SMALL_BODY = 1 << 20  # reads up to this size are sent (and cached) as one joined body
 EVERY_ROOM = 1 << 30  # a list_rooms limit beyond any number of rooms
@@ -67,6 +67,15 @@ class FrameRead:
     @property
     def body(self) -> bytes:
         return b"".join(self.pieces)
+
+
+@dataclass(frozen=True)
+class Described:
+    """The fields a room's frames carry, at the room's ``length`` and ``seq``."""
+
+    length: int
+    seq: int
+    fields: dict[str, FieldInfo]
 
 
 class RoomService:
@@ -95,6 +104,8 @@ class RoomService:
         self.sessions = SessionClaims(store)
         self.limits = limits or Limits()
         self._encoded: ByteLRU[bytes] = ByteLRU(cache_bytes)
+        self._described: ByteLRU[Described] = ByteLRU(
+            4 << 20, size_of=lambda described: 256 * (len(described.fields) + 1))
 
     async def _room(self, caller: Caller, action: Action, name: Any) -> str:
         """``name`` checked as a room name, once ``caller`` may do ``action`` to it."""
@@ -253,6 +264,24 @@ class RoomService:
         size = sum(len(piece) for piece in pieces)
         self.limits.check_response(size)
         return [b"".join(pieces)] if size <= SMALL_BODY else pieces
+
+    async def describe(self, caller: Caller, room: str) -> Described:
+        """The fields the room's frames carry (dtype and largest per-frame shape): what a
+        viewer may plot or colour by. Remembered per room until its ``seq`` changes (the
+        room's data at one ``seq`` never changes)."""
+        name = await self._room(caller, Action.READ, room)
+        info = await self.store.room_info(name)
+        key = (name, info.created, info.seq)
+        known = self._described.get(key)
+        if known is not None:
+            return known
+        resolved = await self.store.resolve(name, SliceSpec(None, None, None))
+        locations = [ref.location for ref in resolved.refs]
+        fields = await in_thread(self.storage.describe, locations, big=len(locations) > 1000)
+        described = Described(resolved.length, resolved.seq, fields)
+        if resolved.seq == info.seq:
+            self._described.put(key, described)
+        return described
 
     def _known_fields(self, locations: list[str]) -> set[str]:
         return self.storage.fields(locations)
