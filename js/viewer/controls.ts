@@ -20,13 +20,16 @@ export function icon(name: string): string {
   return `<svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true"><path fill="currentColor" d="${ICONS[name]}"/></svg>`;
 }
 
-function button(label: string, title: string): HTMLButtonElement {
+/** A toolbar button: an icon (when ``label`` names one) or ``label`` as text; ``title`` is
+ * its tooltip and accessible name; ``role`` (optional) its ``data-role`` for tests. */
+export function button(label: string, title: string, role?: string): HTMLButtonElement {
   const b = document.createElement("button");
   b.type = "button";
   if (ICONS[label]) b.innerHTML = icon(label);
   else b.textContent = label;
   b.title = title;
   b.setAttribute("aria-label", title);
+  if (role) b.dataset.role = role;
   return b;
 }
 

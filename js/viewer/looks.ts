@@ -7,6 +7,7 @@ import type { Renderer } from "../renderer";
 import { parseStyle, REPRESENTATIONS } from "../renderer/look";
 import { ROLES } from "./markers";
 import type { ModelListeners } from "./model";
+import { button } from "./controls";
 
 export interface LookHost {
   listeners: ModelListeners;
@@ -35,15 +36,6 @@ function select(title: string, role: string, options: Array<[string, string]>): 
   return s;
 }
 
-function button(text: string, title: string, role: string): HTMLButtonElement {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.title = title;
-  b.setAttribute("aria-label", title);
-  b.dataset.role = role;
-  return b;
-}
 
 export class LookControls {
   readonly representation = select("Representation", ROLES.representation, REPRESENTATIONS.map((r) => [r, r]));

@@ -144,8 +144,8 @@ def test_a_rotating_drag_is_one_edit_that_keeps_the_shape(main_page):
         "assert np.allclose(pdist(after), pdist(before), atol=2e-3)  # rigidly\n"
         "assert np.allclose(after.mean(0), before.mean(0), atol=2e-3)  # about its centre")
     page.screenshot("e2e-rotated.png")
-    page.press("Control+z")
-    page.kernel_execute("assert np.allclose(v.frames[0].positions, before, atol=1e-3)")
+    page.press("Control+z")  # the undo is a request of its own: await its outcome
+    page.kernel_until("np.allclose(v.frames[0].positions, before, atol=1e-3)")
     page.press("Escape")
 
 

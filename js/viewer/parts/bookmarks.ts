@@ -3,6 +3,7 @@
 // view shows, "×" deletes one (both need write access). Kept current from the join reply
 // and `bookmark` events.
 import type { Bookmark, BookmarkEvent } from "../../protocol";
+import { button } from "../controls";
 
 const CSS = `
 .zn-bookmarks { position: absolute; right: 8px; top: 34px; display: flex; flex-direction: column; align-items: flex-end; gap: 2px;
@@ -91,11 +92,3 @@ export class BookmarkList {
   }
 }
 
-function button(text: string, title: string): HTMLButtonElement {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.title = title;
-  b.setAttribute("aria-label", title);
-  return b;
-}

@@ -7,6 +7,7 @@ import type { DataClient } from "../../data";
 import { EXPORT_FORMATS, ExportScope, exportPath, jobView } from "../../jobs";
 import type { Job } from "../../protocol";
 import type { Markers } from "../markers";
+import { button } from "../controls";
 
 const CSS = `
 .zn-jobs { position: absolute; left: 8px; bottom: 40px; display: flex; flex-direction: column; gap: 3px; max-width: 55%; font-size: 11px; }
@@ -275,14 +276,6 @@ function span(text: string): HTMLSpanElement {
   return s;
 }
 
-function button(text: string, label: string): HTMLButtonElement {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.title = label;
-  b.setAttribute("aria-label", label);
-  return b;
-}
 
 function iconButton(path: string, label: string): HTMLButtonElement {
   const b = button("", label);
