@@ -1,5 +1,6 @@
 // The chooser of property plots: a toolbar button opening a list of the room's per-frame
 // numbers (asked of the server when it opens) to tick, and what to plot them against.
+import { button } from "./controls";
 
 /** Its CSS (in the plots' style element: the list is empty until opened). */
 export const CHOOSER_CSS = `
@@ -19,7 +20,7 @@ export interface ChooserHost {
 
 export class PlotChooser {
   /** The toolbar button that opens the chooser. */
-  readonly button = document.createElement("button");
+  readonly button = button("Plots", "Choose properties to plot against the frames", "plots");
   /** The list: one checkbox per property, and the select of what to plot against. */
   readonly menu = document.createElement("div");
   private available: string[] = [];
@@ -27,12 +28,7 @@ export class PlotChooser {
   private x = "";
 
   constructor(private readonly host: ChooserHost) {
-    this.button.type = "button";
-    this.button.textContent = "Plots";
-    this.button.title = "Choose properties to plot against the frames";
-    this.button.setAttribute("aria-label", this.button.title);
     this.button.setAttribute("aria-expanded", "false");
-    this.button.dataset.role = "plots";
     this.button.onclick = () => void this.toggle();
     this.menu.className = "zn-plot-menu";
     this.menu.setAttribute("role", "group");

@@ -45,12 +45,19 @@ class CommTransport:
     """Answers one widget's comm messages of type ``zndraw.*`` against ``endpoint()``."""
 
     def __init__(self, endpoint: Callable[[], Endpoint], send: Send) -> None:
-        self._endpoint = endpoint
+        self._find_endpoint = endpoint
+        self._found: Endpoint | None = None
         self._send = send
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._sockets: dict[tuple[str, int], Any] = {}  # (channel, id) -> tornado connection
         self._lock = threading.Lock()
+
+    def _endpoint(self) -> Endpoint:
+        """The room's server, looked up once (a lookup reads runtime files and may ask it)."""
+        if self._found is None:
+            self._found = self._find_endpoint()
+        return self._found
 
     # -- from the kernel's shell thread ----------------------------------------------------
     def handle(self, content: Any, buffers: list[bytes]) -> bool:
@@ -109,11 +116,10 @@ class CommTransport:
             return
         headers = {k: str(v) for k, v in dict(request.get("headers") or {}).items()
                    if k.lower() in PASSED_HEADERS}
-        endpoint = self._endpoint()
         if self._client is None:
-            auth = {"Authorization": f"token {endpoint.token}"} if endpoint.token else {}
-            self._client = httpx.AsyncClient(base_url=endpoint.api_url, headers=auth,
-                                             timeout=TIMEOUT)
+            endpoint = self._endpoint()
+            self._client = httpx.AsyncClient(base_url=endpoint.api_url,
+                                             headers=endpoint.auth_headers(), timeout=TIMEOUT)
         response = await self._client.request(method, path, content=body or None,
                                               headers=headers)
         kept = {name: response.headers[name] for name in RETURNED_HEADERS
@@ -129,9 +135,8 @@ class CommTransport:
             raise RuntimeError(f"more than {MAX_SOCKETS} control sockets open")
         endpoint = self._endpoint()
         session = str(request.get("session") or "")
-        headers = {"Authorization": f"token {endpoint.token}"} if endpoint.token else {}
         connection = await websocket.websocket_connect(
-            httpclient.HTTPRequest(ws_url(endpoint.api_url, session), headers=headers,
+            httpclient.HTTPRequest(ws_url(endpoint.api_url, session), headers=endpoint.auth_headers(),
                                    connect_timeout=10, request_timeout=10),
             ping_interval=10, ping_timeout=10)
         self._sockets[key] = connection

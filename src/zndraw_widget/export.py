@@ -67,7 +67,7 @@ def export_format(name: str | None) -> ExportFormat:
     if not name:
         raise BadRequest("missing query argument 'format': name an ase format, e.g. "
                          "format=extxyz (streamed), traj, h5md, proteindatabank")
-    resolved = ase_format(name) or name
+    resolved = ase_format(name)
     io = ioformats.get(resolved)
     if io is None or resolved in NOT_FILES or not _can_write(io):
         raise BadRequest(f"cannot export format {name!r}: name a format ase writes to a "

@@ -10,20 +10,19 @@ own shape beside it, or a list of plain values for anything that is not numeric.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-import gc
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 import numpy as np
 
 from .codec import ALLOWED_DTYPES
+from .collection import paused_gc
 from .columns import ABSENT, Column, concat, stack
 from .errors import BadRequest
 
@@ -346,19 +345,6 @@ def atoms_to_frame(atoms: ase.Atoms) -> Frame:
         frame["constraints"] = json.loads(json.dumps(
             [constraint.todict() for constraint in atoms.constraints], default=_plain))
     return frame
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile (as it was after): for making many objects
-    that all live on, which collections would scan again and again for nothing."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 _IMMUTABLE = frozenset({int, float, str, bool, type(None)})

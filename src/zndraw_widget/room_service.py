@@ -245,10 +245,10 @@ class RoomService:
                 return FrameRead([body], etag, resolved)
         locations = [ref.location for ref in resolved.refs]
         if fields is not None:
-            unknown = set(fields) - optional - self._known_fields(locations)
+            known = self.storage.fields(locations)
+            unknown = set(fields) - optional - known
             if unknown and locations:
-                raise BadRequest(f"unknown fields {sorted(unknown)}",
-                                 available=sorted(self._known_fields(locations)))
+                raise BadRequest(f"unknown fields {sorted(unknown)}", available=sorted(known))
         pieces = await in_thread(self._read_encoded, resolved, fields, big=len(locations) > 1)
         if key is not None and len(pieces) == 1 and len(pieces[0]) <= SMALL_BODY:
             self._encoded.put(key, pieces[0])
@@ -282,9 +282,6 @@ class RoomService:
         if resolved.seq == info.seq:
             self._described.put(key, described)
         return described
-
-    def _known_fields(self, locations: list[str]) -> set[str]:
-        return self.storage.fields(locations)
 
     async def resolve(self, caller: Caller, room: str, spec: IndexSpec) -> Resolved:
         """Where the frames ``spec`` selects are stored, as of now: for reading them chunk

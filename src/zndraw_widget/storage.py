@@ -184,6 +184,10 @@ class ZarrProvider(DataProvider):
                 columns[name] = FrameBatch.concat(parts).columns[name]
         return FrameBatch(columns, len(locations))
 
+    def fields(self, locations: Sequence[str]) -> set[str]:  # on every read naming fields:
+        segments = {location.rpartition("/")[0] for location in locations}  # no merging
+        return set().union(*(self._segment_meta(s) for s in segments))
+
     def describe(self, locations: Sequence[str]) -> dict[str, FieldInfo]:
         described: dict[str, FieldInfo] = {}
         for segment in dict.fromkeys(location.rpartition("/")[0] for location in locations):

@@ -122,6 +122,7 @@ export class VectorsLayer implements Layer {
 
   update(shown: ShownFrame): void {
     const geometry = this.object.geometry;
+    const previous = this.vectors;
     const vectors = this.field ? (shown.frame === this.frame ? this.vectors : vectorValues(shown.frame, this.field)) : null;
     this.frame = shown.frame;
     this.vectors = vectors;
@@ -131,7 +132,7 @@ export class VectorsLayer implements Layer {
       return;
     }
     setInstanced(geometry, "arrowStart", shown.positions);
-    setInstanced(geometry, "arrowVector", vectors);
+    if (vectors !== previous) setInstanced(geometry, "arrowVector", vectors); // else already on the GPU
     geometry.instanceCount = this.count = vectors.length / 3;
   }
 

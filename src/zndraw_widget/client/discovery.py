@@ -46,6 +46,10 @@ class Endpoint:
     #: This kernel's own rooms (:mod:`..kernel_rooms`): browsers reach them through the comm.
     local: bool = False
 
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header that logs in with ``token`` (none without one)."""
+        return {"Authorization": f"token {self.token}"} if self.token else {}
+
 
 def api_url(url: str) -> str:
     """The API root for a server URL (``http://host:port/base/``) or an API URL."""
@@ -93,9 +97,8 @@ def _serves_api(endpoint: Endpoint) -> bool:
     """Whether the Jupyter server at ``endpoint`` has the zndraw extension (asked once)."""
     import httpx
 
-    headers = {"Authorization": f"token {endpoint.token}"} if endpoint.token else {}
     try:
-        return httpx.get(endpoint.api_url + "health", headers=headers, timeout=10).status_code != 404
+        return httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(), timeout=10).status_code != 404
     except httpx.TransportError:
         return False
 

@@ -12,7 +12,7 @@ import httpx
 
 from ..errors import ZnDrawError
 from ..formats import ase_format
-from .indexing import list_text, normalize, slice_text
+from .indexing import key_text, normalize
 from .upload import Progress
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ Target = str | os.PathLike[str] | IO[Any]
 def format_for(target: Target, format: str | None) -> str:
     """The ase format to export ``target`` in: ``format``, or the one its file name says."""
     if format:
-        return ase_format(format) or format
+        return ase_format(format)
     name = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", None)
     if not isinstance(name, (str, os.PathLike)):
         raise ValueError("cannot tell the format of a file object without a name: pass "
@@ -41,12 +41,7 @@ def format_for(target: Target, format: str | None) -> str:
 def index_text(index: Any) -> str | None:
     """``index`` (an int, a slice or a list of ints; None: every frame) as the query's
     ``index``."""
-    if index is None:
-        return None
-    key = normalize(index)
-    if isinstance(key, slice):
-        return slice_text(key)
-    return list_text(key) if isinstance(key, list) else str(key)
+    return None if index is None else key_text(normalize(index))
 
 
 def download(http: HttpClient, path: str, target: Target, format: str | None,

@@ -46,9 +46,8 @@ class HttpClient:
         self.endpoint = endpoint
         self.retry_for = retry_for
         self._reached = False
-        headers = {"X-ZnDraw-Session": session, "Accept": "application/json, application/msgpack"}
-        if endpoint.token:
-            headers["Authorization"] = f"token {endpoint.token}"
+        headers = {"X-ZnDraw-Session": session, "Accept": "application/json, application/msgpack",
+                   **endpoint.auth_headers()}
         self._client = httpx.Client(base_url=endpoint.api_url, headers=headers, timeout=TIMEOUT)
 
     def close(self) -> None:

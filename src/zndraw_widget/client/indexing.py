@@ -47,6 +47,13 @@ def list_text(indices: list[int]) -> str:
     return ",".join(map(str, indices))
 
 
+def key_text(key: Key) -> str:
+    """A normalized key (an int, a slice or a list of ints) as the ``index`` query argument."""
+    if isinstance(key, slice):
+        return slice_text(key)
+    return list_text(key) if isinstance(key, list) else str(key)
+
+
 def is_extended(key: slice) -> bool:
     """Whether assigning to ``key`` needs a sequence of the same length (as for a list)."""
     return key.step not in (None, 1)

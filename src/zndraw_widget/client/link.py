@@ -64,7 +64,7 @@ class Link:
 
     def __init__(self, endpoint: Endpoint, session: str, room: str, handler: Handler) -> None:
         self._url = ws_url(endpoint.api_url, session)
-        self._headers = {"Authorization": f"token {endpoint.token}"} if endpoint.token else {}
+        self._headers = endpoint.auth_headers()
         self._room = room
         self._handler = handler
         self._ids = itertools.count(1)

@@ -30,7 +30,7 @@ from .errors import ConflictError, LockedError, RoomNotFoundError
 from .feed import Callback, RoomFeed
 from .frame_cache import FrameCache
 from .http import HttpClient, new_idempotency_key
-from .indexing import Key, clamp_insert, is_extended, list_text, normalize, slice_text
+from .indexing import Key, clamp_insert, is_extended, key_text, normalize
 from .lease import OrderLease
 from .link import TIMEOUT, Link
 from .view import View
@@ -270,10 +270,8 @@ class Room(MutableSequence["ase.Atoms"]):
             message = self._http.msgpack("POST", f"{self._path}/select", json_body=body,
                                          retry=True)
         else:
-            index = slice_text(key) if isinstance(key, slice) else (
-                list_text(key) if isinstance(key, list) else str(key))
             message = self._http.msgpack("GET", f"{self._path}/frames",
-                                         params={"index": index, **params})
+                                         params={"index": key_text(key), **params})
         self._view.saw_read(message)
         return message
 
@@ -501,9 +499,9 @@ class Room(MutableSequence["ase.Atoms"]):
         key = normalize(key)
         if isinstance(key, list):
             if key:
-                self._delete(list_text(key))
+                self._delete(key_text(key))
         else:
-            self._delete(slice_text(key) if isinstance(key, slice) else str(key))
+            self._delete(key_text(key))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         key = normalize(key)

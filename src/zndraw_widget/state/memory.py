@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import fcntl
-import gc
 import logging
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from typing import Any, Literal
 import msgpack
 import numpy as np
 
+from ..collection import paused_gc
 from ..durable import fsync, replace_file
 from ..errors import InsufficientStorage
 from .base import (
@@ -199,17 +199,12 @@ class MemoryStore(Store):
                 f"the state in {path} is in use by another process; to run several server "
                 "processes on one storage path, give them a Redis URL"
             ) from None
-        collecting = gc.isenabled()
-        gc.disable()  # millions of long-lived objects: collections while loading cost 2x
-        try:
+        with paused_gc():  # millions of long-lived objects: collections while loading cost 2x
             self._load_snapshot_file(path)
             self._journal = Journal(path / "state.journal")
             fsync(path)  # the journal's entry, if it was just created
             for op, args in self._journal.replay(self._generation):
                 getattr(self, f"_apply_{op}")(*args)
-        finally:
-            if collecting:
-                gc.enable()
         if self._snapshot_due():
             self._snapshot()
 
