@@ -4,10 +4,7 @@
 // from each atom towards the other's nearest image, so a molecule crossing it stays whole);
 // drawn as one instanced cylinder per bond (or half), each half in its atom's colour.
 import {
-  BufferGeometry,
   CylinderGeometry,
-  DynamicDrawUsage,
-  InstancedBufferAttribute,
   InstancedBufferGeometry,
   Mesh,
   ShaderMaterial,
@@ -16,7 +13,7 @@ import { COVALENT_RADII } from "../../elements";
 import { fractional, hasVolume, heights } from "../../geometry";
 import { BondKind, bondKind, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
-import type { Layer, ShownFrame } from "./layer";
+import { growAttribute, type Layer, type ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
 export const BOND_FACTOR = 1.15;
@@ -318,16 +315,4 @@ export class BondsLayer implements Layer {
     this.object.geometry.dispose();
     this.object.material.dispose();
   }
-}
-
-/** The instanced attribute ``name`` with room for ``count`` items, grown by half when short. */
-function growAttribute(geometry: BufferGeometry, name: string, itemSize: number, count: number): InstancedBufferAttribute {
-  let attribute = geometry.getAttribute(name) as InstancedBufferAttribute | undefined;
-  if (!attribute || attribute.count < count) {
-    const capacity = Math.max(count, Math.ceil((attribute?.count ?? 0) * 1.5), 16);
-    attribute = new InstancedBufferAttribute(new Float32Array(capacity * itemSize), itemSize);
-    attribute.setUsage(DynamicDrawUsage);
-    geometry.setAttribute(name, attribute);
-  }
-  return attribute;
 }

@@ -6,7 +6,6 @@
 import {
   BufferAttribute,
   CanvasTexture,
-  InstancedBufferAttribute,
   InstancedBufferGeometry,
   LinearFilter,
   Mesh,
@@ -19,7 +18,7 @@ import { SYMBOLS } from "../../elements";
 import type { Frame } from "../../frames";
 import type { Labels, Look } from "../look";
 import type { AtomsLayer } from "./atoms";
-import type { Layer, ShownFrame } from "./layer";
+import { growAttribute, type Layer, type ShownFrame } from "./layer";
 
 /** At most this many atoms are labelled (the first ones of those asked for). */
 export const LABEL_LIMIT = 5000;
@@ -126,7 +125,10 @@ export class LabelsLayer implements Layer {
     const strings = atoms.map(texts);
     this.drawAtlas(strings, labels.size);
     const n = atoms.length;
-    const pos = new Float32Array(3 * n), uv = new Float32Array(4 * n), size = new Float32Array(2 * n), lift = new Float32Array(n);
+    // the attributes are kept while big enough: no new GPU buffers per frame
+    const attributes = [growAttribute(geometry, "labelPosition", 3, n), growAttribute(geometry, "labelUv", 4, n),
+      growAttribute(geometry, "labelSize", 2, n), growAttribute(geometry, "labelLift", 1, n)];
+    const [pos, uv, size, lift] = attributes.map((a) => a.array as Float32Array);
     const radii = this.atoms.radii;
     atoms.forEach((i, k) => {
       pos.set(positions.subarray(3 * i, 3 * i + 3), 3 * k);
@@ -136,10 +138,7 @@ export class LabelsLayer implements Layer {
       size[2 * k + 1] = place.h;
       lift[k] = (radii[i] ?? 0) * 1.05;
     });
-    geometry.setAttribute("labelPosition", new InstancedBufferAttribute(pos, 3));
-    geometry.setAttribute("labelUv", new InstancedBufferAttribute(uv, 4));
-    geometry.setAttribute("labelSize", new InstancedBufferAttribute(size, 2));
-    geometry.setAttribute("labelLift", new InstancedBufferAttribute(lift, 1));
+    for (const attribute of attributes) attribute.needsUpdate = true;
   }
 
   /** Draw each distinct text once into the atlas (unless it holds these already). */

@@ -1,5 +1,5 @@
 // What the view asks of each thing it draws (atoms, bonds, the cell, ...).
-import type { Box3, Camera, Color, Object3D } from "three";
+import { type Box3, type BufferGeometry, type Camera, type Color, DynamicDrawUsage, InstancedBufferAttribute, type Object3D } from "three";
 import type { Frame } from "../../frames";
 
 /** The frame on screen, as the layers draw it. */
@@ -25,4 +25,16 @@ export interface Layer {
   setBackground?(color: Color): void;
   /** Just before each draw (e.g. place labels over the canvas, ``width`` x ``height`` CSS px). */
   beforeRender?(camera: Camera, width: number, height: number): void;
+}
+
+/** The instanced attribute ``name`` with room for ``count`` items, grown by half when short. */
+export function growAttribute(geometry: BufferGeometry, name: string, itemSize: number, count: number): InstancedBufferAttribute {
+  let attribute = geometry.getAttribute(name) as InstancedBufferAttribute | undefined;
+  if (!attribute || attribute.count < count) {
+    const capacity = Math.max(count, Math.ceil((attribute?.count ?? 0) * 1.5), 16);
+    attribute = new InstancedBufferAttribute(new Float32Array(capacity * itemSize), itemSize);
+    attribute.setUsage(DynamicDrawUsage);
+    geometry.setAttribute(name, attribute);
+  }
+  return attribute;
 }
