@@ -1,5 +1,6 @@
 // Frames of one room in the browser: one small read per frame asked for, chunks read ahead
-// (prefetch), a byte-bounded LRU cache, invalidated by the room's data events.
+// (prefetch), a small room read whole in the background (preload), a byte-bounded LRU cache,
+// invalidated by the room's data events.
 import type { DataClient } from "./data";
 import type { Frame } from "./frames";
 import type { DataEvent } from "./protocol";
@@ -10,6 +11,9 @@ export interface FrameStoreOptions {
   /** Bytes per request to aim for (chunks of several small frames, one big frame). */
   chunkBytes?: number;
   maxChunk?: number;
+  /** Rooms whose frames take at most this many bytes (estimated from the last frame read)
+   * are read whole in the background (``preload``); default maxBytes / 8. */
+  preloadBytes?: number;
 }
 
 /** A read in flight: frames ``start`` up to ``stop``. */
@@ -27,12 +31,16 @@ export class FrameStore {
   private bytes = 0;
   private frameBytes = 0;
   private generation = 0;
+  /** The first frame ``preload`` has not yet seen cached (reset when the frames are forgotten). */
+  private preloadFrom = 0;
+  private preloading = false;
   /** The fields read for every frame: those drawn, plus ``setExtraFields``'. */
   fields: string[];
   private readonly baseFields: string[];
   private readonly maxBytes: number;
   private readonly chunkBytes: number;
   private readonly maxChunk: number;
+  private readonly preloadBytes: number;
 
   constructor(private readonly data: DataClient, readonly room: string, options: FrameStoreOptions = {}) {
     // "?": optional, sent only where frames have them (docs/protocol.md)
@@ -40,6 +48,7 @@ export class FrameStore {
     this.maxBytes = options.maxBytes ?? 256 << 20;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.maxChunk = options.maxChunk ?? 32;
+    this.preloadBytes = options.preloadBytes ?? this.maxBytes / 8;
   }
 
   get(index: number): Frame | undefined {
@@ -114,6 +123,30 @@ export class FrameStore {
     }
   }
 
+  /** Whether the whole room fits ``preloadBytes`` (judged by the last frame read). */
+  small(): boolean {
+    return this.length > 0 && this.frameBytes > 0 && this.length * this.frameBytes <= this.preloadBytes;
+  }
+
+  /** Read a small room whole in the background, from now on: one chunk at a time, the next
+   * when no other read is in flight (a jump's or playback's come first), until every frame
+   * is cached or the frames read reach ``preloadBytes``. The navigator starts it once a frame
+   * is on screen; frames dropped by data events are read again. A jump to any frame of such
+   * a room is then served from the cache. */
+  preload(): void {
+    this.preloading = true;
+    this.preloadNext();
+  }
+
+  private preloadNext(): void {
+    if (!this.preloading || this.inflight.size || !this.small() || this.bytes >= this.preloadBytes) return;
+    while (this.preloadFrom < this.length && this.cache.has(this.preloadFrom)) this.preloadFrom++;
+    if (this.preloadFrom >= this.length) return;
+    const chunk = this.chunkSize();
+    const start = Math.floor(this.preloadFrom / chunk) * chunk;
+    void this.fetchRange(start, Math.min(this.length, start + chunk)).catch(() => undefined);
+  }
+
   private fetchRange(start: number, stop: number, signal?: AbortSignal): Promise<void> {
     const key = `${start}:${stop}`;
     const existing = this.inflight.get(key);
@@ -131,6 +164,9 @@ export class FrameStore {
         if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
       });
     this.inflight.set(key, { promise, start, stop });
+    // Once the reader has had the frames (and asked for more), the store may be idle: go on
+    // preloading; a failed read ends it until the next ``preload``.
+    promise.then(() => setTimeout(() => this.preloadNext()), () => undefined);
     return promise;
   }
 
@@ -161,6 +197,7 @@ export class FrameStore {
     this.cache.clear();
     this.inflight.clear();
     this.bytes = 0;
+    this.preloadFrom = 0;
   }
 
   /** Apply data events; returns the indices whose content changed (null: everything). */
@@ -179,6 +216,7 @@ export class FrameStore {
         // a later fetch of the same chunk must not resurrect the stale copy
         this.generation += 1;
         this.inflight.clear();
+        this.preloadFrom = Math.min(this.preloadFrom, index);
         changed.add(index);
       } else {
         // frames_inserted, frames_deleted, frames_spliced: the order changed
@@ -186,10 +224,9 @@ export class FrameStore {
         all = true;
       }
     }
-    if (all) {
-      this.clear();
-      return null;
-    }
-    return changed;
+    if (all) this.clear();
+    // frames dropped: read them again once the reader's own reads are on their way
+    if (this.preloading && (all || changed.size)) setTimeout(() => this.preloadNext());
+    return all ? null : changed;
   }
 }

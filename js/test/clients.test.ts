@@ -144,6 +144,83 @@ describe("FrameStore", () => {
   });
 });
 
+describe("FrameStore preload", () => {
+  /** A server whose answers wait until the test lets them go: how many reads are in flight. */
+  function heldServer(length: number) {
+    const held: Array<{ url: string; answer: () => void }> = [];
+    const urls: string[] = [];
+    const fetch = vi.fn((url: RequestInfo | URL) => new Promise<Response>((resolve) => {
+      urls.push(String(url));
+      held.push({ url: String(url), answer: () => resolve(new Response(readBody(length, rangeOf(String(url), length)))) });
+    })) as unknown as typeof globalThis.fetch;
+    /** Answer the read in flight (there must be exactly one); once ``store`` has its frames,
+     * let it go on (it yields to the reader once before its next read). */
+    const answer = async (store: FrameStore) => {
+      expect(held).toHaveLength(1);
+      const read = held.shift()!;
+      read.answer();
+      await vi.waitFor(() => expect(rangeOf(read.url, length).every((i) => store.has(i))).toBe(true));
+      await new Promise((resolve) => setTimeout(resolve));
+    };
+    return { fetch, held, urls, answer };
+  }
+
+  const storeOn = (fetch: typeof globalThis.fetch, options = {}) =>
+    new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r", { maxChunk: 4, ...options });
+
+  it("reads a small room whole after the first frame, one chunk at a time, after other reads", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch);
+    store.length = 10;
+    const first = store.load(0);
+    await server.answer(store);
+    await first;
+    expect(server.held).toHaveLength(0); // nothing read before the first frame is shown
+    // a jump's read in flight when the preload starts: the preload waits for it
+    const jump = store.load(7);
+    store.preload();
+    expect(server.urls).toHaveLength(2);
+    await server.answer(store);
+    await jump;
+    const ranges: string[] = [];
+    while (server.held.length) {
+      ranges.push(new URL(server.held[0].url).searchParams.get("index")!);
+      await server.answer(store);
+    }
+    expect(ranges).toEqual(["0:4", "4:8", "8:10"]);
+    for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
+    const reads = server.urls.length;
+    // a frame changed: dropped, and read again in the background
+    store.apply([updated(5, 2, 8)]);
+    expect(store.has(5)).toBe(false);
+    await vi.waitFor(() => expect(server.held).toHaveLength(1));
+    expect(new URL(server.held[0].url).searchParams.get("index")).toBe("4:8");
+    await server.answer(store);
+    expect(store.has(5)).toBe(true);
+    expect(server.urls).toHaveLength(reads + 1);
+    // the order changed: everything forgotten, and read again once a read brings frames
+    store.apply([inserted(10, 9)]);
+    const again = store.load(2);
+    await server.answer(store);
+    await again;
+    while (server.held.length) await server.answer(store);
+    for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
+  });
+
+  it("leaves a room bigger than its share of the cache to playback and jumps", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch, { preloadBytes: 1 });
+    store.length = 10;
+    const first = store.load(0);
+    await server.answer(store);
+    await first;
+    store.preload();
+    await new Promise((resolve) => setTimeout(resolve));
+    expect(server.urls).toHaveLength(1);
+    expect(store.small()).toBe(false);
+  });
+});
+
 describe("FrameStore races", () => {
   it("reads again when a change event drops a read in flight", async () => {
     let store: FrameStore;

@@ -5,7 +5,7 @@ import { ControlClient } from "../control";
 import { commandFor } from "../viewer/keys";
 import { Clock, Playback } from "../viewer/playback";
 import { Presence } from "../viewer/presence";
-import { Presenter, PRESENTER_IDLE_MS, PRESENTER_TTL } from "../viewer/presenter";
+import { ANNOUNCE_ROUND_TRIPS, Presenter, PRESENTER_IDLE_MS, PRESENTER_TTL } from "../viewer/presenter";
 import { FakeSocket } from "./fake-socket";
 
 async function connected(): Promise<{ control: ControlClient; socket: FakeSocket }> {
@@ -56,6 +56,46 @@ describe("Presenter", () => {
     const sent = socket.sent.length;
     vi.advanceTimersByTime(10 * PRESENTER_TTL * 1000); // released: no more renewals
     expect(socket.sent).toHaveLength(sent);
+  });
+
+  it("while playing, spaces announcements by the round trips its own echoes measure", async () => {
+    const { control, socket } = await connected();
+    const { presenter, state } = presenterOn(control);
+    const frames = () => socket.sent.filter((m) => m.type === "set_room_frame").map((m) => m.frame);
+    const leading = presenter.lead();
+    socket.reply(true, lease("me"));
+    await leading;
+    // no round trip measured yet: every frame is announced, playing or not
+    state.busy = true;
+    state.frame = 4;
+    presenter.announce();
+    expect(frames()).toEqual([3, 4]);
+    vi.advanceTimersByTime(40);
+    presenter.heard("someone else", 4); // not this viewer's echo
+    presenter.heard("me", 4); // the echo of frame 4, 40 ms after it went out
+    for (const frame of [5, 6, 7]) {
+      state.frame = frame;
+      presenter.announce();
+    }
+    expect(frames()).toEqual([3, 4]); // put off until 4 round trips after the last
+    vi.advanceTimersByTime(ANNOUNCE_ROUND_TRIPS * 40 - 40 - 1);
+    expect(frames()).toEqual([3, 4]);
+    vi.advanceTimersByTime(1);
+    expect(frames()).toEqual([3, 4, 7]); // the frame asked for by then, once
+    vi.advanceTimersByTime(10 * ANNOUNCE_ROUND_TRIPS * 40);
+    expect(frames()).toEqual([3, 4, 7]);
+    // a step while not playing is announced at once
+    state.busy = false;
+    state.frame = 8;
+    presenter.announce();
+    expect(frames()).toEqual([3, 4, 7, 8]);
+    // playback paused with a frame put off: it is announced when due
+    state.busy = true;
+    state.frame = 9;
+    presenter.announce();
+    state.busy = false;
+    vi.advanceTimersByTime(ANNOUNCE_ROUND_TRIPS * 40);
+    expect(frames()).toEqual([3, 4, 7, 8, 9]);
   });
 
   it("keeps the token while busy (playing or dragging)", async () => {

@@ -1,6 +1,7 @@
 // Navigation: which frame is asked for and which is on screen. Every request gets a ticket;
 // a read that arrives for an older ticket is dropped, and a read in flight that will not
-// bring the frame now asked for is aborted. Prefetches around the frame asked for.
+// bring the frame now asked for is aborted. Prefetches around the frame asked for, and once a
+// frame is on screen lets the store read a small room whole in the background.
 import { DataEvent } from "../protocol";
 import type { Frame } from "../frames";
 import type { FrameStore } from "../store";
@@ -68,7 +69,8 @@ export class Navigator {
     // A read for an earlier request that will not bring this frame is stale: drop it.
     if (this.loadingRead && !store.loading(index, joinChunk)) this.loadingRead.abort();
     const cached = store.get(index);
-    if (cached) this.display(cached);
+    // A jump to a frame at hand is drawn now, as one that arrives is; playback draws on its tick.
+    if (cached) this.display(cached, !this.host.playing());
     else {
       const read = store.loading(index, joinChunk) ? undefined : (this.loadingRead = new AbortController());
       store
@@ -94,6 +96,7 @@ export class Navigator {
     this.displayed = frame.index;
     this.host.shown(frame);
     if (now) this.host.flush();
+    this.store?.preload();
   }
 
   /** The frame on screen was edited and saved as ``frame``. */

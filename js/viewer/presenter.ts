@@ -8,6 +8,13 @@ import { PRESENTER } from "../protocol";
 
 export const PRESENTER_TTL = 5; // s
 export const PRESENTER_IDLE_MS = 2500;
+/** While busy (playing), announcements are at least this many round trips of the control
+ * channel apart, measured from the room's echo of this viewer's own announcements: the
+ * channel spends at most about a quarter of its time on them. Over the websocket (a round
+ * trip of a few ms) playback still announces every frame; over the kernel's comm, where
+ * each message costs the Jupyter server and the kernel a few ms of CPU, it no longer pays
+ * that per frame. */
+export const ANNOUNCE_ROUND_TRIPS = 4;
 
 /** The part of the control client the presenter uses. */
 export type PresenterChannel = Pick<ControlClient, "status" | "session" | "takePresenter" | "renewPresenter" | "releasePresenter" | "setRoomFrame">;
@@ -34,6 +41,9 @@ export class Presenter {
   follow = true;
   private control: PresenterChannel | null = null;
   private announced = -1; // the last frame told to the room
+  private announcedAt = 0; // when (Date.now())
+  private roundTrip = 0; // ms, a moving average (0: not measured yet)
+  private later: ReturnType<typeof setTimeout> | null = null; // an announcement put off
   private idle: ReturnType<typeof setTimeout> | null = null;
   private renew: ReturnType<typeof setInterval> | null = null;
 
@@ -76,13 +86,32 @@ export class Presenter {
     this.announce();
   }
 
-  /** Tell the room the frame asked for, if this viewer presents and it is new. */
+  /** Tell the room the frame asked for, if this viewer presents and it is new; while busy,
+   * not sooner than ``ANNOUNCE_ROUND_TRIPS`` round trips after the last (then the frame
+   * asked for by that time). */
   announce(): void {
     if (!this.presenting || !this.control) return;
     const frame = this.host.frame();
     if (frame < 0 || frame === this.announced) return;
+    const wait = this.host.busy() ? this.announcedAt + ANNOUNCE_ROUND_TRIPS * this.roundTrip - Date.now() : 0;
+    if (wait > 0) {
+      this.later ??= setTimeout(() => {
+        this.later = null;
+        this.announce();
+      }, wait);
+      return;
+    }
     this.announced = frame;
+    this.announcedAt = Date.now();
     this.control.setRoomFrame(this.host.room(), frame);
+  }
+
+  /** The room's step event from ``holder``: this viewer's own last announcement coming back
+   * measures the control channel's round trip. */
+  heard(holder: string | null, step: number): void {
+    if (holder !== this.control?.session || step !== this.announced || !this.announcedAt) return;
+    const sample = Date.now() - this.announcedAt;
+    this.roundTrip = this.roundTrip ? 0.75 * this.roundTrip + 0.25 * sample : sample;
   }
 
   /** Give the token back after a pause in moving (kept while busy). */
@@ -104,6 +133,8 @@ export class Presenter {
   stop(): void {
     this.presenting = false;
     this.announced = -1;
+    if (this.later) clearTimeout(this.later);
+    this.later = null;
     if (this.renew) clearInterval(this.renew);
     this.renew = null;
     this.host.changed();

@@ -206,6 +206,7 @@ export class RoomLink {
     if (event.type === "room_deleted") {
       this.fail("room_deleted", `Room "${this.name}" was deleted.`);
     } else if (event.type === "step") {
+      if (typeof event.step === "number") presenter.heard(event.holder, event.step);
       if (presenter.follows(event.holder) && typeof event.step === "number") {
         viewer.playback.pause();
         viewer.nav.go(event.step);
