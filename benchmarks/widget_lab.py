@@ -93,6 +93,15 @@ JUMPS = """async ([targets, zndraw]) => {
   return out;
 }"""
 
+# JS: the first viewer's background reads are done: a small room read whole (a bundle
+# without that preload, or a room too big for it, has none to wait for).
+SETTLED = """() => {
+  const store = document.querySelector(".zn-root").parentElement.zndraw.store;
+  if (!store || typeof store.small !== "function" || !store.small()) return true;
+  for (let i = 0; i < store.length; i++) if (!store.has(i)) return false;
+  return true;
+}"""
+
 # JS: play the first viewer for ``frames`` drawn frames at the fastest setting.
 PLAY = """async (frames) => {
   const root = document.querySelector(".zn-root");
@@ -188,6 +197,7 @@ def step_latency(lab: Any, browser: Any, atoms: int, frames: int, jumps: int,
                  [SETUP, VIEWER.format(atoms=atoms, frames=frames)])
     try:
         page.wait_until("m => m.rendered === '0'")
+        page.page.wait_for_function(SETTLED, timeout=30_000)  # as nglview's loading, below
         out = page.page.evaluate(JUMPS, [targets, True])
     finally:
         page.close()
