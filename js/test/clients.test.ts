@@ -4,6 +4,7 @@ import { ControlClient, ControlError } from "../control";
 import { ApiError, DataClient, xsrfFromCookie } from "../data";
 import { apiUrlOf, websocketUrl } from "../env";
 import { FrameStore } from "../store";
+import { Navigator } from "../viewer/navigator";
 import type { FrameUpdated, FramesInserted, FramesSpliced } from "../protocol";
 import { RoomSync } from "../sync";
 import { FakeSocket } from "./fake-socket";
@@ -203,6 +204,24 @@ describe("FrameStore preload", () => {
     const again = store.load(2);
     await server.answer(store);
     await again;
+    while (server.held.length) await server.answer(store);
+    for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
+  });
+
+  it("is started by the navigator once a frame is on screen", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch);
+    store.length = 10;
+    const nav = new Navigator({
+      draw: () => true, flush: () => undefined, requested: () => undefined, shown: () => undefined,
+      playing: () => false, failed: () => undefined, disposed: () => false,
+    });
+    nav.store = store;
+    nav.go(0);
+    // frame 0 alone, and the prefetch of the next (one by one: no frame size known yet)
+    expect(server.held.map((h) => new URL(h.url).searchParams.get("index"))).toEqual(["0", "1"]);
+    server.held.shift()!.answer();
+    await vi.waitFor(() => expect(nav.displayed).toBe(0));
     while (server.held.length) await server.answer(store);
     for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
   });
