@@ -13,6 +13,7 @@ const ICONS: Record<string, string> = {
   next: "M6 5v14l11-7z",
   last: "M16 5h2v14h-2zM4 5v14l11-7z",
   fit: "M4 4h6v2H6v4H4zM14 4h6v6h-2V6h-4zM4 14h2v4h4v2H4zM18 14h2v6h-6v-2h4z",
+  caret: "M7 14l5-5 5 5z",
   camera: "M9 4 7.5 6H4a1 1 0 0 0-1 1v11a1 1 0 0 0 1 1h16a1 1 0 0 0 1-1V7a1 1 0 0 0-1-1h-3.5L15 4zm3 4a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z",
 };
 
