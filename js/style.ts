@@ -29,13 +29,13 @@ export const CSS = `
 .zn-bar button[aria-pressed="true"], .zn-bar button[aria-expanded="true"] { background: var(--zn-accent); border-color: var(--zn-accent); color: #fff; }
 .zn-bar input[type=range] { flex: 1; min-width: 40px; }
 .zn-bar select { height: 24px; font: inherit; background: var(--zn-bg); color: inherit; }
-.zn-counter { min-width: 7ch; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.zn-counter { min-width: 6ch; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .zn-fps { min-width: 3ch; text-align: right; opacity: 0.7; font-variant-numeric: tabular-nums; }
 .zn-fps:empty { display: none; }
 .zn-popover { position: absolute; right: 6px; bottom: calc(100% + 4px); z-index: 3; display: flex; flex-direction: column; gap: 4px;
   padding: 6px 8px; background: var(--zn-bg1); border: 1px solid var(--zn-border); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
 .zn-popover[hidden] { display: none; }
-.zn-popover > div { display: flex; align-items: center; gap: 4px; white-space: nowrap; }
-.zn-popover > div > span:first-child { min-width: 7.5em; }
-.zn-popover select { flex: 1; }
+.zn-row { display: flex; align-items: center; gap: 4px; white-space: nowrap; }
+.zn-row > span:first-child { min-width: 7.5em; margin-right: 4px; }
+.zn-row select { flex: 1; }
 `;

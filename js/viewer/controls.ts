@@ -13,7 +13,6 @@ const ICONS: Record<string, string> = {
   next: "M6 5v14l11-7z",
   last: "M16 5h2v14h-2zM4 5v14l11-7z",
   fit: "M4 4h6v2H6v4H4zM14 4h6v6h-2V6h-4zM4 14h2v4h4v2H4zM18 14h2v6h-6v-2h4z",
-  caret: "M7 14l5-5 5 5z",
   camera: "M9 4 7.5 6H4a1 1 0 0 0-1 1v11a1 1 0 0 0 1 1h16a1 1 0 0 0 1-1V7a1 1 0 0 0-1-1h-3.5L15 4zm3 4a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z",
 };
 
@@ -126,11 +125,12 @@ export class Controls {
     this.view.insertBefore(canvas, this.status);
   }
 
-  /** A part's panel under the view, its button in the toolbar and its pop-up (if any). */
-  addPart(panel: HTMLElement, button?: HTMLElement, popup?: HTMLElement): void {
+  /** A part's panel under the view, and its button in the toolbar (before fit and
+   * screenshot), followed by the button's pop-up. */
+  addPart(panel: HTMLElement, button: HTMLElement, popup: HTMLElement): void {
     this.root.insertBefore(panel, this.bar);
-    if (button) this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
-    if (popup) this.root.append(popup);
+    this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
+    button.after(popup);
   }
 
   /** A message in place of the view (null: hide it). */

@@ -8,7 +8,7 @@ import { parseStyle, REPRESENTATIONS } from "../renderer/look";
 import { ROLES } from "./markers";
 import type { ModelListeners } from "./model";
 import { button } from "./controls";
-import { Popover } from "./popover";
+import { menuButton, Popover } from "./popover";
 
 export interface LookHost {
   listeners: ModelListeners;
@@ -41,6 +41,7 @@ function select(title: string, role: string, options: Array<[string, string]>): 
 /** One line of the View menu: what, then its controls. */
 function row(text: string, ...controls: HTMLElement[]): HTMLDivElement {
   const line = document.createElement("div");
+  line.className = "zn-row";
   const name = document.createElement("span");
   name.textContent = text;
   line.append(name, ...controls);
@@ -52,7 +53,7 @@ export class LookControls {
   readonly labels = select("Labels", ROLES.labels, [["", "no labels"], ...LABELS.map((l): [string, string] => [l, `${l} labels`])]);
   readonly ortho = button("Orthographic", "Orthographic projection", ROLES.orthographic);
   /** The View menu holding them. */
-  readonly menu = new Popover("View", "View: representation, labels, camera, movie", ROLES.view);
+  readonly menu = new Popover(menuButton("View", "View: representation, labels, camera, movie", ROLES.view));
 
   constructor(private readonly host: LookHost) {
     const { renderer, bar } = host;

@@ -1,9 +1,10 @@
 // A toolbar button that opens a small panel over the view (the disclosure pattern): the
 // button says whether the panel is open (aria-expanded) and which it is (aria-controls).
 // Opening moves the keyboard focus into the panel; Escape closes it and gives the focus back
-// to the button; a press or the focus outside both closes it too. Keys typed in the panel
-// are its own (not the viewer's shortcuts). Styled by .zn-popover in ../style.ts.
-import { button, icon } from "./controls";
+// to the button; a press or the focus outside both closes it too (so one is open at a time).
+// Keys typed in the panel are its own (not the viewer's shortcuts). Styled by .zn-popover
+// in ../style.ts; the panel follows its button in the toolbar.
+import { button } from "./controls";
 
 /** Panels made so far (for unique ids: a notebook can show several viewers). */
 let made = 0;
@@ -20,26 +21,32 @@ export function dismissal(event: { type: string; key?: string }, inside: boolean
 /** The events an open popover listens to on its document. */
 const DISMISS_EVENTS = ["keydown", "pointerdown", "focusin"] as const;
 
+/** A caret (pointing up, where the panel opens), narrow to spare the toolbar's width. */
+const CARET = `<svg viewBox="6 8 12 7" width="8" height="5" aria-hidden="true"><path fill="currentColor" d="M7 14l5-5 5 5z"/></svg>`;
+
+/** A toolbar button for a menu: ``text`` and a caret. */
+export function menuButton(text: string, title: string, role: string): HTMLButtonElement {
+  const b = button(text, title, role);
+  b.insertAdjacentHTML("beforeend", CARET);
+  return b;
+}
+
 export class Popover {
-  /** The toolbar button (its text, then a caret). */
-  readonly button: HTMLButtonElement;
-  /** The panel: put the controls in it. */
-  readonly panel = document.createElement("div");
   private readonly listener = (event: Event) => this.dismiss(event);
 
-  constructor(text: string, title: string, role: string) {
-    this.button = button(text, title, role);
-    this.button.insertAdjacentHTML("beforeend", icon("caret"));
-    this.panel.id = `zn-popover-${++made}`;
-    this.panel.className = "zn-popover";
-    this.panel.hidden = true;
-    this.panel.setAttribute("role", "group");
-    this.panel.setAttribute("aria-label", title);
-    this.panel.dataset.role = `${role}-menu`;
-    this.button.setAttribute("aria-expanded", "false");
-    this.button.setAttribute("aria-controls", this.panel.id);
-    this.button.onclick = () => this.toggle();
-    this.panel.addEventListener("keydown", (event) => event.stopPropagation());
+  /** ``button`` opens ``panel`` (named as the button; its data-role, if it has none, the
+   * button's with "-menu"); ``opened`` is called each time it opens (to fill it). */
+  constructor(readonly button: HTMLButtonElement, readonly panel: HTMLElement = document.createElement("div"), private readonly opened?: () => void) {
+    panel.id ||= `zn-popover-${++made}`;
+    panel.classList.add("zn-popover");
+    panel.hidden = true;
+    panel.setAttribute("role", "group");
+    panel.setAttribute("aria-label", button.getAttribute("aria-label") ?? "");
+    panel.dataset.role ||= `${button.dataset.role}-menu`;
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", panel.id);
+    button.onclick = () => this.toggle();
+    panel.addEventListener("keydown", (event) => event.stopPropagation());
   }
 
   get open(): boolean {
@@ -55,7 +62,14 @@ export class Popover {
       if (open) document.addEventListener(type, this.listener, true);
       else document.removeEventListener(type, this.listener, true);
     }
-    if (open) this.panel.querySelector<HTMLElement>("select, button, input")?.focus();
+    if (!open) return;
+    this.opened?.();
+    this.focusFirst();
+  }
+
+  /** Put the keyboard focus on the panel's first control (if it has one yet). */
+  focusFirst(): void {
+    this.panel.querySelector<HTMLElement>("select, button, input")?.focus();
   }
 
   private dismiss(event: Event): void {
