@@ -52,20 +52,19 @@ export class LookControls {
   readonly representation = select("Representation", ROLES.representation, REPRESENTATIONS.map((r) => [r, r]));
   readonly labels = select("Labels", ROLES.labels, [["", "no labels"], ...LABELS.map((l): [string, string] => [l, `${l} labels`])]);
   readonly ortho = button("Orthographic", "Orthographic projection", ROLES.orthographic);
-  /** The View menu holding them. */
-  readonly menu = new Popover(menuButton("View", "View: representation, labels, camera, movie", ROLES.view));
 
   constructor(private readonly host: LookHost) {
     const { renderer, bar } = host;
     const reset = button("Reset camera", "Reset the camera", ROLES.reset);
-    const { panel } = this.menu;
+    const title = `View: representation, labels, camera${host.movie ? ", movie" : ""}`;
+    const { button: open, panel } = new Popover(menuButton("View", title, ROLES.view));
     panel.append(row("Representation", this.representation), row("Labels", this.labels), row("Camera", this.ortho, reset));
     if (host.movie) {
       const movie = button("Record", "Record a movie of all frames (the kernel saves it)", ROLES.movie);
       movie.onclick = host.movie;
       panel.append(row("Movie", movie));
     }
-    bar.append(this.menu.button, panel);
+    bar.append(open, panel);
     this.representation.onchange = () => this.change({ representation: this.representation.value });
     this.labels.onchange = () => this.change({ labels: this.labels.value ? { ...(this.style().labels as object), text: this.labels.value } : null });
     this.ortho.onclick = () => {
