@@ -9,10 +9,11 @@ import socket
 
 import ase.io
 import httpx
+import numpy as np
 import pytest
 
 from ..conftest import ServerProcess, add_user, make_atoms
-from .helpers import FINAL, Client, follow, run, same_frames
+from .helpers import FINAL, Client, follow, run, same_frames, write_trajectory
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,32 @@ def test_a_pdb_keeps_its_residue_names_through_upload_read_and_export(deployment
     (tmp_path / "back.xyz").write_bytes(as_xyz.content)
     assert [a.arrays["residuenames"].tolist() for a in ase.io.read(tmp_path / "back.xyz", ":")] == [
         a.arrays["residuenames"].tolist() for a in expected]
+
+
+def test_an_h5md_file_as_export_writes_it_uploads_and_round_trips(deployment, tmp_path):
+    """H5MD is read by znh5md wherever a file's format is decided: a room exported as
+    ``h5md`` (znh5md writes it) and uploaded back as ``x.h5md`` gives the same frames,
+    positions and energies."""
+    server, users = deployment
+    alice = users["alice"]
+    write_trajectory(tmp_path / "md.extxyz", 12, natoms=16)
+    frames = ase.io.read(tmp_path / "md.extxyz", ":")  # as ase reads it back (8 digits)
+    for room in ("h5-source", "h5-back"):
+        assert alice.call("POST", "rooms", json={"name": room, "base": None}).status_code == 201
+    job, events = run(upload_and_follow(alice, "h5-source", tmp_path / "md.extxyz"))
+    assert events[-1]["state"] == "done", events[-1]
+    exported = alice.call("GET", "rooms/h5-source/export", params={"format": "h5md"})
+    assert exported.status_code == 200, exported.text
+    (tmp_path / "x.h5md").write_bytes(exported.content)
+    job, events = run(upload_and_follow(alice, "h5-back", tmp_path / "x.h5md"))
+    assert job["format"] == "znh5md"
+    assert events[-1]["state"] == "done" and events[-1]["frames_done"] == 12, events[-1]
+    back = alice.frames("h5-back", ":")
+    assert len(back) == len(frames)
+    for got, want in zip(back, frames):
+        np.testing.assert_allclose(got.positions, want.positions)
+        np.testing.assert_array_equal(got.numbers, want.numbers)
+        np.testing.assert_allclose(got.get_potential_energy(), want.get_potential_energy())
 
 
 def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
