@@ -5,6 +5,8 @@ them, cancel, corrupt files, bad formats, access, and no empty room left by a fa
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 
 import ase.io
@@ -13,7 +15,7 @@ import numpy as np
 import pytest
 
 from ..conftest import ServerProcess, add_user, make_atoms
-from .helpers import FINAL, Client, follow, run, same_frames, write_trajectory
+from .helpers import FINAL, Client, children, follow, run, same_frames, write_trajectory
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +171,40 @@ def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
     assert 0 < job["frames_done"] < 8000
     assert alice.call("GET", "rooms/cancelled").json()["length"] == job["frames_done"]
     assert alice.call("DELETE", f"jobs/{job['id']}").json()["state"] == "cancelled"
+
+
+def test_a_parse_process_killed_mid_job_fails_the_job_saying_so(deployment, files):
+    """SIGKILL a parse process of the server's pool mid-job: the job fails with a clear
+    error (not a hang, not a raw BrokenProcessPool), and the next upload gets a new pool."""
+    server, users = deployment
+    alice = users["alice"]
+    trajectory, frames, large = files
+    for room in ("parse-killed", "after-kill"):
+        assert alice.call("POST", "rooms", json={"name": room, "base": None}).status_code == 201
+
+    async def kill_mid_job():
+        control = await alice.control("parse-killed", timeout=60)
+        release = asyncio.Event()
+        upload = asyncio.ensure_future(alice.upload_held("parse-killed", large, 8 << 20, release))
+        running = await control.event(
+            lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
+        parse_processes = [pid for child in children(server.process.pid)
+                           for pid in children(child)]  # the fork server's children
+        os.kill(parse_processes[0], signal.SIGKILL)
+        release.set()
+        ended = await control.event(lambda e: e["type"] == "job" and e["job"]["state"] in FINAL
+                                    and e["job"]["id"] == running["job"]["id"])
+        await upload
+        control.close()
+        return ended["job"]
+
+    ended = run(kill_mid_job())
+    assert ended["state"] == "failed", ended
+    assert ended["error"]["message"].startswith(
+        "the worker running this job stopped (a parse process died")
+    assert ended["error"]["message"].endswith("upload the file again")
+    job, events = run(upload_and_follow(alice, "after-kill", trajectory))
+    assert events[-1]["state"] == "done", events[-1]
 
 
 def corrupted(source, target, line: int, text: str) -> None:
