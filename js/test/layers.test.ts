@@ -112,6 +112,24 @@ describe("bonds", () => {
     expect(Array.from(attribute(bonds, "bondEnd").subarray(0, 3))).toEqual(WATER.slice(6).map(Math.fround));
   });
 
+  it("finds a frame's bonds once: shown again, the frame keeps them", () => {
+    const atoms = new AtomsLayer();
+    const bonds = new BondsLayer(atoms);
+    const water = frame(WATER, [8, 1, 1]);
+    atoms.update(shown(water));
+    bonds.update(shown(water));
+    expect(bonds.count).toBe(2);
+    // a frame's own positions never change; changed behind its back, the bonds found stay
+    water.display[3] = 5;
+    bonds.update(shown(water));
+    expect(bonds.count).toBe(2);
+    // another frame, or the same one's positions as drawn while editing (a copy), are searched
+    bonds.update(shown(frame(Array.from(water.display), [8, 1, 1])));
+    expect(bonds.count).toBe(1);
+    bonds.update(shown(water, water.display.slice()));
+    expect(bonds.count).toBe(1);
+  });
+
   it("draws none above the limit", () => {
     const atoms = new AtomsLayer();
     const bonds = new BondsLayer(atoms);

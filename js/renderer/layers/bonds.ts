@@ -1,5 +1,5 @@
 // Bonds: found from positions by a cell list (i-j bonded when |ri - rj| < (Ri + Rj) * factor
-// with Ri the covalent radii), recomputed per frame for up to BOND_LIMIT atoms; in a
+// with Ri the covalent radii), found once per frame for up to BOND_LIMIT atoms; in a
 // periodic cell by the minimum image (a bond across the boundary is drawn as two halves, one
 // from each atom towards the other's nearest image, so a molecule crossing it stays whole);
 // drawn as one instanced cylinder per bond (or half), each half in its atom's colour.
@@ -10,6 +10,7 @@ import {
   ShaderMaterial,
 } from "three";
 import { COVALENT_RADII } from "../../elements";
+import type { Frame } from "../../frames";
 import { fractional, hasVolume, heights } from "../../geometry";
 import { BondKind, bondKind, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
@@ -175,6 +176,9 @@ export function isPeriodic(cell: ArrayLike<number> | null, pbc: boolean[] | null
 /** Above this many atoms no bonds are found or drawn. */
 export const BOND_LIMIT = 100000;
 
+/** The bonds of frames' own positions, kept as long as the frame (the frame store's cache). */
+const FOUND = new WeakMap<Frame, { pairs: Uint32Array; shifts: Int32Array | null }>();
+
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
 attribute vec3 bondEnd;
@@ -253,8 +257,15 @@ export class BondsLayer implements Layer {
       return;
     }
     const p = shown.positions;
-    const periodic = isPeriodic(cell, pbc);
-    const { pairs, shifts } = periodic ? computePeriodicBonds(p, numbers, cell, pbc) : { pairs: computeBonds(p, numbers), shifts: null };
+    // A frame's own positions never change (an edit or wrapping draws a copy): their bonds are
+    // found once, and a frame shown again (a jump back, playback's next loop) reuses them.
+    const own = p === shown.frame.display;
+    let found = own ? FOUND.get(shown.frame) : undefined;
+    if (!found) {
+      found = isPeriodic(cell, pbc) ? computePeriodicBonds(p, numbers, cell, pbc) : { pairs: computeBonds(p, numbers), shifts: null };
+      if (own) FOUND.set(shown.frame, found);
+    }
+    const { pairs, shifts } = found;
     this.pairs = pairs;
     this.shifts = shifts;
     const bonds = pairs.length / 2;
