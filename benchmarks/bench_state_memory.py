@@ -6,8 +6,8 @@ Fills room ``r`` of each store through the Store API with frames as the server m
 50,000), then measures what the state costs: the embedded store with ``tracemalloc`` (live,
 then once more after a reopen from its snapshot and journal, where nothing is shared with
 the writer any more); Redis by ``INFO`` ``used_memory`` before and after, and again after
-a restart from its RDB file (with the restart's seconds), plus the time of a few operations
-on the filled room (median of ``REPEAT``). See ``benchmarks/README.md``.
+a restart from its RDB file (with the restart's seconds). Redis against another revision,
+with the time of operations: ``bench_redis_layout.py``. See ``benchmarks/README.md``.
 
     python benchmarks/bench_state_memory.py [--frames N] [--load 100000,1000000]
 """
@@ -18,17 +18,15 @@ import argparse
 import asyncio
 import gc
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any
 
 import redis
 
-from zndraw_widget.state.base import FrameRef, SliceSpec, Store
+from zndraw_widget.state.base import FrameRef, Store
 from zndraw_widget.state.memory import MemoryStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -36,7 +34,6 @@ from conftest import start_redis  # noqa: E402  (the tests' helpers)
 
 BATCH = 50_000
 GOAL = 300  # bytes per frame
-REPEAT = 21  # runs of each timed Redis operation
 
 
 async def fill(store: Store, frames: int) -> None:
@@ -78,71 +75,18 @@ async def embedded(frames: int, directory: Path) -> dict[str, float]:
     return {"live": live / frames, "reopened": reopened / frames, "load": seconds}
 
 
-def frame() -> FrameRef:
-    return FrameRef(secrets.token_hex(8), 1, "sha256:" + secrets.token_hex(32),
-                    secrets.token_hex(8) + "/0")
-
-
-async def median_ms(operation: Any) -> float:
-    """The median of ``REPEAT`` runs of ``await operation()``, in ms."""
-    times = []
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        await operation()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
-async def operations(store: Store, frames: int) -> dict[str, float]:
-    """Milliseconds of single operations on room ``r`` of ``frames`` frames (each insert is
-    undone by a delete, so the room keeps its size)."""
-    middle = frames // 2
-    ids = [ref.id for ref in (await store.resolve("r", [0, middle])).refs]
-
-    async def insert_delete(index: int) -> None:
-        new = frame()
-        await store.insert("r", [(index, new)], session="s", order_base=None)
-        await store.delete("r", [new.id], session="s", order_base=None)
-
-    async def extend_delete() -> None:
-        new = [frame() for _ in range(1000)]
-        await store.insert("r", [(frames + k, f) for k, f in enumerate(new)], session="s",
-                           order_base=None)
-        await store.delete("r", [f.id for f in new], session="s", order_base=None)
-
-    versions = {frame_id: 1 for frame_id in ids}
-
-    async def update(frame_id: str) -> None:
-        ref = frame()
-        await store.update("r", [(frame_id, versions[frame_id], ref.hash, ref.location)],
-                           session="s")
-        versions[frame_id] += 1
-
-    return {
-        "insert at 0 + delete": await median_ms(lambda: insert_delete(0)),
-        "insert in the middle + delete": await median_ms(lambda: insert_delete(middle)),
-        "extend by 1,000 + delete them": await median_ms(extend_delete),
-        "update of the middle frame": await median_ms(lambda: update(ids[1])),
-        "resolve [middle]": await median_ms(lambda: store.resolve("r", [middle])),
-        "resolve 1,000 from the middle": await median_ms(
-            lambda: store.resolve("r", SliceSpec(middle, middle + 1000, None))),
-        "resolve all": await median_ms(lambda: store.resolve("r", SliceSpec(None, None, None))),
-    }
-
-
-async def in_redis(frames: int, directory: Path) -> dict[str, Any]:
-    """Bytes per frame live and after a restart from the RDB file, the restart's seconds,
-    and the timed operations."""
+async def in_redis(frames: int, directory: Path) -> dict[str, float]:
+    """Bytes per frame live and after a restart from the RDB file, and the restart's
+    seconds."""
     from zndraw_widget.state.redis import RedisStore
 
     process, url = start_redis(directory)
     try:
         client = redis.Redis.from_url(url)
         before = client.info("memory")["used_memory"]
-        store = RedisStore(url)
+        store = RedisStore(url + "?socket_timeout=120")  # big scripts on a busy machine
         await fill(store, frames)
         after = client.info("memory")["used_memory"]
-        timed = await operations(store, frames)
         await store.close()
         client.save()
         client.close()
@@ -160,7 +104,7 @@ async def in_redis(frames: int, directory: Path) -> dict[str, Any]:
         process.terminate()
         process.wait()
     return {"live": (after - before) / frames, "restarted": (restarted - before) / frames,
-            "restart": seconds, "operations": timed}
+            "restart": seconds}
 
 
 async def load_time(frames: int, directory: Path) -> float:
@@ -202,9 +146,6 @@ async def main() -> int:
         print(f"  {name:<22} {value:>8.0f}  {'PASS' if passed else 'FAIL'}")
     print(f"embedded reopen of {frames:,} frames: {memory['load']:.2f} s")
     print(f"redis restart from its RDB file: {in_redis_['restart']:.2f} s")
-    print(f"redis operations at {frames:,} frames (median of {REPEAT}, ms)")
-    for name, value in in_redis_["operations"].items():
-        print(f"  {name:<32} {value:>8.2f}")
     if len(loads) == 2:
         (small, t_small), (large, t_large) = loads.items()
         print(f"embedded load (snapshot + journal, in process): {small:,} frames "

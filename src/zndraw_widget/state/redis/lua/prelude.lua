@@ -6,6 +6,11 @@
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
 -- A failing script calls fail(kind, details): kind is a value of state/failures.py's
 -- Failure, details its keyword arguments.
+-- Per-frame state is compact (layout format 3, migrate.lua): ids, content hashes and
+-- locations packed into bytes ("compact values"); a room's frames (id -> version, hash,
+-- location) and the shared content hash -> location in bucketed maps of small hashes that
+-- Redis keeps listpack-encoded ("bucketed maps"); the order a sorted set of packed ids.
+-- Replies, events, history lists and undo records carry the values as they are.
 
 local P, HISTORY_DEPTH, RECORD_DEPTH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 
@@ -471,11 +476,11 @@ local function to_past(R, id, ref, kept)  -- ref: {version, hash, location} of f
 end
 
 -- Set frames: refs {{id, version, hash, location}, ...} with distinct ids; the current
--- versions go to the past.
-local function set_frames(R, refs)
+-- versions go to the past. new: true when none of them is in the room (checked before).
+local function set_frames(R, refs, new)
   local ids, histories = {}, {}
   for k, ref in ipairs(refs) do ids[k], histories[k] = ref[1], R .. ':history:' .. ref[1] end
-  local olds = stored_refs(R, ids)
+  local olds = new and {} or stored_refs(R, ids)
   -- a new frame may have a past (deleted before, back by undo): R:keys lists those
   local past = HISTORY_DEPTH > 0 and chunked('SMISMEMBER', R .. ':keys', histories, 1000) or {}
   local keys, values, hashes, locations = {}, {}, {}, {}

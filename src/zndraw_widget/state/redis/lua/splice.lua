@@ -69,7 +69,7 @@ local inserted, inserted_ids, set = {}, {}, {}
 for k, item in ipairs(items) do
   inserted[k], inserted_ids[k], set[k] = item[1], item[2], {item[2], item[3], item[4], item[5]}
 end
-set_frames(R, set)
+set_frames(R, set, true)
 local updated = {}
 for k, id in ipairs(updated_ids) do updated[k] = rank(R, id) end
 -- record, tell
