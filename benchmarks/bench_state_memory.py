@@ -86,8 +86,8 @@ async def in_redis(frames: int, directory: Path) -> dict[str, float]:
         before = client.info("memory")["used_memory"]
         store = RedisStore(url + "?socket_timeout=120")  # big scripts on a busy machine
         await fill(store, frames)
-        after = client.info("memory")["used_memory"]
         await store.close()
+        after = client.info("memory")["used_memory"]
         client.save()
         client.close()
     finally:

@@ -1,6 +1,6 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
 -- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
--- REMEMBERED_KEYS, SHARED_KINDS) from Python's constants.
+-- REMEMBERED_KEYS, SHARED_KINDS, GC_KB) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
@@ -13,6 +13,11 @@
 -- Replies, events, history lists and undo records carry the values as they are.
 
 local P, HISTORY_DEPTH, RECORD_DEPTH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+
+-- The garbage a big script leaves (tens of MB for an insert of 50,000 frames) would be swept
+-- by Lua's incremental collector over many later calls, each made slower: past GC_KB of
+-- heap the next script collects it at once (the live heap is a few MB).
+if collectgarbage('count') > $GC_KB then collectgarbage('collect') end
 
 local function fail(kind, details)  -- abort, changing nothing; Python raises the error
   error({err = 'zdw ' .. kind .. ' ' .. cjson.encode(details)})
