@@ -11,6 +11,8 @@ Figures (goals from the project's issue):
   (goal p95 <= 10 ms on one process; <= 20 ms across two processes through Redis);
 - lease acquire + release round trip over the websocket: p50 (goal <= 1 ms default store,
   <= 2 ms Redis);
+- join_room (its reply: the room, leases, presence, selections, bookmarks) over the
+  websocket: p50, the default store and Redis (no goal: the store round trips it takes);
 - a presenter sending set_room_frame at 60 Hz with 10 watchers: the watchers' lag in frames
   (goal <= 2) early and late in the run (a growing queue would show as a growing lag).
 """
@@ -178,6 +180,25 @@ async def lease_round_trip(server: ServerProcess, rounds: int) -> list[float]:
     return times
 
 
+async def join_round_trip(server: ServerProcess, rounds: int, leave: bool = True
+                          ) -> list[float]:
+    """ms of ``join_room`` in a room with a selection, each followed by ``leave_room`` (else
+    joined again: the reads of a join without its subscription)."""
+    room = f"join{time.monotonic_ns()}"
+    await http(server, "POST", "rooms", json.dumps({"name": room, "base": None}))
+    await http(server, "PUT", f"rooms/{room}/selection", json.dumps({"atoms": [0, 1]}))
+    client = await Client.open(server, "joiner")
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        await client.request("join_room", room=room)
+        times.append((time.perf_counter() - start) * 1e3)
+        if leave:
+            await client.request("leave_room", room=room)
+    client.connection.close()
+    return times
+
+
 async def presenter(server: ServerProcess, watchers: int, seconds: float) -> tuple[int, int, int]:
     """(frames sent, max lag in the first fifth, max lag in the last fifth)."""
     room = f"show{time.monotonic_ns()}"
@@ -242,6 +263,7 @@ async def main(quick: bool) -> None:
         bare = await bare_fanout(100, rounds)
         single = await fanout(one, [one], 100, rounds)
         leases = await lease_round_trip(one, rounds)
+        joins = await join_round_trip(one, rounds)
         sent, early, late = await presenter(one, 10, seconds)
 
         print(f"{'figure':<48} {'value':>16} {'ceiling':>14} {'ratio':>8}  {'goal':<16}")
@@ -254,6 +276,8 @@ async def main(quick: bool) -> None:
         lease50 = percentile(leases, 50)
         row("lease acquire+release, default store p50", f"{lease50:.3f} ms", "", "",
             "<= 1 ms", lease50 <= 1)
+        row("join_room, default store p50", f"{percentile(joins, 50):.3f} ms", "", "", "-",
+            None)
         row(f"presenter 60 Hz x10 watchers {seconds}s: lag early/late",
             f"{early}/{late} frames", f"{sent} sent", "", "<= 2 frames", max(early, late) <= 2)
 
@@ -267,12 +291,14 @@ async def main(quick: bool) -> None:
         servers += [a, b]
         across = await fanout(a, [a, b], 100, rounds)
         redis_leases = await lease_round_trip(a, rounds)
+        redis_joins = await join_round_trip(a, rounds)
         p50, p95 = percentile(across, 50), percentile(across, 95)
         row("frame_updated fan-out x100, 2 procs+Redis p50/p95", f"{p50:.2f}/{p95:.2f} ms",
             f"{base95:.2f} ms", f"{p95 / base95:.1f}x", "p95 <= 20 ms", p95 <= 20)
         lease50 = percentile(redis_leases, 50)
         row("lease acquire+release, Redis p50", f"{lease50:.3f} ms", "", "", "<= 2 ms",
             lease50 <= 2)
+        row("join_room, Redis p50", f"{percentile(redis_joins, 50):.3f} ms", "", "", "-", None)
     finally:
         for server in servers:
             server.stop()

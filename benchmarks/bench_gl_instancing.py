@@ -1,10 +1,12 @@
-"""What a draw of many small objects costs this browser's WebGL, drawn five ways.
+"""What a draw of many small objects costs this browser's WebGL, drawn five ways, and its floor.
 
 Raw WebGL2 in headless Chromium (SwiftShader on a machine without a GPU): 270,000 small
 quads (a 3 x 3 x 3 repeat of 10,000 atoms) as instanced quads in one call and in 27 calls,
 as points, as plain triangles, and as triangles whose vertex shader fetches each centre
 from a float texture by ``gl_VertexID``. Median ms of five draws, each waited for with
-``readPixels``. See ``benchmarks/README.md``.
+``readPixels``. Then the floor: the cheapest object there is (a 1-pixel point of one colour, no
+depth test) drawn 10,000, 100,000 and 270,000 times, which bounds how many objects any
+renderer can draw in this GL within a 20 frames/s frame (50 ms). See ``benchmarks/README.md``.
 
     python benchmarks/bench_gl_instancing.py
 """
@@ -87,6 +89,12 @@ void main() {
   gl_Position = vec4(c.xy + corners[gl_VertexID % 6] * 0.004, c.z * 0.5, 1.0);
 }`, FRAGMENT);
 out["triangles pulling centres from a texture"] = time(() => gl.drawArrays(gl.TRIANGLES, 0, N * 6));
+gl.disable(gl.DEPTH_TEST);
+p = program(`#version 300 es
+in vec3 centre; void main() { gl_Position = vec4(centre.xy, 0.0, 1.0); gl_PointSize = 1.0; }`, FRAGMENT);
+buffer(p, 'centre', centres, 3);
+out.floor = {};
+for (const n of [10000, 100000, N]) out.floor[n] = time(() => gl.drawArrays(gl.POINTS, 0, n));
 const info = gl.getExtension('WEBGL_debug_renderer_info');
 out.renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 return out;
@@ -105,11 +113,18 @@ def main() -> int:
         version = browser.version
         browser.close()
     renderer = result.pop("renderer")
+    floor = result.pop("floor")
     base = result["instanced quads, one call"]
     print(f"\n{COUNT:,} small quads, headless Chromium {version} ({renderer})")
     print(f"{'drawn as':<46} {'ms a draw':>10} {'vs instanced':>13}")
     for name, ms in result.items():
         print(f"{name:<46} {ms:>10.1f} {ms / base:>12.2f}x")
+    print("\nfloor: 1-pixel points, one colour, no depth test")
+    print(f"{'points':>10} {'ms a draw':>10} {'us a point':>11} {'frames/s':>9}")
+    for count, ms in floor.items():
+        print(f"{int(count):>10,} {ms:>10.1f} {1000 * ms / int(count):>11.2f} {1000 / ms:>9.1f}")
+    per_point = (floor[str(COUNT)] - floor["10000"]) / (COUNT - 10_000)  # ms, less the fixed cost
+    print(f"objects drawable in a 20 frames/s frame (50 ms) at this rate: {50 / per_point:,.0f}")
     return 0
 
 

@@ -20,13 +20,22 @@ export const CSS = `
   background: var(--jp-warn-color3, #fff3cd); color: var(--jp-warn-color0, #7a5b00); border: 1px solid var(--jp-warn-color2, #ffe08a); }
 .zn-banner.zn-show { display: block; }
 .zn-status { position: absolute; left: 8px; top: 6px; opacity: 0.75; pointer-events: none; white-space: nowrap; }
-.zn-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; padding: 4px 6px; border-top: 1px solid var(--zn-border);
+/* One row down to ~600 px (the look controls are in the View menu); narrower, it wraps. */
+.zn-bar { position: relative; display: flex; flex-wrap: wrap; align-items: center; gap: 3px; padding: 4px 5px; border-top: 1px solid var(--zn-border);
   background: var(--zn-bg1); }
-.zn-bar button { display: inline-flex; align-items: center; justify-content: center; min-width: 26px; height: 24px; padding: 0 6px; border: 1px solid var(--zn-border1); border-radius: 3px;
-  background: var(--zn-bg); color: inherit; cursor: pointer; font: inherit; }
+.zn-bar button { display: inline-flex; align-items: center; justify-content: center; gap: 2px; min-width: 26px; height: 24px; padding: 0 5px; border: 1px solid var(--zn-border1); border-radius: 3px;
+  background: var(--zn-bg); color: inherit; cursor: pointer; font: inherit; white-space: nowrap; }
+.zn-bar button:focus-visible, .zn-bar select:focus-visible, .zn-bar input:focus-visible { outline: 2px solid var(--zn-accent); outline-offset: 1px; }
 .zn-bar button[aria-pressed="true"], .zn-bar button[aria-expanded="true"] { background: var(--zn-accent); border-color: var(--zn-accent); color: #fff; }
-.zn-bar input[type=range] { flex: 1; min-width: 60px; }
+.zn-bar input[type=range] { flex: 1; min-width: 40px; }
 .zn-bar select { height: 24px; font: inherit; background: var(--zn-bg); color: inherit; }
-.zn-counter { min-width: 88px; text-align: right; font-variant-numeric: tabular-nums; }
-.zn-fps { min-width: 48px; text-align: right; opacity: 0.7; font-variant-numeric: tabular-nums; }
+.zn-counter { min-width: 6ch; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.zn-fps { min-width: 3ch; text-align: right; opacity: 0.7; font-variant-numeric: tabular-nums; }
+.zn-fps:empty { display: none; }
+.zn-popover { position: absolute; right: 6px; bottom: calc(100% + 4px); z-index: 3; display: flex; flex-direction: column; gap: 4px;
+  padding: 6px 8px; background: var(--zn-bg1); border: 1px solid var(--zn-border); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
+.zn-popover[hidden] { display: none; }
+.zn-row { display: flex; align-items: center; gap: 4px; white-space: nowrap; }
+.zn-row > span:first-child { min-width: 7.5em; margin-right: 4px; }
+.zn-row select { flex: 1; }
 `;

@@ -6,7 +6,7 @@ import ase.io
 import numpy as np
 import pytest
 
-from zndraw_widget.formats import iter_atoms
+from zndraw_widget.formats import FormatError, iter_atoms, resolve_format
 
 from .conftest import make_atoms
 
@@ -111,3 +111,20 @@ def test_files_that_cannot_be_read_say_why(tmp_path):
         iter_atoms(tmp_path / "notes.qqq")
     with pytest.raises(FileNotFoundError, match="topology"):
         iter_atoms(tmp_path / "run.dcd", topology=tmp_path / "missing.pdb")
+
+
+@pytest.mark.parametrize("name, given, write, expected", [
+    ("x.h5md", None, False, "znh5md"), ("x.h5", None, True, "znh5md"),
+    ("run.xyz", "H5MD", False, "znh5md"), ("md.extxyz", None, False, "extxyz"),
+    ("md.traj", None, True, "traj"), (None, "proteindatabank", True, "proteindatabank")])
+def test_one_function_decides_a_files_format(name, given, write, expected):
+    """Uploads, ``iter_atoms`` and exports all ask :func:`resolve_format`: H5MD is znh5md."""
+    assert resolve_format(name, given, write=write) == expected
+
+
+def test_a_format_that_cannot_be_decided_says_which(tmp_path):
+    with pytest.raises(FormatError, match="cannot tell the format of 'notes.qqq'"):
+        resolve_format(tmp_path / "notes.qqq")
+    with pytest.raises(FormatError, match="ase writes no format 'nope'") as raised:
+        resolve_format("x.xyz", "nope", write=True)
+    assert "extxyz" in raised.value.known

@@ -31,8 +31,11 @@ def test_style_accepts_the_documented_schema():
     ({"bonds": 1}, "style['bonds']"),
     ({"groups": {}}, "style['groups']: a list"),
     ({"groups": [{"representation": "lines"}]}, "style['groups'][0]: needs \"atoms\""),
-    ({"groups": [{"atoms": [1, -1]}]}, "style['groups'][0]['atoms']"),
-    ({"groups": [{"atoms": [1.5]}]}, "style['groups'][0]['atoms']"),
+    ({"groups": [{"atoms": [1, -1]}]}, "style['groups'][0]['atoms']: -1 (atom 2 of the 2 "
+                                        "given) is no atom index: give integers from 0"),
+    ({"groups": [{"atoms": [1.5]}]}, "style['groups'][0]['atoms']: 1.5 (atom 1 of the 1"),
+    ({"groups": [{"atoms": "0-3"}]}, "style['groups'][0]['atoms']: a list of atom indices, "
+                                     "not str"),
     ({"groups": [{"elements": ["Xx"]}]}, "style['groups'][0][\"elements\"]"),
     ({"groups": [{"atoms": [0], "color": "red"}]}, "style['groups'][0]: unknown key 'color'"),
     ({"labels": {"text": ""}}, "style['labels']['text']"),
@@ -56,6 +59,26 @@ def test_camera():
                             ({"eye": [0, 0, 1]}, "unknown key 'eye'")]:
         with pytest.raises(StyleError, match=message.replace("[", r"\[")):
             validate_camera(camera)
+
+
+def test_a_bookmarks_camera_is_checked_as_the_camera_trait():
+    """One check, one message: a bookmark's camera (shared.check_camera, a 400) and
+    ``Viewer.camera`` (look.validate_camera, a StyleError) agree on every value."""
+    from zndraw_widget.errors import BadRequest
+    from zndraw_widget.shared import check_camera
+
+    for camera in ([0, 0, 1], {"fov": 200}, {"up": [0, 0, 0]}, {"position": [1, 2]},
+                   {"position": [1, 1, 1], "target": [1, 1, 1]}, {"eye": [0, 0, 1]},
+                   {"zoom": True}, {"orthographic": 1}):
+        with pytest.raises(StyleError) as trait:
+            validate_camera(camera)
+        with pytest.raises(BadRequest) as bookmark:
+            check_camera(camera)
+        assert str(bookmark.value) == str(trait.value)
+    good = {"position": (0, 0, 20), "target": [0, 0, 0], "up": [0, 1, 0], "fov": 45,
+            "orthographic": False, "zoom": 1}
+    assert check_camera(good) == validate_camera(good) == {**good, "position": [0, 0, 20]}
+    assert check_camera(None) is None
 
 
 def test_viewer_traits_refuse_bad_values():

@@ -75,8 +75,14 @@ def test_analysis_traits_sync_and_refuse_bad_values():
         viewer.repeat = (0, 1, 1)
     with pytest.raises(traitlets.TraitError, match="at most 1000"):
         viewer.repeat = (20, 20, 20)
-    with pytest.raises(traitlets.TraitError, match="atom indices"):
+    viewer.measurements = [{"atoms": np.arange(3), "kind": "angle"}]  # plain ints kept
+    assert viewer.measurements == [{"atoms": [0, 1, 2], "kind": "angle"}]
+    with pytest.raises(traitlets.TraitError, match=r"measurements\[0\]\['atoms'\]: give 2 atoms "
+                                                   r"\(a distance\), 3 .* not 1"):
         viewer.measurements = [{"atoms": [0]}]
+    with pytest.raises(traitlets.TraitError, match=r"measurements\[1\]\['atoms'\]: -1 \(atom "
+                                                   r"2 of the 2 given\) is no atom index"):
+        viewer.measurements = [{"atoms": [0, 1]}, {"atoms": [0, -1]}]
     with pytest.raises(traitlets.TraitError):
         viewer.colormap = "jet"
 

@@ -125,11 +125,12 @@ export class Controls {
     this.view.insertBefore(canvas, this.status);
   }
 
-  /** A part's panel under the view, its button in the toolbar and its pop-up (if any). */
-  addPart(panel: HTMLElement, button?: HTMLElement, popup?: HTMLElement): void {
+  /** A part's panel under the view, and its button in the toolbar (before fit and
+   * screenshot), followed by the button's pop-up. */
+  addPart(panel: HTMLElement, button: HTMLElement, popup: HTMLElement): void {
     this.root.insertBefore(panel, this.bar);
-    if (button) this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
-    if (popup) this.root.append(popup);
+    this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
+    button.after(popup);
   }
 
   /** A message in place of the view (null: hide it). */

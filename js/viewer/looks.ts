@@ -1,17 +1,19 @@
 // The look controls: the ``style`` trait (synced as ``_style``: ipywidgets' front end keeps
 // ``style`` for a widget's CSS style model) applied to the view (a bad one keeps the last good
-// look and says why in the banner), and the toolbar's representation and label menus, the
-// orthographic toggle, reset, and the movie button. The menus change the trait, so the
-// kernel and every view of the widget follow.
+// look and says why in the banner), and the toolbar's "View" menu (a popover): the
+// representation and label menus, the orthographic toggle, reset, and the movie button. The
+// menus change the trait, so the kernel and every view of the widget follow.
 import type { Renderer } from "../renderer";
 import { parseStyle, REPRESENTATIONS } from "../renderer/look";
 import { ROLES } from "./markers";
 import type { ModelListeners } from "./model";
 import { button } from "./controls";
+import { menuButton, Popover } from "./popover";
 
 export interface LookHost {
   listeners: ModelListeners;
   renderer: Renderer;
+  /** The toolbar (the View menu's button goes at its end). */
   bar: HTMLElement;
   /** Show the look drawn (the ``look`` marker). */
   shown(look: string): void;
@@ -36,21 +38,33 @@ function select(title: string, role: string, options: Array<[string, string]>): 
   return s;
 }
 
+/** One line of the View menu: what, then its controls. */
+function row(text: string, ...controls: HTMLElement[]): HTMLDivElement {
+  const line = document.createElement("div");
+  line.className = "zn-row";
+  const name = document.createElement("span");
+  name.textContent = text;
+  line.append(name, ...controls);
+  return line;
+}
 
 export class LookControls {
   readonly representation = select("Representation", ROLES.representation, REPRESENTATIONS.map((r) => [r, r]));
   readonly labels = select("Labels", ROLES.labels, [["", "no labels"], ...LABELS.map((l): [string, string] => [l, `${l} labels`])]);
-  readonly ortho = button("Ortho", "Orthographic projection", ROLES.orthographic);
+  readonly ortho = button("Orthographic", "Orthographic projection", ROLES.orthographic);
 
   constructor(private readonly host: LookHost) {
     const { renderer, bar } = host;
-    const reset = button("Reset", "Reset the camera", ROLES.reset);
-    bar.append(this.representation, this.labels, this.ortho, reset);
+    const reset = button("Reset camera", "Reset the camera", ROLES.reset);
+    const title = `View: representation, labels, camera${host.movie ? ", movie" : ""}`;
+    const { button: open, panel } = new Popover(menuButton("View", title, ROLES.view));
+    panel.append(row("Representation", this.representation), row("Labels", this.labels), row("Camera", this.ortho, reset));
     if (host.movie) {
-      const movie = button("Movie", "Record a movie of all frames (the kernel saves it)", ROLES.movie);
+      const movie = button("Record", "Record a movie of all frames (the kernel saves it)", ROLES.movie);
       movie.onclick = host.movie;
-      bar.append(movie);
+      panel.append(row("Movie", movie));
     }
+    bar.append(open, panel);
     this.representation.onchange = () => this.change({ representation: this.representation.value });
     this.labels.onchange = () => this.change({ labels: this.labels.value ? { ...(this.style().labels as object), text: this.labels.value } : null });
     this.ortho.onclick = () => {

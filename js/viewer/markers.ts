@@ -98,6 +98,8 @@ export const ROLES = {
   orthographic: "orthographic",
   reset: "reset",
   movie: "movie",
+  /** The View menu's button (its panel: ``view-menu``). */
+  view: "view",
 } as const;
 
 /** Typed access to the markers of one root element. */

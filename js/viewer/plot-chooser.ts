@@ -1,12 +1,10 @@
-// The chooser of property plots: a toolbar button opening a list of the room's per-frame
+// The chooser of property plots: a toolbar button opening (a popover) a list of the room's per-frame
 // numbers (asked of the server when it opens) to tick, and what to plot them against.
-import { button } from "./controls";
+import { menuButton, Popover } from "./popover";
 
-/** Its CSS (in the plots' style element: the list is empty until opened). */
+/** Its CSS (in the plots' style element; the panel is a .zn-popover, ../style.ts). */
 export const CHOOSER_CSS = `
-.zn-plot-menu { display: none; position: absolute; right: 6px; bottom: 36px; z-index: 2; max-height: 60%; overflow: auto; padding: 6px 10px;
-  background: var(--zn-bg1, #f7f7f7); border: 1px solid var(--zn-border, #ddd); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
-.zn-plot-menu.zn-show { display: block; }
+.zn-plot-menu { max-height: min(60vh, 320px); overflow: auto; }
 .zn-plot-menu label { display: block; white-space: nowrap; }
 .zn-plot-menu select { margin: 4px 0 0 4px; }
 `;
@@ -19,20 +17,17 @@ export interface ChooserHost {
 }
 
 export class PlotChooser {
-  /** The toolbar button that opens the chooser. */
-  readonly button = button("Plots", "Choose properties to plot against the frames", "plots");
-  /** The list: one checkbox per property, and the select of what to plot against. */
-  readonly menu = document.createElement("div");
+  /** The toolbar button and its panel: one checkbox per property, and the select of what
+   * to plot against. */
+  private readonly popover = new Popover(menuButton("Plots", "Choose properties to plot against the frames", "plots"), undefined, () => void this.load());
+  readonly button = this.popover.button;
+  readonly menu = this.popover.panel;
   private available: string[] = [];
   private names: string[] = [];
   private x = "";
 
   constructor(private readonly host: ChooserHost) {
-    this.button.setAttribute("aria-expanded", "false");
-    this.button.onclick = () => void this.toggle();
-    this.menu.className = "zn-plot-menu";
-    this.menu.setAttribute("role", "group");
-    this.menu.setAttribute("aria-label", "Properties to plot");
+    this.menu.classList.add("zn-plot-menu");
   }
 
   /** What is plotted now (ticked in the list). */
@@ -47,11 +42,8 @@ export class PlotChooser {
     this.available = [];
   }
 
-  private async toggle(): Promise<void> {
-    const open = !this.menu.classList.contains("zn-show");
-    this.menu.classList.toggle("zn-show", open);
-    this.button.setAttribute("aria-expanded", String(open));
-    if (!open) return;
+  /** The chooser was opened: ask the room for its fields. */
+  private async load(): Promise<void> {
     try {
       this.available = await this.host.fields();
     } catch (error) {
@@ -59,12 +51,15 @@ export class PlotChooser {
       return;
     }
     this.sync();
+    if (document.activeElement === this.button) this.popover.focusFirst();
   }
 
   /** The checkboxes and the x select, from what the room has and what is shown. */
   private sync(): void {
-    if (!this.menu.classList.contains("zn-show")) return;
+    if (!this.popover.open) return;
     const names = [...new Set([...this.available, ...this.names])];
+    // the control with the keyboard focus keeps it in the new list
+    const focused = this.menu.contains(document.activeElement) ? document.activeElement?.getAttribute("aria-label") : null;
     this.menu.replaceChildren();
     if (!names.length) {
       this.menu.textContent = "The frames carry no per-frame numbers (calc.energy, info.*) to plot.";
@@ -95,5 +90,6 @@ export class PlotChooser {
     const label = document.createElement("label");
     label.append("against", against);
     this.menu.append(label);
+    if (focused) [...this.menu.querySelectorAll<HTMLElement>("[aria-label]")].find((el) => el.getAttribute("aria-label") === focused)?.focus();
   }
 }

@@ -116,6 +116,12 @@ class InsufficientStorage(ZnDrawError):
 FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to about ``limit`` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @contextmanager
 def storage_full(what: str) -> Iterator[None]:
     """Raise :class:`InsufficientStorage` where ``what`` (a write) fails for want of space."""

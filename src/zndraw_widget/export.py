@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .errors import BadRequest, PayloadTooLarge
-from .formats import ase_format
+from .formats import FormatError, resolve_format
 from .frames import FrameBatch
 
 if TYPE_CHECKING:
@@ -67,22 +67,18 @@ def export_format(name: str | None) -> ExportFormat:
     if not name:
         raise BadRequest("missing query argument 'format': name an ase format, e.g. "
                          "format=extxyz (streamed), traj, h5md, proteindatabank")
-    resolved = ase_format(name)
+    try:
+        resolved = resolve_format(None, name, write=True)
+    except FormatError:
+        resolved = None
     io = ioformats.get(resolved)
-    if io is None or resolved in NOT_FILES or not _can_write(io):
+    if io is None or resolved in NOT_FILES:
         raise BadRequest(f"cannot export format {name!r}: name a format ase writes to a "
                          f"file, e.g. {', '.join(sorted(STREAMED))} (streamed) or traj, h5md",
                          format=name)
     mode = "single" if io.single else "stream" if resolved in STREAMED else "file"
     extension = io.extensions[0] if io.extensions else resolved
     return ExportFormat(resolved, extension, io.isbinary, mode, _can_append(io))
-
-
-def _can_write(io: object) -> bool:
-    try:
-        return bool(io.can_write)  # type: ignore[attr-defined]
-    except ImportError:  # a format whose writer needs a module not installed
-        return False
 
 
 def _can_append(io: object) -> bool:

@@ -1,4 +1,6 @@
-"""Trajectory files in: one function, :func:`iter_atoms`, turns a path into ``ase.Atoms``.
+"""Trajectory file formats: :func:`resolve_format` decides which ase format reads or writes
+a file (for ``iter_atoms``, uploads and exports alike), and :func:`iter_atoms` turns a path
+into ``ase.Atoms``.
 
 Everything ``ase.io`` reads is read with ``ase.io.iread`` (one frame at a time), H5MD with
 znh5md (registered with ase as the ``znh5md`` format), and, with the optional ``md`` extra
@@ -25,13 +27,56 @@ NEEDS_TOPOLOGY = frozenset({"dcd", "xtc", "trr", "nc", "ncdf", "xyz-md"})
 MD_EXTRA = "pip install 'zndraw-widget[md]'"
 
 
-def ase_format(format: str | None, path: str | os.PathLike[str] | None = None) -> str | None:
-    """The ase format name for ``format`` (or, if None, for ``path``'s suffix when ase's own
-    guess would be wrong): H5MD names become ``znh5md``."""
-    name = format or (Path(path).suffix.lstrip(".") if path is not None else None)
-    if name and name.lower() in H5MD_NAMES:
-        return "znh5md"
-    return format
+class FormatError(ValueError):
+    """ase has no format ``format`` for reading (``write``: writing), or the file name
+    ``name`` tells none; the message says which (callers add how to name a format)."""
+
+    def __init__(self, message: str, format: str | None = None, name: str | None = None,
+                 write: bool = False) -> None:
+        super().__init__(message)
+        self.format, self.name, self.write = format, name, write
+
+    @property
+    def known(self) -> list[str]:
+        """The formats ase has for the purpose (imports every reader or writer: slow)."""
+        from ase.io.formats import ioformats
+
+        return sorted(n for n, f in ioformats.items() if _can(f, self.write))
+
+
+def resolve_format(name: str | os.PathLike[str] | None, given: str | None = None, *,
+                   write: bool = False, sniff: bool = False) -> str:
+    """The ase format that reads (``write``: writes) the file ``name``: ``given`` if given,
+    else the one its name tells (with ``sniff``, ase may look into the existing file too);
+    H5MD (the names and suffixes in :data:`H5MD_NAMES`) is always ``znh5md``. The one place
+    a file's format is decided: uploads, ``iter_atoms`` and exports use it.
+    Raises :class:`FormatError` if ase has no such format or the name tells none."""
+    from ase.io.formats import filetype, ioformats
+
+    label = None if name is None else Path(name).name
+    chosen = given or (Path(name).suffix.lstrip(".") if name is not None else None)
+    if chosen and chosen.lower() in H5MD_NAMES:
+        chosen = "znh5md"
+    elif not given and name is not None:
+        try:
+            chosen = filetype(os.fspath(name), read=sniff and Path(name).is_file())
+        except Exception:  # noqa: BLE001 (ase raises several kinds for a name it cannot place)
+            chosen = None
+    io = ioformats.get(chosen) if chosen else None
+    if io is not None and _can(io, write):
+        return chosen
+    if given:
+        raise FormatError(f"ase {'writes' if write else 'reads'} no format {given!r}",
+                          format=given, write=write)
+    raise FormatError(f"cannot tell the format of {label!r} from its name", name=label)
+
+
+def _can(io: object, write: bool) -> bool:
+    """Whether ase's format ``io`` writes (or reads) files here."""
+    try:
+        return bool(io.can_write if write else io.can_read)  # type: ignore[attr-defined]
+    except ImportError:  # a format whose writer or reader needs a module not installed
+        return False
 
 
 def iter_atoms(path: str | os.PathLike[str], format: str | None = None,
@@ -55,22 +100,18 @@ def iter_atoms(path: str | os.PathLike[str], format: str | None = None,
                 f"{path.name!r} holds coordinates only: give its topology (a PDB, PSF or GRO "
                 "file with the atoms), e.g. iter_atoms(path, topology='top.pdb')")
         return _iter_mdanalysis(Path(topology), path, format)
-    return _iter_ase(path, ase_format(format, path))
+    return _iter_ase(path, format)
 
 
 def _iter_ase(path: Path, format: str | None) -> Iterator[ase.Atoms]:
     import ase.io
-    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
 
     try:
-        name = format or filetype(str(path))
-    except UnknownFileTypeError as error:
-        raise ValueError(f"cannot tell the format of {path.name!r} ({error}): pass format=, "
-                         "an ase format name such as 'extxyz' or 'traj'") from None
-    io = ioformats.get(name)
-    if io is None or not io.can_read:
-        raise ValueError(f"ase cannot read format {name!r} (file {path.name!r}): pass an ase "
-                         "format name such as 'extxyz', 'traj', 'proteindatabank' or 'h5md'")
+        name = resolve_format(path, format, sniff=True)
+    except FormatError as error:
+        raise FormatError(f"{error}: pass an ase format name (format=) such as 'extxyz', "
+                          "'traj', 'proteindatabank' or 'h5md'", error.format, error.name,
+                          error.write) from None
     return ase.io.iread(str(path), index=":", format=name)
 
 

@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from .atom_index import atom_indices
+from .errors import shown
+
 REPRESENTATIONS = ("ball-and-stick", "spacefill", "licorice", "lines")
 STYLE_KEYS = ("representation", "atom_scale", "bond_scale", "bonds", "groups", "labels")
 GROUP_KEYS = ("atoms", "elements", "representation", "atom_scale", "bond_scale", "hidden")
@@ -36,13 +39,13 @@ def _keys(value: Any, allowed: tuple[str, ...], where: str) -> dict:
 
 def _representation(value: Any, where: str) -> str:
     _check(value in REPRESENTATIONS,
-           f"{where}: {value!r} is no representation ({', '.join(REPRESENTATIONS)})")
+           f"{where}: {shown(value)} is no representation ({', '.join(REPRESENTATIONS)})")
     return value
 
 
 def _number(value: Any, where: str, low: float, high: float, what: str) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    _check(ok and low < value <= high, f"{where}: {what}, not {value!r}")
+    _check(ok and low < value <= high, f"{where}: {what}, not {shown(value)}")
     return float(value)
 
 
@@ -51,15 +54,12 @@ def _scale(value: Any, where: str) -> float:
 
 
 def _indices(value: Any, where: str) -> list[int]:
-    """A list of atom indices (a list, tuple or integer numpy array), as plain ints."""
-    array = np.asarray(value) if not isinstance(value, (str, dict)) else np.asarray([None])
-    ok = array.ndim == 1 and (array.size == 0 or (array.dtype.kind in "iu" and array.min() >= 0))
-    _check(ok, f"{where}: a list of atom indices (integers >= 0)")
-    return array.astype(np.int64).tolist()
+    """A list of atom indices (a list, tuple, range or integer numpy array), as plain ints."""
+    return atom_indices(value, where, StyleError).tolist()
 
 
 def _bool(value: Any, where: str) -> bool:
-    _check(isinstance(value, bool), f"{where}: True or False, not {value!r}")
+    _check(isinstance(value, bool), f"{where}: True or False, not {shown(value)}")
     return value
 
 
@@ -136,13 +136,14 @@ def _vector(value: Any, where: str) -> list[float]:
     ok = array.shape == (3,) and all(
         isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
         for x in array)
-    _check(ok, f"{where}: three finite numbers, not {value!r}")
+    _check(ok, f"{where}: three finite numbers, not {shown(value)}")
     return [float(x) for x in array]
 
 
 def validate_camera(value: Any) -> dict:
-    """``value`` as the ``camera`` trait keeps it; raises :class:`StyleError` naming the
-    first bad key. Any subset of the keys may be given (the view keeps the others)."""
+    """``value`` as the ``camera`` trait and a bookmark's camera keep it (plain lists and
+    floats); raises :class:`StyleError` naming the first bad key. Any subset of the keys
+    may be given (the view keeps the others)."""
     camera = _keys(value, CAMERA_KEYS, "camera")
     out: dict[str, Any] = {}
     for key in ("position", "target", "up"):

@@ -539,9 +539,8 @@ class RoomService:
     async def delete_bookmark(self, caller: Caller, room: str, name: Any) -> None:
         name = check_bookmark_name(name)
         room = await self._room(caller, Action.WRITE, room)
-        if name not in await self.store.shared(room, BOOKMARK):
+        if await self.store.set_shared(room, BOOKMARK, name, None) is None:
             raise NotFound(f"room {room!r} has no bookmark {name!r}")
-        await self.store.set_shared(room, BOOKMARK, name, None)
 
     # -- leases and step ------------------------------------------------------------------
     async def leases(self, caller: Caller, room: str) -> list[Lease]:

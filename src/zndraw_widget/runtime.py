@@ -90,6 +90,8 @@ class Runtime:
                     (SWEEP_INTERVAL, self._hub.sweep, "sweeping expired leases"),
                     (min(EXPIRY_INTERVAL, max(settings.ephemeral_ttl / 4, SWEEP_INTERVAL)),
                      self._expire_rooms, "deleting expired ephemeral rooms")]
+        periodic.append((self._jobs.sweep_interval, self._jobs.sweep,
+                         "failing jobs whose worker stopped"))
         if settings.reclaim_interval > 0:
             periodic.append((settings.reclaim_interval, self._reclaim,
                              "reclaiming unreferenced data"))

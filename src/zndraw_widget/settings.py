@@ -102,6 +102,9 @@ OPTIONS: tuple[Option, ...] = (
            "'celery' (workers started with 'zndraw-widget worker'; needs --redis-url)"),
     Option("import_processes", int, 2, "ZNDRAW_IMPORT_PROCESSES",
            "processes parsing uploaded files in parallel (a server's pool, or each worker's)"),
+    Option("job_ttl", float, 30.0, "ZNDRAW_JOB_TTL",
+           "seconds a running job's lease lasts unless its worker renews it (every third of "
+           "that); once it lapses (the worker was killed or lost) a server fails the job"),
 )
 WORKERS = ("pool", "celery")
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
@@ -141,6 +144,7 @@ class Settings:
     ephemeral_ttl: float = 3600.0
     workers: str = "pool"
     import_processes: int = 2
+    job_ttl: float = 30.0
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,
@@ -161,5 +165,7 @@ class Settings:
                              "(ZNDRAW_REDIS_URL), the Celery broker and the jobs' state")
         if values["import_processes"] < 1:
             raise ValueError("import_processes must be at least 1")
+        if not values["job_ttl"] > 0:
+            raise ValueError("job_ttl must be a positive number of seconds")
         return cls(**values)
 

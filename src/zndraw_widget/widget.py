@@ -19,6 +19,7 @@ import anywidget
 import traitlets
 
 from . import static_page
+from .atom_index import atom_indices
 from .client.discovery import Endpoint, discover
 from .client.errors import ServerNotFoundError
 from .client.files import file_or_room, room_to_fill, upload_file
@@ -195,14 +196,16 @@ class Viewer(Figures, anywidget.AnyWidget):
 
     @traitlets.validate("measurements")
     def _check_measurements(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
-        for entry in proposal["value"]:
-            atoms = entry.get("atoms")
-            if (not isinstance(atoms, (list, tuple)) or not 2 <= len(atoms) <= 4
-                    or not all(isinstance(a, int) and a >= 0 for a in atoms)):
+        checked = []
+        for k, entry in enumerate(proposal["value"]):
+            atoms = atom_indices(entry.get("atoms"), f"measurements[{k}]['atoms']",
+                                 traitlets.TraitError).tolist()
+            if not 2 <= len(atoms) <= 4:
                 raise traitlets.TraitError(
-                    f"measurement {entry!r}: give {{'atoms': [i, j]}} (distance), 3 atoms "
-                    "(angle) or 4 (dihedral), as atom indices")
-        return proposal["value"]
+                    f"measurements[{k}]['atoms']: give 2 atoms (a distance), 3 (an angle) or 4 "
+                    f"(a dihedral), not {len(atoms)}")
+            checked.append({**entry, "atoms": atoms})
+        return checked
 
     @traitlets.validate("plots", "plot_x")
     def _field_names(self, proposal: dict[str, Any]) -> Any:

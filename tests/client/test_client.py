@@ -25,7 +25,7 @@ from zndraw_widget.client import (
     discover,
 )
 
-from ..conftest import ServerProcess, make_atoms, tagged, tags
+from ..conftest import ServerProcess, free_port, make_atoms, tagged, tags
 from .list_ops import outcome, random_operation
 
 pytestmark = pytest.mark.usefixtures("no_ambient_server")
@@ -328,6 +328,43 @@ def test_discovery_under_jupyterhub():
     assert endpoint.api_url == "http://127.0.0.1:8888/user/alice/zndraw/api/"
     assert endpoint.token == "hub"
     assert discover("http://h:1/zndraw/api", env=env).api_url == "http://h:1/zndraw/api/"
+
+
+def test_a_kernel_finds_its_server_again_after_an_outage(monkeypatch, tmp_path):
+    """A kernel whose Jupyter server does not answer uses its own rooms, saying so, and
+    finds the server's rooms again once it is back (a server that answered is kept)."""
+    from zndraw_widget import kernel_rooms
+    from zndraw_widget.client import discovery
+
+    own = discovery.Endpoint("http://127.0.0.1:1/zndraw/api/", "t", kernel_rooms.SOURCE,
+                             local=True)
+    monkeypatch.setattr(kernel_rooms, "in_kernel", lambda: True)
+    monkeypatch.setattr(kernel_rooms, "endpoint", lambda: own)
+    monkeypatch.setattr(discovery, "_answers", {})
+    port, pid = free_port(), 434343
+    (tmp_path / f"jpserver-{pid}.json").write_text(json.dumps(
+        {"url": f"http://127.0.0.1:{port}/", "token": "test-token", "pid": pid}))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("JPY_PARENT_PID", str(pid))
+
+    def start() -> ServerProcess:
+        return ServerProcess(tmp_path / "storage", "--port", str(port))
+
+    server = start()
+    try:
+        with Room.create("kept", url=server.base, token=server.token) as room:
+            room.append(tagged(0))  # (not through discovery)
+        server.stop()
+        with pytest.warns(RuntimeWarning, match=rf"127\.0\.0\.1:{port}/zndraw/api/ .*"
+                                                r"did not answer: using this kernel's own rooms"):
+            assert discover() == own
+        server = start()
+        assert discover().api_url == server.url
+        assert tags(Room("kept")) == [0]
+        server.stop()
+        assert discover().api_url == server.url  # kept: the client's errors say it is down
+    finally:
+        server.stop()
 
 
 def test_a_kernel_of_a_real_jupyter_server_finds_it(tmp_path):

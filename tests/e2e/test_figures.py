@@ -92,12 +92,51 @@ def test_a_style_change_shows(looks):
 
 
 def test_the_views_menu_sets_the_style_trait(looks):
-    looks.page.select_option(".zn-root [data-role=representation]", "licorice")
+    looks.open_view_menu().locator("[data-role=representation]").select_option("licorice")
     looks.wait_until("(m) => m.look.startsWith('licorice/')")
+    looks.close_view_menu()
     looks.kernel_until("v.style == {'representation': 'licorice'}")
     looks.kernel_execute("v.style = {}")
     with pytest.raises(AssertionError, match="unknown key 'colour'"):
         looks.kernel_execute("v.style = {'colour': 'red'}")
+
+
+def test_the_toolbar_is_one_row_and_the_view_menu_works(looks):
+    """At 768 px (a notebook's usual width) every control of the toolbar is on one row; the
+    View menu opens, changes the picture, and closes on Escape (focus back on its button)
+    and on a click outside."""
+    size = looks.page.viewport_size
+    looks.set_viewer_width(768)
+    try:
+        rows = looks.toolbar_rows()
+        assert len(rows) == 1, rows
+        looks.screenshot("e2e-toolbar-768.png")
+        looks.wait_until("(m) => m.look.startsWith('ball-and-stick/')")
+        ball, _ = looks.viewer_evaluate(COUNT)
+        button = looks.page.locator(".zn-root [data-role=view]")
+        panel = looks.open_view_menu()
+        assert button.get_attribute("aria-controls") == panel.get_attribute("id")
+        assert button.get_attribute("aria-expanded") == "true"
+        representation = panel.locator("[data-role=representation]")
+        assert representation.evaluate("el => el === document.activeElement")
+        representation.select_option("spacefill")
+        looks.wait_until("(m) => m.look.startsWith('spacefill/')")
+        spacefill, _ = looks.viewer_evaluate(COUNT)
+        assert spacefill > 1.3 * ball, (spacefill, ball)
+        looks.screenshot("e2e-view-menu.png")
+        looks.page.keyboard.press("Escape")
+        panel.wait_for(state="hidden")
+        assert button.get_attribute("aria-expanded") == "false"
+        assert button.evaluate("el => el === document.activeElement")
+        looks.kernel_until("v.style == {'representation': 'spacefill'}")
+        looks.open_view_menu()
+        looks.page.locator(".zn-root canvas").click(position={"x": 10, "y": 10})
+        panel.wait_for(state="hidden")
+    finally:
+        looks.page.set_viewport_size(size)
+        looks.kernel_execute("v.style = {}")
+    looks.wait_until("(m) => m.look.startsWith('ball-and-stick/')")
+    assert looks.errors == []
 
 
 def test_camera_both_ways(looks):
@@ -123,13 +162,15 @@ def test_camera_both_ways(looks):
     # one before (and the kernel takes them between executions): ask until it has the last.
     looks.kernel_until(f"v.camera['position'] == {drawn['position']}")
     looks.kernel_execute("assert v.camera['position'][2] != 40")
-    # Orthographic from the toolbar; reset from the toolbar.
+    # Orthographic from the View menu; reset from the View menu.
+    looks.open_view_menu()
     looks.click("orthographic")
     looks.page.wait_for_function("""() => document.querySelector('.zn-root').parentElement
         .zndraw.model.model.get('camera').orthographic === true""")
     looks.screenshot("looks-orthographic.png")
     looks.kernel_until("v.camera['orthographic'] is True")
     looks.kernel_execute("v.camera = {'orthographic': False}")
+    looks.open_view_menu()
     looks.click("reset")
 
 
@@ -170,6 +211,7 @@ def test_movie_from_python(looks):
 
 def test_movie_from_the_button(looks, lab):
     before = set(lab.dir.glob("e2e-looks-*.webm"))
+    looks.open_view_menu()
     looks.click("movie")
     looks.page.wait_for_function("""() => document.querySelector('.zn-root .zn-banner')
         .textContent.startsWith('Movie saved as') || document.querySelector(

@@ -183,6 +183,10 @@ def test_full_page_follows_the_systems_dark_mode(remote, browser):
         page.wait_background("dark")
         toolbar = page.page.eval_on_selector(".zn-bar", "el => getComputedStyle(el).backgroundColor")
         assert toolbar == "rgb(30, 30, 30)", toolbar
+        menu = page.open_view_menu().evaluate("el => getComputedStyle(el).backgroundColor")
+        assert menu == toolbar, menu
+        page.screenshot("full-page-dark-view-menu.png")
+        page.close_view_menu()
         page.page.get_by_role("button", name="Choose properties to plot against the frames").click()
         page.page.get_by_role("checkbox", name="plot calc.energy").check()
         page.page.wait_for_selector(f"{PLOTS}.zn-show[data-zndraw-plot-points='5']")

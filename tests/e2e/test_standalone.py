@@ -59,6 +59,49 @@ def test_full_page_viewer(remote, full_page):
     page.screenshot("full-page-colors.png")
 
 
+@pytest.mark.usefixtures("no_ambient_server")
+def test_full_page_toolbar_is_one_row_with_a_view_menu(remote, full_page):
+    """The full page's toolbar is one row at 768 and 600 px and wraps (nothing clipped)
+    narrower; the View menu works from the keyboard: Enter opens it with the focus on its
+    first control, a representation chosen there changes the picture, Escape closes it."""
+    from zndraw_widget import Room
+
+    page = full_page
+    Room.create("toolbar", url=remote.base, token=remote.token).extend(make_atoms(2, natoms=20))
+    page.page.goto(f"{remote.base}?token={remote.token}")
+    page.page.goto(f"{remote.base}rooms/toolbar")
+    page.wait_rendered()
+    for width in (768, 600):
+        page.set_viewer_width(width)
+        rows = page.toolbar_rows()
+        assert len(rows) == 1, (width, rows)
+    page.set_viewer_width(480)
+    assert len(page.toolbar_rows()) >= 2
+    assert max(box["right"] for box in page.toolbar_boxes()) <= 480
+    page.set_viewer_width(768)
+    page.wait_until("(m) => m.look.startsWith('ball-and-stick/')")
+    page.viewer_evaluate("(viewer) => viewer.renderer.renderNow()")
+    before, _ = page.foreground_pixels()
+    button = page.page.locator(".zn-root [data-role=view]")
+    button.focus()
+    page.page.keyboard.press("Enter")
+    panel = page.page.locator(".zn-root [data-role=view-menu]")
+    panel.wait_for(state="visible")
+    assert panel.locator("[data-role=representation]").evaluate(
+        "el => el === document.activeElement")
+    panel.locator("[data-role=representation]").select_option("lines")
+    page.wait_until("(m) => m.look.startsWith('lines/')")
+    page.viewer_evaluate("(viewer) => viewer.renderer.renderNow()")
+    after, _ = page.foreground_pixels()
+    assert after < 0.5 * before, (after, before)
+    page.screenshot("full-page-view-menu.png")
+    page.page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    assert button.get_attribute("aria-expanded") == "false"
+    assert button.evaluate("el => el === document.activeElement")
+    assert page.errors == []
+
+
 # JS: the positions the viewer draws, and its selection.
 _POSITIONS = "() => Array.from(document.querySelector('.zn-root').parentElement.zndraw" \
     ".renderer.positions)"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TIMEOUT_MS = 60_000
@@ -129,6 +129,51 @@ class ViewerPage:
     def click(self, role: str) -> None:
         """Click the viewer's control ``[data-role=<role>]`` (``play``, ``screenshot``, ...)."""
         self.page.click(f"{VIEWER} [data-role={role}]")
+
+    def open_view_menu(self) -> Locator:
+        """Open the toolbar's View menu (representation, labels, Orthographic, Reset camera,
+        Movie) unless it is open; return its panel. Escape or a click outside closes it."""
+        button = self.page.locator(f"{VIEWER} [data-role=view]")
+        if button.get_attribute("aria-expanded") != "true":
+            button.click()
+        panel = self.page.locator(f"{VIEWER} [data-role=view-menu]")
+        panel.wait_for(state="visible")
+        return panel
+
+    def close_view_menu(self) -> None:
+        """Close the View menu (Escape) if it is open."""
+        if self.page.locator(f"{VIEWER} [data-role=view]").get_attribute("aria-expanded") == "true":
+            self.page.keyboard.press("Escape")
+            self.page.locator(f"{VIEWER} [data-role=view-menu]").wait_for(state="hidden")
+
+    def toolbar_boxes(self) -> list[dict[str, Any]]:
+        """The toolbar's visible controls (not the View menu's panel) as ``{"name", "top",
+        "bottom", "right"}`` in page pixels, ``name`` their data-role or aria-label."""
+        return self.page.eval_on_selector(f"{VIEWER} .zn-bar", """bar => [...bar.children]
+            .filter(el => el.getClientRects().length && !el.classList.contains('zn-popover'))
+            .map(el => { const r = el.getBoundingClientRect();
+                return {name: el.dataset.role || el.getAttribute('aria-label') || el.className,
+                        top: r.top, bottom: r.bottom, right: r.right}; })""")
+
+    def toolbar_rows(self) -> list[list[str]]:
+        """The toolbar's controls by row, top to bottom: a control is on a row when its box
+        starts above the bottom of every box already on it."""
+        rows: list[list[dict[str, Any]]] = []
+        for box in sorted(self.toolbar_boxes(), key=lambda b: b["top"]):
+            if rows and box["top"] < min(b["bottom"] for b in rows[-1]):
+                rows[-1].append(box)
+            else:
+                rows.append([box])
+        return [[b["name"] for b in row] for row in rows]
+
+    def set_viewer_width(self, width: int) -> None:
+        """Resize the page so that the viewer is ``width`` pixels wide."""
+        now = self.page.eval_on_selector(VIEWER, "el => el.getBoundingClientRect().width")
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": size["width"] + round(width - now),
+                                     "height": size["height"]})
+        self.page.wait_for_function(f"""(width) => Math.round(document.querySelector('{VIEWER}')
+            .getBoundingClientRect().width) === width""", arg=width)
 
     def control_text(self, role: str) -> str:
         return self.page.locator(f"{VIEWER} [data-role={role}]").text_content() or ""

@@ -66,6 +66,22 @@ class Client:
                                          params={"name": name or path.name, **params},
                                          content=_chunks(body), headers=self.headers)
 
+    async def upload_held(self, room: str, path: Path, held_after: int,
+                          release: asyncio.Event) -> httpx.Response:
+        """Stream the file at ``path``, holding the rest back after its first
+        ``held_after`` bytes until ``release`` is set (the job cannot end meanwhile)."""
+        async def body():
+            with path.open("rb") as file:
+                yield file.read(held_after)
+                await release.wait()
+                async for chunk in _chunks(file):
+                    yield chunk
+
+        async with httpx.AsyncClient(timeout=120) as client:
+            return await client.post(f"{self.url}rooms/{room}/files",
+                                     params={"name": path.name}, content=body(),
+                                     headers=self.headers)
+
     def upload_small(self, room: str, body: bytes, name: str, **params: str) -> httpx.Response:
         """Send a small file whole (with its length: a refusal is answered after it)."""
         return self.call("POST", f"rooms/{room}/files", params={"name": name, **params},
@@ -114,6 +130,25 @@ def same_frames(got: list[ase.Atoms], expected: list[ase.Atoms]) -> None:
         assert mine.info["step"] == theirs.info["step"]
         np.testing.assert_allclose(mine.get_potential_energy(), theirs.get_potential_energy())
         np.testing.assert_allclose(mine.get_forces(), theirs.get_forces())
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: its children, theirs, ..."""
+    below = children(pid)
+    return below + [d for child in below for d in descendants(child)]
 
 
 def run(coroutine):

@@ -1,13 +1,19 @@
 """The Celery engine: a server with ``--workers celery`` queues its imports for a real
 ``zndraw-widget worker`` (Celery, redis-server as broker), which runs the same job code as
-the pool: the same frames, progress events on the server's websocket, cancel."""
+the pool: the same frames, progress events on the server's websocket, cancel; a worker
+killed mid-job fails its job once the job's lease lapses."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
 
 import pytest
 
 from ..conftest import ServerProcess, start_redis, stop_process
-from .helpers import Client, WorkerProcess, follow, run, same_frames
+from .helpers import FINAL, Client, WorkerProcess, descendants, follow, run, same_frames
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +22,7 @@ def celery_deployment(tmp_path_factory):
     redis, url = start_redis(directory)
     storage = directory / "storage"
     server = ServerProcess(storage, env={"ZNDRAW_REDIS_URL": url, "ZNDRAW_WORKERS": "celery"})
-    worker = WorkerProcess(storage, url)
+    worker = WorkerProcess(storage, url, "--job-ttl", "1")
     yield Client(server.url, server.token), worker
     server.stop()
     worker.stop()
@@ -57,3 +63,94 @@ def test_cancel_reaches_a_celery_worker(celery_deployment, files):
     job = run(cancel_after_the_first_batch())
     assert job["state"] == "cancelled", job
     assert client.call("GET", "rooms/big").json()["length"] == job["frames_done"] > 0
+
+
+@pytest.fixture
+def mortal_deployment(tmp_path):
+    """A server and a worker of their own (jobs' lease: 1 s), the worker to be killed."""
+    redis, url = start_redis(tmp_path)
+    storage = tmp_path / "storage"
+    server = ServerProcess(storage, env={"ZNDRAW_REDIS_URL": url, "ZNDRAW_WORKERS": "celery",
+                                         "ZNDRAW_JOB_TTL": "1"})
+    worker = WorkerProcess(storage, url, "--job-ttl", "1")
+    below = descendants(worker.process.pid)
+    yield Client(server.url, server.token), worker
+    server.stop()
+    worker.stop()
+    for pid in below + descendants(worker.process.pid):  # its parse processes, if left
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stop_process(redis)
+
+
+def test_a_job_whose_worker_is_killed_fails_once_its_lease_lapses(mortal_deployment, files):
+    """SIGKILL the worker mid-job (the upload held back, so the job cannot end first): the
+    server fails the job with a clear error, told as a ``job`` event and answered to a
+    ``GET jobs/<id>?wait=`` waiting meanwhile; the frames committed stay."""
+    client, worker = mortal_deployment
+    large = files[2]
+    assert client.call("POST", "rooms", json={"name": "mortal", "base": None}).status_code == 201
+
+    async def kill_mid_job():
+        control = await client.control("mortal", timeout=60)
+        release = asyncio.Event()
+        upload = asyncio.ensure_future(client.upload_held("mortal", large, 8 << 20, release))
+        running = await control.event(
+            lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
+        job_id = running["job"]["id"]
+        waiting = asyncio.ensure_future(asyncio.to_thread(
+            client.call, "GET", f"jobs/{job_id}", params={"wait": 60}))
+        for pid in [worker.process.pid, *descendants(worker.process.pid)]:
+            os.kill(pid, signal.SIGKILL)
+        release.set()
+        ended = await control.event(lambda e: e["type"] == "job" and e["job"]["id"] == job_id
+                                    and e["job"]["state"] in FINAL)
+        waited = (await waiting).json()
+        assert (await upload).status_code == 202
+        control.close()
+        return running["job"], ended["job"], waited
+
+    running, ended, waited = run(kill_mid_job())
+    assert ended["state"] == "failed", ended
+    assert ended["error"]["message"].startswith("the worker running this job stopped (")
+    assert ended["error"]["message"].endswith("upload the file again")
+    assert waited == client.call("GET", f"jobs/{running['id']}").json()
+    assert waited["state"] == "failed"
+    # the frames committed stay (the record may lag the last batch: progress is throttled)
+    assert client.call("GET", "rooms/mortal").json()["length"] >= ended["frames_done"] > 0
+
+
+def test_a_wait_is_woken_by_the_jobs_events_not_by_polling(tmp_path, files):
+    """``GET jobs/<id>?wait=`` hears of the job through its events: waiting on a job that
+    does not change reads its record a few times (polling read it every 50 ms), and a
+    cancel ends the wait at once. No worker runs: the job stays queued until cancelled."""
+    import redis
+
+    redis_process, url = start_redis(tmp_path)
+    server = ServerProcess(tmp_path / "storage", env={"ZNDRAW_REDIS_URL": url,
+                                                      "ZNDRAW_WORKERS": "celery"})
+    try:
+        client = Client(server.url, server.token)
+        head = files[0].read_bytes()[:100_000]
+        job = client.upload_small("idle", head, "md.extxyz").json()["job"]
+        counter = redis.Redis.from_url(url)
+
+        def reads() -> int:
+            return counter.info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+
+        before = reads()
+        waited = client.call("GET", f"jobs/{job['id']}", params={"wait": 2}).json()
+        assert waited["state"] == "queued"
+        assert reads() - before <= 4  # polling: 40
+
+        async def cancel_while_waiting():
+            waiting = asyncio.ensure_future(asyncio.to_thread(
+                client.call, "GET", f"jobs/{job['id']}", params={"wait": 60}))
+            await asyncio.to_thread(client.call, "DELETE", f"jobs/{job['id']}")
+            return (await waiting).json()
+
+        assert run(cancel_while_waiting())["state"] == "cancelled"
+        counter.close()
+    finally:
+        server.stop()
+        stop_process(redis_process)

@@ -5,14 +5,17 @@ them, cancel, corrupt files, bad formats, access, and no empty room left by a fa
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 
 import ase.io
 import httpx
+import numpy as np
 import pytest
 
 from ..conftest import ServerProcess, add_user, make_atoms
-from .helpers import FINAL, Client, follow, run, same_frames
+from .helpers import FINAL, Client, children, follow, run, same_frames, write_trajectory
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +124,32 @@ def test_a_pdb_keeps_its_residue_names_through_upload_read_and_export(deployment
         a.arrays["residuenames"].tolist() for a in expected]
 
 
+def test_an_h5md_file_as_export_writes_it_uploads_and_round_trips(deployment, tmp_path):
+    """H5MD is read by znh5md wherever a file's format is decided: a room exported as
+    ``h5md`` (znh5md writes it) and uploaded back as ``x.h5md`` gives the same frames,
+    positions and energies."""
+    server, users = deployment
+    alice = users["alice"]
+    write_trajectory(tmp_path / "md.extxyz", 12, natoms=16)
+    frames = ase.io.read(tmp_path / "md.extxyz", ":")  # as ase reads it back (8 digits)
+    for room in ("h5-source", "h5-back"):
+        assert alice.call("POST", "rooms", json={"name": room, "base": None}).status_code == 201
+    job, events = run(upload_and_follow(alice, "h5-source", tmp_path / "md.extxyz"))
+    assert events[-1]["state"] == "done", events[-1]
+    exported = alice.call("GET", "rooms/h5-source/export", params={"format": "h5md"})
+    assert exported.status_code == 200, exported.text
+    (tmp_path / "x.h5md").write_bytes(exported.content)
+    job, events = run(upload_and_follow(alice, "h5-back", tmp_path / "x.h5md"))
+    assert job["format"] == "znh5md"
+    assert events[-1]["state"] == "done" and events[-1]["frames_done"] == 12, events[-1]
+    back = alice.frames("h5-back", ":")
+    assert len(back) == len(frames)
+    for got, want in zip(back, frames):
+        np.testing.assert_allclose(got.positions, want.positions)
+        np.testing.assert_array_equal(got.numbers, want.numbers)
+        np.testing.assert_allclose(got.get_potential_energy(), want.get_potential_energy())
+
+
 def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
     server, users = deployment
     alice = users["alice"]
@@ -142,6 +171,40 @@ def test_cancel_stops_a_job_and_keeps_the_frames_committed(deployment, files):
     assert 0 < job["frames_done"] < 8000
     assert alice.call("GET", "rooms/cancelled").json()["length"] == job["frames_done"]
     assert alice.call("DELETE", f"jobs/{job['id']}").json()["state"] == "cancelled"
+
+
+def test_a_parse_process_killed_mid_job_fails_the_job_saying_so(deployment, files):
+    """SIGKILL a parse process of the server's pool mid-job: the job fails with a clear
+    error (not a hang, not a raw BrokenProcessPool), and the next upload gets a new pool."""
+    server, users = deployment
+    alice = users["alice"]
+    trajectory, frames, large = files
+    for room in ("parse-killed", "after-kill"):
+        assert alice.call("POST", "rooms", json={"name": room, "base": None}).status_code == 201
+
+    async def kill_mid_job():
+        control = await alice.control("parse-killed", timeout=60)
+        release = asyncio.Event()
+        upload = asyncio.ensure_future(alice.upload_held("parse-killed", large, 8 << 20, release))
+        running = await control.event(
+            lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
+        parse_processes = [pid for child in children(server.process.pid)
+                           for pid in children(child)]  # the fork server's children
+        os.kill(parse_processes[0], signal.SIGKILL)
+        release.set()
+        ended = await control.event(lambda e: e["type"] == "job" and e["job"]["state"] in FINAL
+                                    and e["job"]["id"] == running["job"]["id"])
+        await upload
+        control.close()
+        return ended["job"]
+
+    ended = run(kill_mid_job())
+    assert ended["state"] == "failed", ended
+    assert ended["error"]["message"].startswith(
+        "the worker running this job stopped (a parse process died")
+    assert ended["error"]["message"].endswith("upload the file again")
+    job, events = run(upload_and_follow(alice, "after-kill", trajectory))
+    assert events[-1]["state"] == "done", events[-1]
 
 
 def corrupted(source, target, line: int, text: str) -> None:

@@ -127,6 +127,38 @@ async def test_two_clients_see_each_others_changes(api, connect):
     assert (event["frame"], event["id"], event["version"], event["seq"]) == (1, ids[1], 2, 2)
 
 
+async def test_a_join_asks_the_store_its_reads_at_once(api, connect, monkeypatch):
+    """join_room's reads (the room, leases, presence, selections, bookmarks) do not wait for
+    each other: each store call yields once, and all of them are under way together."""
+    from zndraw_widget.state.memory import MemoryStore
+
+    await api.create_room("r")
+    under_way: list[str] = []
+    most: list[int] = []
+
+    def counted(name: str):
+        method = getattr(MemoryStore, name)
+
+        async def call(self, *args, **kwargs):
+            under_way.append(name)
+            most.append(len(under_way))
+            await asyncio.sleep(0)  # a yield, as a store with a server to ask would
+            try:
+                return await method(self, *args, **kwargs)
+            finally:
+                under_way.remove(name)
+
+        monkeypatch.setattr(MemoryStore, name, call)
+
+    client = await connect("joiner")
+    for name in ("room_info", "leases", "presence", "shared"):
+        counted(name)
+    joined = await client.request("join_room", room="r")
+    assert joined["ok"] and joined["selections"] == {} and joined["bookmarks"] == {}
+    assert [p["session"] for p in joined["presence"]] == ["joiner"]
+    assert max(most) == 5  # room_info, leases, presence and the two kinds of shared
+
+
 async def test_leases_and_presenter_token(api, connect):
     await api.create_room("r")
     await api.extend("r", make_atoms(4))

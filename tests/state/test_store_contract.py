@@ -582,6 +582,27 @@ async def test_shared_annotations_are_kept_announced_bounded_and_deleted(store, 
 
 
 @pytest.mark.asyncio
+async def test_two_deletes_of_one_shared_entry_change_it_once(store):
+    """Two deletes of the same entry at once: one deletes it and is announced, the other
+    finds nothing and says so (None, no event), as does deleting an entry never set."""
+    await store.create_room("r", [], [], 1.0)
+    await store.set_shared("r", "bookmark", "top", {"frame": 0, "camera": None})
+    subscription = await store.subscribe("r")
+    results = await asyncio.gather(*(store.set_shared("r", "bookmark", "top", None)
+                                     for _ in range(2)))
+    deleted = [event for event in results if event is not None]
+    assert len(deleted) == 1 and deleted[0]["value"] is None
+    assert await store.set_shared("r", "bookmark", "never", None) is None
+    await store.set_shared("r", "selection", "marker", [])  # the events end here
+    seen = []
+    while not seen or seen[-1]["key"] != "marker":
+        seen.append(await asyncio.wait_for(subscription.__anext__(), 5))
+    assert [(e["type"], e["key"], e["value"]) for e in seen] == [
+        ("bookmark", "top", None), ("selection", "marker", [])]
+    await subscription.aclose()
+
+
+@pytest.mark.asyncio
 async def test_memory_store_keeps_shared_annotations_across_restarts(tmp_path):
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)

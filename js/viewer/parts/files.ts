@@ -1,13 +1,15 @@
 // Files in and out of the room shown: drop files on the view (or pick them with the upload
 // button) to import them as background jobs, a progress bar per job from the room's `job`
-// events (cancel while it runs; a failure says what and where), and a download form (this
-// frame, frames typed as a list or slice, or the whole room, in a chosen format). Uploads
-// need write access; the logic without the DOM is in ../../jobs.ts.
+// events (cancel while it runs; a failure says what and where), and a download form, the
+// download button's pop-up (this frame, frames typed as a list or slice, or the whole room,
+// in a chosen format). Uploads need write access; the logic without the DOM is in
+// ../../jobs.ts.
 import type { DataClient } from "../../data";
 import { EXPORT_FORMATS, ExportScope, exportPath, jobView } from "../../jobs";
 import type { Job } from "../../protocol";
 import type { Markers } from "../markers";
 import { button } from "../controls";
+import { Popover } from "../popover";
 
 const CSS = `
 .zn-jobs { position: absolute; left: 8px; bottom: 40px; display: flex; flex-direction: column; gap: 3px; max-width: 55%; font-size: 11px; }
@@ -16,13 +18,11 @@ const CSS = `
 .zn-job[data-state="failed"] { border-color: var(--jp-error-color1, #c62828); color: var(--jp-error-color1, #c62828); }
 .zn-job progress { width: 120px; flex: none; }
 .zn-job span { overflow: hidden; text-overflow: ellipsis; }
-.zn-job button, .zn-export button { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
+.zn-job button { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
   background: var(--jp-layout-color0, #fff); color: var(--jp-ui-font-color1, #222); }
 .zn-view.zn-dropping { outline: 3px dashed var(--jp-brand-color1, #1976d2); outline-offset: -6px; }
-.zn-export { position: absolute; right: 8px; bottom: 8px; display: none; flex-direction: column; gap: 4px; padding: 6px 8px; border-radius: 3px;
-  background: var(--jp-layout-color1, #f7f7f7); border: 1px solid var(--jp-border-color2, #ddd); font-size: 11px; }
-.zn-export.zn-show { display: flex; }
-.zn-export select, .zn-export input { font: inherit; background: var(--jp-layout-color0, #fff); color: inherit; }
+.zn-export { font-size: 11px; }
+.zn-export input { font: inherit; background: var(--zn-bg); color: inherit; border: 1px solid var(--zn-border1); }
 .zn-export .zn-export-error { color: var(--jp-error-color1, #c62828); max-width: 260px; }
 `;
 
@@ -76,11 +76,10 @@ export class Files {
     this.uploadButton.onclick = () => this.input.click();
     const download = iconButton(DOWNLOAD, "Download frames as a file");
     download.dataset.role = "download";
-    download.setAttribute("aria-expanded", "false");
-    download.onclick = () => download.setAttribute("aria-expanded", String(this.form.classList.toggle("zn-show")));
     this.buildForm();
-    bar.append(this.uploadButton, download, this.input);
-    view.append(style, this.list, this.form);
+    new Popover(download, this.form);
+    bar.append(this.uploadButton, download, this.form, this.input);
+    view.append(style, this.list);
     view.addEventListener("dragover", (event) => this.dragOver(event));
     view.addEventListener("dragleave", () => view.classList.remove("zn-dropping"));
     view.addEventListener("drop", (event) => this.drop(event));

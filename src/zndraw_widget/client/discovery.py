@@ -5,14 +5,15 @@ standalone server); the zndraw service of the JupyterHub this kernel runs under
 (:mod:`.hub_service`); the runtime file ``jpserver-$JPY_PARENT_PID.json`` of the Jupyter server
 that started this kernel; the JupyterHub single-user environment. A kernel that finds none
 of these (or a Jupyter server without the zndraw API) keeps rooms of its own
-(:mod:`..kernel_rooms`).
+(:mod:`..kernel_rooms`); one whose Jupyter server does not answer does too, with a
+``RuntimeWarning``, and asks the server again at the next discovery.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +81,16 @@ def discover(url: str | None = None, token: str | None = None,
     if found is not None:
         server_url, server_token, path = found
         endpoint = Endpoint(api_url(server_url), token or server_token or hub_token, str(path))
-        if not kernel_rooms.in_kernel() or _serves_api(endpoint):
+        if not kernel_rooms.in_kernel():
             return endpoint
+        serves = _serves_api(endpoint)
+        if serves:
+            return endpoint
+        if serves is None:
+            warnings.warn(
+                f"the Jupyter server at {endpoint.api_url} (from {endpoint.source}) did not "
+                f"answer: using {kernel_rooms.SOURCE} until it does; rooms on that server "
+                "are not seen meanwhile", RuntimeWarning, stacklevel=2)
         return kernel_rooms.endpoint()
     if hub_token and env.get("JUPYTERHUB_SERVICE_PREFIX"):
         return Endpoint(api_url(_hub_url(env)), token or hub_token, "the JupyterHub environment")
@@ -92,15 +101,24 @@ def discover(url: str | None = None, token: str | None = None,
     raise ServerNotFoundError(f"no zndraw server found{where}: {HOW_TO}")
 
 
-@functools.cache
-def _serves_api(endpoint: Endpoint) -> bool:
-    """Whether the Jupyter server at ``endpoint`` has the zndraw extension (asked once)."""
+#: What Jupyter servers answered to :func:`_serves_api`, kept (a running server gains or
+#: loses its extensions only by restarting); a server that did not answer is not here.
+_answers: dict[Endpoint, bool] = {}
+
+
+def _serves_api(endpoint: Endpoint) -> bool | None:
+    """Whether the Jupyter server at ``endpoint`` has the zndraw extension; None if it did
+    not answer (asked again next time: it may be restarting)."""
     import httpx
 
-    try:
-        return httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(), timeout=10).status_code != 404
-    except httpx.TransportError:
-        return False
+    if endpoint not in _answers:
+        try:
+            response = httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(),
+                                 timeout=10)
+        except httpx.TransportError:
+            return None
+        _answers[endpoint] = response.status_code != 404
+    return _answers[endpoint]
 
 
 def _runtime_dir(env: Mapping[str, str]) -> Path:

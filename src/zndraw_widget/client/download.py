@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 
 from ..errors import ZnDrawError
-from ..formats import ase_format
+from ..formats import FormatError, resolve_format
 from .indexing import key_text, normalize
 from .upload import Progress
 
@@ -22,20 +22,20 @@ Target = str | os.PathLike[str] | IO[Any]
 
 
 def format_for(target: Target, format: str | None) -> str:
-    """The ase format to export ``target`` in: ``format``, or the one its file name says."""
-    if format:
-        return ase_format(format)
+    """The ase format to export ``target`` in: ``format``, or the one its file name says
+    (:func:`~zndraw_widget.formats.resolve_format`)."""
     name = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", None)
     if not isinstance(name, (str, os.PathLike)):
-        raise ValueError("cannot tell the format of a file object without a name: pass "
-                         "format=, e.g. room.export(f, format='extxyz')")
-    from ase.io.formats import UnknownFileTypeError, filetype
-
+        name = None
+        if not format:
+            raise ValueError("cannot tell the format of a file object without a name: pass "
+                             "format=, e.g. room.export(f, format='extxyz')")
     try:
-        return ase_format(None, name) or filetype(os.fspath(name), read=False)
-    except UnknownFileTypeError:
-        raise ValueError(f"cannot tell the format of {os.fspath(name)!r} from its name: pass "
-                         "format=, an ase format name such as 'extxyz' or 'traj'") from None
+        return resolve_format(name, format, write=True)
+    except FormatError as error:
+        raise FormatError(f"{error}: pass format=, an ase format name ase writes such as "
+                          "'extxyz', 'traj' or 'h5md'", error.format, error.name,
+                          error.write) from None
 
 
 def index_text(index: Any) -> str | None:

@@ -19,9 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import numpy as np
-
-from ..errors import AlreadyExists, NotFound, PayloadTooLarge
+from ..atom_index import atom_indices
+from ..errors import AlreadyExists, BadRequest, NotFound, PayloadTooLarge
 from ..frames import Column, Frame, FrameBatch
 from . import download, upload
 from .bookmarks import Bookmarks
@@ -606,11 +605,11 @@ class Room(MutableSequence["ase.Atoms"]):
 
     @selection.setter
     def selection(self, atoms: Iterable[int]) -> None:
-        indices = np.asarray(atoms if isinstance(atoms, (list, np.ndarray)) else list(atoms))
-        if indices.size and (indices.ndim != 1 or indices.dtype.kind not in "iu"):
-            raise TypeError("a selection is a list (or array) of atom indices")
-        self._http.json("PUT", f"{self._path}/selection",
-                        json_body={"atoms": indices.astype(np.int64).tolist()}, retry=True)
+        if isinstance(atoms, (Iterator, set, frozenset)):  # a generator, a set: its indices
+            atoms = list(atoms)
+        indices = atom_indices(atoms, "selection", BadRequest).tolist()
+        self._http.json("PUT", f"{self._path}/selection", json_body={"atoms": indices},
+                        retry=True)
 
     @property
     def selections(self) -> dict[str, list[int]]:

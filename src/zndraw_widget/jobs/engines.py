@@ -62,9 +62,9 @@ def _start(pool: ProcessPoolExecutor, processes: int) -> None:
 class PoolEngine:
     """Jobs run in this server process; files parse in its process pool."""
 
-    def __init__(self, processes: int, service: Callable[[], RoomService], board: Board
-                 ) -> None:
-        self.processes = processes
+    def __init__(self, processes: int, service: Callable[[], RoomService], board: Board,
+                 lease_ttl: float) -> None:
+        self.processes, self.lease_ttl = processes, lease_ttl
         self._service, self._board = service, board
         self._pool: ProcessPoolExecutor | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -87,7 +87,7 @@ class PoolEngine:
 
     async def _run(self, job: Job) -> None:
         await run_import(job, self._service(), self._board, parser_for(self.pool, job),
-                         self.processes + 1)
+                         self.processes + 1, self.lease_ttl)
         if self._pool is not None and _broken(self._pool):  # a parse process died: a new pool
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -13,7 +13,7 @@ from ..policy import Action
 from ..room_service import in_thread
 from ..server.base import ApiError, BaseHandler, api
 from ..state.base import check_room_name
-from .parse import resolve_format
+from .parse import upload_format
 from .service import MAX_WAIT, Jobs
 from .upload import UploadFeed
 
@@ -65,7 +65,7 @@ class FilesHandler(JobsMixin):
         checked; a missing room is created."""
         name = _file_name(self.get_query_argument("name", None))
         fmt = await in_thread(  # the first call imports ase.io (a second or so)
-            resolve_format, name, self.get_query_argument("format", None))
+            upload_format, name, self.get_query_argument("format", None))
         if (self._length() or 0) > self.max_upload_bytes:
             self._too_large()
         room = check_room_name(room)

@@ -82,3 +82,8 @@ def job_error(message: str, frame: int | None = None, line: int | None = None
               ) -> dict[str, Any]:
     """A job's ``error``: what went wrong, and where in the file when known."""
     return {"message": message, "frame": frame, "line": line}
+
+
+def worker_stopped(why: str) -> dict[str, Any]:
+    """The ``error`` of a job whose worker stopped (``why``: how that was noticed)."""
+    return job_error(f"the worker running this job stopped ({why}); upload the file again")

@@ -20,32 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BadRequest, ZnDrawError
+from ..formats import FormatError, resolve_format
 from ..frames import FrameBatch, atoms_to_frame
 from .model import job_error
 
 SPLIT_BY_BYTES = frozenset({"extxyz", "xyz"})
 
 
-def resolve_format(name: str, given: str | None) -> str:
-    """The ase format of the file ``name``: ``given`` if ase can read it, else guessed from
-    the name; :class:`BadRequest` naming the format (or the name) otherwise."""
-    from ase.io.formats import filetype, ioformats
-
-    if given:
-        io_format = ioformats.get(given)
-        if io_format is None or not io_format.can_read:
-            readable = sorted(n for n, f in ioformats.items() if f.can_read)
-            raise BadRequest(f"unknown format {given!r}: ase reads none of that name; use "
-                             "one of the formats ase reads", format=given, formats=readable)
-        return given
+def upload_format(name: str, given: str | None) -> str:
+    """The ase format reading the uploaded file ``name`` (``given``: ``?format=``, see
+    :func:`~zndraw_widget.formats.resolve_format`); :class:`BadRequest` naming the format (or
+    the name) otherwise."""
     try:
-        guessed = filetype(name, read=False)
-    except Exception:  # noqa: BLE001 (ase raises several kinds for a name it cannot place)
-        guessed = None
-    if guessed is None or guessed not in ioformats or not ioformats[guessed].can_read:
-        raise BadRequest(f"cannot tell the format of {name!r} from its name: add "
-                         "?format=<ase format> (e.g. extxyz, traj, pdb)", name=name)
-    return guessed
+        return resolve_format(name, given)
+    except FormatError as error:
+        if given:
+            raise BadRequest(f"unknown format {given!r}: ase reads none of that name; use "
+                             "one of the formats ase reads", format=given,
+                             formats=error.known) from None
+        raise BadRequest(f"{error}: add ?format=<ase format> (e.g. extxyz, traj, pdb, h5md)",
+                         name=name) from None
 
 
 @dataclass(frozen=True)

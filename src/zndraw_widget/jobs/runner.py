@@ -1,6 +1,7 @@
 """The one job code both engines run: parse an uploaded file piece by piece (in parse
 processes, several pieces at once), commit each piece's frames in order through the room
-service as the uploading user, record progress and tell the room."""
+service as the uploading user, record progress and tell the room, and keep the job's lease
+fresh meanwhile (:class:`Lease`: a server fails a job whose lease lapsed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..caller import Caller
@@ -17,7 +19,7 @@ from ..errors import Conflict, ZnDrawError
 from ..frames import FrameBatch
 from ..room_service import RoomService
 from ..state.base import Store
-from .model import Job, job_error
+from .model import Job, job_error, worker_stopped
 from .parse import SPLIT_BY_BYTES, Parsed, Piece
 from .registry import JobRegistry
 
@@ -30,9 +32,48 @@ MAX_PIECE_FRAMES = 10_000  # frames per piece of a format split by frames, at mo
 JOB_EVENT = "job"
 
 MARGIN_BYTES = 1 << 20  # arrived past a piece's end before it is parsed (while uploading)
-UPLOAD_POLL = 0.05  # seconds between looks at an upload that is behind the parsing
+UPLOAD_RECHECK = 5.0  # seconds a job behind its upload waits to hear of it before looking
 
 Parse = Callable[[Piece, int, bool], Awaitable[Parsed]]  # a piece, bytes arrived, complete
+
+
+class Ended(Exception):
+    """The job's record ended elsewhere (cancelled while queued, failed by a sweep that
+    found its lease lapsed): this run of it stops and records nothing more."""
+
+
+class Lease:
+    """A running job's lease in the registry, renewed every ``ttl / 3`` seconds while the
+    job runs: its engine's sign of life (:meth:`~.service.Jobs.sweep` fails a job whose
+    lease lapsed). ``lost`` once a renewal finds that the job ended elsewhere."""
+
+    def __init__(self, registry: JobRegistry, job_id: str, ttl: float) -> None:
+        self.registry, self.job_id, self.ttl = registry, job_id, ttl
+        self.lost = False
+        self._renewing: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Lease:
+        if not await self.registry.hold(self.job_id, self.ttl):
+            raise Ended
+        self._renewing = asyncio.get_running_loop().create_task(self._renew())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._renewing
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                held = await self.registry.hold(self.job_id, self.ttl)
+            except Exception as error:  # noqa: BLE001 (Redis away: the next renewal tries)
+                log.warning("renewing the lease of job %s failed: %s", self.job_id, error)
+                continue
+            if not held:
+                self.lost = True
+                return
 
 
 class Board:
@@ -45,17 +86,21 @@ class Board:
         self._store = store
         self._told: dict[str, float] = {}
 
-    async def save(self, job: Job, progress: bool = False) -> None:
+    async def save(self, job: Job, progress: bool = False) -> bool:
+        """Record and announce ``job``; False if its record had ended already (nothing
+        recorded: see :mod:`.registry`)."""
         now = time.time()
         if progress and now - self._told.get(job.id, 0.0) < PROGRESS_INTERVAL:
-            return
+            return True
         self._told[job.id] = now
-        if job.final:
-            self._told.pop(job.id, None)
         job.updated = now
-        await self.registry.put(job)
-        with contextlib.suppress(ZnDrawError):  # the room is gone: nobody to tell
-            await self._store().publish(job.room, {"type": JOB_EVENT, "job": job.to_json()})
+        recorded = await self.registry.put(job)
+        if job.final or not recorded:
+            self._told.pop(job.id, None)
+        if recorded:
+            with contextlib.suppress(ZnDrawError):  # the room is gone: nobody to tell
+                await self._store().publish(job.room, {"type": JOB_EVENT, "job": job.to_json()})
+        return recorded
 
 
 class Planner:
@@ -105,20 +150,29 @@ class Planner:
 
 
 async def run_import(job: Job, service: RoomService, board: Board, parse: Parse,
-                     width: int) -> Job:
+                     width: int, lease_ttl: float) -> Job:
     """Run import ``job``, from the first bytes of its file on (the upload may still be
     running: its progress is in the registry): up to ``width`` pieces parse at once
-    (``parse`` runs one in a parse process), committed in order. Ends done, failed (the
-    frames before the failure stay; an upload that broke off fails the job) or cancelled
+    (``parse`` runs one in a parse process), committed in order, the job's lease renewed
+    (``lease_ttl``) meanwhile. Ends done, failed (the frames before the failure stay; an
+    upload that broke off fails the job; so does a parse process that dies) or cancelled
     (the frames committed stay); a room the job created and never committed to is deleted
-    again. The spooled file is removed."""
+    again. A job that ended elsewhere meanwhile stops as it was recorded. The spooled file
+    is removed."""
     try:
         if await board.registry.cancel_requested(job.id):
             job.state = "cancelled"
         else:
-            job.state = "running"
-            await board.save(job)
-            await _import(job, service, board, parse, width)
+            async with Lease(board.registry, job.id, lease_ttl) as lease:
+                job.state = "running"
+                if not await board.save(job):
+                    raise Ended
+                await _import(job, service, board, parse, width, lease)
+    except Ended:
+        return await board.registry.get(job.id) or job
+    except BrokenProcessPool as error:  # killed (e.g. out of memory): the pool is broken
+        log.error("import job %s lost a parse process: %s", job.id, error)
+        job.state, job.error = "failed", worker_stopped(f"a parse process died: {error}")
     except ZnDrawError as error:
         job.state, job.error = "failed", job_error(f"the frames could not be committed: {error}")
     except Exception as error:  # noqa: BLE001 (a job reports its failure, never raises)
@@ -126,15 +180,21 @@ async def run_import(job: Job, service: RoomService, board: Board, parse: Parse,
         job.state, job.error = "failed", job_error(f"{type(error).__name__}: {error}")
     finally:
         discard(job.path)
-    await board.save(job)
-    if job.state != "done" and job.created_room and job.frames_done == 0:
-        with contextlib.suppress(ZnDrawError):
-            await service.delete_room(job.the_caller(), job.room)
+    await conclude(job, service, board)
     return job
 
 
+async def conclude(job: Job, service: RoomService, board: Board) -> None:
+    """Record that ``job`` ended (and tell its room); a room it created and never committed
+    to is deleted again (unless the job had been ended elsewhere, which did so)."""
+    if (await board.save(job) and job.state != "done" and job.created_room
+            and job.frames_done == 0):
+        with contextlib.suppress(ZnDrawError):
+            await service.delete_room(job.the_caller(), job.room)
+
+
 async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
-                  width: int) -> None:
+                  width: int, lease: Lease) -> None:
     caller = job.the_caller()
     planner = Planner(job.format in SPLIT_BY_BYTES)
     pending: deque[tuple[Piece, asyncio.Future[Parsed]]] = deque()
@@ -142,6 +202,8 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
     base = (await service.room_info(caller, job.room)).order_version
     try:
         while True:
+            if lease.lost:
+                raise Ended
             upload = await board.registry.upload(job.id)
             if upload.failure is not None:
                 job.state, job.error = "failed", job_error(upload.failure)
@@ -156,7 +218,9 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 if planner.finished(upload.received, upload.complete):
                     job.state, job.bytes_done = "done", job.bytes_total
                     return
-                await asyncio.sleep(UPLOAD_POLL)  # the upload is behind the parsing
+                # the upload is behind the parsing: wait to hear of more (the timeout, a
+                # safety net only: every change of the upload's record wakes this)
+                await board.registry.wait_upload(job.id, upload, UPLOAD_RECHECK)
                 continue
             piece, future = pending.popleft()
             parsed = await future
@@ -165,6 +229,8 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 planner.again(piece)
                 continue
             planner.observe(parsed)
+            if lease.lost:
+                raise Ended
             if await board.registry.cancel_requested(job.id):
                 job.state = "cancelled"
                 return
@@ -183,7 +249,9 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 job.bytes_done = parsed.stop
             if job.error is not None:
                 return
-            await board.save(job, progress=job.frames_done > parsed.frames)  # the first: now
+            first = job.frames_done == parsed.frames  # the first batch is told at once
+            if not await board.save(job, progress=not first):
+                raise Ended
     finally:
         _cancel(pending)
 

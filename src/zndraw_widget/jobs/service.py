@@ -1,10 +1,12 @@
 """A server process's jobs: starting imports, finding them for a caller, waiting for and
-cancelling them."""
+cancelling them, and failing those whose worker stopped (:meth:`Jobs.sweep`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import logging
 import tempfile
 from collections.abc import Callable
 from typing import IO
@@ -14,14 +16,20 @@ from ..errors import Forbidden, NotFound, Unavailable, ZnDrawError
 from ..policy import Action
 from ..room_service import RoomService
 from ..settings import Settings
-from .model import Job, Upload, job_error
+from ..state.base import Store, Subscription
+from .model import Job, Upload, job_error, worker_stopped
 from .registry import open_registry
-from .runner import Board, discard
+from .runner import JOB_EVENT, Board, conclude, discard
 from .upload import UploadFeed
+
+log = logging.getLogger(__name__)
 
 CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
 MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
-WAIT_POLL = 0.05  # seconds between looks at a job being waited for
+WAIT_POLL = 0.05  # seconds between looks at a job whose room's events ended (see wait)
+MAX_SWEEP_INTERVAL = 5.0  # seconds between looks for lapsed leases, at most
+LAPSED = ("it stopped renewing the job's lease: killed, or its machine or its connection "
+          "to Redis lost")
 
 
 class Jobs:
@@ -34,7 +42,9 @@ class Jobs:
         self.registry = open_registry(settings.redis_url, settings.redis_prefix)
         self.board = Board(self.registry, lambda: service().store)
         self.engine = (CeleryEngine(settings) if settings.workers == "celery"
-                       else PoolEngine(settings.import_processes, service, self.board))
+                       else PoolEngine(settings.import_processes, service, self.board,
+                                       settings.job_ttl))
+        self.sweep_interval = min(settings.job_ttl / 4, MAX_SWEEP_INTERVAL)
         self.spool = settings.storage_path / "uploads"
         if not settings.redis_url:  # one process owns this storage: earlier uploads are dead
             for left in self.spool.glob("upload-*"):
@@ -115,14 +125,45 @@ class Jobs:
         return await self.wait(caller, job_id, CANCEL_WAIT)
 
     async def wait(self, caller: Caller, job_id: str, timeout: float) -> Job:
-        """Job ``job_id`` once it has ended, or as it is after ``timeout`` seconds."""
+        """Job ``job_id`` once it has ended, or as it is after ``timeout`` seconds: woken by
+        the job's events in its room (every change of a job is one, from any process)."""
         job = await self.get(caller, job_id)
+        if job.final or timeout <= 0:
+            return job
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not job.final and loop.time() < deadline:
-            await asyncio.sleep(WAIT_POLL)
-            job = await self.registry.get(job_id) or job
+        store = self._service().store
+        subscription = await store.subscribe(job.room)
+        try:
+            job = await self.registry.get(job_id) or job  # subscribed: no end is missed now
+            told = await _exists(store, job.room)  # the room's events still come
+            while not job.final and (left := deadline - loop.time()) > 0:
+                # A deleted room has no more events, and a job ending after its room was
+                # deleted can announce nothing: then look at the record every WAIT_POLL.
+                event = await _next_event(subscription, left if told else min(left, WAIT_POLL))
+                kind = None if event is None else event.get("type")
+                told = told and kind != "room_deleted"
+                if (kind in ("resync", "room_deleted") or (event is None and not told)
+                        or (kind == JOB_EVENT and event["job"]["id"] == job_id)):
+                    job = await self.registry.get(job_id) or job
+        finally:
+            await subscription.aclose()
         return job
+
+    async def sweep(self) -> None:
+        """Fail the jobs whose lease lapsed (their worker stopped: see
+        :class:`~.runner.Lease`), as their worker would have: the error recorded and told
+        as a ``job`` event, the spooled file removed, a room the job made and never
+        committed to deleted. Each lapsed job is swept by one process."""
+        for job_id in await self.registry.lapsed():
+            job = await self.registry.get(job_id)
+            if job is None or job.final:
+                continue
+            log.warning("job %s of room %s: its worker stopped renewing its lease; failed",
+                        job_id, job.room)
+            job.state, job.error = "failed", worker_stopped(LAPSED)
+            discard(job.path)
+            await conclude(job, self._service(), self.board)
 
     def warm(self) -> None:
         """An upload is coming: get the engine ready."""
@@ -131,3 +172,18 @@ class Jobs:
     async def close(self) -> None:
         await self.engine.close()
         await self.registry.close()
+
+
+async def _next_event(subscription: Subscription, timeout: float) -> dict | None:
+    """The next event of ``subscription``, or None after ``timeout`` seconds."""
+    with contextlib.suppress(TimeoutError):
+        return await asyncio.wait_for(anext(subscription), timeout)
+    return None
+
+
+async def _exists(store: Store, room: str) -> bool:
+    try:
+        await store.room_info(room)
+    except NotFound:
+        return False
+    return True

@@ -65,7 +65,8 @@ async def _work(settings: Settings, job_id: str, pool: Any) -> None:
         if job is None:  # expired
             return
         await run_import(job, service, Board(registry, lambda: service.store),
-                         parser_for(pool, job), settings.import_processes + 1)
+                         parser_for(pool, job), settings.import_processes + 1,
+                         settings.job_ttl)
     finally:
         await service.store.close()
         await registry.close()

@@ -161,13 +161,14 @@ class ControlHandler(websocket.WebSocketHandler):
         if room not in self.rooms:
             self.rooms.add(room)
             await self.hub.join(room, self.deliver)
-        present = await self.hub.present(room, self.session, self.caller.user)
-        info = await self.service.room_info(self.caller, room)
-        leases = await self.service.leases(self.caller, room)
+        # Independent of each other: at once, so their store round trips overlap (Redis).
+        present, info, leases, selections, bookmarks = await asyncio.gather(
+            self.hub.present(room, self.session, self.caller.user),
+            self.service.room_info(self.caller, room), self.service.leases(self.caller, room),
+            self.service.selections(self.caller, room),
+            self.service.bookmarks(self.caller, room))
         return {"room": info.to_json(), "leases": [lease.to_json() for lease in leases],
-                "presence": present,
-                "selections": await self.service.selections(self.caller, room),
-                "bookmarks": await self.service.bookmarks(self.caller, room)}
+                "presence": present, "selections": selections, "bookmarks": bookmarks}
 
     async def _leave_room(self, request: dict[str, Any]) -> None:
         room = _room(request)

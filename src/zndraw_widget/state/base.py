@@ -360,11 +360,14 @@ class Store(ABC):
 
     # -- shared annotations ---------------------------------------------------------------
     @abstractmethod
-    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+    async def set_shared(self, room: str, kind: str, key: str, value: Any
+                         ) -> dict[str, Any] | None:
         """Set entry ``key`` of the room's ``kind`` (one of :data:`SHARED_KINDS`) to
         ``value`` (JSON-able, checked by the caller), or delete it when ``value`` is None;
         tell the room with an event ``{"type": kind, "key", "value"}`` (``seq`` not bumped),
-        which is returned. ``TOO_MANY`` when a new key would pass the kind's limit."""
+        which is returned. Deleting an entry the room does not have changes nothing: no
+        event, None (of two deletes at once, one gets the event). ``TOO_MANY`` when a new
+        key would pass the kind's limit."""
 
     @abstractmethod
     async def shared(self, room: str, kind: str) -> dict[str, Any]:

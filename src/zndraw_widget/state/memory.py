@@ -802,7 +802,10 @@ class MemoryStore(Store):
         self._default = state["default"]
 
     # -- shared annotations ---------------------------------------------------------------
-    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+    async def set_shared(self, room: str, kind: str, key: str, value: Any
+                         ) -> dict[str, Any] | None:
+        if value is None and key not in self._room(room).shared.get(kind, {}):
+            return None  # nothing to delete
         self._log("set_shared", room, kind, key, value)
         return self._emit(self._rooms[room], {"type": kind, "room": room, "key": key,
                                               "value": value}, data=False)

@@ -386,10 +386,11 @@ class RedisStore(Store):
             {"default": state["default"], "hashes": hashes, "rooms": rooms}))
 
     # -- shared annotations ---------------------------------------------------------------
-    async def set_shared(self, room: str, kind: str, key: str, value: Any) -> dict[str, Any]:
+    async def set_shared(self, room: str, kind: str, key: str, value: Any
+                         ) -> dict[str, Any] | None:
         event = await self._run("set_shared", room, kind, key,
                                 "" if value is None else _json(value), SHARED_KINDS[kind])
-        return json.loads(event)
+        return None if event is None else json.loads(event)
 
     async def shared(self, room: str, kind: str) -> dict[str, Any]:
         entries = await self._redis().hgetall(f"{self.prefix}room:{room}:shared:{kind}")

@@ -1,0 +1,87 @@
+"""The job registries (in memory, in Redis): a record ends once, running jobs' leases lapse
+unless renewed, and a job behind its upload is woken by the upload's next record."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import pytest
+
+from zndraw_widget.jobs.model import Job, Upload
+from zndraw_widget.jobs.registry import MemoryJobs, RedisJobs
+
+WAKE = 10.0  # seconds within which a waiter must have woken (it fails the test otherwise)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def registry(request):
+    if request.param == "memory":
+        return MemoryJobs
+    url = request.getfixturevalue("redis_url")
+    return lambda: RedisJobs(url, f"test-{secrets.token_hex(4)}:")
+
+
+def new_job() -> Job:
+    return Job(room="r", user="u", name="md.xyz", format="extxyz", bytes_total=0)
+
+
+def test_a_record_ends_once(registry):
+    async def scenario():
+        jobs = registry()
+        job = new_job()
+        assert await jobs.put(job)
+        job.state = "running"
+        assert await jobs.put(job)
+        swept = (await jobs.get(job.id))
+        swept.state = "failed"
+        assert await jobs.put(swept)  # the first end wins ...
+        job.state, job.frames_done = "running", 5
+        assert not await jobs.put(job)  # ... its worker's later records are refused
+        job.state = "done"
+        assert not await jobs.put(job)
+        assert (await jobs.get(job.id)).state == "failed"
+        await jobs.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_lease_lapses_unless_renewed_and_is_swept_once(registry):
+    async def scenario():
+        jobs = registry()
+        kept, dead = new_job(), new_job()
+        for job in (kept, dead):
+            await jobs.put(job)
+        assert await jobs.hold(kept.id, 60)
+        assert await jobs.hold(dead.id, 0)  # lapses at once
+        assert await jobs.lapsed() == [dead.id]
+        assert await jobs.lapsed() == []  # one sweeper gets it
+        dead.state = "failed"
+        await jobs.put(dead)
+        assert not await jobs.hold(dead.id, 60)  # its worker hears that the job ended
+        kept.state = "done"
+        await jobs.put(kept)  # the end drops the lease
+        assert await jobs.hold(kept.id, 0) is False
+        assert await jobs.lapsed() == []
+        await jobs.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_job_waiting_for_its_upload_wakes_when_it_changes(registry):
+    async def scenario():
+        jobs = registry()
+        job = new_job()
+        await jobs.set_upload(job.id, Upload(10))
+        seen = await jobs.upload(job.id)
+        await asyncio.wait_for(jobs.wait_upload(job.id, Upload(5), 60), WAKE)  # differs: at once
+        waiting = asyncio.ensure_future(jobs.wait_upload(job.id, seen, 60))
+        await asyncio.sleep(0)  # let it start waiting
+        assert not waiting.done()
+        await jobs.set_upload(job.id, Upload(20, complete=True))
+        await asyncio.wait_for(waiting, WAKE)
+        assert await jobs.upload(job.id) == Upload(20, complete=True)
+        await jobs.wait_upload(job.id, Upload(20, complete=True), 0)  # no change: the timeout
+        await jobs.close()
+
+    asyncio.run(scenario())
