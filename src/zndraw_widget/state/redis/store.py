@@ -58,7 +58,13 @@ from typing import Any, Literal
 
 import redis.asyncio
 from redis.commands.core import AsyncScript
-from redis.exceptions import AuthenticationError, ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import (
+    AuthenticationError,
+    ConnectionError,
+    NoScriptError,
+    ResponseError,
+    TimeoutError,
+)
 
 from ...errors import BackendUnavailable
 from ..base import (
@@ -213,15 +219,24 @@ class RedisStore(Store):
             self._scripts = scripts.register(self._client)
         return self._client
 
-    async def _run(self, name: str, *args: Any) -> Any:
-        """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``."""
-        self._redis()  # on first use: connect and register the scripts
+    async def _run(self, name: str, *args: Any, read_only: bool = False) -> Any:
+        """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``;
+        ``read_only``: by EVALSHA_RO, for a script that only reads (Redis then holds it
+        neither for ``CLIENT PAUSE WRITE`` nor on a read-only replica)."""
+        client = self._redis()  # on first use: connect and register the scripts
         settings = [self.prefix, self.history_depth, self.record_depth]
         try:
             if not self._migrated:
                 await self._scripts["migrate"](args=settings)
                 self._migrated = True
-            return await self._scripts[name](args=[*settings, *args])
+            script = self._scripts[name]
+            if not read_only:
+                return await script(args=[*settings, *args])
+            try:
+                return await client.evalsha_ro(script.sha, 0, *settings, *args)
+            except NoScriptError:
+                await client.script_load(script.script)
+                return await client.evalsha_ro(script.sha, 0, *settings, *args)
         except ResponseError as error:
             raise scripts.failure(error) from None
 
@@ -352,7 +367,7 @@ class RedisStore(Store):
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
         if not hashes:
             return {}
-        found = await self._run("locations", json.dumps(list(hashes)))
+        found = await self._run("locations", json.dumps(list(hashes)), read_only=True)
         return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
 
     # -- backup ---------------------------------------------------------------------------
@@ -408,7 +423,8 @@ class RedisStore(Store):
                     pipe.lrange(kept, 0, -1)
                 for lists in await pipe.execute():
                     values.extend(lists)
-            live |= segments_in([json.loads(await self._run("current_refs", room)),
+            refs = await self._run("current_refs", room, read_only=True)
+            live |= segments_in([json.loads(refs),
                                  *(json.loads(value) for value in values)])
         return live
 
