@@ -23,6 +23,10 @@ const HOME_UP = new Vector3(0, 1, 0);
 
 export type ViewCamera = PerspectiveCamera | OrthographicCamera;
 
+/** The largest orthographic zoom: the camera trait's limit (look.py ``validate_camera``), so
+ * that a camera the view reaches can be sent back as the trait or a bookmark. */
+export const MAX_ZOOM = 1e4;
+
 export class CameraRig {
   readonly perspective = new PerspectiveCamera(45, 1, 0.1, 1000);
   readonly orthographic = new OrthographicCamera(-1, 1, 1, -1, 0.1, 1000);
@@ -32,6 +36,7 @@ export class CameraRig {
 
   constructor(element: HTMLElement) {
     this.controls = new OrbitControls(this.perspective, element);
+    this.controls.maxZoom = MAX_ZOOM;
   }
 
   /** The camera drawing now. */

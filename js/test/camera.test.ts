@@ -2,7 +2,7 @@
 // the view, framing, and picking through an orthographic camera.
 import { Vector3 } from "three";
 import { describe, expect, it } from "vitest";
-import { CameraRig } from "../renderer/camera";
+import { CameraRig, MAX_ZOOM } from "../renderer/camera";
 import { pickSphere } from "../renderer/view";
 
 function rig(): CameraRig {
@@ -31,6 +31,11 @@ describe("CameraRig", () => {
     r.setOrthographic(false);
     expect(r.current.position.z).toBeCloseTo(5); // closer by the zoom
     expect(r.state().orthographic).toBe(false);
+  });
+
+  it("zooms no further than the camera trait allows (look.py: zoom <= 1e4)", () => {
+    expect(MAX_ZOOM).toBe(1e4);
+    expect(rig().controls.maxZoom).toBe(MAX_ZOOM);
   });
 
   it("frames a sphere from the home direction", () => {

@@ -159,6 +159,21 @@ async def test_a_join_asks_the_store_its_reads_at_once(api, connect, monkeypatch
     assert max(most) == 5  # room_info, leases, presence and the two kinds of shared
 
 
+async def test_control_messages_are_sent_without_delay(api, connect, request):
+    """The server's end of a control connection has TCP_NODELAY: a reply written right
+    after an event is not held back until the client acknowledges the event."""
+    import socket
+
+    await connect("quick")
+    if api.kind == "jupyter":
+        settings = request.getfixturevalue("jp_serverapp").web_app.settings
+    else:
+        settings = api._fetch.app.settings
+    [handler] = settings["zndraw_hub"]()._connections
+    sock = handler.ws_connection.stream.socket
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
 async def test_leases_and_presenter_token(api, connect):
     await api.create_room("r")
     await api.extend("r", make_atoms(4))

@@ -64,6 +64,10 @@ class ControlHandler(websocket.WebSocketHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        # Small messages go out at once: with Nagle's algorithm a message written while the
+        # previous one is unacknowledged waits for the peer's delayed ACK (40 ms on Linux),
+        # e.g. a join's reply behind its presence event, or a step behind the last step.
+        self.set_nodelay(True)
         self.session = self.caller.session
         self.rooms: set[str] = set()
         self.outbox = Outbox()
