@@ -5,8 +5,9 @@ Fills room ``r`` of each store through the Store API with frames as the server m
 (16-hex ids, ``sha256:`` hashes, ``<segment>/<row>`` locations, inserted in requests of
 50,000), then measures what the state costs: the embedded store with ``tracemalloc`` (live,
 then once more after a reopen from its snapshot and journal, where nothing is shared with
-the writer any more); Redis by ``INFO`` ``used_memory`` before and after. See
-``benchmarks/README.md``.
+the writer any more); Redis by ``INFO`` ``used_memory`` before and after, and again after
+a restart from its RDB file (with the restart's seconds). Redis against another revision,
+with the time of operations: ``bench_redis_layout.py``. See ``benchmarks/README.md``.
 
     python benchmarks/bench_state_memory.py [--frames N] [--load 100000,1000000]
 """
@@ -75,21 +76,35 @@ async def embedded(frames: int, directory: Path) -> dict[str, float]:
 
 
 async def in_redis(frames: int, directory: Path) -> dict[str, float]:
+    """Bytes per frame live and after a restart from the RDB file, and the restart's
+    seconds."""
     from zndraw_widget.state.redis import RedisStore
 
     process, url = start_redis(directory)
     try:
         client = redis.Redis.from_url(url)
         before = client.info("memory")["used_memory"]
-        store = RedisStore(url)
+        store = RedisStore(url + "?socket_timeout=120")  # big scripts on a busy machine
         await fill(store, frames)
         await store.close()
         after = client.info("memory")["used_memory"]
+        client.save()
         client.close()
     finally:
         process.terminate()
         process.wait()
-    return {"live": (after - before) / frames}
+    start = time.perf_counter()
+    process, url = start_redis(directory)  # loads dump.rdb from its directory
+    seconds = time.perf_counter() - start
+    try:
+        client = redis.Redis.from_url(url)
+        restarted = client.info("memory")["used_memory"]
+        client.close()
+    finally:
+        process.terminate()
+        process.wait()
+    return {"live": (after - before) / frames, "restarted": (restarted - before) / frames,
+            "restart": seconds}
 
 
 async def load_time(frames: int, directory: Path) -> float:
@@ -124,11 +139,13 @@ async def main() -> int:
     print(f"bytes per frame at {frames:,} frames (goal <= {GOAL})")
     for name, value in [("embedded, live", memory["live"]),
                         ("embedded, reopened", memory["reopened"]),
-                        ("redis (used_memory)", in_redis_["live"])]:
+                        ("redis (used_memory)", in_redis_["live"]),
+                        ("redis, restarted", in_redis_["restarted"])]:
         passed = value <= GOAL
         ok &= passed
         print(f"  {name:<22} {value:>8.0f}  {'PASS' if passed else 'FAIL'}")
     print(f"embedded reopen of {frames:,} frames: {memory['load']:.2f} s")
+    print(f"redis restart from its RDB file: {in_redis_['restart']:.2f} s")
     if len(loads) == 2:
         (small, t_small), (large, t_large) = loads.items()
         print(f"embedded load (snapshot + journal, in process): {small:,} frames "

@@ -1,8 +1,11 @@
 """State written by the previous layout still loads: a MemoryStore snapshot of format 1
-(per-frame lists and dicts) with a journal after it, and Redis keys of format 1 (each frame's
-history list holding its current version too)."""
+(per-frame lists and dicts) with a journal after it, and Redis keys of formats 1 (each frame's
+history list holding its current version too) and 2 (frame ids, hashes and locations as text
+in big hashes and the order)."""
 
 from __future__ import annotations
+
+import json
 
 import msgpack
 import pytest
@@ -70,26 +73,43 @@ async def test_a_format_1_snapshot_and_its_journal_load(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_redis_keys_of_format_1_are_migrated_on_first_use(redis_url, tmp_path):
-    prefix = f"test-{tmp_path.name}:"
-    store = RedisStore(redis_url, prefix=prefix)
-    await store.create_room("r", [], [], 1.0)
-    await store.insert("r", [(0, FrameRef("a", 1, "h1", "seg/0")),
-                             (1, FrameRef("b", 1, "h2", "seg/1"))], session="s", order_base=0)
-    await store.update("r", [("a", 1, "h3", "seg/2")], session="s")
-    expected = await store.export_state()
-    await store.close()
+@pytest.mark.parametrize("found", [1, 2])
+async def test_redis_keys_of_an_older_format_are_migrated_on_first_use(redis_url, tmp_path, found):
+    """Format 1 and 2 keys, written here as those versions wrote them (text ids in the
+    order, R:frames of id -> JSON, `hashes`), read as they were and take changes."""
+    prefix, seg = f"test-{tmp_path.name}-{found}:", "fedcba9876543210"
+    made, odd = "0123456789abcdef", "b"  # an id as the server makes them and another
+    old_hash = "sha256:" + "12" * 32
+    current = {made: [2, HASH, f"{seg}/2"], odd: [1, "h2", "odd/1"]}
     client = redis.asyncio.from_url(redis_url, decode_responses=True)
     room = f"{prefix}room:r"
-    for frame_id in ("a", "b"):  # format 1: every frame's list ends with its current version
-        await client.rpush(f"{room}:history:{frame_id}",
-                           await client.hget(f"{room}:frames", frame_id))
-        await client.sadd(f"{room}:keys", f"{room}:history:{frame_id}")
-    await client.delete(f"{prefix}format")
-    fresh = RedisStore(redis_url, prefix=prefix)
-    assert [h["version"] for h in await fresh.frame_history("r", "a")] == [1, 2]
-    assert await fresh.export_state() == expected
-    assert not await client.exists(f"{room}:history:b")  # one version: no list
-    assert await client.get(f"{prefix}format") == "2"
-    await fresh.close()
+    await client.hset(room, mapping={"seq": 3, "order_version": 1, "step": 0, "created": "1.0"})
+    await client.zadd(f"{prefix}rooms", {"r": 0})
+    await client.zadd(f"{room}:order", {odd: 2.5, made: 1.5})
+    await client.hset(f"{room}:frames", mapping={i: json.dumps(r) for i, r in current.items()})
+    past = {made: [[1, old_hash, f"{seg}/0"]], odd: []}
+    for frame_id, versions in past.items():  # format 1: the current version ends the list
+        values = [json.dumps(v) for v in versions + ([current[frame_id]] if found == 1 else [])]
+        if values:
+            await client.rpush(f"{room}:history:{frame_id}", *values)
+            await client.sadd(f"{room}:keys", f"{room}:history:{frame_id}")
+    await client.hset(f"{prefix}hashes", mapping={old_hash: f"{seg}/0", HASH: f"{seg}/2",
+                                                  "h2": "odd/1"})
+    if found == 2:
+        await client.set(f"{prefix}format", 2)
+    store = RedisStore(redis_url, prefix=prefix)
+    resolved = await store.resolve("r", ALL)
+    assert [(r.id, r.version, r.hash, r.location) for r in resolved.refs] == [
+        (made, 2, HASH, f"{seg}/2"), (odd, 1, "h2", "odd/1")]
+    assert (resolved.seq, resolved.order_version) == (3, 1)
+    assert [h["version"] for h in await store.frame_history("r", made)] == [1, 2]
+    assert await store.locations([old_hash, HASH, "h2", "h3"]) == {
+        old_hash: f"{seg}/0", HASH: f"{seg}/2", "h2": "odd/1"}
+    assert await client.get(f"{prefix}format") == "3"
+    assert not await client.exists(f"{room}:frames", f"{prefix}hashes", f"{room}:history:{odd}")
+    await store.insert("r", [(1, FrameRef("c", 1, "h3", "odd/3"))], session="s", order_base=1)
+    await store.update("r", [(made, 2, "h4", "odd/4")], session="s")
+    assert [(r.id, r.version) for r in (await store.resolve("r", ALL)).refs] == [
+        (made, 3), ("c", 1), (odd, 1)]
+    await store.close()
     await client.aclose()

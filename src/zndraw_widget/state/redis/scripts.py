@@ -30,11 +30,13 @@ from ..failures import Failure
 # A lease key outlives its expiry by this much, so the sweeper can still report it; if no
 # process sweeps, Redis drops it then.
 LEASE_GRACE_MS = 60_000
+# A script finding Lua's heap above this collects the garbage of the big one before it
+GC_KB = 32 << 10
 
 _CONSTANTS = {"EVENT_LOG_LENGTH": EVENT_LOG_LENGTH, "EVENT_LOG_BYTES": EVENT_LOG_BYTES,
               "GRACE_MS": LEASE_GRACE_MS, "ORDER": ORDER,
               "PRESENTER": PRESENTER, "FRAME": frame_target(""),
-              "REMEMBERED_KEYS": REMEMBERED_KEYS,
+              "REMEMBERED_KEYS": REMEMBERED_KEYS, "GC_KB": GC_KB,
               "SHARED_KINDS": "{" + ", ".join(f"'{kind}'" for kind in SHARED_KINDS) + "}"}
 
 

@@ -11,8 +11,11 @@ Redis, not a cluster):
 - ``room:{name}``: hash of seq, order_version, step, created, owner (absent: none),
   grants (JSON object), description, expires (of an ephemeral room; ``ephemeral`` scores
   the names of those rooms by it)
-- ``room:{name}:order``: sorted set of frame ids scored by position (fractional indexing)
-- ``room:{name}:frames``: hash frame id -> JSON ``[version, hash, location]``
+- ``room:{name}:order``: sorted set of the frame ids (packed) scored by position
+  (fractional indexing)
+- ``room:{name}:refs``: bucketed map frame id -> ``[version, hash, location]``, packed
+  (``prelude.lua`` says how: ids, hashes and locations as the server makes them take 8, 32
+  and 12 bytes; a bucketed map is small hashes that stay listpack-encoded)
 - ``room:{name}:history:{id}``: list of the same JSON, the past versions of a frame that
   has more than one: ``history_depth - 1`` while it is in the room, ``history_depth`` of a
   deleted one (its last version included)
@@ -32,9 +35,10 @@ Redis, not a cluster):
 - ``processes``: sorted set of server processes scored by their heartbeat's expiry (ms);
   ``process:{process}:sessions`` the sessions attached to one, ``session:{session}:process``
   the process a session is attached to, ``session:{session}:rooms`` the rooms it is present in
-- ``hashes``: hash content hash -> location, shared by all rooms
+- ``contents``: bucketed map content hash -> location (packed), shared by all rooms
 - ``session:{session}:user``: the user a session id is bound to (expires)
-- ``format``: the layout of these keys (2; absent: 1, migrated on first use)
+- ``format``: the layout of these keys (3; absent: 1, migrated on first use by
+  ``lua/migrate.lua``)
 
 Why one file over 400 lines: RedisStore is one short method per Lua script (state/redis/lua/)
 plus the parsing of its reply; the scripts themselves live in their own files.
@@ -54,7 +58,13 @@ from typing import Any, Literal
 
 import redis.asyncio
 from redis.commands.core import AsyncScript
-from redis.exceptions import AuthenticationError, ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import (
+    AuthenticationError,
+    ConnectionError,
+    NoScriptError,
+    ResponseError,
+    TimeoutError,
+)
 
 from ...errors import BackendUnavailable
 from ..base import (
@@ -79,6 +89,8 @@ from ..failures import Failure
 from . import scripts
 
 log = logging.getLogger(__name__)
+
+FORGET_BUCKETS = 256  # buckets of content hashes (~40 entries each) per forget_segments call
 
 
 def _room_info(reply: list[Any]) -> RoomInfo:
@@ -207,15 +219,24 @@ class RedisStore(Store):
             self._scripts = scripts.register(self._client)
         return self._client
 
-    async def _run(self, name: str, *args: Any) -> Any:
-        """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``."""
-        self._redis()  # on first use: connect and register the scripts
+    async def _run(self, name: str, *args: Any, read_only: bool = False) -> Any:
+        """Run the script ``lua/<name>.lua`` with the store's settings and then ``args``;
+        ``read_only``: by EVALSHA_RO, for a script that only reads (Redis then holds it
+        neither for ``CLIENT PAUSE WRITE`` nor on a read-only replica)."""
+        client = self._redis()  # on first use: connect and register the scripts
         settings = [self.prefix, self.history_depth, self.record_depth]
         try:
             if not self._migrated:
                 await self._scripts["migrate"](args=settings)
                 self._migrated = True
-            return await self._scripts[name](args=[*settings, *args])
+            script = self._scripts[name]
+            if not read_only:
+                return await script(args=[*settings, *args])
+            try:
+                return await client.evalsha_ro(script.sha, 0, *settings, *args)
+            except NoScriptError:
+                await client.script_load(script.script)
+                return await client.evalsha_ro(script.sha, 0, *settings, *args)
         except ResponseError as error:
             raise scripts.failure(error) from None
 
@@ -346,7 +367,7 @@ class RedisStore(Store):
     async def locations(self, hashes: Sequence[str]) -> dict[str, str]:
         if not hashes:
             return {}
-        found = await self._redis().hmget(self.prefix + "hashes", list(hashes))
+        found = await self._run("locations", json.dumps(list(hashes)), read_only=True)
         return {h: loc for h, loc in zip(hashes, found, strict=True) if loc is not None}
 
     # -- backup ---------------------------------------------------------------------------
@@ -396,22 +417,21 @@ class RedisStore(Store):
         live: set[str] = set()
         for room in await client.zrange(self.prefix + "rooms", 0, -1):
             key = f"{self.prefix}room:{room}"
-            values = await client.hvals(key + ":frames")
+            values = []
             async with client.pipeline(transaction=False) as pipe:
                 for kept in await client.smembers(key + ":keys"):  # histories, records
                     pipe.lrange(kept, 0, -1)
                 for lists in await pipe.execute():
                     values.extend(lists)
-            live |= segments_in([json.loads(value) for value in values])
+            refs = await self._run("current_refs", room, read_only=True)
+            live |= segments_in([json.loads(refs),
+                                 *(json.loads(value) for value in values)])
         return live
 
     async def forget_segments(self, segments: set[str]) -> None:
-        client = self._redis()
-        stale = [content async for content, location in
-                 client.hscan_iter(self.prefix + "hashes", count=10_000)
-                 if location.rpartition("/")[0] in segments]
-        for start in range(0, len(stale), 10_000):
-            await client.hdel(self.prefix + "hashes", *stale[start : start + 10_000])
+        names, bucket = json.dumps(sorted(segments)), 0
+        while bucket >= 0:  # a few buckets a call, so Redis serves others in between
+            bucket = await self._run("forget_segments", names, bucket, FORGET_BUCKETS)
 
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
                          ) -> dict[str, Any] | None:

@@ -12,9 +12,10 @@ redis.call('HSET', R, 'seq', 0, 'order_version', 0, 'step', 0, 'created', create
 local owner = cjson.decode(ARGV[8])
 if owner ~= cjson.null then redis.call('HSET', R, 'owner', owner) end
 redis.call('ZADD', P .. 'rooms', 0, room)
-local scores = {}
+local copied, set = {}, {}
 for k = 1, math.min(#refs, #ids) do
-  set_frame(R, ids[k], 1, refs[k][2], refs[k][3])
-  scores[2 * k - 1], scores[2 * k] = k, ids[k]
+  copied[k], set[k] = ids[k], {ids[k], 1, refs[k][2], refs[k][3]}
 end
-chunked('ZADD', R .. ':order', scores, 1000)
+set_frames(R, set, true)
+start_order(R, copied)
+save_counts()

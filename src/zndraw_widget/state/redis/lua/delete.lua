@@ -14,31 +14,24 @@ local done = recalled(R, ARGV[9], ARGV[10])
 if done then return done end
 check_order(room, session, base)
 if #ids == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
-local order, frames = R .. ':order', R .. ':frames'
 local missing = {}
-for _, id in ipairs(ids) do
-  if redis.call('HEXISTS', frames, id) == 0 then missing[#missing + 1] = id end
+for k, stored in ipairs(stored_refs(R, ids)) do
+  if not stored then missing[#missing + 1] = ids[k] end
 end
 if #missing > 0 then
   fail('frames_missing', {missing = missing,
                           current_version = tonumber(redis.call('HGET', R, 'order_version'))})
 end
 -- the inverse inserts each frame back at its position, in order of position
-local gone, unique, inverse, positions = {}, {}, {}, {}
+local gone, unique, positions = {}, {}, {}
 for _, id in ipairs(ids) do
   if not gone[id] then
     gone[id] = true
     unique[#unique + 1] = id
-    local value = redis.call('HGET', frames, id)
-    to_past(R, id, value, HISTORY_DEPTH)
-    local ref = cjson.decode(value)
-    inverse[#inverse + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
   end
 end
-table.sort(inverse, function(a, b) return a[1] < b[1] end)
+local inverse = remove_frames(R, unique)
 for k, item in ipairs(inverse) do positions[k] = item[1] end
-chunked('ZREM', order, unique, 1000)
-chunked('HDEL', frames, unique, 1000)
 return remember(R, ARGV[9], ARGV[10],
                 order_changed(room, session, kind,
                               json_object({op = 'insert'}, {items = json_list(inverse)}),

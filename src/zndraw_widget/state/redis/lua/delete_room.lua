@@ -14,7 +14,8 @@ for _, target in ipairs(redis.call('SMEMBERS', R .. ':leases')) do
 end
 for _, key in ipairs(redis.call('SMEMBERS', R .. ':keys')) do redis.call('DEL', key) end
 for _, kind in ipairs(SHARED_KINDS) do redis.call('DEL', R .. ':shared:' .. kind) end
-redis.call('DEL', R, R .. ':order', R .. ':frames', R .. ':events', R .. ':keys',
+chunked('DEL', R .. ':refs', map_buckets(R .. ':refs'), 1000)
+redis.call('DEL', R, R .. ':order', R .. ':events', R .. ':keys',
            R .. ':leases', R .. ':presence', R .. ':remembered', R .. ':remembered:keys')
 redis.call('ZREM', P .. 'rooms', room)
 redis.call('ZREM', P .. 'ephemeral', room)

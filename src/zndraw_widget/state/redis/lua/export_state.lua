@@ -2,11 +2,23 @@
 -- neutral form of Store.export_state from it.
 -- KEYS: none (every key is built from the prefix, ARGV[1]; see prelude.lua)
 -- ARGV: only the shared ones
--- Returns: {default or nil, HGETALL hashes, {room, ...}}, each room
--- {name, HGETALL room:{name}, ZRANGE order, HGETALL frames, LRANGE events,
+-- Returns: {default or nil, {hash, location, ...}, {room, ...}}, each room
+-- {name, HGETALL room:{name}, {id, ...} in order, {id, JSON [version, hash, location], ...},
+--  LRANGE events,
 --  {key, LRANGE key, ...} of its history and record keys, {kind, HGETALL, ...} of its
 --  shared annotations}
 -- Fails: -
+
+local function entries(M, key_of, value_of)  -- map M as {key, value, ...}, unpacked
+  local flat = {}
+  for _, key in ipairs(map_buckets(M)) do
+    local stored = redis.call('HGETALL', key)
+    for i = 1, #stored, 2 do
+      flat[#flat + 1], flat[#flat + 2] = key_of(stored[i]), value_of(stored[i + 1])
+    end
+  end
+  return flat
+end
 
 local rooms = {}
 for k, room in ipairs(redis.call('ZRANGE', P .. 'rooms', 0, -1)) do
@@ -21,8 +33,10 @@ for k, room in ipairs(redis.call('ZRANGE', P .. 'rooms', 0, -1)) do
     shared[#shared + 1] = kind
     shared[#shared + 1] = redis.call('HGETALL', R .. ':shared:' .. kind)
   end
-  rooms[k] = {room, redis.call('HGETALL', R), redis.call('ZRANGE', R .. ':order', 0, -1),
-              redis.call('HGETALL', R .. ':frames'), redis.call('LRANGE', R .. ':events', 0, -1),
+  local order = order_range(R, 0, -1)
+  for i, packed in ipairs(order) do order[i] = id_of(packed) end
+  rooms[k] = {room, redis.call('HGETALL', R), order,
+              entries(R .. ':refs', id_of, ref_json), redis.call('LRANGE', R .. ':events', 0, -1),
               lists, shared}
 end
-return {redis.call('GET', P .. 'default'), redis.call('HGETALL', P .. 'hashes'), rooms}
+return {redis.call('GET', P .. 'default'), entries(P .. 'contents', hash_of, location_of), rooms}

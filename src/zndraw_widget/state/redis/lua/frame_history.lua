@@ -6,8 +6,8 @@
 
 local room, id = ARGV[4], ARGV[5]
 local R = need_room(room)
-local current = redis.call('HGET', R .. ':frames', id)
+local current = get_ref(R, id)
 if not current then fail('no_frame', {id = id, room = room}) end
 local versions = redis.call('LRANGE', R .. ':history:' .. id, 0, -1)  -- the past ones
-versions[#versions + 1] = current
+versions[#versions + 1] = cjson.encode(current)
 return '[' .. table.concat(versions, ',') .. ']'

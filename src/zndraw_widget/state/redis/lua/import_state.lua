@@ -24,10 +24,13 @@ for _, room in ipairs(state.rooms) do
     redis.call('ZADD', P .. 'ephemeral', room.expires, room.name)
   end
   redis.call('ZADD', P .. 'rooms', 0, room.name)
-  local scores = {}
-  for k, id in ipairs(room.order) do scores[2 * k - 1], scores[2 * k] = k, id end
-  chunked('ZADD', R .. ':order', scores, 1000)
-  chunked('HSET', R .. ':frames', room.frames, 1000)
+  start_order(R, room.order)
+  local keys, values = {}, {}
+  for i = 1, #room.frames, 2 do
+    keys[#keys + 1], values[#values + 1] = pack_id(room.frames[i]),
+                                           pack_ref_of(cjson.decode(room.frames[i + 1]))
+  end
+  map_set(frames_of(R), keys, values)
   chunked('RPUSH', R .. ':events', room.events, 1000)
   for _, entries in ipairs(room.shared) do
     chunked('HSET', R .. ':shared:' .. entries[1], entries[2], 1000)
@@ -38,5 +41,11 @@ for _, room in ipairs(state.rooms) do
     redis.call('SADD', R .. ':keys', key)
   end
 end
-chunked('HSET', P .. 'hashes', state.hashes, 1000)
+local hashes, locations = {}, {}
+for i = 1, #state.hashes, 2 do
+  hashes[#hashes + 1], locations[#locations + 1] = pack_hash(state.hashes[i]),
+                                                   pack_location(state.hashes[i + 1])
+end
+map_set(contents(), hashes, locations)
+save_counts()
 if state.default ~= cjson.null then redis.call('SET', P .. 'default', state.default) end

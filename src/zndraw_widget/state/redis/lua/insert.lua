@@ -14,22 +14,21 @@ local done = recalled(R, ARGV[9], ARGV[10])
 if done then return done end
 check_order(room, session, base)
 if #items == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
-local order = R .. ':order'
-local length, seen = redis.call('ZCARD', order), {}
+local length, seen, ids = order_length(R), {}, {}
+for k, item in ipairs(items) do ids[k] = item[2] end
+local found = stored_refs(R, ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
-  if seen[id] or redis.call('HEXISTS', R .. ':frames', id) == 1 then
+  if seen[id] or found[k] then
     fail('frame_exists', {id = id})
   end
   seen[id] = true
 end
-place_all(order, items)
-local ids, indices = {}, {}
-for k, item in ipairs(items) do
-  set_frame(R, item[2], item[3], item[4], item[5])
-  ids[k], indices[k] = item[2], item[1]
-end
+place_all(R .. ':order', items)
+local indices, set = {}, {}
+for k, item in ipairs(items) do indices[k], set[k] = item[1], {item[2], item[3], item[4], item[5]} end
+set_frames(R, set, true)
 return remember(R, ARGV[9], ARGV[10],
                 order_changed(room, session, kind,
                               json_object({op = 'delete'}, {ids = json_list(ids)}),

@@ -1,13 +1,23 @@
 -- The shared prelude: scripts.py puts it before every script and fills in the upper-case
 -- placeholders (EVENT_LOG_LENGTH, EVENT_LOG_BYTES, GRACE_MS, ORDER, PRESENTER, FRAME,
--- REMEMBERED_KEYS, SHARED_KINDS) from Python's constants.
+-- REMEMBERED_KEYS, SHARED_KINDS, GC_KB) from Python's constants.
 -- The keys are listed in store.py; every key is built from the prefix, so this needs a
 -- single Redis, not a cluster.
 -- ARGV[1..3] of every script: key prefix, history depth, record depth; its own follow.
 -- A failing script calls fail(kind, details): kind is a value of state/failures.py's
 -- Failure, details its keyword arguments.
+-- Per-frame state is compact (layout format 3, migrate.lua): ids, content hashes and
+-- locations packed into bytes ("compact values"); a room's frames (id -> version, hash,
+-- location) and the shared content hash -> location in bucketed maps of small hashes that
+-- Redis keeps listpack-encoded ("bucketed maps"); the order a sorted set of packed ids.
+-- Replies, events, history lists and undo records carry the values as they are.
 
 local P, HISTORY_DEPTH, RECORD_DEPTH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+
+-- The garbage a big script leaves (tens of MB for an insert of 50,000 frames) would be swept
+-- by Lua's incremental collector over many later calls, each made slower: past GC_KB of
+-- heap the next script collects it at once (the live heap is a few MB).
+if collectgarbage('count') > $GC_KB then collectgarbage('collect') end
 
 local function fail(kind, details)  -- abort, changing nothing; Python raises the error
   error({err = 'zdw ' .. kind .. ' ' .. cjson.encode(details)})
@@ -44,6 +54,289 @@ local function room_key(room) return P .. 'room:' .. room end
 -- the hashes of a room's shared annotations (set_shared.lua): kind -> key
 local SHARED_KINDS = $SHARED_KINDS
 
+-- compact values -------------------------------------------------------------------------
+-- Frame ids, content hashes and locations are stored packed: an id of 16 lower-case hex
+-- digits (as the server makes them) as its 8 bytes, a hash 'sha256:' + 64 lower-case hex
+-- digits as its 32-byte digest, a location '<16 lower-case hex>/<row>' (row < 2^32,
+-- written without leading zeros) as the segment's 8 bytes and the row's 4 (big-endian);
+-- any other text as itself, with a '\0' appended when it is at least as long as the
+-- packed form, so that exactly the packed ones have that width.
+local ID, HASH, LOCATION = 8, 32, 12  -- the packed widths
+
+local HEX = {[8] = {'>I4I4', '%08x%08x'}, [32] = {'>I4I4I4I4I4I4I4I4', string.rep('%08x', 8)}}
+
+local sub = string.sub
+local function from_hex(hex)  -- 16 or 64 lower-case hex digits as their bytes, or nil
+  if string.find(hex, '[^0-9a-f]') then return nil end
+  if #hex == 16 then
+    return struct.pack('>I4I4', tonumber(sub(hex, 1, 8), 16), tonumber(sub(hex, 9, 16), 16))
+  end
+  return struct.pack('>I4I4I4I4I4I4I4I4', tonumber(sub(hex, 1, 8), 16),
+                     tonumber(sub(hex, 9, 16), 16), tonumber(sub(hex, 17, 24), 16),
+                     tonumber(sub(hex, 25, 32), 16), tonumber(sub(hex, 33, 40), 16),
+                     tonumber(sub(hex, 41, 48), 16), tonumber(sub(hex, 49, 56), 16),
+                     tonumber(sub(hex, 57, 64), 16))
+end
+
+local function to_hex(bytes)  -- 8 or 32 bytes as lower-case hex digits
+  local f = HEX[#bytes]
+  return string.format(f[2], struct.unpack(f[1], bytes))
+end
+
+local function as_text(text, width)  -- a value without a packed form, as stored
+  if #text >= width then return text .. '\0' end
+  return text
+end
+
+local function text_of(stored, width)
+  if #stored > width then return string.sub(stored, 1, -2) end
+  return stored
+end
+
+local packed_ids = {}  -- this script's: id -> packed
+local function pack_id(id)
+  local packed = packed_ids[id]
+  if not packed then
+    packed = (#id == 16 and from_hex(id)) or as_text(id, ID)
+    packed_ids[id] = packed
+  end
+  return packed
+end
+
+local function id_of(stored)
+  if #stored == ID then return to_hex(stored) end
+  return text_of(stored, ID)
+end
+
+local function pack_hash(hash)
+  return (#hash == 71 and string.sub(hash, 1, 7) == 'sha256:' and from_hex(string.sub(hash, 8)))
+         or as_text(hash, HASH)
+end
+
+local function hash_of(stored)
+  if #stored == HASH then return 'sha256:' .. to_hex(stored) end
+  return text_of(stored, HASH)
+end
+
+local function pack_location(location)
+  local segment, row = string.match(location, '^(' .. string.rep('%x', 16) .. ')/(%d+)$$')
+  local n = tonumber(row)
+  local bytes = n and n < 4294967296 and string.format('%d', n) == row and from_hex(segment)
+  if bytes then return bytes .. struct.pack('>I4', n) end
+  return as_text(location, LOCATION)
+end
+
+local function location_of(stored)
+  if #stored == LOCATION then
+    return string.format('%08x%08x/%d', struct.unpack('>I4I4I4', stored))
+  end
+  return text_of(stored, LOCATION)
+end
+
+local function pack_count(n)  -- 0 <= n < 2^32: one byte below 255, else 5
+  if n < 255 then return string.char(n) end
+  return '\255' .. struct.pack('>I4', n)
+end
+
+local function count_at(s, at)  -- the count packed at `at` of s, and the position after it
+  local b = string.byte(s, at)
+  if b < 255 then return b, at + 1 end
+  return (struct.unpack('>I4', s, at + 1)), at + 5
+end
+
+-- A frame's current version [version, hash, location] as stored: the version, the packed
+-- hash's length, the packed hash, the packed location (46 bytes for the server's).
+local function pack_ref(version, hash, location)  -- hash and location packed
+  return pack_count(version) .. pack_count(#hash) .. hash .. location
+end
+
+local function pack_ref_of(ref)  -- ref: {version, hash, location} as they are
+  return pack_ref(ref[1], pack_hash(ref[2]), pack_location(ref[3]))
+end
+
+local function ref_of(stored)  -- {version, hash, location}
+  local version, at = count_at(stored, 1)
+  local length, start = count_at(stored, at)
+  return {version, hash_of(string.sub(stored, start, start + length - 1)),
+          location_of(string.sub(stored, start + length))}
+end
+
+-- ref_of as JSON: one string.format for the server's values (with '/' where cjson writes
+-- '\/', the same JSON)
+local COMPACT_REF = '[%d,"sha256:' .. string.rep('%08x', 8) .. '","%08x%08x/%d"]'
+local function ref_json(stored)
+  local version, length = string.byte(stored, 1, 2)
+  if version < 255 and length == HASH and #stored == 2 + HASH + LOCATION then
+    return string.format(COMPACT_REF, version, struct.unpack('>I4I4I4I4I4I4I4I4I4I4I4', stored, 3))
+  end
+  return cjson.encode(ref_of(stored))
+end
+
+-- bucketed maps ---------------------------------------------------------------------------
+-- A map of many entries (a room's frames; the shared content hash -> location) is the small
+-- hashes M:0 .. M:{n-1}, kept under hash-max-listpack-entries (128 by default) so that each
+-- stays a listpack, where an entry costs its bytes and a few more (a big hash's entry costs
+-- ~70 more). The hash M holds n and count (absent: 1 and 0). Linear hashing: with
+-- 2^k <= n < 2^(k+1), a key whose hash is h is in bucket h % 2^(k+1), or h % 2^k if that
+-- is >= n; once count passes MAP_LOAD * n, bucket n - 2^k is split into itself and bucket
+-- n, so the map grows a bucket at a time and a bucket holds ~MAP_LOAD entries, at most
+-- ~2 MAP_LOAD. Buckets never merge.
+local MAP_LOAD = 40
+-- The maps this script opened: M -> {key, width, n, low = 2^k, count, counted (false
+-- while count is not saved: a script that changes a map calls save_counts, commit does),
+-- names: bucket -> its key}
+local maps = {}
+
+local function open_map(M, width)  -- width: of the packed keys (hashed by their bytes)
+  local map = maps[M]
+  if not map then
+    local h = redis.call('HMGET', M, 'n', 'count')
+    map = {key = M, width = width, n = tonumber(h[1]) or 1, count = tonumber(h[2]) or 0,
+           counted = true, low = 1, names = {}}
+    while map.low * 2 <= map.n do map.low = map.low * 2 end
+    maps[M] = map
+  end
+  return map
+end
+
+local function slot(map, key)  -- h % 2^(k+1): packed keys' first bytes are random
+  local h = 0
+  if #key == map.width then
+    h = struct.unpack('>I4', key)
+  else
+    for i = 1, #key do h = (h * 31 + string.byte(key, i)) % 4294967296 end
+  end
+  return h % (2 * map.low)
+end
+
+local function bucket(map, key)
+  local b = slot(map, key)
+  if b >= map.n then b = b - map.low end
+  local name = map.names[b]
+  if not name then
+    name = map.key .. ':' .. b
+    map.names[b] = name
+  end
+  return name
+end
+
+local function map_get(map, key)  -- the value, or false
+  return redis.call('HGET', bucket(map, key), key)
+end
+
+local function map_get_all(map, keys)  -- their values (false where absent), by bucket
+  local groups, values = {}, {}
+  for k, key in ipairs(keys) do
+    local name = bucket(map, key)
+    local group = groups[name]
+    if not group then
+      group = {keys = {}, at = {}}
+      groups[name] = group
+    end
+    group.keys[#group.keys + 1], group.at[#group.at + 1] = key, k
+  end
+  for name, group in pairs(groups) do
+    for i, value in ipairs(chunked('HMGET', name, group.keys, 1000)) do
+      values[group.at[i]] = value
+    end
+  end
+  return values
+end
+
+local function split(map)  -- bucket n - 2^k into itself and the new bucket n
+  local from, to = map.key .. ':' .. (map.n - map.low), map.key .. ':' .. map.n
+  local entries, moved, keys = redis.call('HGETALL', from), {}, {}
+  for i = 1, #entries, 2 do
+    if slot(map, entries[i]) == map.n then
+      moved[#moved + 1], moved[#moved + 2] = entries[i], entries[i + 1]
+      keys[#keys + 1] = entries[i]
+    end
+  end
+  if #keys > 0 then
+    redis.call('HSET', to, unpack(moved))
+    redis.call('HDEL', from, unpack(keys))
+  end
+  map.n = map.n + 1
+  if map.n == 2 * map.low then map.low = 2 * map.low end
+  redis.call('HSET', map.key, 'n', map.n)
+end
+
+-- Set keys[k] to values[k]: the map first grows as if all were new (so no bucket passes
+-- ~2 MAP_LOAD), then each bucket takes its entries in one HSET.
+local function map_set(map, keys, values)
+  while map.count + #keys > MAP_LOAD * map.n do split(map) end
+  local groups = {}
+  for k, key in ipairs(keys) do
+    local name = bucket(map, key)
+    local group = groups[name]
+    if not group then
+      group = {}
+      groups[name] = group
+    end
+    group[#group + 1], group[#group + 2] = key, values[k]
+  end
+  for name, args in pairs(groups) do
+    for i = 1, #args, 1000 do
+      map.count = map.count + redis.call('HSET', name, unpack(args, i, math.min(i + 999, #args)))
+    end
+  end
+  map.counted = false
+end
+
+local function map_del(map, key)
+  if redis.call('HDEL', bucket(map, key), key) == 1 then
+    map.count, map.counted = map.count - 1, false
+  end
+end
+
+local function save_counts()  -- of the maps this script changed: before it ends
+  for M, map in pairs(maps) do
+    if not map.counted then
+      redis.call('HSET', M, 'count', map.count)
+      map.counted = true
+    end
+  end
+end
+
+local function map_buckets(M)  -- the keys of map M's buckets
+  local keys = {}
+  for b = 0, (tonumber(redis.call('HGET', M, 'n')) or 1) - 1 do keys[b + 1] = M .. ':' .. b end
+  return keys
+end
+
+-- frames and contents --------------------------------------------------------------------
+-- R:refs: frame id -> its current version, packed (pack_ref); contents: content hash ->
+-- location, shared by all rooms; both bucketed maps.
+local function frames_of(R) return open_map(R .. ':refs', ID) end
+local function contents() return open_map(P .. 'contents', HASH) end
+
+local function get_ref(R, id)  -- {version, hash, location} of frame id, or nil
+  local stored = map_get(frames_of(R), pack_id(id))
+  if stored then return ref_of(stored) end
+  return nil
+end
+
+local function stored_refs(R, ids)  -- the frames' packed refs, false for those not in R
+  local keys = {}
+  for k, id in ipairs(ids) do keys[k] = pack_id(id) end
+  return map_get_all(frames_of(R), keys)
+end
+
+-- the order ------------------------------------------------------------------------------
+-- R:order: sorted set of the packed frame ids scored by position (fractional indexing)
+local function order_length(R) return redis.call('ZCARD', R .. ':order') end
+local function rank(R, id) return redis.call('ZRANK', R .. ':order', pack_id(id)) end
+
+local function order_range(R, lo, hi)  -- the ids at positions lo..hi, packed
+  return redis.call('ZRANGE', R .. ':order', lo, hi)
+end
+
+local function start_order(R, ids)  -- the order of an empty room: ids, in turn
+  local args = {}
+  for k, id in ipairs(ids) do args[2 * k - 1], args[2 * k] = k, pack_id(id) end
+  chunked('ZADD', R .. ':order', args, 1000)
+end
+
 local function need_room(room)  -- the room's key
   local R = room_key(room)
   if redis.call('EXISTS', R) == 0 then fail('no_room', {room = room}) end
@@ -56,7 +349,7 @@ local function info(room)
   local R = room_key(room)
   local h = redis.call('HMGET', R, 'seq', 'order_version', 'step', 'created', 'owner', 'grants',
                        'description', 'expires')
-  return {room, redis.call('ZCARD', R .. ':order'), tonumber(h[1]), tonumber(h[2]),
+  return {room, order_length(R), tonumber(h[1]), tonumber(h[2]),
           tonumber(h[3]), h[4], h[5], h[6], h[7], h[8]}
 end
 
@@ -98,7 +391,8 @@ local function emit(room, event, lists, data)
   return json
 end
 
-local function commit(R, events)  -- the reply of a data change
+local function commit(R, events)  -- the reply of a data change (its maps' counts saved)
+  save_counts()
   local h = redis.call('HMGET', R, 'seq', 'order_version')
   return {tonumber(h[1]), tonumber(h[2]), events}
 end
@@ -125,13 +419,12 @@ local function check_lease(room, target, session)  -- fails if someone else hold
   end
 end
 
--- Fails unless frame `id` of hash `frames` exists, no one else holds its lease and it is at
--- `base`: its version, or (undo/redo) the content hash it must still have.
-local function check_change(room, frames, id, base, session)
-  local value = redis.call('HGET', frames, id)
-  if not value then fail('frame_gone', {id = id}) end
+-- Fails unless frame `id` exists, no one else holds its lease and it is at `base`: its
+-- version, or (undo/redo) the content hash it must still have.
+local function check_change(room, id, base, session)
+  local current = get_ref(room_key(room), id)
+  if not current then fail('frame_gone', {id = id}) end
   check_lease(room, '$FRAME' .. id, session)
-  local current = cjson.decode(value)
   if type(base) == 'string' and current[2] ~= base then
     fail('frame_changed', {id = id, current_version = current[1]})
   elseif type(base) ~= 'string' and current[1] ~= base then
@@ -166,7 +459,7 @@ local function check_order(room, session, base)  -- base: '' when not checked
   end
 end
 
--- A frame's past versions (its current one is its value in R:frames) are the list
+-- A frame's past versions (its current one is its value in R:refs) are the list
 -- R:history:{id}: the last HISTORY_DEPTH - 1 while the frame is in the room, HISTORY_DEPTH
 -- once it was deleted (its last version joins them, for undo and live segments); all of
 -- them if HISTORY_DEPTH <= 0. A frame with one version has no such key.
@@ -180,23 +473,54 @@ local function trim_past(R, id, kept)
   end
 end
 
-local function to_past(R, id, value, kept)  -- value: a version of frame id, as stored
+local function to_past(R, id, ref, kept)  -- ref: {version, hash, location} of frame id
   local history = R .. ':history:' .. id
-  redis.call('RPUSH', history, value)
+  redis.call('RPUSH', history, cjson.encode(ref))
   redis.call('SADD', R .. ':keys', history)
   trim_past(R, id, kept)
 end
 
-local function set_frame(R, id, version, hash, location)  -- the current one to the past
-  local frames = R .. ':frames'
-  local old = redis.call('HGET', frames, id)
-  if old then
-    to_past(R, id, old, HISTORY_DEPTH - 1)
-  else  -- a new frame, or one deleted before (undo) whose past is kept
-    trim_past(R, id, HISTORY_DEPTH - 1)
+-- Set frames: refs {{id, version, hash, location}, ...} with distinct ids; the current
+-- versions go to the past. new: true when none of them is in the room (checked before).
+local function set_frames(R, refs, new)
+  local ids, histories = {}, {}
+  for k, ref in ipairs(refs) do ids[k], histories[k] = ref[1], R .. ':history:' .. ref[1] end
+  local olds = new and {} or stored_refs(R, ids)
+  -- a new frame may have a past (deleted before, back by undo): R:keys lists those
+  local past = HISTORY_DEPTH > 0 and chunked('SMISMEMBER', R .. ':keys', histories, 1000) or {}
+  local keys, values, hashes, locations = {}, {}, {}, {}
+  for k, ref in ipairs(refs) do
+    if olds[k] then
+      to_past(R, ref[1], ref_of(olds[k]), HISTORY_DEPTH - 1)
+    elseif past[k] == 1 then
+      trim_past(R, ref[1], HISTORY_DEPTH - 1)
+    end
+    hashes[k], locations[k] = pack_hash(ref[3]), pack_location(ref[4])
+    keys[k], values[k] = pack_id(ref[1]), pack_ref(ref[2], hashes[k], locations[k])
   end
-  redis.call('HSET', frames, id, cjson.encode({version, hash, location}))
-  redis.call('HSET', P .. 'hashes', hash, location)
+  map_set(frames_of(R), keys, values)
+  map_set(contents(), hashes, locations)
+end
+
+local function set_frame(R, id, version, hash, location)
+  set_frames(R, {{id, version, hash, location}})
+end
+
+-- Move frames ids (no repeats) to their past and out of the room: their {position, id,
+-- version, hash, location}, by position (an insert's items that bring them back).
+local function remove_frames(R, ids)
+  local removed, packed = {}, {}
+  for k, id in ipairs(ids) do
+    local ref = get_ref(R, id)
+    to_past(R, id, ref, HISTORY_DEPTH)
+    removed[k] = {rank(R, id), id, ref[1], ref[2], ref[3]}
+    packed[k] = pack_id(id)
+  end
+  table.sort(removed, function(a, b) return a[1] < b[1] end)
+  chunked('ZREM', R .. ':order', packed, 1000)
+  local frames = frames_of(R)
+  for _, key in ipairs(packed) do map_del(frames, key) end
+  return removed
 end
 
 -- Scores for `n` new members at rank `index`: evenly between the neighbours, or counting
@@ -236,7 +560,7 @@ local function place(order, items, first, last)
   end
   local args = {}
   for j = 1, n do
-    args[2 * j - 1], args[2 * j] = string.format('%.17g', s[j]), items[first + j - 1][2]
+    args[2 * j - 1], args[2 * j] = string.format('%.17g', s[j]), pack_id(items[first + j - 1][2])
   end
   chunked('ZADD', order, args, 1000)
 end
@@ -269,7 +593,7 @@ local function order_changed(room, session, kind, inverse, event_type, indices, 
   local order_version = redis.call('HINCRBY', R, 'order_version', 1)
   record(R, session, kind, inverse)
   local event = emit(room, {type = event_type, order_version = order_version,
-                            length = redis.call('ZCARD', R .. ':order')},
+                            length = order_length(R)},
                      {indices = json_list(indices), ids = json_list(ids)}, true)
   return commit(R, {event})
 end

@@ -8,8 +8,7 @@
 
 local room, kind, spec = ARGV[4], ARGV[5], cjson.decode(ARGV[6])
 local R = need_room(room)
-local order = R .. ':order'
-local length = redis.call('ZCARD', order)
+local length = order_length(R)
 local indices = {}
 if kind == 'slice' then  -- {start, stop, step}, nulls for None: as slice.indices(length)
   local step = spec[3] == cjson.null and 1 or spec[3]
@@ -37,12 +36,13 @@ end
 local ids, lo, hi = {}, math.huge, -1
 for _, i in ipairs(indices) do lo, hi = math.min(lo, i), math.max(hi, i) end
 if #indices > 0 and hi - lo + 1 <= 4 * #indices then  -- dense enough: read the span
-  local span = redis.call('ZRANGE', order, lo, hi)
+  local span = order_range(R, lo, hi)
   for k, i in ipairs(indices) do ids[k] = span[i - lo + 1] end
 else
-  for k, i in ipairs(indices) do ids[k] = redis.call('ZRANGE', order, i, i)[1] end
+  for k, i in ipairs(indices) do ids[k] = order_range(R, i, i)[1] end
 end
-local refs = chunked('HMGET', R .. ':frames', ids, 1000)
+local refs = map_get_all(frames_of(R), ids)
+for k, packed in ipairs(ids) do refs[k], ids[k] = ref_json(refs[k]), id_of(packed) end
 local h = redis.call('HMGET', R, 'seq', 'order_version')
 return {length, tonumber(h[1]), tonumber(h[2]), json_list(indices), json_list(ids),
         '[' .. table.concat(refs, ',') .. ']'}

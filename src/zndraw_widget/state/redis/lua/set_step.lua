@@ -11,7 +11,7 @@ local lease = live_lease(room, '$PRESENTER')
 if not lease or lease.holder ~= session then
   fail('not_presenter', {holder = lease and lease.holder or cjson.null, target = '$PRESENTER'})
 end
-local length = redis.call('ZCARD', R .. ':order')
+local length = order_length(R)
 if step < 0 or step >= math.max(length, 1) then
   fail('step_range', {step = step, length = length})
 end

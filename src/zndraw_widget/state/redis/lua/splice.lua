@@ -20,11 +20,11 @@ local R = need_room(room)
 local done = recalled(R, ARGV[12], ARGV[13])
 if done then return done end
 check_order(room, session, base)
-local order, frames = R .. ':order', R .. ':frames'
 -- check everything
 local gone, unique, missing = {}, {}, {}
-for _, id in ipairs(dels) do
-  if redis.call('HEXISTS', frames, id) == 0 then missing[#missing + 1] = id
+for k, stored in ipairs(stored_refs(R, dels)) do
+  local id = dels[k]
+  if not stored then missing[#missing + 1] = id
   elseif not gone[id] then
     gone[id] = true
     unique[#unique + 1] = id
@@ -37,13 +37,15 @@ end
 for _, change in ipairs(changes) do
   local id, expected = change[1], change[2]
   if gone[id] then fail('splice_overlap', {id = id}) end
-  check_change(room, frames, id, expected, session)
+  check_change(room, id, expected, session)
 end
-local length, seen = redis.call('ZCARD', order) - #unique, {}
+local length, seen, item_ids = order_length(R) - #unique, {}, {}
+for k, item in ipairs(items) do item_ids[k] = item[2] end
+local found = stored_refs(R, item_ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
-  if seen[id] or (not gone[id] and redis.call('HEXISTS', frames, id) == 1) then
+  if seen[id] or (not gone[id] and found[k]) then
     fail('frame_exists', {id = id})
   end
   seen[id] = true
@@ -52,32 +54,24 @@ end
 local inverse_update, versions, updated_ids = {}, {}, {}
 for k, change in ipairs(changes) do
   local id = change[1]
-  local old = cjson.decode(redis.call('HGET', frames, id))
+  local old = get_ref(R, id)
   versions[k], updated_ids[k] = old[1] + 1, id
   set_frame(R, id, old[1] + 1, change[3], change[4])
   inverse_update[k] = {id, change[3], old[2], old[3]}
 end
 -- delete (the inverse inserts each frame back at its position, in order of position)
-local inverse_insert, deleted, deleted_ids = {}, {}, {}
-for _, id in ipairs(unique) do
-  local value = redis.call('HGET', frames, id)
-  to_past(R, id, value, HISTORY_DEPTH)
-  local ref = cjson.decode(value)
-  inverse_insert[#inverse_insert + 1] = {redis.call('ZRANK', order, id), id, ref[1], ref[2], ref[3]}
-end
-table.sort(inverse_insert, function(a, b) return a[1] < b[1] end)
+local deleted, deleted_ids = {}, {}
+local inverse_insert = remove_frames(R, unique)
 for k, item in ipairs(inverse_insert) do deleted[k], deleted_ids[k] = item[1], item[2] end
-chunked('ZREM', order, unique, 1000)
-chunked('HDEL', frames, unique, 1000)
 -- insert
-if #items > 0 then place_all(order, items) end
-local inserted, inserted_ids = {}, {}
+if #items > 0 then place_all(R .. ':order', items) end
+local inserted, inserted_ids, set = {}, {}, {}
 for k, item in ipairs(items) do
-  set_frame(R, item[2], item[3], item[4], item[5])
-  inserted[k], inserted_ids[k] = item[1], item[2]
+  inserted[k], inserted_ids[k], set[k] = item[1], item[2], {item[2], item[3], item[4], item[5]}
 end
+set_frames(R, set, true)
 local updated = {}
-for k, id in ipairs(updated_ids) do updated[k] = redis.call('ZRANK', order, id) end
+for k, id in ipairs(updated_ids) do updated[k] = rank(R, id) end
 -- record, tell
 local order_version = redis.call('HINCRBY', R, 'order_version', 1)
 local fields = {op = 'splice'}
@@ -99,7 +93,7 @@ else
   record(R, session, kind, json_object(fields, inverse))
 end
 local event = emit(room, {type = 'frames_spliced', order_version = order_version,
-                          length = redis.call('ZCARD', order)},
+                          length = order_length(R)},
                    {deleted = json_list(deleted), deleted_ids = json_list(deleted_ids),
                     inserted = json_list(inserted), inserted_ids = json_list(inserted_ids),
                     updated = json_list(updated), updated_ids = json_list(updated_ids)}, true)

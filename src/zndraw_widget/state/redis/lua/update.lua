@@ -15,21 +15,20 @@ local R = need_room(room)
 local done = recalled(R, ARGV[8], ARGV[9])
 if done then return done end
 if #changes == 0 then return remember(R, ARGV[8], ARGV[9], commit(R, {}), {}) end
-local frames = R .. ':frames'
 for _, change in ipairs(changes) do
   local id, base = change[1], change[2]
-  check_change(room, frames, id, base, session)
+  check_change(room, id, base, session)
 end
 local inverse, events, versions = {}, {}, {}
 for k, change in ipairs(changes) do
   local id = change[1]
-  local old = cjson.decode(redis.call('HGET', frames, id))
+  local old = get_ref(R, id)
   local version = old[1] + 1
   versions[k] = version
   set_frame(R, id, version, change[3], change[4])
   inverse[k] = {id, change[3], old[2], old[3]}
   events[k] = emit(room, {type = 'frame_updated', id = id, version = version,
-                          frame = redis.call('ZRANK', R .. ':order', id)}, nil, true)
+                          frame = rank(R, id)}, nil, true)
 end
 record(R, session, kind, json_object({op = 'update'}, {frames = json_list(inverse)}))
 return remember(R, ARGV[8], ARGV[9], commit(R, events), versions)
