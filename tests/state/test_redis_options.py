@@ -32,3 +32,20 @@ async def test_two_deployments_share_a_password_protected_redis(tmp_path):
             await store.close()
     finally:
         stop_process(process)
+
+
+@pytest.mark.asyncio
+async def test_a_burst_beyond_the_connection_pool_waits_for_connections(redis_url):
+    """More operations at once than the pool has connections (a hundred viewers joining)
+    queue for a connection instead of failing with "Too many connections"."""
+    import asyncio
+
+    from zndraw_widget.state.redis.connection import POOL_SIZE
+
+    store = open_store(redis_url, None, redis_prefix="burst:")
+    try:
+        await store.create_room("r", [], [], 1.0)
+        infos = await asyncio.gather(*(store.room_info("r") for _ in range(5 * POOL_SIZE)))
+        assert {info.name for info in infos} == {"r"}
+    finally:
+        await store.close()

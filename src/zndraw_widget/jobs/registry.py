@@ -177,10 +177,10 @@ class RedisJobs:
     ``<prefix>jobs:leases`` (a sorted set by expiry, ms in Redis's clock)."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        import redis.asyncio
+        from ..state.redis.connection import connect
 
         self.prefix = prefix
-        self._redis = redis.asyncio.from_url(url)
+        self._redis = connect(url)
         self._put = self._redis.register_script(_PUT)
         self._hold = self._redis.register_script(_HOLD)
         self._lapsed = self._redis.register_script(_LAPSED)

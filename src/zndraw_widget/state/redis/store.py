@@ -87,6 +87,7 @@ from ..base import (
 )
 from ..failures import Failure
 from . import scripts
+from .connection import connect
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ class RedisStore(Store):
 
     def _redis(self) -> redis.asyncio.Redis:
         if self._client is None:
-            self._client = redis.asyncio.from_url(self.url, decode_responses=True)
+            self._client = connect(self.url, decode_responses=True)
             self._scripts = scripts.register(self._client)
         return self._client
 
