@@ -31,6 +31,9 @@ export class FrameStore {
   private bytes = 0;
   private frameBytes = 0;
   private generation = 0;
+  /** Called, when the page is idle, with each frame a preload read: work its draw needs done
+   * ahead (the renderer's ``prepare``), so that a jump to it costs only the draw. */
+  onPreloaded: ((frame: Frame) => void) | null = null;
   /** The first frame ``preload`` has not yet seen cached (reset when the frames are forgotten). */
   private preloadFrom = 0;
   private preloading = false;
@@ -144,7 +147,21 @@ export class FrameStore {
     if (this.preloadFrom >= this.length) return;
     const chunk = this.chunkSize();
     const start = Math.floor(this.preloadFrom / chunk) * chunk;
-    void this.fetchRange(start, Math.min(this.length, start + chunk)).catch(() => undefined);
+    const stop = Math.min(this.length, start + chunk);
+    void this.fetchRange(start, stop).then(() => this.prepare(start, stop), () => undefined);
+  }
+
+  /** Hand the frames ``start`` up to ``stop`` that a preload brought to ``onPreloaded``, one
+   * per task (the page stays responsive between them). */
+  private prepare(start: number, stop: number): void {
+    const generation = this.generation;
+    const next = (index: number): void => {
+      if (index >= stop || !this.onPreloaded || generation !== this.generation) return;
+      const frame = this.cache.get(index);
+      if (frame) this.onPreloaded(frame);
+      setTimeout(() => next(index + 1));
+    };
+    setTimeout(() => next(start));
   }
 
   private fetchRange(start: number, stop: number, signal?: AbortSignal): Promise<void> {

@@ -145,6 +145,12 @@ export class Renderer {
     this.requestRender();
   }
 
+  /** Do ahead what drawing ``frame`` will need that does not depend on the view (its bonds):
+   * for frames read in the background, so that a jump to one costs only its draw. */
+  prepare(frame: Frame): void {
+    this.layers.bonds.prepare(frame);
+  }
+
   /** The bonds found in the shown frame (each once, also across a periodic boundary). */
   get bonds(): number {
     return this.layers.bonds.count;

@@ -208,6 +208,21 @@ describe("FrameStore preload", () => {
     for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
   });
 
+  it("hands each frame it read to onPreloaded, one per task", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch);
+    const prepared: number[] = [];
+    store.onPreloaded = (frame) => prepared.push(frame.index);
+    store.length = 10;
+    const first = store.load(0);
+    await server.answer(store);
+    await first;
+    store.preload();
+    while (server.held.length) await server.answer(store);
+    await vi.waitFor(() => expect(prepared).toHaveLength(10));
+    expect(prepared.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   it("is started by the navigator once a frame is on screen", async () => {
     const server = heldServer(10);
     const store = storeOn(server.fetch);

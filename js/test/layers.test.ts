@@ -130,6 +130,17 @@ describe("bonds", () => {
     expect(bonds.count).toBe(1);
   });
 
+  it("finds a frame's bonds ahead of its draw (prepare) and draws them as found then", () => {
+    const atoms = new AtomsLayer();
+    const bonds = new BondsLayer(atoms);
+    const water = frame(WATER, [8, 1, 1]);
+    bonds.prepare(water);
+    water.display[3] = 5; // were they searched again at the draw, the O-H bond would go
+    atoms.update(shown(water));
+    bonds.update(shown(water));
+    expect(bonds.count).toBe(2);
+  });
+
   it("draws none above the limit", () => {
     const atoms = new AtomsLayer();
     const bonds = new BondsLayer(atoms);

@@ -77,6 +77,7 @@ export class RoomLink {
     viewer.access.update(info);
     const store = (nav.store = new FrameStore(viewer.data, room));
     store.setExtraFields(viewer.extraFields);
+    store.onPreloaded = (frame) => viewer.renderer?.prepare(frame);
     store.length = info.length;
     viewer.plots.open();
     this.sync = new RoomSync(info.seq, (since) => viewer.data.events(room, since), {

@@ -176,8 +176,26 @@ export function isPeriodic(cell: ArrayLike<number> | null, pbc: boolean[] | null
 /** Above this many atoms no bonds are found or drawn. */
 export const BOND_LIMIT = 100000;
 
+interface FoundBonds {
+  pairs: Uint32Array;
+  shifts: Int32Array | null;
+}
+
 /** The bonds of frames' own positions, kept as long as the frame (the frame store's cache). */
-const FOUND = new WeakMap<Frame, { pairs: Uint32Array; shifts: Int32Array | null }>();
+const FOUND = new WeakMap<Frame, FoundBonds>();
+
+function findBonds(positions: ArrayLike<number>, numbers: ArrayLike<number>, cell: ArrayLike<number> | null, pbc: boolean[] | null): FoundBonds {
+  return isPeriodic(cell, pbc) ? computePeriodicBonds(positions, numbers, cell, pbc) : { pairs: computeBonds(positions, numbers), shifts: null };
+}
+
+/** The bonds of ``frame``'s own positions: they never change (an edit or wrapping draws a
+ * copy), so they are found once, and a frame shown again (a jump back, playback's next loop,
+ * a frame prepared in the background) reuses them. */
+function ownBonds(frame: Frame): FoundBonds {
+  let found = FOUND.get(frame);
+  if (!found) FOUND.set(frame, (found = findBonds(frame.display, frame.numbers, frame.cell, frame.pbc)));
+  return found;
+}
 
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
@@ -245,6 +263,12 @@ export class BondsLayer implements Layer {
     this.object.frustumCulled = false;
   }
 
+  /** Find the bonds of ``frame``'s own positions ahead of its draw (a frame read in the
+   * background), if it is drawn with bonds: a jump to it then skips the search. */
+  prepare(frame: Frame): void {
+    if (frame.numbers.length <= BOND_LIMIT && this.look.style.bonds) ownBonds(frame);
+  }
+
   /** Find the bonds of the shown positions; call after the atoms' update (their colours). */
   update(shown: ShownFrame): void {
     const geometry = this.object.geometry;
@@ -259,13 +283,7 @@ export class BondsLayer implements Layer {
     const p = shown.positions;
     // A frame's own positions never change (an edit or wrapping draws a copy): their bonds are
     // found once, and a frame shown again (a jump back, playback's next loop) reuses them.
-    const own = p === shown.frame.display;
-    let found = own ? FOUND.get(shown.frame) : undefined;
-    if (!found) {
-      found = isPeriodic(cell, pbc) ? computePeriodicBonds(p, numbers, cell, pbc) : { pairs: computeBonds(p, numbers), shifts: null };
-      if (own) FOUND.set(shown.frame, found);
-    }
-    const { pairs, shifts } = found;
+    const { pairs, shifts } = p === shown.frame.display ? ownBonds(shown.frame) : findBonds(p, numbers, cell, pbc);
     this.pairs = pairs;
     this.shifts = shifts;
     const bonds = pairs.length / 2;
