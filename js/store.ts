@@ -12,7 +12,7 @@ export interface FrameStoreOptions {
   chunkBytes?: number;
   maxChunk?: number;
   /** Rooms whose frames take at most this many bytes (estimated from the last frame read)
-   * are read whole in the background (``preload``); default maxBytes / 8. */
+   * are read whole in the background (``preload``); default maxBytes / 4. */
   preloadBytes?: number;
 }
 
@@ -51,7 +51,7 @@ export class FrameStore {
     this.maxBytes = options.maxBytes ?? 256 << 20;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.maxChunk = options.maxChunk ?? 32;
-    this.preloadBytes = options.preloadBytes ?? this.maxBytes / 8;
+    this.preloadBytes = options.preloadBytes ?? this.maxBytes / 4;
   }
 
   get(index: number): Frame | undefined {

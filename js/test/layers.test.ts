@@ -26,6 +26,17 @@ function attribute(layer: { object: { geometry: { getAttribute(name: string): un
 }
 
 describe("AtomsLayer", () => {
+  it("uploads colours again only when they change, not for every frame", () => {
+    const atoms = new AtomsLayer();
+    atoms.update(shown(frame(WATER, [8, 1, 1])));
+    const colors = atoms.object.geometry.getAttribute("instanceColor") as InstancedBufferAttribute;
+    const version = colors.version;
+    atoms.update(shown(frame(WATER.map((x) => x + 1), [8, 1, 1])));
+    expect(colors.version).toBe(version);
+    atoms.update(shown(frame(WATER, [6, 1, 1])));
+    expect(colors.version).toBeGreaterThan(version);
+  });
+
   it("draws from the frame's own positions, with element radii and colours", () => {
     const atoms = new AtomsLayer();
     const water = frame(WATER, [8, 1, 1]);

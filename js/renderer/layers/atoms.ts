@@ -156,7 +156,8 @@ export class AtomsLayer implements Layer {
       }
       geometry.getAttribute("instanceRadius").needsUpdate = true;
     }
-    if (!key && (colors || this.ownColors || elements)) {
+    const recolor = !key && (colors || this.ownColors || elements);
+    if (recolor) {
       const c = new Color();
       const scale = colors instanceof Uint8Array ? 1 / 255 : 1;
       for (let i = 0; i < count; i++) {
@@ -167,7 +168,8 @@ export class AtomsLayer implements Layer {
         this.colors[3 * i + 2] = c.b;
       }
     }
-    geometry.getAttribute("instanceColor").needsUpdate = true;
+    // Uploaded only when they changed: a new frame of the same elements keeps its colours.
+    if (key || recolor) geometry.getAttribute("instanceColor").needsUpdate = true;
     this.ownRadii = !!radii;
     this.ownColors = !!(colors || key);
     if (elements) this.applySelection();
