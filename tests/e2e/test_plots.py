@@ -132,6 +132,8 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     energy.check()
     page.page.get_by_role("checkbox", name="plot info.temperature").check()
     page.page.wait_for_selector(f"{PLOTS}.zn-show[data-zndraw-plot-points='20']")
+    # the second series may come in after the first one's points are marked: await its dot
+    page.page.locator(f"{PLOTS} .zn-plot-dot").nth(1).wait_for(state="attached")
     assert page.page.locator(f"{PLOTS} .zn-plot-dot").count() == 2
     # the view's own model hears of the choice (the page's Python side would)
     assert page.page.evaluate("document.querySelector('.zn-root').parentElement.zndraw"
