@@ -128,3 +128,6 @@ def test_a_format_that_cannot_be_decided_says_which(tmp_path):
     with pytest.raises(FormatError, match="ase writes no format 'nope'") as raised:
         resolve_format("x.xyz", "nope", write=True)
     assert "extxyz" in raised.value.known
+    # told by the name, but ase does not read it (an image)
+    with pytest.raises(FormatError, match=r"ase reads no format 'png' \(the format of 'plot.png'\)"):
+        resolve_format("plot.png")

@@ -49,6 +49,12 @@ def test_given_beats_environment_beats_default():
         Path("/mount")
 
 
+@pytest.mark.parametrize("ttl", ["0", "-1", "inf", "nan"])
+def test_a_job_ttl_that_is_no_positive_finite_number_is_refused(ttl):
+    with pytest.raises(ValueError, match="job_ttl must be a positive number of seconds"):
+        Settings.resolve({}, env={"ZNDRAW_JOB_TTL": ttl})
+
+
 def test_serve_flags_beat_the_environment(monkeypatch):
     seen = {}
 

@@ -83,6 +83,11 @@ def test_analysis_traits_sync_and_refuse_bad_values():
     with pytest.raises(traitlets.TraitError, match=r"measurements\[1\]\['atoms'\]: -1 \(atom "
                                                    r"2 of the 2 given\) is no atom index"):
         viewer.measurements = [{"atoms": [0, 1]}, {"atoms": [0, -1]}]
+    with pytest.raises(traitlets.TraitError, match=r"measurements\[1\]\['atoms'\]: True \(atom "
+                                                   r"2 of the 2 given\) is no atom index"):
+        viewer.measurements = [{"atoms": [0, 1]}, {"atoms": [0, True]}]  # numpy would take 1
+    with pytest.raises(traitlets.TraitError, match="expected a dict"):  # the trait's type
+        viewer.measurements = [[0, 1]]
     with pytest.raises(traitlets.TraitError):
         viewer.colormap = "jet"
 

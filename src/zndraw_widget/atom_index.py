@@ -31,15 +31,19 @@ def atom_indices(value: Any, what: str, error: Callable[[str], Exception] = Valu
         array = np.asarray(value)
     except (ValueError, TypeError, OverflowError):  # ragged, or not numbers
         array = None
+    first = None
     if array is not None and array.ndim == 1:
         if array.size == 0:
             return np.zeros(0, dtype=np.int64)
-        if array.dtype.kind in "iu":
+        # numpy holds True among integers as 1: a list's bools are refused by the walk below
+        if array.dtype.kind in "iu" and not (isinstance(value, (list, tuple))
+                                            and any(isinstance(x, bool) for x in value)):
             bad = np.flatnonzero((array < 0) | (array >= MAX_ATOM_INDEX))
             if not bad.size:
                 return array.astype(np.int64, copy=False)
-    # the first entry that is no index (an error, so rarely walked entry by entry)
-    first = next((k for k, x in enumerate(value) if not _is_index(x)), None)
+            first = int(bad[0])
+    if first is None:  # the first entry that is no index (an error: rarely walked)
+        first = next((k for k, x in enumerate(value) if not _is_index(x)), None)
     if first is None:  # integers numpy could not hold in one integer type
         return np.array([int(x) for x in value], dtype=np.int64)
     raise error(f"{what}: {shown(value[first])} (atom {first + 1} of the {len(value)} given) "

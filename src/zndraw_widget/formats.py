@@ -65,9 +65,10 @@ def resolve_format(name: str | os.PathLike[str] | None, given: str | None = None
     io = ioformats.get(chosen) if chosen else None
     if io is not None and _can(io, write):
         return chosen
-    if given:
-        raise FormatError(f"ase {'writes' if write else 'reads'} no format {given!r}",
-                          format=given, write=write)
+    if given or io is not None:  # named, or told by the name, but not one ase can use
+        told = "" if given else f" (the format of {label!r})"
+        raise FormatError(f"ase {'writes' if write else 'reads'} no format {given or chosen!r}{told}",
+                          format=given or chosen, name=label, write=write)
     raise FormatError(f"cannot tell the format of {label!r} from its name", name=label)
 
 

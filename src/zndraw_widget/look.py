@@ -33,7 +33,7 @@ def _check(ok: bool, message: str) -> None:
 def _keys(value: Any, allowed: tuple[str, ...], where: str) -> dict:
     _check(isinstance(value, dict), f"{where}: a dict, not {type(value).__name__}")
     for key in value:
-        _check(key in allowed, f"{where}: unknown key {key!r} (known: {', '.join(allowed)})")
+        _check(key in allowed, f"{where}: unknown key {shown(key)} (known: {', '.join(allowed)})")
     return value
 
 

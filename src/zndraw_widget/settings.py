@@ -7,6 +7,7 @@ config, a flag) > its ``ZNDRAW_*`` environment variable > the default.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -165,7 +166,8 @@ class Settings:
                              "(ZNDRAW_REDIS_URL), the Celery broker and the jobs' state")
         if values["import_processes"] < 1:
             raise ValueError("import_processes must be at least 1")
-        if not values["job_ttl"] > 0:
-            raise ValueError("job_ttl must be a positive number of seconds")
+        if not 0 < values["job_ttl"] < math.inf:  # inf: a dead worker's job never lapses
+            raise ValueError(f"job_ttl must be a positive number of seconds, not "
+                             f"{values['job_ttl']!r} (--job-ttl, ZNDRAW_JOB_TTL)")
         return cls(**values)
 
