@@ -183,7 +183,9 @@ export class FrameStore {
     this.inflight.set(key, { promise, start, stop });
     // Once the reader has had the frames (and asked for more), the store may be idle: go on
     // preloading; a failed read ends it until the next ``preload``.
-    promise.then(() => setTimeout(() => this.preloadNext()), () => undefined);
+    promise.then(() => {
+      if (this.preloading) setTimeout(() => this.preloadNext());
+    }, () => undefined);
     return promise;
   }
 
@@ -209,6 +211,14 @@ export class FrameStore {
   }
 
   /** Forget everything (the room changed order or must be re-read). */
+  /** Stop reading and preparing in the background and forget every frame (the view closed
+   * or moved to another room). */
+  dispose(): void {
+    this.preloading = false;
+    this.onPreloaded = null;
+    this.clear();
+  }
+
   clear(): void {
     this.generation += 1;
     this.cache.clear();

@@ -148,7 +148,8 @@ export class Renderer {
   /** Do ahead what drawing ``frame`` will need that does not depend on the view (its bonds):
    * for frames read in the background, so that a jump to one costs only its draw. */
   prepare(frame: Frame): void {
-    this.layers.bonds.prepare(frame);
+    // a periodic frame drawn wrapped into its cell draws (and bonds) a copy of its positions
+    if (!(this.wrapped && isPeriodic(frame.cell, frame.pbc))) this.layers.bonds.prepare(frame);
   }
 
   /** The bonds found in the shown frame (each once, also across a periodic boundary). */

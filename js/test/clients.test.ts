@@ -223,6 +223,24 @@ describe("FrameStore preload", () => {
     expect(prepared.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it("stops reading and preparing once disposed", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch);
+    const prepared: number[] = [];
+    store.onPreloaded = (frame) => prepared.push(frame.index);
+    store.length = 10;
+    const first = store.load(0);
+    await server.answer(store);
+    await first;
+    store.preload();
+    expect(server.held).toHaveLength(1);
+    store.dispose();
+    server.held.shift()!.answer();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.held).toHaveLength(0); // no next chunk
+    expect(prepared).toEqual([]);
+  });
+
   it("is started by the navigator once a frame is on screen", async () => {
     const server = heldServer(10);
     const store = storeOn(server.fetch);

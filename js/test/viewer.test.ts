@@ -98,6 +98,31 @@ describe("Presenter", () => {
     expect(frames()).toEqual([3, 4, 7, 8, 9]);
   });
 
+  it("measures each announcement's echo once, and on release announces a frame put off", async () => {
+    const { control, socket } = await connected();
+    const { presenter, state } = presenterOn(control);
+    const frames = () => socket.sent.filter((m) => m.type === "set_room_frame").map((m) => m.frame);
+    const leading = presenter.lead();
+    socket.reply(true, lease("me"));
+    await leading;
+    state.busy = true;
+    state.frame = 4;
+    presenter.announce();
+    vi.advanceTimersByTime(40);
+    presenter.heard("me", 4); // 40 ms
+    vi.advanceTimersByTime(5000);
+    presenter.heard("me", 4); // the same echo again (a replay): no measure of the channel
+    state.frame = 5;
+    presenter.announce();
+    expect(frames()).toEqual([3, 4, 5]); // 4 round trips of 40 ms are long past
+    state.frame = 6;
+    presenter.announce();
+    expect(frames()).toEqual([3, 4, 5]); // put off
+    presenter.release();
+    expect(frames()).toEqual([3, 4, 5, 6]);
+    expect(last(socket)).toEqual({ type: "release_presenter_token", room: "r" });
+  });
+
   it("keeps the token while busy (playing or dragging)", async () => {
     const { control, socket } = await connected();
     const { presenter, state } = presenterOn(control);

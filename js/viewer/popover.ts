@@ -73,6 +73,7 @@ export class Popover {
   }
 
   private dismiss(event: Event): void {
+    if (!this.panel.isConnected) return this.toggle(false); // the view closed while open
     const target = event.target as Node | null;
     const inside = !!target && (this.panel.contains(target) || this.button.contains(target));
     const what = dismissal(event as KeyboardEvent, inside);

@@ -15,6 +15,8 @@ export const PRESENTER_IDLE_MS = 2500;
  * each message costs the Jupyter server and the kernel a few ms of CPU, it no longer pays
  * that per frame. */
 export const ANNOUNCE_ROUND_TRIPS = 4;
+/** A round trip sample counts at most this (ms): a stall must not hold announcements back for long. */
+export const MAX_ROUND_TRIP_MS = 1000;
 
 /** The part of the control client the presenter uses. */
 export type PresenterChannel = Pick<ControlClient, "status" | "session" | "takePresenter" | "renewPresenter" | "releasePresenter" | "setRoomFrame">;
@@ -42,6 +44,7 @@ export class Presenter {
   private control: PresenterChannel | null = null;
   private announced = -1; // the last frame told to the room
   private announcedAt = 0; // when (Date.now())
+  private echoed = true; // its echo came back (measured) or none is awaited
   private roundTrip = 0; // ms, a moving average (0: not measured yet)
   private later: ReturnType<typeof setTimeout> | null = null; // an announcement put off
   private idle: ReturnType<typeof setTimeout> | null = null;
@@ -52,6 +55,7 @@ export class Presenter {
   /** The control client to lead through (once connected). */
   attach(control: PresenterChannel): void {
     this.control = control;
+    this.roundTrip = 0; // another channel: measured again
   }
 
   setFollow(follow: boolean): void {
@@ -101,16 +105,28 @@ export class Presenter {
       }, wait);
       return;
     }
+    this.send();
+  }
+
+  /** Tell the room the frame asked for now (a put-off announcement with it). */
+  private send(): void {
+    if (this.later) clearTimeout(this.later);
+    this.later = null;
+    const frame = this.host.frame();
+    if (frame < 0 || frame === this.announced || !this.control) return;
     this.announced = frame;
     this.announcedAt = Date.now();
+    this.echoed = false;
     this.control.setRoomFrame(this.host.room(), frame);
   }
 
   /** The room's step event from ``holder``: this viewer's own last announcement coming back
-   * measures the control channel's round trip. */
+   * (the first time only: a replayed event is no measure) gives the control channel's round
+   * trip, a sample counted at most ``MAX_ROUND_TRIP_MS``. */
   heard(holder: string | null, step: number): void {
-    if (holder !== this.control?.session || step !== this.announced || !this.announcedAt) return;
-    const sample = Date.now() - this.announcedAt;
+    if (holder !== this.control?.session || step !== this.announced || this.echoed) return;
+    this.echoed = true;
+    const sample = Math.min(Date.now() - this.announcedAt, MAX_ROUND_TRIP_MS);
     this.roundTrip = this.roundTrip ? 0.75 * this.roundTrip + 0.25 * sample : sample;
   }
 
@@ -125,7 +141,10 @@ export class Presenter {
 
   /** Give the token back now (leaving the room, or idle). */
   release(): void {
-    if (this.presenting) this.control?.releasePresenter(this.host.room());
+    if (this.presenting) {
+      if (this.later) this.send(); // the room keeps the frame this viewer stopped on
+      this.control?.releasePresenter(this.host.room());
+    }
     this.stop();
   }
 

@@ -54,6 +54,7 @@ export class RoomLink {
     ui.markers.delete("error");
     ui.markers.delete("rendered");
     nav.reset();
+    nav.store?.dispose(); // the room's frames and their background reads end here
     presenter.holder = null;
     viewer.presence.clear();
     viewer.selections.clear();

@@ -273,6 +273,7 @@ export class Viewer {
   dispose(): void {
     this.disposed = true;
     this.playback.pause();
+    this.nav.store?.dispose();
     this.model.dispose();
     this.presenter.dispose();
     this.control?.close();
