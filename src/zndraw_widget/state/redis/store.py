@@ -16,7 +16,7 @@ Redis, not a cluster):
 - ``room:{name}:refs``: bucketed map frame id -> ``[version, hash, location]``, packed
   (``prelude.lua`` says how: ids, hashes and locations as the server makes them take 8, 32
   and 12 bytes; a bucketed map is small hashes that stay listpack-encoded)
-- ``room:{name}:history:{id}``: list of the same JSON, the past versions of a frame that
+- ``room:{name}:history:{id}``: list of JSON ``[version, hash, location]``, the past versions of a frame that
   has more than one: ``history_depth - 1`` while it is in the room, ``history_depth`` of a
   deleted one (its last version included)
 - ``room:{name}:events``: list of the last ``EVENT_LOG_LENGTH`` data events (JSON); the

@@ -4,9 +4,8 @@
 -- Returns: {location or nil, ...}, one for each hash
 -- Fails: -
 
-local found = {}
-for k, hash in ipairs(cjson.decode(ARGV[4])) do
-  local stored = map_get(contents(), pack_hash(hash))
-  found[k] = stored and location_of(stored)
-end
+local packed = {}
+for k, hash in ipairs(cjson.decode(ARGV[4])) do packed[k] = pack_hash(hash) end
+local found = map_get_all(contents(), packed)  -- one HMGET per bucket, not one HGET a hash
+for k, stored in ipairs(found) do found[k] = stored and location_of(stored) end
 return found
