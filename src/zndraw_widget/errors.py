@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import reprlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -116,9 +117,22 @@ class InsufficientStorage(ZnDrawError):
 FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+class _Cut(reprlib.Repr):
+    """A repr that looks at no more of a value than it shows: strings and bytes up to
+    ``limit`` characters (their ends kept), containers their first few items, three deep."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()  # sets the defaults: 6 items of a list, 4 of a dict, ...
+        self.maxstring = self.maxother = self.maxlong = limit
+        self.maxlevel = 3
+
+    repr_bytes = reprlib.Repr.repr_str
+
+
 def shown(value: Any, limit: int = 40) -> str:
-    """``repr(value)``, cut to about ``limit`` characters for an error message."""
-    text = repr(value)
+    """``repr(value)`` for an error message, about ``limit`` characters at most; a huge
+    value is never repr'd whole."""
+    text = _Cut(limit).repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -100,7 +100,7 @@ async def test_bookmarks_are_set_listed_announced_and_deleted(api, connect):  # 
     ({"frame": 0, "camera": {"position": [1, 2, None]}}, 400,
      "camera['position']: three finite numbers, not [1, 2, None]"),
     ({"frame": 0, "camera": {"position": list(range(17))}}, 400,
-     "camera['position']: three finite numbers, not [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11..."),
+     "camera['position']: three finite numbers, not [0, 1, 2, 3, 4, 5, ...]"),
     ({"frame": 0, "camera": {"eye": [0, 0, 1]}}, 400, "camera: unknown key 'eye' (known: "),
     ({"frame": 0, "camera": {"fov": {"deep": 1}}}, 400, "camera['fov']: degrees in (0, 179]"),
     ({"frame": 0, "camera": {"up": [0, 0, 0]}}, 400, "camera['up']: not the zero vector"),
