@@ -6,6 +6,7 @@ import ase.io
 import numpy as np
 import pytest
 
+from zndraw_widget import formats
 from zndraw_widget.formats import FormatError, iter_atoms, resolve_format
 
 from .conftest import make_atoms
@@ -131,3 +132,30 @@ def test_a_format_that_cannot_be_decided_says_which(tmp_path):
     # told by the name, but ase does not read it (an image)
     with pytest.raises(FormatError, match=r"ase reads no format 'png' \(the format of 'plot.png'\)"):
         resolve_format("plot.png")
+
+
+def test_the_callers_hint_ends_the_message(tmp_path):
+    with pytest.raises(FormatError, match=r"format of 'notes.qqq' from its name: name one$"):
+        resolve_format(tmp_path / "notes.qqq", hint="name one")
+    with pytest.raises(FormatError, match=r"ase writes no format 'nope': name one$"):
+        resolve_format("x.xyz", "nope", write=True, hint="name one")
+
+
+def test_known_formats_are_listed_once(monkeypatch):
+    formats._known.cache_clear()
+    asked = []
+    real = formats.can
+    monkeypatch.setattr(formats, "can", lambda io, purpose: asked.append(io) or real(io, purpose))
+    first = FormatError("x", write=True).known
+    listing = len(asked)
+    assert "extxyz" in first and listing > 0
+    assert FormatError("y", write=True).known == first and len(asked) == listing
+    assert FormatError("z").known != first  # reading: another list
+
+
+def test_a_capability_ase_cannot_tell_is_none():
+    from ase.io.formats import ioformats
+
+    assert formats.can(ioformats["extxyz"], "write") and formats.can(ioformats["znh5md"], "append")
+    # the mol writer is a partial: ase's append check raises AttributeError on it
+    assert not formats.can(ioformats["mol"], "append")

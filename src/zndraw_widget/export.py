@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .errors import BadRequest, PayloadTooLarge
-from .formats import FormatError, resolve_format
+from .formats import FormatError, ase_format, can
 from .frames import FrameBatch
 
 if TYPE_CHECKING:
@@ -62,30 +62,20 @@ class ExportFormat:
 def export_format(name: str | None) -> ExportFormat:
     """The format ``name`` (an ase format name, or ``h5md``), or :class:`BadRequest`
     naming the problem."""
-    from ase.io.formats import ioformats
-
     if not name:
         raise BadRequest("missing query argument 'format': name an ase format, e.g. "
                          "format=extxyz (streamed), traj, h5md, proteindatabank")
     try:
-        resolved = resolve_format(None, name, write=True)
+        io = ase_format(None, name, write=True)
     except FormatError:
-        resolved = None
-    io = ioformats.get(resolved)
-    if io is None or resolved in NOT_FILES:
+        io = None
+    if io is None or io.name in NOT_FILES:
         raise BadRequest(f"cannot export format {name!r}: name a format ase writes to a "
                          f"file, e.g. {', '.join(sorted(STREAMED))} (streamed) or traj, h5md",
                          format=name)
-    mode = "single" if io.single else "stream" if resolved in STREAMED else "file"
-    extension = io.extensions[0] if io.extensions else resolved
-    return ExportFormat(resolved, extension, io.isbinary, mode, _can_append(io))
-
-
-def _can_append(io: object) -> bool:
-    try:
-        return bool(io.can_append)  # type: ignore[attr-defined]
-    except AttributeError:  # ase's check fails on writers that are partials
-        return False
+    mode = "single" if io.single else "stream" if io.name in STREAMED else "file"
+    extension = io.extensions[0] if io.extensions else io.name
+    return ExportFormat(io.name, extension, io.isbinary, mode, can(io, "append"))
 
 
 def chunks(read: Callable[[Sequence[str]], FrameBatch], locations: Sequence[str],

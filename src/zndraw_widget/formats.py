@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 if TYPE_CHECKING:
     import ase
+    from ase.io.formats import IOFormat
 
 #: Format names (and file suffixes) that mean H5MD, read and written by znh5md.
 H5MD_NAMES = frozenset({"h5md", "h5", "znh5md"})
@@ -29,7 +31,7 @@ MD_EXTRA = "pip install 'zndraw-widget[md]'"
 
 class FormatError(ValueError):
     """ase has no format ``format`` for reading (``write``: writing), or the file name
-    ``name`` tells none; the message says which (callers add how to name a format)."""
+    ``name`` tells none; the message says which, and how the caller names a format."""
 
     def __init__(self, message: str, format: str | None = None, name: str | None = None,
                  write: bool = False) -> None:
@@ -38,19 +40,31 @@ class FormatError(ValueError):
 
     @property
     def known(self) -> list[str]:
-        """The formats ase has for the purpose (imports every reader or writer: slow)."""
-        from ase.io.formats import ioformats
+        """The formats ase has for the purpose (listed once per process: slow)."""
+        return list(_known("write" if self.write else "read"))
 
-        return sorted(n for n, f in ioformats.items() if _can(f, self.write))
+
+@cache
+def _known(purpose: Literal["read", "write"]) -> tuple[str, ...]:
+    from ase.io.formats import ioformats
+
+    return tuple(sorted(n for n, f in ioformats.items() if can(f, purpose)))
 
 
 def resolve_format(name: str | os.PathLike[str] | None, given: str | None = None, *,
-                   write: bool = False, sniff: bool = False) -> str:
+                   write: bool = False, sniff: bool = False, hint: str = "") -> str:
+    """The name of the :func:`ase_format` for these arguments."""
+    return ase_format(name, given, write=write, sniff=sniff, hint=hint).name
+
+
+def ase_format(name: str | os.PathLike[str] | None, given: str | None = None, *,
+               write: bool = False, sniff: bool = False, hint: str = "") -> IOFormat:
     """The ase format that reads (``write``: writes) the file ``name``: ``given`` if given,
     else the one its name tells (with ``sniff``, ase may look into the existing file too);
     H5MD (the names and suffixes in :data:`H5MD_NAMES`) is always ``znh5md``. The one place
     a file's format is decided: uploads, ``iter_atoms`` and exports use it.
-    Raises :class:`FormatError` if ase has no such format or the name tells none."""
+    Raises :class:`FormatError` if ase has no such format or the name tells none, its
+    message ending in ``hint`` (how the caller names a format)."""
     from ase.io.formats import filetype, ioformats
 
     label = None if name is None else Path(name).name
@@ -63,20 +77,23 @@ def resolve_format(name: str | os.PathLike[str] | None, given: str | None = None
         except Exception:  # noqa: BLE001 (ase raises several kinds for a name it cannot place)
             chosen = None
     io = ioformats.get(chosen) if chosen else None
-    if io is not None and _can(io, write):
-        return chosen
+    if io is not None and can(io, "write" if write else "read"):
+        return io
+    hint = f": {hint}" if hint else ""
     if given or io is not None:  # named, or told by the name, but not one ase can use
         told = "" if given else f" (the format of {label!r})"
-        raise FormatError(f"ase {'writes' if write else 'reads'} no format {given or chosen!r}{told}",
+        raise FormatError(f"ase {'writes' if write else 'reads'} no format "
+                          f"{given or chosen!r}{told}{hint}",
                           format=given or chosen, name=label, write=write)
-    raise FormatError(f"cannot tell the format of {label!r} from its name", name=label)
+    raise FormatError(f"cannot tell the format of {label!r} from its name{hint}", name=label)
 
 
-def _can(io: object, write: bool) -> bool:
-    """Whether ase's format ``io`` writes (or reads) files here."""
+def can(io: IOFormat, purpose: Literal["read", "write", "append"]) -> bool:
+    """Whether ase's format ``io`` reads, writes or appends to files here."""
     try:
-        return bool(io.can_write if write else io.can_read)  # type: ignore[attr-defined]
-    except ImportError:  # a format whose writer or reader needs a module not installed
+        return bool(getattr(io, f"can_{purpose}"))
+    # a reader or writer needing a module not installed; ase's append check on a partial
+    except (ImportError, AttributeError):
         return False
 
 
@@ -107,12 +124,9 @@ def iter_atoms(path: str | os.PathLike[str], format: str | None = None,
 def _iter_ase(path: Path, format: str | None) -> Iterator[ase.Atoms]:
     import ase.io
 
-    try:
-        name = resolve_format(path, format, sniff=True)
-    except FormatError as error:
-        raise FormatError(f"{error}: pass an ase format name (format=) such as 'extxyz', "
-                          "'traj', 'proteindatabank' or 'h5md'", error.format, error.name,
-                          error.write) from None
+    name = resolve_format(path, format, sniff=True,
+                          hint="pass an ase format name (format=) such as 'extxyz', 'traj', "
+                               "'proteindatabank' or 'h5md'")
     return ase.io.iread(str(path), index=":", format=name)
 
 

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 
 from ..errors import ZnDrawError
-from ..formats import FormatError, resolve_format
+from ..formats import resolve_format
 from .indexing import key_text, normalize
 from .upload import Progress
 
@@ -30,12 +30,9 @@ def format_for(target: Target, format: str | None) -> str:
         if not format:
             raise ValueError("cannot tell the format of a file object without a name: pass "
                              "format=, e.g. room.export(f, format='extxyz')")
-    try:
-        return resolve_format(name, format, write=True)
-    except FormatError as error:
-        raise FormatError(f"{error}: pass format=, an ase format name ase writes such as "
-                          "'extxyz', 'traj' or 'h5md'", error.format, error.name,
-                          error.write) from None
+    return resolve_format(name, format, write=True,
+                          hint="pass format=, an ase format name ase writes such as 'extxyz', "
+                               "'traj' or 'h5md'")
 
 
 def index_text(index: Any) -> str | None:

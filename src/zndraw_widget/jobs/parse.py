@@ -32,14 +32,14 @@ def upload_format(name: str, given: str | None) -> str:
     :func:`~zndraw_widget.formats.resolve_format`); :class:`BadRequest` naming the format (or
     the name) otherwise."""
     try:
-        return resolve_format(name, given)
+        return resolve_format(name, given,
+                              hint="add ?format=<ase format> (e.g. extxyz, traj, pdb, h5md)")
     except FormatError as error:
         if given:
             raise BadRequest(f"unknown format {given!r}: ase reads none of that name; use "
                              "one of the formats ase reads", format=given,
                              formats=error.known) from None
-        raise BadRequest(f"{error}: add ?format=<ase format> (e.g. extxyz, traj, pdb, h5md)",
-                         name=name) from None
+        raise BadRequest(str(error), name=name) from None
 
 
 @dataclass(frozen=True)
