@@ -332,7 +332,8 @@ def test_discovery_under_jupyterhub():
 
 def test_a_kernel_finds_its_server_again_after_an_outage(monkeypatch, tmp_path):
     """A kernel whose Jupyter server does not answer uses its own rooms, saying so, and
-    finds the server's rooms again once it is back (a server that answered is kept)."""
+    finds the server's rooms again once it is back and ``SILENT_FOR`` has passed (a server
+    that answered is kept)."""
     from zndraw_widget import kernel_rooms
     from zndraw_widget.client import discovery
 
@@ -341,6 +342,7 @@ def test_a_kernel_finds_its_server_again_after_an_outage(monkeypatch, tmp_path):
     monkeypatch.setattr(kernel_rooms, "in_kernel", lambda: True)
     monkeypatch.setattr(kernel_rooms, "endpoint", lambda: own)
     monkeypatch.setattr(discovery, "_answers", {})
+    monkeypatch.setattr(discovery, "_silent", {})
     port, pid = free_port(), 434343
     (tmp_path / f"jpserver-{pid}.json").write_text(json.dumps(
         {"url": f"http://127.0.0.1:{port}/", "token": "test-token", "pid": pid}))
@@ -359,12 +361,50 @@ def test_a_kernel_finds_its_server_again_after_an_outage(monkeypatch, tmp_path):
                                                 r"did not answer: using this kernel's own rooms"):
             assert discover() == own
         server = start()
+        with pytest.warns(RuntimeWarning, match="did not answer"):
+            assert discover() == own  # not asked again for SILENT_FOR seconds
+        discovery._silent.clear()  # SILENT_FOR seconds later
         assert discover().api_url == server.url
         assert tags(Room("kept")) == [0]
         server.stop()
         assert discover().api_url == server.url  # kept: the client's errors say it is down
     finally:
         server.stop()
+
+
+def test_a_server_that_does_not_answer_is_not_asked_again_for_a_while(monkeypatch):
+    """The probe of a Jupyter server connects within CONNECT_TIMEOUT, waits ANSWER_TIMEOUT
+    for its answer, and a server that gave none (refused, or silent) is not asked again
+    for SILENT_FOR seconds: each discovery would wait for it otherwise."""
+    import socket
+
+    from zndraw_widget.client import discovery
+
+    assert discovery.CONNECT_TIMEOUT <= 2 < discovery.ANSWER_TIMEOUT
+    monkeypatch.setattr(discovery, "_silent", {})
+    monkeypatch.setattr(discovery, "ANSWER_TIMEOUT", 0.2)  # (the wait for an answer)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes connections, answers none
+        silent.setblocking(False)
+        endpoint = discovery.Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}/zndraw/api/",
+                                      None, "test")
+        assert discovery._serves_api(endpoint) is None
+        silent.accept()[0].close()  # the probe's connection
+        assert discovery._serves_api(endpoint) is None
+        with pytest.raises(BlockingIOError):  # not asked again
+            silent.accept()
+        monkeypatch.setattr(discovery, "SILENT_FOR", 0.0)
+        discovery._silent.clear()
+        assert discovery._serves_api(endpoint) is None
+        silent.accept()[0].close()
+        assert discovery._serves_api(endpoint) is None  # asked again, SILENT_FOR later
+        silent.accept()[0].close()
+
+    refused = discovery.Endpoint(f"http://127.0.0.1:{free_port()}/zndraw/api/", None, "test")
+    monkeypatch.setattr(discovery, "SILENT_FOR", 30.0)
+    assert discovery._serves_api(refused) is None and refused in discovery._silent
+    asked = []
+    monkeypatch.setattr("httpx.get", lambda *args, **kwargs: asked.append(args))
+    assert discovery._serves_api(refused) is None and not asked
 
 
 def test_a_kernel_of_a_real_jupyter_server_finds_it(tmp_path):

@@ -6,13 +6,14 @@ standalone server); the zndraw service of the JupyterHub this kernel runs under
 that started this kernel; the JupyterHub single-user environment. A kernel that finds none
 of these (or a Jupyter server without the zndraw API) keeps rooms of its own
 (:mod:`..kernel_rooms`); one whose Jupyter server does not answer does too, with a
-``RuntimeWarning``, and asks the server again at the next discovery.
+``RuntimeWarning``, and asks the server again at a discovery ``SILENT_FOR`` seconds later.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,23 +102,35 @@ def discover(url: str | None = None, token: str | None = None,
     raise ServerNotFoundError(f"no zndraw server found{where}: {HOW_TO}")
 
 
+#: Seconds a Jupyter server is given to take the probe's connection (a host that is down),
+#: and to answer it.
+CONNECT_TIMEOUT, ANSWER_TIMEOUT = 1.5, 10.0
+#: Seconds a Jupyter server that did not answer is not asked again.
+SILENT_FOR = 30.0
 #: What Jupyter servers answered to :func:`_serves_api`, kept (a running server gains or
 #: loses its extensions only by restarting); a server that did not answer is not here.
 _answers: dict[Endpoint, bool] = {}
+#: Jupyter servers that did not answer, and when (``time.monotonic()``) to ask them again.
+_silent: dict[Endpoint, float] = {}
 
 
 def _serves_api(endpoint: Endpoint) -> bool | None:
     """Whether the Jupyter server at ``endpoint`` has the zndraw extension; None if it did
-    not answer (asked again next time: it may be restarting)."""
+    not answer (asked again after ``SILENT_FOR`` seconds: it may be restarting)."""
     import httpx
 
-    if endpoint not in _answers:
-        try:
-            response = httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(),
-                                 timeout=10)
-        except httpx.TransportError:
-            return None
-        _answers[endpoint] = response.status_code != 404
+    if endpoint in _answers:
+        return _answers[endpoint]
+    if time.monotonic() < _silent.get(endpoint, float("-inf")):
+        return None
+    try:
+        response = httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(),
+                             timeout=httpx.Timeout(ANSWER_TIMEOUT, connect=CONNECT_TIMEOUT))
+    except httpx.TransportError:
+        _silent[endpoint] = time.monotonic() + SILENT_FOR
+        return None
+    _silent.pop(endpoint, None)
+    _answers[endpoint] = response.status_code != 404
     return _answers[endpoint]
 
 
