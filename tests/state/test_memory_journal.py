@@ -3,14 +3,16 @@ the disk cannot take changes nothing, and snapshots bound what a restart replays
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import threading
 
 import pytest
 
-from zndraw_widget.errors import InsufficientStorage
+from zndraw_widget.errors import BadRequest, InsufficientStorage, Locked
 from zndraw_widget.state import memory
-from zndraw_widget.state.base import FrameRef, SliceSpec
+from zndraw_widget.state.base import ORDER, FrameRef, SliceSpec
 from zndraw_widget.state.memory import MemoryStore
 
 ALL = SliceSpec(None, None, None)
@@ -158,3 +160,80 @@ async def test_splices_and_room_fields_survive_a_snapshot_and_a_replay(tmp_path)
     assert [r.id for r in (await again.resolve("r", [0])).refs] == ["b"]
     assert (await again.pop_record("r", "s", "undo"))["insert"][0][1] == "a"
     await again.close()
+
+
+class HeldFsync:
+    """``os.fsync`` of the journal held until :meth:`release`, noting the threads it ran in."""
+
+    def __init__(self, monkeypatch, store: MemoryStore) -> None:
+        self.fd, self.threads = store._journal._fd, []
+        self.started, self.released = threading.Event(), threading.Event()
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            if fd == self.fd:
+                self.threads.append(threading.current_thread())
+                self.started.set()
+                self.released.wait(10)
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    async def wait_started(self) -> None:
+        assert await asyncio.to_thread(self.started.wait, 10)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@pytest.mark.asyncio
+async def test_the_fsync_leaves_the_event_loop_free_and_changes_in_order(tmp_path, monkeypatch):
+    """While a change's record is fsync'd (in the journal's thread) the loop serves reads,
+    which do not see the change yet; the next change, and a lease (which checks read),
+    wait for it and see it."""
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    held = HeldFsync(monkeypatch, store)
+    first = asyncio.create_task(store.insert("r", items(0, "a"), session="s", order_base=0))
+    await held.wait_started()
+    assert await state_of(store) == ([], 0, 0, 0)  # not applied before it is durable
+    again = asyncio.create_task(store.insert("r", items(0, "a"), session="s", order_base=None))
+    lease = asyncio.create_task(store.acquire("r", ORDER, "other", 60))
+    await asyncio.sleep(0)  # one turn of the loop: they start, and wait for the first
+    assert not again.done() and not lease.done()
+    held.release()
+    assert (await first).order_version == 1
+    with pytest.raises(BadRequest, match="id-a already exists"):  # checked after the first
+        await again
+    await lease
+    with pytest.raises(Locked):  # the lease came after the first change: it holds now
+        await store.insert("r", items(1, "b"), session="s", order_base=1)
+    assert held.threads and threading.main_thread() not in held.threads
+    assert await reopened_state(store, tmp_path) == (["id-a"], 1, 1, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_change_whose_caller_is_cancelled_is_finished(tmp_path, monkeypatch):
+    """A caller cancelled while its record is fsync'd: the change is still applied, as the
+    journal has it (memory and journal never part)."""
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    held = HeldFsync(monkeypatch, store)
+    change = asyncio.create_task(store.insert("r", items(0, "a"), session="s", order_base=0))
+    await held.wait_started()
+    change.cancel()
+    held.release()
+    with pytest.raises(asyncio.CancelledError):
+        await change
+    await store.set_default_room("r")  # a change: runs after the cancelled one finished
+    assert await reopened_state(store, tmp_path) == (["id-a"], 1, 1, 1)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_changes_are_journalled_in_the_order_applied(tmp_path):
+    store = MemoryStore(tmp_path)
+    await store.create_room("r", [], [], 1.0)
+    await asyncio.gather(*(store.insert("r", items(0, f"f{k}"), session="s", order_base=None)
+                           for k in range(20)))
+    ids, *_ = await reopened_state(store, tmp_path)
+    assert sorted(ids) == sorted(f"id-f{k}" for k in range(20))

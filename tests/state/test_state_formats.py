@@ -41,7 +41,7 @@ async def test_a_format_1_snapshot_and_its_journal_load(tmp_path):
     (tmp_path / "state.snapshot").write_bytes(msgpack.packb(format_1_snapshot()))
     journal = Journal(tmp_path / "state.journal")
     journal.reset(4)
-    journal.append(["insert", ["r", [[2, "c", 1, "hc", "seg4/0"]], "s", None, "do", None]])
+    await journal.append(["insert", ["r", [[2, "c", 1, "hc", "seg4/0"]], "s", None, "do", None]])
     journal.close()
     store = MemoryStore(tmp_path)
     refs = (await store.resolve("r", ALL)).refs

@@ -10,9 +10,11 @@ it) is dropped, as it was never acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        #: Its own thread: appends never wait behind other work of the event loop's executor.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="state-journal")
         self.size = 0  # bytes of whole records
         self.records = 0  # records since the generation header
         self.started = time.monotonic()  # when the first of those was written (or opened)
@@ -47,10 +51,13 @@ class Journal:
             self.size = good
         return records
 
-    def append(self, record: Any) -> None:
-        """Write ``record`` and fsync it; if that fails the journal is as it was."""
+    async def append(self, record: Any) -> None:
+        """Write ``record`` and fsync it in the journal's thread (the event loop goes on
+        meanwhile); if that fails the journal is as it was. The caller waits for one append
+        before the next."""
         packed = msgpack.packb(record)
-        self._write(_LENGTH.pack(len(packed)) + packed)
+        data = _LENGTH.pack(len(packed)) + packed
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._write, data)
         self.records += 1
 
     def _write(self, data: bytes) -> None:
@@ -73,6 +80,7 @@ class Journal:
         self._write(_header(generation))
 
     def close(self) -> None:
+        self._writer.shutdown()
         os.close(self._fd)
 
 

@@ -1,12 +1,15 @@
 """The default state backend: in process, no server, persisted to a journal on disk.
 
-Every change is checked against the state, appended to ``state.journal`` and fsync'd, and
-only then applied in memory and announced: a change the journal could not take (a full
-disk) changes nothing. On start the last snapshot is loaded and the journal replayed
-(:mod:`.journal`). A snapshot replaces the journal once it holds ``SNAPSHOT_RECORDS``
-records, has grown to ``1 / SNAPSHOT_SHARE`` of the last snapshot's size (at least
-``SNAPSHOT_MIN_BYTES``), or its oldest record is ``SNAPSHOT_AGE`` seconds old, so that
-replaying it never takes much longer than loading the snapshot. Per-frame state is held in
+Every change is checked against the state, appended to ``state.journal`` and fsync'd (in
+the journal's thread: the event loop serves reads meanwhile), and only then applied in
+memory and announced: a change the journal could not take (a full disk) changes nothing.
+Changes (and lease acquisitions, which checks read) run one at a time, in order
+(:func:`_change`), each to its end even if its caller is cancelled. On start the last
+snapshot is loaded and the journal replayed (:mod:`.journal`). A snapshot replaces the
+journal once it holds ``SNAPSHOT_RECORDS`` records, has grown to ``1 / SNAPSHOT_SHARE`` of
+the last snapshot's size (at least ``SNAPSHOT_MIN_BYTES``), or its oldest record is
+``SNAPSHOT_AGE`` seconds old, so that replaying it never takes much longer than loading the
+snapshot (written on the event loop: rare). Per-frame state is held in
 columns (:mod:`.table`), which a snapshot writes as raw buffers. Leases are not persisted: they die with the process, as
 the connections that held them do.
 
@@ -17,15 +20,17 @@ one class keeps the journal format in one place. Journal files are :mod:`.journa
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import fcntl
+import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgpack
 import numpy as np
@@ -70,6 +75,7 @@ from .journal import Journal, read_records
 from .table import FrameTable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SNAPSHOT_RECORDS = 10_000
 SNAPSHOT_MIN_BYTES = 16 << 20
 #: A journal byte costs about ten times a snapshot byte to load (records are per-frame
@@ -100,6 +106,21 @@ class _Stack(list):
 
     def unpacked(self) -> list[dict[str, Any]]:
         return [_unpacked(record) for record in self]
+
+
+def _change(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A method changing what the store's checks read, run alone: under the store's lock, so
+    that it is checked, journalled and applied before the next change begins; and to its end
+    even if its caller is cancelled (its record may be on disk). Without a journal nothing
+    waits, and it runs as it is."""
+
+    @functools.wraps(method)
+    async def alone(self: MemoryStore, *args: Any, **kwargs: Any) -> T:
+        if self._journal is None:
+            return await method(self, *args, **kwargs)
+        return await asyncio.shield(self._locked(method(self, *args, **kwargs)))
+
+    return alone
 
 
 def _unpacked(record: dict[str, Any] | bytes) -> dict[str, Any]:
@@ -181,6 +202,7 @@ class MemoryStore(Store):
         self._subscribers: dict[str, set[QueueSubscription]] = {}
         self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
         self._journal: Journal | None = None
+        self._changing = asyncio.Lock()  # held by a change (see _change)
         self._generation = 0  # of the last snapshot
         self._snapshot_bytes = 0  # its size
         self._snapshot_failed = float("-inf")  # when a snapshot last failed
@@ -242,13 +264,18 @@ class MemoryStore(Store):
                 return copy
         raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
-    def _log(self, op: str, *args: Any) -> Any:
-        """Check ``op``, make its record durable, then apply it (which cannot fail)."""
+    async def _locked(self, change: Awaitable[T]) -> T:
+        async with self._changing:
+            return await change
+
+    async def _log(self, op: str, *args: Any) -> Any:
+        """Check ``op``, make its record durable, then apply it (which cannot fail); called
+        by a :func:`_change`."""
         check: Callable[..., None] | None = getattr(self, f"_check_{op}", None)
         if check is not None:  # the ops without one cannot be refused
             check(*args)
         if self._journal is not None:
-            self._journal.append([op, list(args)])
+            await self._journal.append([op, list(args)])
         result = getattr(self, f"_apply_{op}")(*args)
         if self._journal is not None and self._snapshot_due():
             self._snapshot()
@@ -325,7 +352,8 @@ class MemoryStore(Store):
 
     async def close(self) -> None:
         if self._journal is not None:
-            self._journal.close()
+            async with self._changing:  # a change under way finishes first
+                self._journal.close()
             self._lockfile.close()
             self._journal = None
 
@@ -424,10 +452,11 @@ class MemoryStore(Store):
         return old_version + 1, old_hash, old_location
 
     # -- rooms ----------------------------------------------------------------------------
+    @_change
     async def create_room(self, name: str, copy_of: list[FrameRef], new_ids: list[str],
                           created: float, owner: str | None = None) -> RoomInfo:
         refs = [[r.version, r.hash, r.location] for r in copy_of]
-        return self._log("create_room", name, refs, new_ids, created, owner)
+        return await self._log("create_room", name, refs, new_ids, created, owner)
 
     def _check_create_room(self, name: str, refs: list, new_ids: list[str], *_: Any) -> None:
         if name in self._rooms:
@@ -442,8 +471,9 @@ class MemoryStore(Store):
         self._rooms[name] = room
         return room.info()
 
+    @_change
     async def delete_room(self, name: str) -> None:
-        self._log("delete_room", name)
+        await self._log("delete_room", name)
         self._present.pop(name, None)
         for key in [k for k in self._leases if k[0] == name]:
             del self._leases[key]
@@ -466,8 +496,9 @@ class MemoryStore(Store):
         names = sorted(self._rooms)
         return len(names), [self._rooms[n].info() for n in names[offset : offset + limit]]
 
+    @_change
     async def set_room_fields(self, name: str, fields: dict[str, Any]) -> RoomInfo:
-        return self._log("set_room_fields", name, fields)
+        return await self._log("set_room_fields", name, fields)
 
     def _check_set_room_fields(self, name: str, fields: dict[str, Any]) -> None:
         self._room(name)
@@ -477,6 +508,7 @@ class MemoryStore(Store):
         room.fields.update(fields)
         return room.info()
 
+    @_change
     async def expire_rooms(self, now: float, extend: float) -> list[str]:
         due = []
         for room in list(self._rooms.values()):
@@ -484,14 +516,15 @@ class MemoryStore(Store):
             if expires is None:
                 continue
             if self._present.get(room.name):
-                self._log("set_room_fields", room.name, {"expires": now + extend})
+                await self._log("set_room_fields", room.name, {"expires": now + extend})
             elif expires <= now:
                 due.append(room.name)
         return due
 
+    @_change
     async def set_access(self, name: str, owner: str | None, grants: dict[str, str]
                          ) -> RoomInfo:
-        info = self._log("set_access", name, owner, grants)
+        info = await self._log("set_access", name, owner, grants)
         self._emit(self._rooms[name], {"type": "access", "room": name, "owner": owner,
                                        "grants": dict(grants)}, data=False)
         return info
@@ -505,8 +538,9 @@ class MemoryStore(Store):
         room.owner, room.grants = owner, dict(grants)
         return room.info()
 
+    @_change
     async def claim_session(self, session: str, user: str, ttl: float) -> None:
-        self._log("claim_session", session, user, time.time(), ttl)
+        await self._log("claim_session", session, user, time.time(), ttl)
 
     def _check_claim_session(self, session: str, user: str, now: float, ttl: float) -> None:
         bound, until = self._sessions.get(session, (user, now))
@@ -519,8 +553,9 @@ class MemoryStore(Store):
     async def get_default_room(self) -> str | None:
         return self._default
 
+    @_change
     async def set_default_room(self, name: str | None) -> None:
-        self._log("set_default_room", name)
+        await self._log("set_default_room", name)
 
     def _check_set_default_room(self, name: str | None) -> None:
         if name is not None:
@@ -537,6 +572,7 @@ class MemoryStore(Store):
         refs = [FrameRef(*ref) for ref in table.refs(table.order[indices])]
         return Resolved(len(table), state.seq, state.order_version, indices, refs)
 
+    @_change
     async def insert(self, room: str, items: list[tuple[int, FrameRef]], *, session: str,
                      order_base: int | None, record: Record = "do",
                      key: Idempotency | None = None) -> Commit:
@@ -545,7 +581,7 @@ class MemoryStore(Store):
         if not items and key is None:  # with a key, remembered (through the journal)
             return self._unchanged(room, session, order_base)
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in items]
-        return self._log("insert", room, wire, session, order_base, record, _key(key))
+        return await self._log("insert", room, wire, session, order_base, record, _key(key))
 
     def _unchanged(self, room: str, session: str, order_base: int | None) -> Commit:
         """An empty structural write: checked like any, and changing nothing."""
@@ -590,6 +626,7 @@ class MemoryStore(Store):
             raise Failure.ORDER_CHANGED.error(current_version=state.order_version,
                                               base=order_base)
 
+    @_change
     async def delete(self, room: str, ids: list[str], *, session: str,
                      order_base: int | None, record: Record = "do",
                      key: Idempotency | None = None) -> Commit:
@@ -597,7 +634,7 @@ class MemoryStore(Store):
             return done
         if not ids and key is None:  # with a key, remembered (through the journal)
             return self._unchanged(room, session, order_base)
-        return self._log("delete", room, ids, session, order_base, record, _key(key))
+        return await self._log("delete", room, ids, session, order_base, record, _key(key))
 
     def _check_delete(self, room: str, ids: list[str], session: str, order_base: int | None,
                       record: Record, key: list[str] | None = None) -> None:
@@ -624,6 +661,7 @@ class MemoryStore(Store):
         })
         return self._remember(state, key, Commit(state.seq, state.order_version, [], [event]), [])
 
+    @_change
     async def update(self, room: str, changes: list[tuple[str, int, str, str]], *,
                      session: str, record: Record = "do",
                      key: Idempotency | None = None) -> Commit:
@@ -632,7 +670,8 @@ class MemoryStore(Store):
         if not changes and key is None:  # with a key, remembered (through the journal)
             state = self._room(room)
             return Commit(state.seq, state.order_version)
-        return self._log("update", room, [list(c) for c in changes], session, record, _key(key))
+        return await self._log("update", room, [list(c) for c in changes], session, record,
+                               _key(key))
 
     def _check_update(self, room: str, changes: list, session: str, record: Record,
                       key: list[str] | None = None) -> None:
@@ -672,6 +711,7 @@ class MemoryStore(Store):
     async def recall(self, room: str, key: Idempotency) -> Commit | None:
         return self._recalled(room, key)
 
+    @_change
     async def splice(self, room: str, delete: list[str], insert: list[tuple[int, FrameRef]],
                      update: list[tuple[str, int | str, str, str]], *, session: str,
                      order_base: int | None, record: Record = "do", group: str | None = None,
@@ -679,8 +719,8 @@ class MemoryStore(Store):
         if (done := self._recalled(room, key)) is not None:
             return done
         wire = [[i, r.id, r.version, r.hash, r.location] for i, r in insert]
-        return self._log("splice", room, list(delete), wire, [list(c) for c in update],
-                         session, order_base, record, group, _key(key))
+        return await self._log("splice", room, list(delete), wire, [list(c) for c in update],
+                               session, order_base, record, group, _key(key))
 
     def _check_splice(self, room: str, delete: list[str], insert: list, update: list,
                       session: str, order_base: int | None, record: Record,
@@ -757,8 +797,9 @@ class MemoryStore(Store):
         codes = np.concatenate([np.empty(0, np.int64), *(r.table.live_locations() for r in rooms)])
         return self._segments.segments(codes) | segments_in([r.unpacked_records() for r in rooms])
 
+    @_change
     async def forget_segments(self, segments: set[str]) -> None:
-        self._log("forget_segments", sorted(segments))
+        await self._log("forget_segments", sorted(segments))
 
     def _apply_forget_segments(self, segments: list[str]) -> None:
         self._known.merge()
@@ -779,8 +820,10 @@ class MemoryStore(Store):
         state = {"default": self._default, "hashes": self._hashes(), "rooms": rooms}
         return msgpack.unpackb(msgpack.packb(state), strict_map_key=False)  # a deep copy
 
+    @_change
     async def import_state(self, state: dict[str, Any]) -> None:
-        self._log("import_state", msgpack.unpackb(msgpack.packb(state), strict_map_key=False))
+        copy = msgpack.unpackb(msgpack.packb(state), strict_map_key=False)
+        await self._log("import_state", copy)
 
     def _check_import_state(self, state: dict[str, Any]) -> None:
         if self._rooms:
@@ -802,11 +845,12 @@ class MemoryStore(Store):
         self._default = state["default"]
 
     # -- shared annotations ---------------------------------------------------------------
+    @_change
     async def set_shared(self, room: str, kind: str, key: str, value: Any
                          ) -> dict[str, Any] | None:
         if value is None and key not in self._room(room).shared.get(kind, {}):
             return None  # nothing to delete
-        self._log("set_shared", room, kind, key, value)
+        await self._log("set_shared", room, kind, key, value)
         return self._emit(self._rooms[room], {"type": kind, "room": room, "key": key,
                                               "value": value}, data=False)
 
@@ -834,19 +878,21 @@ class MemoryStore(Store):
                 for h, code in zip(self._known.keys.tolist(), self._known.values.tolist())}
 
     # -- undo / redo ----------------------------------------------------------------------
+    @_change
     async def pop_record(self, room: str, session: str, stack: Literal["undo", "redo"]
                          ) -> dict[str, Any] | None:
         state = self._room(room)
         if not state.stack(session, stack):
             return None
-        return self._log("pop_record", room, session, stack)
+        return await self._log("pop_record", room, session, stack)
 
     def _apply_pop_record(self, room: str, session: str, stack: str) -> dict[str, Any]:
         return self._rooms[room].stack(session, stack).pop()
 
+    @_change
     async def push_record(self, room: str, session: str, stack: Literal["undo", "redo"],
                           record: dict[str, Any]) -> None:
-        self._log("push_record", room, session, stack, record)
+        await self._log("push_record", room, session, stack, record)
 
     def _check_push_record(self, room: str, *_: Any) -> None:
         self._room(room)
@@ -855,6 +901,7 @@ class MemoryStore(Store):
         self._rooms[room].stack(session, stack).append(record)
 
     # -- leases ---------------------------------------------------------------------------
+    @_change
     async def acquire(self, room: str, target: str, session: str, ttl: float,
                       user: str | None = None) -> Lease:
         state = self._room(room)
