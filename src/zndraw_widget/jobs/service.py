@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
 MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
 WAIT_POLL = 0.05  # seconds between looks at a job whose room's events ended (see wait)
+QUIET = 1.0  # seconds without an event after which a wait looks whether the room still is
 MAX_SWEEP_INTERVAL = 5.0  # seconds between looks for lapsed leases, at most
 LAPSED = ("it stopped renewing the job's lease: killed, or its machine or its connection "
           "to Redis lost")
@@ -136,14 +137,20 @@ class Jobs:
         subscription = await store.subscribe(job.room)
         try:
             job = await self.registry.get(job_id) or job  # subscribed: no end is missed now
-            told = await _exists(store, job.room)  # the room's events still come
+            # Whether the room's events still come (None: not known). A deleted room has no
+            # more events, and a job ending after its room was deleted can announce nothing:
+            # then look at the record every WAIT_POLL. A room deleted before the subscription
+            # announced that to nobody: looked at once nothing came for QUIET seconds.
+            told: bool | None = None
             while not job.final and (left := deadline - loop.time()) > 0:
-                # A deleted room has no more events, and a job ending after its room was
-                # deleted can announce nothing: then look at the record every WAIT_POLL.
-                event = await _next_event(subscription, left if told else min(left, WAIT_POLL))
+                pause = {None: QUIET, True: left, False: WAIT_POLL}[told]
+                event = await _next_event(subscription, min(left, pause))
                 kind = None if event is None else event.get("type")
-                told = told and kind != "room_deleted"
-                if (kind in ("resync", "room_deleted") or (event is None and not told)
+                if kind == "room_deleted":
+                    told = False
+                elif event is None and told is None:
+                    told = await _exists(store, job.room)
+                if (kind in ("resync", "room_deleted") or (event is None and told is False)
                         or (kind == JOB_EVENT and event["job"]["id"] == job_id)):
                     job = await self.registry.get(job_id) or job
         finally:
