@@ -154,3 +154,30 @@ def test_a_wait_is_woken_by_the_jobs_events_not_by_polling(tmp_path, files):
     finally:
         server.stop()
         stop_process(redis_process)
+
+
+def test_a_job_no_worker_takes_fails_saying_so(tmp_path, files):
+    """No worker runs: once ``job_queue_timeout`` passed, a server fails the queued job with
+    an error naming the cause and the command that fixes it; the room the upload made and
+    the spooled file go."""
+    redis_process, url = start_redis(tmp_path)
+    storage = tmp_path / "storage"
+    server = ServerProcess(storage, env={"ZNDRAW_REDIS_URL": url, "ZNDRAW_WORKERS": "celery",
+                                         "ZNDRAW_JOB_TTL": "1",
+                                         "ZNDRAW_JOB_QUEUE_TIMEOUT": "1"})
+    try:
+        client = Client(server.url, server.token)
+        head = files[0].read_bytes()[:100_000]
+        job = client.upload_small("unserved", head, "md.extxyz").json()["job"]
+        assert job["state"] == "queued"
+        waited = client.call("GET", f"jobs/{job['id']}", params={"wait": 30}).json()
+        assert waited["state"] == "failed", waited
+        assert waited["error"]["message"] == (
+            "no worker took this job within 1 s: start one with 'zndraw-widget worker' (give "
+            "it the servers' --storage and --redis-url), or more if they are all busy, then "
+            "upload the file again")
+        assert client.call("GET", "rooms/unserved").status_code == 404
+        assert not list((storage / "uploads").iterdir())
+    finally:
+        server.stop()
+        stop_process(redis_process)

@@ -84,6 +84,13 @@ def job_error(message: str, frame: int | None = None, line: int | None = None
     return {"message": message, "frame": frame, "line": line}
 
 
+def not_taken(seconds: float) -> dict[str, Any]:
+    """The ``error`` of a job that no Celery worker took within ``seconds``."""
+    return job_error(f"no worker took this job within {seconds:g} s: start one with "
+                     f"'zndraw-widget worker' (give it the servers' --storage and --redis-url), "
+                     f"or more if they are all busy, then upload the file again")
+
+
 def worker_stopped(why: str) -> dict[str, Any]:
     """The ``error`` of a job whose worker stopped (``why``: how that was noticed)."""
     return job_error(f"the worker running this job stopped ({why}); upload the file again")

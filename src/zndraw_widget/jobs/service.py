@@ -17,7 +17,7 @@ from ..policy import Action
 from ..room_service import RoomService
 from ..settings import Settings
 from ..state.base import Store, Subscription
-from .model import Job, Upload, job_error, worker_stopped
+from .model import Job, Upload, job_error, not_taken, worker_stopped
 from .registry import open_registry
 from .runner import JOB_EVENT, Board, conclude, discard
 from .upload import UploadFeed
@@ -46,6 +46,8 @@ class Jobs:
                        else PoolEngine(settings.import_processes, service, self.board,
                                        settings.job_ttl))
         self.sweep_interval = min(settings.job_ttl / 4, MAX_SWEEP_INTERVAL)
+        # a job queued for Celery holds a lease this long until a worker takes it (0: none)
+        self.queue_timeout = settings.job_queue_timeout if settings.workers == "celery" else 0
         self.spool = settings.storage_path / "uploads"
         if not settings.redis_url:  # one process owns this storage: earlier uploads are dead
             for left in self.spool.glob("upload-*"):
@@ -68,6 +70,8 @@ class Jobs:
         feed = UploadFeed(self.registry, job.id, spool)
         await self.registry.set_upload(job.id, Upload())
         await self.board.save(job)
+        if self.queue_timeout:  # until a worker takes the job and holds its lease itself
+            await self.registry.hold(job.id, self.queue_timeout)
         try:
             await self.engine.submit(job)
         except Exception as error:
@@ -159,16 +163,22 @@ class Jobs:
 
     async def sweep(self) -> None:
         """Fail the jobs whose lease lapsed (their worker stopped: see
-        :class:`~.runner.Lease`), as their worker would have: the error recorded and told
+        :class:`~.runner.Lease`; or, still queued, no worker took them within
+        ``job_queue_timeout``), as their worker would have: the error recorded and told
         as a ``job`` event, the spooled file removed, a room the job made and never
         committed to deleted. Each lapsed job is swept by one process."""
         for job_id in await self.registry.lapsed():
             job = await self.registry.get(job_id)
             if job is None or job.final:
                 continue
-            log.warning("job %s of room %s: its worker stopped renewing its lease; failed",
-                        job_id, job.room)
-            job.state, job.error = "failed", worker_stopped(LAPSED)
+            if job.state == "queued":
+                log.warning("job %s of room %s: no worker took it within %g s; failed",
+                            job_id, job.room, self.queue_timeout)
+                job.state, job.error = "failed", not_taken(self.queue_timeout)
+            else:
+                log.warning("job %s of room %s: its worker stopped renewing its lease; "
+                            "failed", job_id, job.room)
+                job.state, job.error = "failed", worker_stopped(LAPSED)
             discard(job.path)
             await conclude(job, self._service(), self.board)
 
