@@ -46,6 +46,7 @@ class Jobs:
                        else PoolEngine(settings.import_processes, service, self.board,
                                        settings.job_ttl))
         self.sweep_interval = min(settings.job_ttl / 4, MAX_SWEEP_INTERVAL)
+        self.renew_uploads_every = settings.job_ttl / 3  # see Upload.renewed
         # a job queued for Celery holds a lease this long until a worker takes it (0: none)
         self.queue_timeout = settings.job_queue_timeout if settings.workers == "celery" else 0
         self.spool = settings.storage_path / "uploads"
@@ -67,8 +68,7 @@ class Jobs:
         if known, else 0): it starts with the first bytes; the feed takes the rest."""
         job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
                   path=spool.name, caller=Job.caller_record(caller), created_room=created_room)
-        feed = UploadFeed(self.registry, job.id, spool)
-        await self.registry.set_upload(job.id, Upload())
+        await self.registry.set_upload(job.id, Upload(renew_every=self.renew_uploads_every))
         await self.board.save(job)
         if self.queue_timeout:  # until a worker takes the job and holds its lease itself
             await self.registry.hold(job.id, self.queue_timeout)
@@ -80,7 +80,7 @@ class Jobs:
             job.state, job.error = "failed", job_error(f"the job could not be queued: {error}")
             await self.board.save(job)
             raise Unavailable(f"the import could not be queued: {error}") from error
-        return feed
+        return UploadFeed(self.registry, job.id, spool, self.renew_uploads_every)
 
     async def _may_see(self, caller: Caller, job: Job) -> bool:
         if caller.admin or job.user == caller.user:
