@@ -63,6 +63,9 @@ class Job:
                 "session": caller.session, "admin": caller.admin}
 
 
+STALLED_RENEWALS = 3  # an upload's record unchanged for this many renewals: its server stopped
+
+
 @dataclass
 class Upload:
     """How much of a job's file has arrived (the job may start before the upload ends):
@@ -86,9 +89,6 @@ class Upload:
         if self.complete or self.failure is not None or not self.renew_every:
             return None
         return STALLED_RENEWALS * self.renew_every
-
-
-STALLED_RENEWALS = 3
 
 
 PUBLIC = ("id", "kind", "room", "user", "state", "name", "format", "bytes_total",

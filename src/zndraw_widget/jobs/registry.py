@@ -187,8 +187,9 @@ class RedisJobs:
     its last change), ``<prefix>job:<id>:cancel``, ``<prefix>job:<id>:upload`` (with
     ``<prefix>job:<id>:arrived``, a list pushed to when it changes, for a waiting job to
     block on: gone when the job ends, or :data:`WAKE_SECONDS` after the push, as a waiting
-    job reads the upload's record before it blocks), the index ``<prefix>jobs`` (a sorted set by creation time) and the leases
-    ``<prefix>jobs:leases`` (a sorted set by expiry, ms in Redis's clock)."""
+    job reads the upload's record before it blocks), the index ``<prefix>jobs`` (a sorted
+    set by creation time) and the leases ``<prefix>jobs:leases`` (a sorted set by expiry,
+    ms in Redis's clock)."""
 
     def __init__(self, url: str, prefix: str) -> None:
         from ..state.redis.connection import connect

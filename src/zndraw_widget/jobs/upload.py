@@ -29,8 +29,7 @@ class UploadFeed:
         self._told, self._told_renewed, self._told_at = 0, 0, time.monotonic()
         self._telling: asyncio.Task | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._renewing = asyncio.get_running_loop().call_later(renew_every, self._renew,
-                                                               renew_every)
+        self._renewing = asyncio.get_running_loop().call_later(renew_every, self._renew)
         self.ended = False
 
     def write(self, chunk: bytes) -> None:
@@ -42,10 +41,10 @@ class UploadFeed:
         elif self._timer is None:  # told in a moment, should nothing more arrive
             self._timer = asyncio.get_running_loop().call_later(TELL_INTERVAL, self._tell)
 
-    def _renew(self, every: float) -> None:
+    def _renew(self) -> None:
         self.renewed += 1
         self._tell()
-        self._renewing = asyncio.get_running_loop().call_later(every, self._renew, every)
+        self._renewing = asyncio.get_running_loop().call_later(self.renew_every, self._renew)
 
     def _tell(self) -> None:
         if self._timer is not None:
