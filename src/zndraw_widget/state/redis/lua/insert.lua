@@ -28,7 +28,7 @@ end
 place_all(R .. ':order', items)
 local indices, set = {}, {}
 for k, item in ipairs(items) do indices[k], set[k] = item[1], {item[2], item[3], item[4], item[5]} end
-set_frames(R, set, true)
+set_frames(R, set)
 return remember(R, ARGV[9], ARGV[10],
                 order_changed(room, session, kind,
                               json_object({op = 'delete'}, {ids = json_list(ids)}),
