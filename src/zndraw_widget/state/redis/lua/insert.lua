@@ -16,7 +16,7 @@ check_order(room, session, base)
 if #items == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local length, seen, ids = order_length(R), {}, {}
 for k, item in ipairs(items) do ids[k] = item[2] end
-local found = stored_refs(R, ids)
+local found = in_order(R, ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end

@@ -343,6 +343,12 @@ end
 local function order_length(R) return redis.call('ZCARD', R .. ':order') end
 local function rank(R, id) return redis.call('ZRANK', R .. ':order', pack_id(id)) end
 
+local function in_order(R, ids)  -- for each id: whether the room has it (one ZMSCORE)
+  local packed = {}
+  for k, id in ipairs(ids) do packed[k] = pack_id(id) end
+  return chunked('ZMSCORE', R .. ':order', packed, 1000)
+end
+
 local function order_range(R, lo, hi)  -- the ids at positions lo..hi, packed
   return redis.call('ZRANGE', R .. ':order', lo, hi)
 end

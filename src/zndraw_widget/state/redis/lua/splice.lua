@@ -38,7 +38,7 @@ end
 local currents = check_changes(room, R, changes, session, gone)
 local length, seen, item_ids = order_length(R) - #unique, {}, {}
 for k, item in ipairs(items) do item_ids[k] = item[2] end
-local found = stored_refs(R, item_ids)
+local found = in_order(R, item_ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
