@@ -57,14 +57,13 @@ export class LookControls {
     const { renderer, bar } = host;
     const reset = button("Reset camera", "Reset the camera", ROLES.reset);
     const title = `View: representation, labels, camera${host.movie ? ", movie" : ""}`;
-    const { button: open, panel } = new Popover(menuButton("View", title, ROLES.view));
+    const { panel } = new Popover(menuButton("View", title, ROLES.view)).mount(bar);
     panel.append(row("Representation", this.representation), row("Labels", this.labels), row("Camera", this.ortho, reset));
     if (host.movie) {
       const movie = button("Record", "Record a movie of all frames (the kernel saves it)", ROLES.movie);
       movie.onclick = host.movie;
       panel.append(row("Movie", movie));
     }
-    bar.append(open, panel);
     this.representation.onchange = () => this.change({ representation: this.representation.value });
     this.labels.onchange = () => this.change({ labels: this.labels.value ? { ...(this.style().labels as object), text: this.labels.value } : null });
     this.ortho.onclick = () => {

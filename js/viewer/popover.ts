@@ -3,7 +3,7 @@
 // Opening moves the keyboard focus into the panel; Escape closes it and gives the focus back
 // to the button; a press or the focus outside both closes it too (so one is open at a time).
 // Keys typed in the panel are its own (not the viewer's shortcuts). Styled by .zn-popover
-// in ../style.ts; the panel follows its button in the toolbar.
+// in ../style.ts; ``mount`` puts the panel right after its button in the toolbar.
 import { button } from "./controls";
 
 /** Panels made so far (for unique ids: a notebook can show several viewers). */
@@ -47,6 +47,14 @@ export class Popover {
     button.setAttribute("aria-controls", panel.id);
     button.onclick = () => this.toggle();
     panel.addEventListener("keydown", (event) => event.stopPropagation());
+  }
+
+  /** Put the button into the toolbar ``bar`` before ``before`` (null: at its end), and the
+   * panel right after the button (the next stop for Tab; placed by .zn-popover). */
+  mount(bar: HTMLElement, before: Node | null = null): this {
+    bar.insertBefore(this.button, before);
+    this.button.after(this.panel);
+    return this;
   }
 
   get open(): boolean {

@@ -129,7 +129,14 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     chooser = page.page.get_by_role("button", name="Choose properties to plot against the frames")
     chooser.click()
     energy = page.page.get_by_role("checkbox", name="plot calc.energy")
+    # a tick changes what is plotted, not the list: the box ticked stays, with the focus
+    energy.evaluate("el => { el.zndrawProbe = true; }")
     energy.check()
+    assert energy.evaluate("el => el.zndrawProbe === true && document.activeElement === el")
+    # each popover (plots, download, View) is mounted with its panel right after its button
+    assert page.page.evaluate("""() => [...document.querySelectorAll('.zn-bar [aria-controls]')]
+        .map(b => [b.dataset.role, b.nextElementSibling?.id === b.getAttribute('aria-controls')])""") == [
+        ["plots", True], ["download", True], ["view", True]]
     page.page.get_by_role("checkbox", name="plot info.temperature").check()
     page.page.wait_for_selector(f"{PLOTS}.zn-show[data-zndraw-plot-points='20']")
     # the second series may come in after the first one's points are marked: await its dot

@@ -78,8 +78,9 @@ export class Files {
     const download = iconButton(DOWNLOAD, "Download frames as a file");
     download.dataset.role = "download";
     this.buildForm();
-    new Popover(download, this.form);
-    bar.append(this.uploadButton, download, this.form, this.input);
+    bar.append(this.uploadButton);
+    new Popover(download, this.form).mount(bar);
+    bar.append(this.input);
     view.append(style, this.list);
     view.addEventListener("dragover", (event) => this.dragOver(event));
     view.addEventListener("dragleave", () => view.classList.remove("zn-dropping"));
