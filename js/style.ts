@@ -37,6 +37,7 @@ export const CSS = `
 .zn-popover { position: absolute; right: 6px; bottom: calc(100% + 4px); z-index: 3; display: flex; flex-direction: column; gap: 4px;
   padding: 6px 8px; background: var(--zn-bg1); border: 1px solid var(--zn-border); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
 .zn-popover[hidden] { display: none; }
+.zn-popover:focus { outline: none; }
 .zn-row { display: flex; align-items: center; gap: 4px; white-space: nowrap; }
 .zn-row > span:first-child { min-width: 7.5em; margin-right: 4px; }
 .zn-row select { flex: 1; }

@@ -8,6 +8,7 @@ import { parseStyle, REPRESENTATIONS } from "../renderer/look";
 import { ROLES } from "./markers";
 import type { ModelListeners } from "./model";
 import { button } from "./controls";
+import { labelled } from "./panel";
 import { menuButton, Popover } from "./popover";
 
 export interface LookHost {
@@ -38,13 +39,10 @@ function select(title: string, role: string, options: Array<[string, string]>): 
   return s;
 }
 
-/** One line of the View menu: what, then its controls. */
-function row(text: string, ...controls: HTMLElement[]): HTMLDivElement {
-  const line = document.createElement("div");
+/** One line of the View menu: what, then its controls (a .zn-row, ../style.ts). */
+function row(text: string, ...controls: HTMLElement[]): HTMLElement {
+  const line = labelled(text, ...controls);
   line.className = "zn-row";
-  const name = document.createElement("span");
-  name.textContent = text;
-  line.append(name, ...controls);
   return line;
 }
 

@@ -40,6 +40,7 @@ export class Popover {
     panel.id ||= `zn-popover-${++made}`;
     panel.classList.add("zn-popover");
     panel.hidden = true;
+    panel.tabIndex = -1; // a press on its text focuses it, not the viewer (outside: it would close)
     panel.setAttribute("role", "group");
     panel.setAttribute("aria-label", button.getAttribute("aria-label") ?? "");
     panel.dataset.role ||= `${button.dataset.role}-menu`;
