@@ -31,9 +31,9 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+from bench_state_memory import fill  # noqa: E402  (how both fill room r)
 from conftest import start_redis  # noqa: E402  (the tests' helpers)
 
-BATCH = 50_000
 REPEAT = 15  # runs of each operation per store (resolve all: 5)
 
 
@@ -73,14 +73,7 @@ class Side:
         """Room ``r`` of ``frames`` frames: (bytes per frame, seconds)."""
         before = self.used_memory()
         start = time.perf_counter()
-        await self.store.create_room("r", [], [], 1.0)
-        version = 0
-        for first in range(0, frames, BATCH):
-            segment = secrets.token_hex(8)
-            items = [(first + k, self.frame(segment, k))
-                     for k in range(min(BATCH, frames - first))]
-            version = (await self.store.insert("r", items, session="s", order_base=version)
-                       ).order_version
+        await fill(self.store, frames, self.base.FrameRef)
         seconds = time.perf_counter() - start
         self.middle_id = (await self.store.resolve("r", [frames // 2])).refs[0].id
         return (self.used_memory() - before) / frames, seconds

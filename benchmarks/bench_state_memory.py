@@ -36,14 +36,15 @@ BATCH = 50_000
 GOAL = 300  # bytes per frame
 
 
-async def fill(store: Store, frames: int) -> None:
-    """Room ``r`` with ``frames`` distinct frames, appended ``BATCH`` at a time."""
+async def fill(store: Store, frames: int, frame_ref: type = FrameRef) -> None:
+    """Room ``r`` with ``frames`` distinct frames, appended ``BATCH`` at a time
+    (``frame_ref``: the ``FrameRef`` of ``store``'s package)."""
     await store.create_room("r", [], [], 1.0)
     version = 0
     for start in range(0, frames, BATCH):
         segment = secrets.token_hex(8)
-        items = [(start + k, FrameRef(secrets.token_hex(8), 1,
-                                      "sha256:" + secrets.token_hex(32), f"{segment}/{k}"))
+        items = [(start + k, frame_ref(secrets.token_hex(8), 1,
+                                       "sha256:" + secrets.token_hex(32), f"{segment}/{k}"))
                  for k in range(min(BATCH, frames - start))]
         version = (await store.insert("r", items, session="s", order_base=version)).order_version
 

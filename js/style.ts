@@ -2,10 +2,12 @@
 // (the notebook); elsewhere (the standalone page) from the system's colour scheme.
 export const CSS = `
 .zn-root { --zn-bg: var(--jp-layout-color0, #fff); --zn-bg1: var(--jp-layout-color1, #f7f7f7); --zn-fg: var(--jp-ui-font-color1, #222);
-  --zn-border: var(--jp-border-color2, #ddd); --zn-border1: var(--jp-border-color1, #bbb); --zn-accent: var(--jp-brand-color1, #1976d2); }
+  --zn-border: var(--jp-border-color2, #ddd); --zn-border1: var(--jp-border-color1, #bbb); --zn-accent: var(--jp-brand-color1, #1976d2);
+  --zn-error: var(--jp-error-color1, #c62828); }
 @media (prefers-color-scheme: dark) {
   .zn-root { --zn-bg: var(--jp-layout-color0, #111); --zn-bg1: var(--jp-layout-color1, #1e1e1e); --zn-fg: var(--jp-ui-font-color1, #ddd);
-    --zn-border: var(--jp-border-color2, #3a3a3a); --zn-border1: var(--jp-border-color1, #555); --zn-accent: var(--jp-brand-color1, #42a5f5); }
+    --zn-border: var(--jp-border-color2, #3a3a3a); --zn-border1: var(--jp-border-color1, #555); --zn-accent: var(--jp-brand-color1, #42a5f5);
+    --zn-error: var(--jp-error-color1, #ef5350); }
 }
 .zn-root { position: relative; display: flex; flex-direction: column; width: 100%; height: var(--zn-height, 480px);
   font: 12px/1.4 var(--jp-ui-font-family, system-ui, sans-serif); color: var(--zn-fg);
@@ -14,7 +16,7 @@ export const CSS = `
 .zn-view { position: relative; flex: 1; min-height: 0; overflow: hidden; background: var(--zn-bg); }
 .zn-message { position: absolute; inset: 0; display: none; align-items: center; justify-content: center; padding: 24px;
   text-align: center; background: var(--zn-bg1); color: var(--zn-fg); font-size: 13px; }
-.zn-message.zn-error { color: var(--jp-error-color1, #c62828); }
+.zn-message.zn-error { color: var(--zn-error); }
 .zn-message.zn-show { display: flex; }
 .zn-banner { position: absolute; left: 8px; right: 8px; bottom: 8px; display: none; padding: 4px 8px; border-radius: 3px;
   background: var(--jp-warn-color3, #fff3cd); color: var(--jp-warn-color0, #7a5b00); border: 1px solid var(--jp-warn-color2, #ffe08a); }
@@ -35,6 +37,7 @@ export const CSS = `
 .zn-popover { position: absolute; right: 6px; bottom: calc(100% + 4px); z-index: 3; display: flex; flex-direction: column; gap: 4px;
   padding: 6px 8px; background: var(--zn-bg1); border: 1px solid var(--zn-border); border-radius: 3px; box-shadow: 0 2px 6px #0003; }
 .zn-popover[hidden] { display: none; }
+.zn-popover:focus { outline: none; }
 .zn-row { display: flex; align-items: center; gap: 4px; white-space: nowrap; }
 .zn-row > span:first-child { min-width: 7.5em; margin-right: 4px; }
 .zn-row select { flex: 1; }

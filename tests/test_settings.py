@@ -55,6 +55,12 @@ def test_a_job_ttl_that_is_no_positive_finite_number_is_refused(ttl):
         Settings.resolve({}, env={"ZNDRAW_JOB_TTL": ttl})
 
 
+@pytest.mark.parametrize("timeout", ["-1", "inf", "nan"])
+def test_a_job_queue_timeout_that_is_no_finite_number_of_seconds_is_refused(timeout):
+    with pytest.raises(ValueError, match="job_queue_timeout must be a number of seconds"):
+        Settings.resolve({}, env={"ZNDRAW_JOB_QUEUE_TIMEOUT": timeout})
+
+
 def test_serve_flags_beat_the_environment(monkeypatch):
     seen = {}
 

@@ -2,7 +2,7 @@
 // playback (with a fake display clock), presence, keys.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ControlClient } from "../control";
-import { commandFor } from "../viewer/keys";
+import { commandFor, ownKey } from "../viewer/keys";
 import { Clock, Playback } from "../viewer/playback";
 import { Presence } from "../viewer/presence";
 import { ANNOUNCE_ROUND_TRIPS, Presenter, PRESENTER_IDLE_MS, PRESENTER_TTL } from "../viewer/presenter";
@@ -379,5 +379,18 @@ describe("keys", () => {
     expect(key("a")).toBeNull();
     expect(key("a", { metaKey: true })).toBe("selectAll");
     expect(key("q")).toBeNull();
+  });
+
+  it("leaves a focused control the keys it handles: Space and Enter to a button, all to a field", () => {
+    for (const tagName of ["BUTTON", "SUMMARY"]) {
+      expect(ownKey({ tagName }, " ")).toBe(true); // presses the button, does not toggle play
+      expect(ownKey({ tagName }, "Enter")).toBe(true);
+      expect(ownKey({ tagName }, "ArrowRight")).toBe(false);
+      expect(ownKey({ tagName }, "Home")).toBe(false);
+    }
+    for (const tagName of ["INPUT", "SELECT", "TEXTAREA"]) {
+      for (const k of [" ", "ArrowLeft", "Home", "f", "Escape"]) expect(ownKey({ tagName }, k)).toBe(true);
+    }
+    for (const target of [{ tagName: "DIV" }, { tagName: "CANVAS" }, null]) expect(ownKey(target, " ")).toBe(false);
   });
 });

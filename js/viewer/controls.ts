@@ -3,6 +3,7 @@
 // reports clicks as actions; it holds no viewer state of its own.
 import { CSS } from "../style";
 import { Markers, ROLES } from "./markers";
+import type { Popover } from "./popover";
 
 // Inline SVG icons (no icon fonts or emoji: they are missing on many machines).
 const ICONS: Record<string, string> = {
@@ -125,12 +126,11 @@ export class Controls {
     this.view.insertBefore(canvas, this.status);
   }
 
-  /** A part's panel under the view, and its button in the toolbar (before fit and
-   * screenshot), followed by the button's pop-up. */
-  addPart(panel: HTMLElement, button: HTMLElement, popup: HTMLElement): void {
+  /** A part's panel under the view, and its popover in the toolbar (before fit and
+   * screenshot). */
+  addPart(panel: HTMLElement, popover: Popover): void {
     this.root.insertBefore(panel, this.bar);
-    this.bar.insertBefore(button, this.bar.lastElementChild?.previousElementSibling ?? null);
-    button.after(popup);
+    popover.mount(this.bar, this.bar.lastElementChild?.previousElementSibling ?? null);
   }
 
   /** A message in place of the view (null: hide it). */

@@ -61,10 +61,27 @@ export function commandFor(e: KeyInput): Command | null {
   return binding?.command ?? null;
 }
 
-/** Run the commands of the keys pressed in ``root``; in its inputs (slider, speed) only space. */
+/** The keys an element with the keyboard focus handles itself, by its tag: a form field all
+ * (typing, arrows, space), a button (or a details' summary) Space and Enter (they press it). */
+const OWN_KEYS: Record<string, "all" | string[]> = {
+  INPUT: "all",
+  SELECT: "all",
+  TEXTAREA: "all",
+  BUTTON: [" ", "Enter"],
+  SUMMARY: [" ", "Enter"],
+};
+
+/** Whether ``key`` pressed with the focus on ``target`` is the target's own, not the viewer's. */
+export function ownKey(target: { tagName?: string } | null, key: string): boolean {
+  const own = OWN_KEYS[target?.tagName ?? ""];
+  return own === "all" || !!own?.includes(key);
+}
+
+/** Run the commands of the keys pressed in ``root``, but for the keys its focused control
+ * handles itself (``ownKey``). */
 export function bindKeys(root: HTMLElement, run: (command: Command) => void): void {
   root.addEventListener("keydown", (e) => {
-    if ((e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) && e.key !== " ") return;
+    if (ownKey(e.target as Element | null, e.key)) return;
     const command = commandFor(e);
     if (!command) return;
     run(command);

@@ -8,6 +8,7 @@ import { parseStyle, REPRESENTATIONS } from "../renderer/look";
 import { ROLES } from "./markers";
 import type { ModelListeners } from "./model";
 import { button } from "./controls";
+import { labelled } from "./panel";
 import { menuButton, Popover } from "./popover";
 
 export interface LookHost {
@@ -38,13 +39,10 @@ function select(title: string, role: string, options: Array<[string, string]>): 
   return s;
 }
 
-/** One line of the View menu: what, then its controls. */
-function row(text: string, ...controls: HTMLElement[]): HTMLDivElement {
-  const line = document.createElement("div");
+/** One line of the View menu: what, then its controls (a .zn-row, ../style.ts). */
+function row(text: string, ...controls: HTMLElement[]): HTMLElement {
+  const line = labelled(text, ...controls);
   line.className = "zn-row";
-  const name = document.createElement("span");
-  name.textContent = text;
-  line.append(name, ...controls);
   return line;
 }
 
@@ -57,14 +55,13 @@ export class LookControls {
     const { renderer, bar } = host;
     const reset = button("Reset camera", "Reset the camera", ROLES.reset);
     const title = `View: representation, labels, camera${host.movie ? ", movie" : ""}`;
-    const { button: open, panel } = new Popover(menuButton("View", title, ROLES.view));
+    const { panel } = new Popover(menuButton("View", title, ROLES.view)).mount(bar);
     panel.append(row("Representation", this.representation), row("Labels", this.labels), row("Camera", this.ortho, reset));
     if (host.movie) {
       const movie = button("Record", "Record a movie of all frames (the kernel saves it)", ROLES.movie);
       movie.onclick = host.movie;
       panel.append(row("Movie", movie));
     }
-    bar.append(open, panel);
     this.representation.onchange = () => this.change({ representation: this.representation.value });
     this.labels.onchange = () => this.change({ labels: this.labels.value ? { ...(this.style().labels as object), text: this.labels.value } : null });
     this.ortho.onclick = () => {

@@ -36,10 +36,15 @@ export interface PanelActions {
   opened(): void;
 }
 
-function labelled(text: string, ...controls: HTMLElement[]): HTMLLabelElement {
-  const label = document.createElement("label");
-  label.append(text, ...controls);
-  return label;
+/** ``text`` (in a span, for styling) and the ``controls`` it names, on one line: a label
+ * (a click on the text goes to the first control), unless the first is a button (a click on
+ * the text must press none). */
+export function labelled(text: string, ...controls: HTMLElement[]): HTMLElement {
+  const line = document.createElement(controls[0]?.tagName === "BUTTON" ? "div" : "label");
+  const name = document.createElement("span");
+  name.textContent = text;
+  line.append(name, ...controls);
+  return line;
 }
 
 function select(name: string, title: string): HTMLSelectElement {

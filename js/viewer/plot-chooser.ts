@@ -19,15 +19,19 @@ export interface ChooserHost {
 export class PlotChooser {
   /** The toolbar button and its panel: one checkbox per property, and the select of what
    * to plot against. */
-  private readonly popover = new Popover(menuButton("Plots", "Choose properties to plot against the frames", "plots"), undefined, () => void this.load());
-  readonly button = this.popover.button;
-  readonly menu = this.popover.panel;
+  readonly popover = new Popover(menuButton("Plots", "Choose properties to plot against the frames", "plots"), undefined, () => void this.load());
   private available: string[] = [];
   private names: string[] = [];
   private x = "";
+  /** The properties the panel lists now (null: it lists none, it says why instead). */
+  private listed: string[] | null = null;
 
   constructor(private readonly host: ChooserHost) {
     this.menu.classList.add("zn-plot-menu");
+  }
+
+  private get menu(): HTMLElement {
+    return this.popover.panel;
   }
 
   /** What is plotted now (ticked in the list). */
@@ -47,29 +51,41 @@ export class PlotChooser {
     try {
       this.available = await this.host.fields();
     } catch (error) {
-      this.menu.textContent = `cannot list the room's fields: ${(error as Error).message}`;
+      this.say(`cannot list the room's fields: ${(error as Error).message}`);
       return;
     }
     this.sync();
-    if (document.activeElement === this.button) this.popover.focusFirst();
+    if (document.activeElement === this.popover.button) this.popover.focusFirst();
   }
 
-  /** The checkboxes and the x select, from what the room has and what is shown. */
+  /** The panel lists what the room has and what is shown, ticked as shown; it is built
+   * again only when that list changed (else a tick would replace the box ticked). */
   private sync(): void {
     if (!this.popover.open) return;
     const names = [...new Set([...this.available, ...this.names])];
-    // the control with the keyboard focus keeps it in the new list
+    if (!names.length) return this.say("The frames carry no per-frame numbers (calc.energy, info.*) to plot.");
+    if (this.listed?.join("\n") !== names.join("\n")) this.build(names);
+    for (const box of this.menu.querySelectorAll<HTMLInputElement>("input[type=checkbox]")) box.checked = this.names.includes(box.value);
+    const against = this.menu.querySelector("select");
+    if (against) against.value = names.includes(this.x) ? this.x : "";
+  }
+
+  /** A text in place of the list. */
+  private say(text: string): void {
+    this.listed = null;
+    this.menu.textContent = text;
+  }
+
+  /** The checkboxes of ``names`` and the x select (the control with the keyboard focus
+   * keeps it in the new list). */
+  private build(names: string[]): void {
     const focused = this.menu.contains(document.activeElement) ? document.activeElement?.getAttribute("aria-label") : null;
+    this.listed = names;
     this.menu.replaceChildren();
-    if (!names.length) {
-      this.menu.textContent = "The frames carry no per-frame numbers (calc.energy, info.*) to plot.";
-      return;
-    }
     for (const name of names) {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";
-      box.checked = this.names.includes(name);
       box.value = name;
       box.setAttribute("aria-label", `plot ${name}`);
       box.onchange = () => this.host.chosen(box.checked ? [...this.names, name] : this.names.filter((n) => n !== name), this.x);
@@ -79,13 +95,7 @@ export class PlotChooser {
     const against = document.createElement("select");
     against.setAttribute("aria-label", "Plot against");
     against.title = "Plot against";
-    for (const name of ["", ...names]) {
-      const option = document.createElement("option");
-      option.value = name;
-      option.textContent = name || "frame";
-      option.selected = name === this.x;
-      against.append(option);
-    }
+    for (const name of ["", ...names]) against.append(new Option(name || "frame", name));
     against.onchange = () => this.host.chosen(this.names, against.value);
     const label = document.createElement("label");
     label.append("against", against);

@@ -3,7 +3,7 @@
 // Opening moves the keyboard focus into the panel; Escape closes it and gives the focus back
 // to the button; a press or the focus outside both closes it too (so one is open at a time).
 // Keys typed in the panel are its own (not the viewer's shortcuts). Styled by .zn-popover
-// in ../style.ts; the panel follows its button in the toolbar.
+// in ../style.ts; ``mount`` puts the panel right after its button in the toolbar.
 import { button } from "./controls";
 
 /** Panels made so far (for unique ids: a notebook can show several viewers). */
@@ -40,6 +40,7 @@ export class Popover {
     panel.id ||= `zn-popover-${++made}`;
     panel.classList.add("zn-popover");
     panel.hidden = true;
+    panel.tabIndex = -1; // a press on its text focuses it, not the viewer (outside: it would close)
     panel.setAttribute("role", "group");
     panel.setAttribute("aria-label", button.getAttribute("aria-label") ?? "");
     panel.dataset.role ||= `${button.dataset.role}-menu`;
@@ -47,6 +48,14 @@ export class Popover {
     button.setAttribute("aria-controls", panel.id);
     button.onclick = () => this.toggle();
     panel.addEventListener("keydown", (event) => event.stopPropagation());
+  }
+
+  /** Put the button into the toolbar ``bar`` before ``before`` (null: at its end), and the
+   * panel right after the button (the next stop for Tab; placed by .zn-popover). */
+  mount(bar: HTMLElement, before: Node | null = null): this {
+    bar.insertBefore(this.button, before);
+    this.button.after(this.panel);
+    return this;
   }
 
   get open(): boolean {

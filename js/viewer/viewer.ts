@@ -152,7 +152,7 @@ export class Viewer {
         this.model.model.save_changes();
       },
     });
-    this.ui.addPart(this.plots.panel, this.plots.chooser.button, this.plots.chooser.menu);
+    this.ui.addPart(this.plots.panel, this.plots.chooser.popover);
     const legend = new SelectionLegend(this.ui.view);
     this.selections = new SharedSelections({
       user: () => this.control?.user ?? "",

@@ -16,6 +16,9 @@ from .settings import OPTIONS, SERVE_OPTIONS, Option, Settings, resolve
 
 #: The options saying where a deployment's rooms live: serve, backup and restore share them.
 STORE_OPTIONS = tuple(o for o in OPTIONS if o.name in ("storage_path", "redis_url", "redis_prefix"))
+#: The shared options a worker has no use for (it is the Celery engine; servers serve metrics
+#: and fail the jobs that no worker took).
+NOT_FOR_WORKERS = ("workers", "metrics_token", "job_queue_timeout")
 
 
 def add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
@@ -72,7 +75,7 @@ def make_parser() -> argparse.ArgumentParser:
                     "--workers celery queue in Redis; give it the servers' --storage and "
                     "--redis-url. Needs zndraw-widget[celery].")
     for option in OPTIONS:
-        if not option.serve_only and option.name not in ("workers", "metrics_token"):
+        if not option.serve_only and option.name not in NOT_FOR_WORKERS:
             add_flag(worker, option)
     add_user_commands(commands)
     add_open_command(commands)

@@ -106,6 +106,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("job_ttl", float, 30.0, "ZNDRAW_JOB_TTL",
            "seconds a running job's lease lasts unless its worker renews it (every third of "
            "that); once it lapses (the worker was killed or lost) a server fails the job"),
+    Option("job_queue_timeout", float, 600.0, "ZNDRAW_JOB_QUEUE_TIMEOUT",
+           "seconds a job queued for Celery workers waits for one to take it before a server "
+           "fails it, saying that no worker did (0: it waits for ever)"),
 )
 WORKERS = ("pool", "celery")
 SHARED_OPTIONS = tuple(option for option in OPTIONS if not option.serve_only)
@@ -146,6 +149,7 @@ class Settings:
     workers: str = "pool"
     import_processes: int = 2
     job_ttl: float = 30.0
+    job_queue_timeout: float = 600.0
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any] | None = None,
@@ -169,5 +173,9 @@ class Settings:
         if not 0 < values["job_ttl"] < math.inf:  # inf: a dead worker's job never lapses
             raise ValueError(f"job_ttl must be a positive number of seconds, not "
                              f"{values['job_ttl']!r} (--job-ttl, ZNDRAW_JOB_TTL)")
+        if not 0 <= values["job_queue_timeout"] < math.inf:
+            raise ValueError(f"job_queue_timeout must be a number of seconds, 0 or more (0: "
+                             f"never), not {values['job_queue_timeout']!r} "
+                             f"(--job-queue-timeout, ZNDRAW_JOB_QUEUE_TIMEOUT)")
         return cls(**values)
 

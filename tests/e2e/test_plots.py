@@ -129,7 +129,14 @@ def test_full_page_chooses_plots_from_the_rooms_fields(remote, full_page):
     chooser = page.page.get_by_role("button", name="Choose properties to plot against the frames")
     chooser.click()
     energy = page.page.get_by_role("checkbox", name="plot calc.energy")
+    # a tick changes what is plotted, not the list: the box ticked stays, with the focus
+    energy.evaluate("el => { el.zndrawProbe = true; }")
     energy.check()
+    assert energy.evaluate("el => el.zndrawProbe === true && document.activeElement === el")
+    # each popover (plots, download, View) is mounted with its panel right after its button
+    assert page.page.evaluate("""() => [...document.querySelectorAll('.zn-bar [aria-controls]')]
+        .map(b => [b.dataset.role, b.nextElementSibling?.id === b.getAttribute('aria-controls')])""") == [
+        ["plots", True], ["download", True], ["view", True]]
     page.page.get_by_role("checkbox", name="plot info.temperature").check()
     page.page.wait_for_selector(f"{PLOTS}.zn-show[data-zndraw-plot-points='20']")
     # the second series may come in after the first one's points are marked: await its dot
@@ -187,12 +194,33 @@ def test_full_page_follows_the_systems_dark_mode(remote, browser):
         assert toolbar == "rgb(30, 30, 30)", toolbar
         menu = page.open_view_menu().evaluate("el => getComputedStyle(el).backgroundColor")
         assert menu == toolbar, menu
+        # a press on a menu line's name keeps the menu open; the name of a field is its label
+        # (the press goes to the field), that of buttons is not (it presses none)
+        page.page.get_by_text("Representation", exact=True).click()
+        assert page.page.evaluate("document.activeElement.dataset.role") == "representation"
+        page.page.get_by_text("Camera", exact=True).click()
+        assert page.page.get_by_role("button", name="Orthographic projection").get_attribute("aria-pressed") == "false"
+        assert page.page.evaluate("document.activeElement.dataset.role") == "view-menu"
         page.screenshot("full-page-dark-view-menu.png")
         page.close_view_menu()
         page.page.get_by_role("button", name="Choose properties to plot against the frames").click()
         page.page.get_by_role("checkbox", name="plot calc.energy").check()
         page.page.wait_for_selector(f"{PLOTS}.zn-show[data-zndraw-plot-points='5']")
         page.screenshot("full-page-dark.png")
+        # Space on a focused toolbar button presses it, and does not toggle play as well
+        page.record("playing")
+        page.page.get_by_role("button", name="Last frame (End)").press("Space")
+        page.wait_rendered(frame=4)
+        page.page.get_by_role("button", name="First frame (Home)").press("Space")
+        page.wait_rendered(frame=0)
+        assert "true" not in [r["value"] for r in page.recorded("playing")], page.recorded("playing")
+        # the imports listed take the theme's colours (a file that is no trajectory fails)
+        page.page.set_input_files(".zn-root [data-role=upload-input]", files=[
+            {"name": "junk.xyz", "mimeType": "text/plain", "buffer": b"not a trajectory\n"}])
+        job = page.page.locator(".zn-job[data-state=failed]")
+        colours = job.evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]")
+        assert colours == [toolbar, "rgb(239, 83, 80)"], colours
+        page.screenshot("full-page-dark-import-failed.png")
         # every control says what it does
         unnamed = page.page.evaluate("""() => [...document.querySelectorAll(
             '.zn-root button, .zn-root input, .zn-root select')]

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 
+import httpx
 import pytest
 
 from ..conftest import ServerProcess, start_redis, stop_process
@@ -153,4 +154,74 @@ def test_a_wait_is_woken_by_the_jobs_events_not_by_polling(tmp_path, files):
         counter.close()
     finally:
         server.stop()
+        stop_process(redis_process)
+
+
+def test_a_job_no_worker_takes_fails_saying_so(tmp_path, files):
+    """No worker runs: once ``job_queue_timeout`` passed, a server fails the queued job with
+    an error naming the cause and the command that fixes it; the room the upload made and
+    the spooled file go."""
+    redis_process, url = start_redis(tmp_path)
+    storage = tmp_path / "storage"
+    server = ServerProcess(storage, env={"ZNDRAW_REDIS_URL": url, "ZNDRAW_WORKERS": "celery",
+                                         "ZNDRAW_JOB_TTL": "1",
+                                         "ZNDRAW_JOB_QUEUE_TIMEOUT": "1"})
+    try:
+        client = Client(server.url, server.token)
+        head = files[0].read_bytes()[:100_000]
+        job = client.upload_small("unserved", head, "md.extxyz").json()["job"]
+        assert job["state"] == "queued"
+        waited = client.call("GET", f"jobs/{job['id']}", params={"wait": 30}).json()
+        assert waited["state"] == "failed", waited
+        assert waited["error"]["message"] == (
+            "no worker took this job within 1 s: start one with 'zndraw-widget worker' (give "
+            "it the servers' --storage and --redis-url), or more if they are all busy, then "
+            "upload the file again")
+        assert client.call("GET", "rooms/unserved").status_code == 404
+        assert not list((storage / "uploads").iterdir())
+    finally:
+        server.stop()
+        stop_process(redis_process)
+
+
+def test_a_job_whose_uploads_server_is_killed_mid_body_fails_saying_so(tmp_path, files):
+    """The server receiving an upload is killed mid-body while a worker runs its job: the
+    upload's record is no longer renewed, and the worker fails the job (it waited for ever
+    before), told through the other server; the frames committed stay."""
+    redis_process, url = start_redis(tmp_path)
+    storage = tmp_path / "storage"
+    env = {"ZNDRAW_REDIS_URL": url, "ZNDRAW_WORKERS": "celery", "ZNDRAW_JOB_TTL": "1"}
+    doomed, survivor = ServerProcess(storage, env=env), ServerProcess(storage, env=env)
+    worker = WorkerProcess(storage, url, "--job-ttl", "1")
+    try:
+        importer, watcher = (Client(server.url, server.token) for server in (doomed, survivor))
+        assert watcher.call("POST", "rooms", json={"name": "cut", "base": None}).status_code == 201
+
+        async def kill_mid_body():
+            control = await watcher.control("cut", timeout=60)
+            release = asyncio.Event()
+            upload = asyncio.ensure_future(
+                importer.upload_held("cut", files[2], 8 << 20, release))
+            running = await control.event(
+                lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
+            doomed.kill()
+            release.set()
+            ended = await control.event(
+                lambda e: e["type"] == "job" and e["job"]["state"] in FINAL
+                and e["job"]["id"] == running["job"]["id"])
+            with contextlib.suppress(httpx.HTTPError):  # its server is gone
+                await upload
+            control.close()
+            return ended["job"]
+
+        ended = run(kill_mid_body())
+        assert ended["state"] == "failed", ended
+        assert ended["error"]["message"] == (
+            "the upload stopped arriving: the server receiving it said nothing for 1 s (it "
+            "stopped, or lost its connection to Redis); upload the file again")
+        assert watcher.call("GET", "rooms/cut").json()["length"] == ended["frames_done"] > 0
+    finally:
+        worker.stop()
+        survivor.stop()
+        doomed.stop()
         stop_process(redis_process)

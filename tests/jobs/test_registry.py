@@ -9,7 +9,7 @@ import secrets
 import pytest
 
 from zndraw_widget.jobs.model import Job, Upload
-from zndraw_widget.jobs.registry import MemoryJobs, RedisJobs
+from zndraw_widget.jobs.registry import WAKE_SECONDS, MemoryJobs, RedisJobs
 
 WAKE = 10.0  # seconds within which a waiter must have woken (it fails the test otherwise)
 
@@ -82,6 +82,47 @@ def test_a_job_waiting_for_its_upload_wakes_when_it_changes(registry):
         await asyncio.wait_for(waiting, WAKE)
         assert await jobs.upload(job.id) == Upload(20, complete=True)
         await jobs.wait_upload(job.id, Upload(20, complete=True), 0)  # no change: the timeout
+        await jobs.close()
+
+    asyncio.run(scenario())
+
+
+def test_no_waiter_is_left_in_memory_once_nobody_waits():
+    """Each wait for an upload leaves no entry behind, whether it was woken or timed out,
+    alone or beside another waiter: many jobs later the registry holds no waiter."""
+    async def scenario():
+        jobs = MemoryJobs()
+        for _ in range(100):
+            job = new_job()
+            await jobs.set_upload(job.id, Upload(10))
+            seen = await jobs.upload(job.id)
+            woken = [asyncio.ensure_future(jobs.wait_upload(job.id, seen, 60)) for _ in range(2)]
+            lapsing = asyncio.ensure_future(jobs.wait_upload(job.id, seen, 0.01))
+            await asyncio.wait_for(lapsing, WAKE)  # times out beside the other two
+            assert not any(waiter.done() for waiter in woken)  # still woken by the next record
+            await jobs.set_upload(job.id, Upload(20, complete=True))
+            await asyncio.wait_for(asyncio.gather(*woken), WAKE)
+            await jobs.wait_upload(job.id, Upload(20, complete=True), 0)  # nobody wakes it
+            job.state = "done"
+            await jobs.put(job)
+        assert jobs._waiters == {}
+
+    asyncio.run(scenario())
+
+
+def test_an_uploads_wake_up_list_in_redis_expires_and_goes_with_its_job(redis_url):
+    """The list a job behind its upload blocks on lives :data:`WAKE_SECONDS` (not the
+    record's 7 days) and is deleted when the job ends."""
+    async def scenario():
+        jobs = RedisJobs(redis_url, f"test-{secrets.token_hex(4)}:")
+        job = new_job()
+        await jobs.put(job)
+        arrived = f"{jobs.prefix}job:{job.id}:arrived"
+        await jobs.set_upload(job.id, Upload(10))
+        assert 0 < await jobs._redis.ttl(arrived) <= WAKE_SECONDS
+        job.state = "done"
+        await jobs.put(job)
+        assert not await jobs._redis.exists(arrived)
         await jobs.close()
 
     asyncio.run(scenario())

@@ -214,6 +214,21 @@ async def test_update_of_several_frames_is_all_or_nothing(store):
 
 
 @pytest.mark.asyncio
+async def test_an_update_naming_a_frame_twice_makes_two_versions(store):
+    await store.create_room("r", [], [], 1.0)
+    await store.insert("r", items(0, "a"), session="s", order_base=0)
+    commit = await store.update("r", [("id-a", 1, "sha256:x", "seg/x"),
+                                      ("id-a", 1, "sha256:y", "seg/y")], session="s")
+    assert commit.versions == [2, 3]
+    ref = (await store.resolve("r", [0])).refs[0]
+    assert (ref.version, ref.hash, ref.location) == (3, "sha256:y", "seg/y")
+    assert [v["hash"] for v in await store.frame_history("r", "id-a")] == [
+        "sha256:a", "sha256:x", "sha256:y"]
+    assert await store.pop_record("r", "s", "undo") == {"op": "update", "frames": [
+        ["id-a", "sha256:x", "sha256:a", "seg/a"], ["id-a", "sha256:y", "sha256:x", "seg/x"]]}
+
+
+@pytest.mark.asyncio
 async def test_frame_failures(store):
     await store.create_room("r", [], [], 1.0)
     await store.insert("r", items(0, "a"), session="s", order_base=0)

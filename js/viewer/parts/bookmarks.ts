@@ -5,12 +5,13 @@
 import type { Bookmark, BookmarkEvent } from "../../protocol";
 import { button } from "../controls";
 
+/** Its CSS: the theme's colours (--zn-*, ../../style.ts). */
 const CSS = `
 .zn-bookmarks { position: absolute; right: 8px; top: 34px; display: flex; flex-direction: column; align-items: flex-end; gap: 2px;
   max-height: 60%; overflow: auto; font-size: 11px; }
 .zn-bookmarks > div { display: flex; gap: 2px; }
-.zn-bookmarks button { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
-  background: var(--jp-layout-color0, #fff); color: var(--jp-ui-font-color1, #222); opacity: 0.85; }
+.zn-bookmarks button { border: 1px solid var(--zn-border1); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
+  background: var(--zn-bg); color: var(--zn-fg); opacity: 0.85; }
 .zn-bookmarks button:hover { opacity: 1; }
 `;
 

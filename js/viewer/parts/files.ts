@@ -11,19 +11,20 @@ import type { Markers } from "../markers";
 import { button } from "../controls";
 import { Popover } from "../popover";
 
+/** Its CSS: the theme's colours (--zn-*, ../../style.ts). */
 const CSS = `
 .zn-jobs { position: absolute; left: 8px; bottom: 40px; display: flex; flex-direction: column; gap: 3px; max-width: 55%; font-size: 11px; }
-.zn-job { display: flex; align-items: center; gap: 6px; padding: 3px 6px; border-radius: 3px; background: var(--jp-layout-color1, #f7f7f7);
-  border: 1px solid var(--jp-border-color2, #ddd); opacity: 0.95; }
-.zn-job[data-state="failed"] { border-color: var(--jp-error-color1, #c62828); color: var(--jp-error-color1, #c62828); }
+.zn-job { display: flex; align-items: center; gap: 6px; padding: 3px 6px; border-radius: 3px; background: var(--zn-bg1);
+  border: 1px solid var(--zn-border); opacity: 0.95; }
+.zn-job[data-state="failed"] { border-color: var(--zn-error); color: var(--zn-error); }
 .zn-job progress { width: 120px; flex: none; }
 .zn-job span { overflow: hidden; text-overflow: ellipsis; }
-.zn-job button { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
-  background: var(--jp-layout-color0, #fff); color: var(--jp-ui-font-color1, #222); }
-.zn-view.zn-dropping { outline: 3px dashed var(--jp-brand-color1, #1976d2); outline-offset: -6px; }
+.zn-job button { border: 1px solid var(--zn-border1); border-radius: 3px; padding: 0 5px; cursor: pointer; font: inherit;
+  background: var(--zn-bg); color: var(--zn-fg); }
+.zn-view.zn-dropping { outline: 3px dashed var(--zn-accent); outline-offset: -6px; }
 .zn-export { font-size: 11px; }
 .zn-export input { font: inherit; background: var(--zn-bg); color: inherit; border: 1px solid var(--zn-border1); }
-.zn-export .zn-export-error { color: var(--jp-error-color1, #c62828); max-width: 260px; }
+.zn-export .zn-export-error { color: var(--zn-error); max-width: 260px; }
 `;
 
 const UPLOAD = "M11 16V7.8l-3.6 3.6L6 10l6-6 6 6-1.4 1.4L13 7.8V16zM5 20v-2h14v2z";
@@ -77,8 +78,9 @@ export class Files {
     const download = iconButton(DOWNLOAD, "Download frames as a file");
     download.dataset.role = "download";
     this.buildForm();
-    new Popover(download, this.form);
-    bar.append(this.uploadButton, download, this.form, this.input);
+    bar.append(this.uploadButton);
+    new Popover(download, this.form).mount(bar);
+    bar.append(this.input);
     view.append(style, this.list);
     view.addEventListener("dragover", (event) => this.dragOver(event));
     view.addEventListener("dragleave", () => view.classList.remove("zn-dropping"));

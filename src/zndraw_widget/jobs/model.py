@@ -63,15 +63,32 @@ class Job:
                 "session": caller.session, "admin": caller.admin}
 
 
+STALLED_RENEWALS = 3  # an upload's record unchanged for this many renewals: its server stopped
+
+
 @dataclass
 class Upload:
     """How much of a job's file has arrived (the job may start before the upload ends):
     ``received`` bytes, written to its file; ``complete`` once the body ended; ``failure``
-    saying why it will not (the connection broke, the file is over the limit)."""
+    saying why it will not (the connection broke, the file is over the limit);
+    ``renewed``: how often the server receiving the body said that it still does, which it
+    says every ``renew_every`` seconds (its ``job_ttl / 3``), bytes or not: a job tells a
+    server that stopped (no change for :data:`STALLED_RENEWALS` of that) from a client that
+    pauses."""
 
     received: int = 0
     complete: bool = False
     failure: str | None = None
+    renewed: int = 0
+    renew_every: float = 0.0  # 0: not renewed
+
+    @property
+    def stall_limit(self) -> float | None:
+        """Seconds without a change after which the receiving server stopped (None: it
+        ended, or does not say)."""
+        if self.complete or self.failure is not None or not self.renew_every:
+            return None
+        return STALLED_RENEWALS * self.renew_every
 
 
 PUBLIC = ("id", "kind", "room", "user", "state", "name", "format", "bytes_total",
@@ -82,6 +99,20 @@ def job_error(message: str, frame: int | None = None, line: int | None = None
               ) -> dict[str, Any]:
     """A job's ``error``: what went wrong, and where in the file when known."""
     return {"message": message, "frame": frame, "line": line}
+
+
+def not_taken(seconds: float) -> dict[str, Any]:
+    """The ``error`` of a job that no Celery worker took within ``seconds``."""
+    return job_error(f"no worker took this job within {seconds:g} s: start one with "
+                     f"'zndraw-widget worker' (give it the servers' --storage and --redis-url), "
+                     f"or more if they are all busy, then upload the file again")
+
+
+def upload_stopped(seconds: float) -> dict[str, Any]:
+    """The ``error`` of a job whose upload's record did not change for ``seconds``."""
+    return job_error(f"the upload stopped arriving: the server receiving it said nothing for "
+                     f"{seconds:g} s (it stopped, or lost its connection to Redis); upload the "
+                     f"file again")
 
 
 def worker_stopped(why: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Protocol
 from .model import FINAL, Job, Upload
 
 KEEP_SECONDS = 7 * 24 * 3600  # a job's record outlives its last change this long
+WAKE_SECONDS = 60  # a wake-up for a job behind its upload (Redis) nobody took lasts this long
 LISTED = 1000  # the most recent jobs a listing looks at
 
 
@@ -62,7 +63,7 @@ class MemoryJobs:
         self._jobs: dict[str, Job] = {}
         self._cancelled: set[str] = set()
         self._uploads: dict[str, Upload] = {}
-        self._arrived: dict[str, asyncio.Event] = {}  # set when a job's upload record changes
+        self._waiters: dict[str, set[asyncio.Future]] = {}  # of the uploads' next records
         self._leases: dict[str, float] = {}  # job -> expiry (time.monotonic)
 
     async def put(self, job: Job) -> bool:
@@ -95,8 +96,9 @@ class MemoryJobs:
 
     async def set_upload(self, job_id: str, upload: Upload) -> None:
         self._uploads[job_id] = Upload(**vars(upload))
-        if (arrived := self._arrived.pop(job_id, None)) is not None:
-            arrived.set()
+        for waiter in self._waiters.pop(job_id, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def upload(self, job_id: str) -> Upload:
         return Upload(**vars(self._uploads.get(job_id, Upload())))
@@ -104,9 +106,16 @@ class MemoryJobs:
     async def wait_upload(self, job_id: str, seen: Upload, timeout: float) -> None:
         if await self.upload(job_id) != seen:
             return
-        arrived = self._arrived.setdefault(job_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrived.wait(), timeout)
+        waiters = self._waiters.setdefault(job_id, set())
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.add(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout)
+        finally:  # nobody waits any more: no entry left
+            waiters.discard(waiter)
+            if not waiters and self._waiters.get(job_id) is waiters:
+                del self._waiters[job_id]
 
     async def hold(self, job_id: str, ttl: float) -> bool:
         job = self._jobs.get(job_id)
@@ -142,13 +151,17 @@ local function now_ms()
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 """
-# KEYS: record, index, leases; ARGV: record JSON, keep seconds, created, id, cutoff, final
+# KEYS: record, index, leases, arrived; ARGV: record JSON, keep seconds, created, id,
+# cutoff, final
 _PUT = _ENDED + """
 if ended(KEYS[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
-if ARGV[6] == '1' then redis.call('ZREM', KEYS[3], ARGV[4]) end
+if ARGV[6] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('DEL', KEYS[4])
+end
 return 1
 """
 # KEYS: record, leases; ARGV: id, ttl (ms). Expiries in Redis's clock: hosts may differ.
@@ -173,8 +186,10 @@ class RedisJobs:
     """Jobs in Redis under ``<prefix>job:<id>`` (JSON, expiring :data:`KEEP_SECONDS` after
     its last change), ``<prefix>job:<id>:cancel``, ``<prefix>job:<id>:upload`` (with
     ``<prefix>job:<id>:arrived``, a list pushed to when it changes, for a waiting job to
-    block on), the index ``<prefix>jobs`` (a sorted set by creation time) and the leases
-    ``<prefix>jobs:leases`` (a sorted set by expiry, ms in Redis's clock)."""
+    block on: gone when the job ends, or :data:`WAKE_SECONDS` after the push, as a waiting
+    job reads the upload's record before it blocks), the index ``<prefix>jobs`` (a sorted
+    set by creation time) and the leases ``<prefix>jobs:leases`` (a sorted set by expiry,
+    ms in Redis's clock)."""
 
     def __init__(self, url: str, prefix: str) -> None:
         from ..state.redis.connection import connect
@@ -194,7 +209,8 @@ class RedisJobs:
 
     async def put(self, job: Job) -> bool:
         return bool(await self._put(
-            keys=[self._key(job.id), f"{self.prefix}jobs", self._leases],
+            keys=[self._key(job.id), f"{self.prefix}jobs", self._leases,
+                  self._key(job.id) + ":arrived"],
             args=[json.dumps(job.to_record()), KEEP_SECONDS, job.created, job.id,
                   time.time() - KEEP_SECONDS, int(job.final)]))
 
@@ -221,7 +237,7 @@ class RedisJobs:
             pipe.set(self._key(job_id) + ":upload", json.dumps(vars(upload)), ex=KEEP_SECONDS)
             pipe.delete(arrived)  # one wake-up at most, however many changes were missed
             pipe.rpush(arrived, 1)
-            pipe.expire(arrived, KEEP_SECONDS)
+            pipe.expire(arrived, WAKE_SECONDS)
             await pipe.execute()
 
     async def upload(self, job_id: str) -> Upload:

@@ -19,7 +19,7 @@ from ..errors import Conflict, ZnDrawError
 from ..frames import FrameBatch
 from ..room_service import RoomService
 from ..state.base import Store
-from .model import Job, job_error, worker_stopped
+from .model import Job, job_error, upload_stopped, worker_stopped
 from .parse import SPLIT_BY_BYTES, Parsed, Piece
 from .registry import JobRegistry
 
@@ -200,6 +200,7 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
     pending: deque[tuple[Piece, asyncio.Future[Parsed]]] = deque()
     lines = 0  # lines of the pieces committed
     base = (await service.room_info(caller, job.room)).order_version
+    last, heard = None, time.monotonic()  # the upload's record, and when it last changed
     try:
         while True:
             if lease.lost:
@@ -207,6 +208,11 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
             upload = await board.registry.upload(job.id)
             if upload.failure is not None:
                 job.state, job.error = "failed", job_error(upload.failure)
+                return
+            if upload != last:
+                last, heard = upload, time.monotonic()
+            elif (limit := upload.stall_limit) and time.monotonic() - heard > limit:
+                job.state, job.error = "failed", upload_stopped(limit)  # its server stopped
                 return
             if upload.complete:
                 job.bytes_total = upload.received
@@ -218,9 +224,11 @@ async def _import(job: Job, service: RoomService, board: Board, parse: Parse,
                 if planner.finished(upload.received, upload.complete):
                     job.state, job.bytes_done = "done", job.bytes_total
                     return
-                # the upload is behind the parsing: wait to hear of more (the timeout, a
-                # safety net only: every change of the upload's record wakes this)
-                await board.registry.wait_upload(job.id, upload, UPLOAD_RECHECK)
+                # the upload is behind the parsing: wait to hear of more (every change of
+                # the upload's record wakes this; the timeout: a safety net, and how soon a
+                # receiving server that stopped renewing the record is noticed)
+                await board.registry.wait_upload(
+                    job.id, upload, min(UPLOAD_RECHECK, upload.renew_every or UPLOAD_RECHECK))
                 continue
             piece, future = pending.popleft()
             parsed = await future

@@ -17,7 +17,7 @@ from ..policy import Action
 from ..room_service import RoomService
 from ..settings import Settings
 from ..state.base import Store, Subscription
-from .model import Job, Upload, job_error, worker_stopped
+from .model import Job, Upload, job_error, not_taken, worker_stopped
 from .registry import open_registry
 from .runner import JOB_EVENT, Board, conclude, discard
 from .upload import UploadFeed
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT = 10.0  # seconds a cancel waits for the job to stop
 MAX_WAIT = 60.0  # seconds GET jobs/<id>?wait= may wait, at most
 WAIT_POLL = 0.05  # seconds between looks at a job whose room's events ended (see wait)
+QUIET = 1.0  # seconds without an event after which a wait looks whether the room still is
 MAX_SWEEP_INTERVAL = 5.0  # seconds between looks for lapsed leases, at most
 LAPSED = ("it stopped renewing the job's lease: killed, or its machine or its connection "
           "to Redis lost")
@@ -45,6 +46,9 @@ class Jobs:
                        else PoolEngine(settings.import_processes, service, self.board,
                                        settings.job_ttl))
         self.sweep_interval = min(settings.job_ttl / 4, MAX_SWEEP_INTERVAL)
+        self.renew_uploads_every = settings.job_ttl / 3  # see Upload.renewed
+        # a job queued for Celery holds a lease this long until a worker takes it (0: none)
+        self.queue_timeout = settings.job_queue_timeout if settings.workers == "celery" else 0
         self.spool = settings.storage_path / "uploads"
         if not settings.redis_url:  # one process owns this storage: earlier uploads are dead
             for left in self.spool.glob("upload-*"):
@@ -64,9 +68,10 @@ class Jobs:
         if known, else 0): it starts with the first bytes; the feed takes the rest."""
         job = Job(room=room, user=caller.user, name=name, format=fmt, bytes_total=size,
                   path=spool.name, caller=Job.caller_record(caller), created_room=created_room)
-        feed = UploadFeed(self.registry, job.id, spool)
-        await self.registry.set_upload(job.id, Upload())
+        await self.registry.set_upload(job.id, Upload(renew_every=self.renew_uploads_every))
         await self.board.save(job)
+        if self.queue_timeout:  # until a worker takes the job and holds its lease itself
+            await self.registry.hold(job.id, self.queue_timeout)
         try:
             await self.engine.submit(job)
         except Exception as error:
@@ -75,7 +80,7 @@ class Jobs:
             job.state, job.error = "failed", job_error(f"the job could not be queued: {error}")
             await self.board.save(job)
             raise Unavailable(f"the import could not be queued: {error}") from error
-        return feed
+        return UploadFeed(self.registry, job.id, spool, self.renew_uploads_every)
 
     async def _may_see(self, caller: Caller, job: Job) -> bool:
         if caller.admin or job.user == caller.user:
@@ -136,14 +141,20 @@ class Jobs:
         subscription = await store.subscribe(job.room)
         try:
             job = await self.registry.get(job_id) or job  # subscribed: no end is missed now
-            told = await _exists(store, job.room)  # the room's events still come
+            # Whether the room's events still come (None: not known). A deleted room has no
+            # more events, and a job ending after its room was deleted can announce nothing:
+            # then look at the record every WAIT_POLL. A room deleted before the subscription
+            # announced that to nobody: looked at once nothing came for QUIET seconds.
+            told: bool | None = None
             while not job.final and (left := deadline - loop.time()) > 0:
-                # A deleted room has no more events, and a job ending after its room was
-                # deleted can announce nothing: then look at the record every WAIT_POLL.
-                event = await _next_event(subscription, left if told else min(left, WAIT_POLL))
+                pause = {None: QUIET, True: left, False: WAIT_POLL}[told]
+                event = await _next_event(subscription, min(left, pause))
                 kind = None if event is None else event.get("type")
-                told = told and kind != "room_deleted"
-                if (kind in ("resync", "room_deleted") or (event is None and not told)
+                if kind == "room_deleted":
+                    told = False
+                elif event is None and told is None:
+                    told = await _exists(store, job.room)
+                if (kind in ("resync", "room_deleted") or (event is None and told is False)
                         or (kind == JOB_EVENT and event["job"]["id"] == job_id)):
                     job = await self.registry.get(job_id) or job
         finally:
@@ -152,16 +163,22 @@ class Jobs:
 
     async def sweep(self) -> None:
         """Fail the jobs whose lease lapsed (their worker stopped: see
-        :class:`~.runner.Lease`), as their worker would have: the error recorded and told
+        :class:`~.runner.Lease`; or, still queued, no worker took them within
+        ``job_queue_timeout``), as their worker would have: the error recorded and told
         as a ``job`` event, the spooled file removed, a room the job made and never
         committed to deleted. Each lapsed job is swept by one process."""
         for job_id in await self.registry.lapsed():
             job = await self.registry.get(job_id)
             if job is None or job.final:
                 continue
-            log.warning("job %s of room %s: its worker stopped renewing its lease; failed",
-                        job_id, job.room)
-            job.state, job.error = "failed", worker_stopped(LAPSED)
+            if job.state == "queued":
+                log.warning("job %s of room %s: no worker took it within %g s; failed",
+                            job_id, job.room, self.queue_timeout)
+                job.state, job.error = "failed", not_taken(self.queue_timeout)
+            else:
+                log.warning("job %s of room %s: its worker stopped renewing its lease; "
+                            "failed", job_id, job.room)
+                job.state, job.error = "failed", worker_stopped(LAPSED)
             discard(job.path)
             await conclude(job, self._service(), self.board)
 

@@ -424,9 +424,9 @@ class RedisStore(Store):
                     pipe.lrange(kept, 0, -1)
                 for lists in await pipe.execute():
                     values.extend(lists)
-            refs = await self._run("current_refs", room, read_only=True)
-            live |= segments_in([json.loads(refs),
-                                 *(json.loads(value) for value in values)])
+            segments, locations = await self._run("frame_segments", room, read_only=True)
+            live |= set(json.loads(segments))
+            live |= segments_in([json.loads(locations), *(json.loads(value) for value in values)])
         return live
 
     async def forget_segments(self, segments: set[str]) -> None:

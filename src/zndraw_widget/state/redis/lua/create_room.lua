@@ -16,6 +16,6 @@ local copied, set = {}, {}
 for k = 1, math.min(#refs, #ids) do
   copied[k], set[k] = ids[k], {ids[k], 1, refs[k][2], refs[k][3]}
 end
-set_frames(R, set, true)
+set_frames(R, set)
 start_order(R, copied)
 save_counts()

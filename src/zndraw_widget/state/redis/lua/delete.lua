@@ -14,23 +14,24 @@ local done = recalled(R, ARGV[9], ARGV[10])
 if done then return done end
 check_order(room, session, base)
 if #ids == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
-local missing = {}
-for k, stored in ipairs(stored_refs(R, ids)) do
-  if not stored then missing[#missing + 1] = ids[k] end
+local missing, stored = {}, stored_refs(R, ids)
+for k, id in ipairs(ids) do
+  if not stored[k] then missing[#missing + 1] = id end
 end
 if #missing > 0 then
   fail('frames_missing', {missing = missing,
                           current_version = tonumber(redis.call('HGET', R, 'order_version'))})
 end
 -- the inverse inserts each frame back at its position, in order of position
-local gone, unique, positions = {}, {}, {}
-for _, id in ipairs(ids) do
+local gone, unique, unique_refs, positions = {}, {}, {}, {}
+for k, id in ipairs(ids) do
   if not gone[id] then
     gone[id] = true
     unique[#unique + 1] = id
+    unique_refs[#unique] = stored[k]
   end
 end
-local inverse = remove_frames(R, unique)
+local inverse = remove_frames(R, unique, unique_refs)
 for k, item in ipairs(inverse) do positions[k] = item[1] end
 return remember(R, ARGV[9], ARGV[10],
                 order_changed(room, session, kind,

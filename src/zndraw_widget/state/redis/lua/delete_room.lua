@@ -14,7 +14,7 @@ for _, target in ipairs(redis.call('SMEMBERS', R .. ':leases')) do
 end
 for _, key in ipairs(redis.call('SMEMBERS', R .. ':keys')) do redis.call('DEL', key) end
 for _, kind in ipairs(SHARED_KINDS) do redis.call('DEL', R .. ':shared:' .. kind) end
-chunked('DEL', R .. ':refs', map_buckets(R .. ':refs'), 1000)
+chunked('DEL', R .. ':refs', bucket_keys(frames_of(R)), 1000)
 redis.call('DEL', R, R .. ':order', R .. ':events', R .. ':keys',
            R .. ':leases', R .. ':presence', R .. ':remembered', R .. ':remembered:keys')
 redis.call('ZREM', P .. 'rooms', room)

@@ -9,14 +9,13 @@
 --  shared annotations}
 -- Fails: -
 
-local function entries(M, key_of, value_of)  -- map M as {key, value, ...}, unpacked
+local function entries(map, key_of, value_of)  -- the map as {key, value, ...}, unpacked
   local flat = {}
-  for _, key in ipairs(map_buckets(M)) do
-    local stored = redis.call('HGETALL', key)
+  each_bucket(map, 'HGETALL', function(_, stored)
     for i = 1, #stored, 2 do
       flat[#flat + 1], flat[#flat + 2] = key_of(stored[i]), value_of(stored[i + 1])
     end
-  end
+  end)
   return flat
 end
 
@@ -36,7 +35,7 @@ for k, room in ipairs(redis.call('ZRANGE', P .. 'rooms', 0, -1)) do
   local order = order_range(R, 0, -1)
   for i, packed in ipairs(order) do order[i] = id_of(packed) end
   rooms[k] = {room, redis.call('HGETALL', R), order,
-              entries(R .. ':refs', id_of, ref_json), redis.call('LRANGE', R .. ':events', 0, -1),
+              entries(frames_of(R), id_of, ref_json), redis.call('LRANGE', R .. ':events', 0, -1),
               lists, shared}
 end
-return {redis.call('GET', P .. 'default'), entries(P .. 'contents', hash_of, location_of), rooms}
+return {redis.call('GET', P .. 'default'), entries(contents(), hash_of, location_of), rooms}

@@ -6,19 +6,28 @@
 -- Returns: the bucket to go on from, or -1 after the last
 -- Fails: -
 
-local segments, first, count = {}, tonumber(ARGV[5]), tonumber(ARGV[6])
-for _, segment in ipairs(cjson.decode(ARGV[4])) do segments[segment] = true end
-local map = contents()
-local last = math.min(first + count, map.n) - 1
-for b = first, last do
-  local key, stale = map.key .. ':' .. b, {}
-  local stored = redis.call('HGETALL', key)
-  for i = 1, #stored, 2 do
-    local segment = string.match(location_of(stored[i + 1]), '^(.*)/') or ''
-    if segments[segment] then stale[#stale + 1] = stored[i] end
-  end
-  for _, hash in ipairs(stale) do map_del(map, hash) end
+-- a location is in a segment if its text up to its last '/' is the segment's name ('' when
+-- it has none); a packed location's first 8 bytes are its segment's, packed
+local named, packed = {}, {}
+for _, segment in ipairs(cjson.decode(ARGV[4])) do
+  named[segment] = true
+  local bytes = #segment == 16 and from_hex(segment)
+  if bytes then packed[bytes] = true end
 end
+local function stale(location)
+  if #location == LOCATION then return packed[sub(location, 1, ID)] end
+  return named[string.match(text_of(location, LOCATION), '^(.*)/') or '']
+end
+
+local first, count, map = tonumber(ARGV[5]), tonumber(ARGV[6]), contents()
+local last = math.min(first + count, map.n) - 1
+each_bucket(map, 'HGETALL', function(name, stored)
+  local hashes = {}
+  for i = 1, #stored, 2 do
+    if stale(stored[i + 1]) then hashes[#hashes + 1] = stored[i] end
+  end
+  if #hashes > 0 then bucket_del(map, name, hashes) end
+end, first, last)
 save_counts()
 if last + 1 >= map.n then return -1 end
 return last + 1

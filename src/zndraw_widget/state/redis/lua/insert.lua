@@ -16,7 +16,7 @@ check_order(room, session, base)
 if #items == 0 then return remember(R, ARGV[9], ARGV[10], commit(R, {}), {}) end
 local length, seen, ids = order_length(R), {}, {}
 for k, item in ipairs(items) do ids[k] = item[2] end
-local found = stored_refs(R, ids)
+local found = in_order(R, ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
@@ -28,7 +28,7 @@ end
 place_all(R .. ':order', items)
 local indices, set = {}, {}
 for k, item in ipairs(items) do indices[k], set[k] = item[1], {item[2], item[3], item[4], item[5]} end
-set_frames(R, set, true)
+set_frames(R, set)
 return remember(R, ARGV[9], ARGV[10],
                 order_changed(room, session, kind,
                               json_object({op = 'delete'}, {ids = json_list(ids)}),

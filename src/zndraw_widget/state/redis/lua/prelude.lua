@@ -209,9 +209,7 @@ local function slot(map, key)  -- h % 2^(k+1): packed keys' first bytes are rand
   return h % (2 * map.low)
 end
 
-local function bucket(map, key)
-  local b = slot(map, key)
-  if b >= map.n then b = b - map.low end
+local function bucket_name(map, b)  -- the key of bucket b
   local name = map.names[b]
   if not name then
     name = map.key .. ':' .. b
@@ -220,12 +218,15 @@ local function bucket(map, key)
   return name
 end
 
-local function map_get(map, key)  -- the value, or false
-  return redis.call('HGET', bucket(map, key), key)
+local function bucket(map, key)  -- the key of the bucket holding `key`
+  local b = slot(map, key)
+  if b >= map.n then b = b - map.low end
+  return bucket_name(map, b)
 end
 
-local function map_get_all(map, keys)  -- their values (false where absent), by bucket
-  local groups, values = {}, {}
+-- keys grouped by bucket: bucket key -> {keys = its keys, at = their positions in keys}
+local function by_bucket(map, keys)
+  local groups = {}
   for k, key in ipairs(keys) do
     local name = bucket(map, key)
     local group = groups[name]
@@ -235,7 +236,30 @@ local function map_get_all(map, keys)  -- their values (false where absent), by 
     end
     group.keys[#group.keys + 1], group.at[#group.at + 1] = key, k
   end
-  for name, group in pairs(groups) do
+  return groups
+end
+
+-- The keys of buckets first..last of the map (by default all of them), in turn; every
+-- walk over a map's buckets goes through this.
+local function bucket_keys(map, first, last)
+  local keys = {}
+  for b = first or 0, last or map.n - 1 do keys[#keys + 1] = bucket_name(map, b) end
+  return keys
+end
+
+-- visit(bucket key, reply) for buckets first..last (by default all), the reply that of
+-- `command` ('HGETALL' or 'HVALS') on the bucket
+local function each_bucket(map, command, visit, first, last)
+  for _, name in ipairs(bucket_keys(map, first, last)) do visit(name, redis.call(command, name)) end
+end
+
+local function map_get(map, key)  -- the value, or false
+  return redis.call('HGET', bucket(map, key), key)
+end
+
+local function map_get_all(map, keys)  -- their values (false where absent), by bucket
+  local values = {}
+  for name, group in pairs(by_bucket(map, keys)) do
     for i, value in ipairs(chunked('HMGET', name, group.keys, 1000)) do
       values[group.at[i]] = value
     end
@@ -244,7 +268,7 @@ local function map_get_all(map, keys)  -- their values (false where absent), by 
 end
 
 local function split(map)  -- bucket n - 2^k into itself and the new bucket n
-  local from, to = map.key .. ':' .. (map.n - map.low), map.key .. ':' .. map.n
+  local from, to = bucket_name(map, map.n - map.low), bucket_name(map, map.n)
   local entries, moved, keys = redis.call('HGETALL', from), {}, {}
   for i = 1, #entries, 2 do
     if slot(map, entries[i]) == map.n then
@@ -261,21 +285,14 @@ local function split(map)  -- bucket n - 2^k into itself and the new bucket n
   redis.call('HSET', map.key, 'n', map.n)
 end
 
--- Set keys[k] to values[k]: the map first grows as if all were new (so no bucket passes
--- ~2 MAP_LOAD), then each bucket takes its entries in one HSET.
-local function map_set(map, keys, values)
-  while map.count + #keys > MAP_LOAD * map.n do split(map) end
-  local groups = {}
-  for k, key in ipairs(keys) do
-    local name = bucket(map, key)
-    local group = groups[name]
-    if not group then
-      group = {}
-      groups[name] = group
-    end
-    group[#group + 1], group[#group + 2] = key, values[k]
-  end
-  for name, args in pairs(groups) do
+-- Set keys[k] to values[k]: the map first grows as if `added` of them (by default all)
+-- were new (so no bucket passes ~2 MAP_LOAD), then each bucket takes its entries in one
+-- HSET.
+local function map_set(map, keys, values, added)
+  while map.count + (added or #keys) > MAP_LOAD * map.n do split(map) end
+  for name, group in pairs(by_bucket(map, keys)) do
+    local args = {}
+    for i, key in ipairs(group.keys) do args[2 * i - 1], args[2 * i] = key, values[group.at[i]] end
     for i = 1, #args, 1000 do
       map.count = map.count + redis.call('HSET', name, unpack(args, i, math.min(i + 999, #args)))
     end
@@ -283,10 +300,15 @@ local function map_set(map, keys, values)
   map.counted = false
 end
 
-local function map_del(map, key)
-  if redis.call('HDEL', bucket(map, key), key) == 1 then
-    map.count, map.counted = map.count - 1, false
+local function bucket_del(map, name, keys)  -- keys out of bucket `name` (theirs)
+  for i = 1, #keys, 1000 do
+    map.count = map.count - redis.call('HDEL', name, unpack(keys, i, math.min(i + 999, #keys)))
   end
+  map.counted = false
+end
+
+local function map_del_all(map, keys)  -- one HDEL per bucket
+  for name, group in pairs(by_bucket(map, keys)) do bucket_del(map, name, group.keys) end
 end
 
 local function save_counts()  -- of the maps this script changed: before it ends
@@ -296,12 +318,6 @@ local function save_counts()  -- of the maps this script changed: before it ends
       map.counted = true
     end
   end
-end
-
-local function map_buckets(M)  -- the keys of map M's buckets
-  local keys = {}
-  for b = 0, (tonumber(redis.call('HGET', M, 'n')) or 1) - 1 do keys[b + 1] = M .. ':' .. b end
-  return keys
 end
 
 -- frames and contents --------------------------------------------------------------------
@@ -326,6 +342,12 @@ end
 -- R:order: sorted set of the packed frame ids scored by position (fractional indexing)
 local function order_length(R) return redis.call('ZCARD', R .. ':order') end
 local function rank(R, id) return redis.call('ZRANK', R .. ':order', pack_id(id)) end
+
+local function in_order(R, ids)  -- for each id: whether the room has it (one ZMSCORE)
+  local packed = {}
+  for k, id in ipairs(ids) do packed[k] = pack_id(id) end
+  return chunked('ZMSCORE', R .. ':order', packed, 1000)
+end
 
 local function order_range(R, lo, hi)  -- the ids at positions lo..hi, packed
   return redis.call('ZRANGE', R .. ':order', lo, hi)
@@ -419,17 +441,29 @@ local function check_lease(room, target, session)  -- fails if someone else hold
   end
 end
 
--- Fails unless frame `id` exists, no one else holds its lease and it is at `base`: its
--- version, or (undo/redo) the content hash it must still have.
-local function check_change(room, id, base, session)
-  local current = get_ref(room_key(room), id)
-  if not current then fail('frame_gone', {id = id}) end
-  check_lease(room, '$FRAME' .. id, session)
-  if type(base) == 'string' and current[2] ~= base then
-    fail('frame_changed', {id = id, current_version = current[1]})
-  elseif type(base) ~= 'string' and current[1] ~= base then
-    fail('frame_version', {id = id, current_version = current[1], base = base})
+-- Check changes {{id, base, ...}, ...} to frames of `room` (R its key): each fails unless
+-- its frame exists, no one else holds its lease and it is at `base`: its version, or
+-- (undo/redo) the content hash it must still have; with `gone` (ids deleted by the same
+-- change: true), unless it is not one of them. The frames' current {version, hash,
+-- location}, read once, by change.
+local function check_changes(room, R, changes, session, gone)
+  local ids = {}
+  for k, change in ipairs(changes) do ids[k] = change[1] end
+  local currents = stored_refs(R, ids)
+  for k, change in ipairs(changes) do
+    local id, base = change[1], change[2]
+    if gone and gone[id] then fail('splice_overlap', {id = id}) end
+    if not currents[k] then fail('frame_gone', {id = id}) end
+    local current = ref_of(currents[k])
+    currents[k] = current
+    check_lease(room, '$FRAME' .. id, session)
+    if type(base) == 'string' and current[2] ~= base then
+      fail('frame_changed', {id = id, current_version = current[1]})
+    elseif type(base) ~= 'string' and current[1] ~= base then
+      fail('frame_version', {id = id, current_version = current[1], base = base})
+    end
   end
+  return currents
 end
 
 local function save_lease(room, target, holder, expires, ttl, user)  -- user: nil if unknown
@@ -474,52 +508,72 @@ local function trim_past(R, id, kept)
 end
 
 local function to_past(R, id, ref, kept)  -- ref: {version, hash, location} of frame id
+  if HISTORY_DEPTH > 0 and kept <= 0 then return trim_past(R, id, 0) end
   local history = R .. ':history:' .. id
-  redis.call('RPUSH', history, cjson.encode(ref))
+  local length = redis.call('RPUSH', history, cjson.encode(ref))
   redis.call('SADD', R .. ':keys', history)
-  trim_past(R, id, kept)
+  if HISTORY_DEPTH > 0 and length > kept then redis.call('LTRIM', history, -kept, -1) end
 end
 
--- Set frames: refs {{id, version, hash, location}, ...} with distinct ids; the current
--- versions go to the past. new: true when none of them is in the room (checked before).
-local function set_frames(R, refs, new)
-  local ids, histories = {}, {}
-  for k, ref in ipairs(refs) do ids[k], histories[k] = ref[1], R .. ':history:' .. ref[1] end
-  local olds = new and {} or stored_refs(R, ids)
-  -- a new frame may have a past (deleted before, back by undo): R:keys lists those
-  local past = HISTORY_DEPTH > 0 and chunked('SMISMEMBER', R .. ':keys', histories, 1000) or {}
+-- Write the current versions refs {{id, version, hash, location}, ...} (a repeated id:
+-- the last) and their contents; `added`: how many of the frames may be new (default all).
+local function write_frames(R, refs, added)
   local keys, values, hashes, locations = {}, {}, {}, {}
   for k, ref in ipairs(refs) do
-    if olds[k] then
-      to_past(R, ref[1], ref_of(olds[k]), HISTORY_DEPTH - 1)
-    elseif past[k] == 1 then
-      trim_past(R, ref[1], HISTORY_DEPTH - 1)
-    end
     hashes[k], locations[k] = pack_hash(ref[3]), pack_location(ref[4])
     keys[k], values[k] = pack_id(ref[1]), pack_ref(ref[2], hashes[k], locations[k])
   end
-  map_set(frames_of(R), keys, values)
+  map_set(frames_of(R), keys, values, added)
   map_set(contents(), hashes, locations)
 end
 
-local function set_frame(R, id, version, hash, location)
-  set_frames(R, {{id, version, hash, location}})
+-- Add new frames: refs {{id, version, hash, location}, ...}, distinct ids none of which is
+-- in the room (checked before).
+local function set_frames(R, refs)
+  -- a new frame may have a past (deleted before, back by undo): R:keys lists those
+  if HISTORY_DEPTH > 0 then
+    local histories = {}
+    for k, ref in ipairs(refs) do histories[k] = R .. ':history:' .. ref[1] end
+    for k, member in ipairs(chunked('SMISMEMBER', R .. ':keys', histories, 1000)) do
+      if member == 1 then trim_past(R, refs[k][1], HISTORY_DEPTH - 1) end
+    end
+  end
+  write_frames(R, refs)
 end
 
--- Move frames ids (no repeats) to their past and out of the room: their {position, id,
--- version, hash, location}, by position (an insert's items that bring them back).
-local function remove_frames(R, ids)
+-- Give frames new content: changes {{id, base, hash, location}, ...} checked by
+-- check_changes, currents what it returned (an id may repeat: each change is a version).
+-- Each frame's current version goes to its past. The inverse changes {{id, hash, old hash,
+-- old location}, ...} and the new versions, by change.
+local function update_frames(R, changes, currents)
+  local latest, inverse, versions, refs = {}, {}, {}, {}
+  for k, change in ipairs(changes) do
+    local id, hash, location = change[1], change[3], change[4]
+    local old = latest[id] or currents[k]
+    local version = old[1] + 1
+    to_past(R, id, old, HISTORY_DEPTH - 1)
+    latest[id] = {version, hash, location}
+    versions[k], inverse[k] = version, {id, hash, old[2], old[3]}
+    refs[k] = {id, version, hash, location}
+  end
+  write_frames(R, refs, 0)
+  return inverse, versions
+end
+
+-- Move frames ids (no repeats; stored: their packed refs) to their past and out of the
+-- room: their {position, id, version, hash, location}, by position (an insert's items that
+-- bring them back).
+local function remove_frames(R, ids, stored)
   local removed, packed = {}, {}
   for k, id in ipairs(ids) do
-    local ref = get_ref(R, id)
+    local ref = ref_of(stored[k])
     to_past(R, id, ref, HISTORY_DEPTH)
     removed[k] = {rank(R, id), id, ref[1], ref[2], ref[3]}
     packed[k] = pack_id(id)
   end
   table.sort(removed, function(a, b) return a[1] < b[1] end)
   chunked('ZREM', R .. ':order', packed, 1000)
-  local frames = frames_of(R)
-  for _, key in ipairs(packed) do map_del(frames, key) end
+  map_del_all(frames_of(R), packed)
   return removed
 end
 

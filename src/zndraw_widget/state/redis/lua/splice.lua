@@ -21,27 +21,24 @@ local done = recalled(R, ARGV[12], ARGV[13])
 if done then return done end
 check_order(room, session, base)
 -- check everything
-local gone, unique, missing = {}, {}, {}
+local gone, unique, unique_refs, missing = {}, {}, {}, {}
 for k, stored in ipairs(stored_refs(R, dels)) do
   local id = dels[k]
   if not stored then missing[#missing + 1] = id
   elseif not gone[id] then
     gone[id] = true
     unique[#unique + 1] = id
+    unique_refs[#unique] = stored
   end
 end
 if #missing > 0 then
   fail('frames_missing', {missing = missing,
                           current_version = tonumber(redis.call('HGET', R, 'order_version'))})
 end
-for _, change in ipairs(changes) do
-  local id, expected = change[1], change[2]
-  if gone[id] then fail('splice_overlap', {id = id}) end
-  check_change(room, id, expected, session)
-end
+local currents = check_changes(room, R, changes, session, gone)
 local length, seen, item_ids = order_length(R) - #unique, {}, {}
 for k, item in ipairs(items) do item_ids[k] = item[2] end
-local found = stored_refs(R, item_ids)
+local found = in_order(R, item_ids)
 for k, item in ipairs(items) do
   local index, id = item[1], item[2]
   if index < 0 or index > length + k - 1 then fail('insert_position', {index = index}) end
@@ -51,17 +48,12 @@ for k, item in ipairs(items) do
   seen[id] = true
 end
 -- update
-local inverse_update, versions, updated_ids = {}, {}, {}
-for k, change in ipairs(changes) do
-  local id = change[1]
-  local old = get_ref(R, id)
-  versions[k], updated_ids[k] = old[1] + 1, id
-  set_frame(R, id, old[1] + 1, change[3], change[4])
-  inverse_update[k] = {id, change[3], old[2], old[3]}
-end
+local inverse_update, versions = update_frames(R, changes, currents)
+local updated_ids = {}
+for k, change in ipairs(changes) do updated_ids[k] = change[1] end
 -- delete (the inverse inserts each frame back at its position, in order of position)
 local deleted, deleted_ids = {}, {}
-local inverse_insert = remove_frames(R, unique)
+local inverse_insert = remove_frames(R, unique, unique_refs)
 for k, item in ipairs(inverse_insert) do deleted[k], deleted_ids[k] = item[1], item[2] end
 -- insert
 if #items > 0 then place_all(R .. ':order', items) end
@@ -69,7 +61,7 @@ local inserted, inserted_ids, set = {}, {}, {}
 for k, item in ipairs(items) do
   inserted[k], inserted_ids[k], set[k] = item[1], item[2], {item[2], item[3], item[4], item[5]}
 end
-set_frames(R, set, true)
+set_frames(R, set)
 local updated = {}
 for k, id in ipairs(updated_ids) do updated[k] = rank(R, id) end
 -- record, tell

@@ -15,19 +15,12 @@ local R = need_room(room)
 local done = recalled(R, ARGV[8], ARGV[9])
 if done then return done end
 if #changes == 0 then return remember(R, ARGV[8], ARGV[9], commit(R, {}), {}) end
-for _, change in ipairs(changes) do
-  local id, base = change[1], change[2]
-  check_change(room, id, base, session)
-end
-local inverse, events, versions = {}, {}, {}
+local currents = check_changes(room, R, changes, session)
+local inverse, versions = update_frames(R, changes, currents)
+local events = {}
 for k, change in ipairs(changes) do
   local id = change[1]
-  local old = get_ref(R, id)
-  local version = old[1] + 1
-  versions[k] = version
-  set_frame(R, id, version, change[3], change[4])
-  inverse[k] = {id, change[3], old[2], old[3]}
-  events[k] = emit(room, {type = 'frame_updated', id = id, version = version,
+  events[k] = emit(room, {type = 'frame_updated', id = id, version = versions[k],
                           frame = rank(R, id)}, nil, true)
 end
 record(R, session, kind, json_object({op = 'update'}, {frames = json_list(inverse)}))
