@@ -6,7 +6,8 @@ standalone server); the zndraw service of the JupyterHub this kernel runs under
 that started this kernel; the JupyterHub single-user environment. A kernel that finds none
 of these (or a Jupyter server without the zndraw API) keeps rooms of its own
 (:mod:`..kernel_rooms`); one whose Jupyter server does not answer does too, with a
-``RuntimeWarning``, and asks the server again at a discovery ``SILENT_FOR`` seconds later.
+``RuntimeWarning``, and asks the server again at the next discovery (one that refused the
+connection) or ``SILENT_FOR`` seconds later (one that took it, or timed out, and said nothing).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ _silent: dict[Endpoint, float] = {}
 
 def _serves_api(endpoint: Endpoint) -> bool | None:
     """Whether the Jupyter server at ``endpoint`` has the zndraw extension; None if it did
-    not answer (asked again after ``SILENT_FOR`` seconds: it may be restarting)."""
+    not answer (it may be restarting: asked again next time if it refused the connection,
+    after ``SILENT_FOR`` seconds if it was silent)."""
     import httpx
 
     if endpoint in _answers:
@@ -126,7 +128,9 @@ def _serves_api(endpoint: Endpoint) -> bool | None:
     try:
         response = httpx.get(endpoint.api_url + "health", headers=endpoint.auth_headers(),
                              timeout=httpx.Timeout(ANSWER_TIMEOUT, connect=CONNECT_TIMEOUT))
-    except httpx.TransportError:
+    except httpx.ConnectError:  # refused at once (a server restarting): asked again next time
+        return None
+    except httpx.TransportError:  # silent (a hung or unreachable host): each probe would wait
         _silent[endpoint] = time.monotonic() + SILENT_FOR
         return None
     _silent.pop(endpoint, None)
