@@ -3,6 +3,7 @@
 // them (arrows, periodic images, measurements).
 import { InstancedBufferAttribute, Mesh } from "three";
 import { describe, expect, it } from "vitest";
+import { attributeItems } from "./attributes";
 import { NDArray } from "../codec";
 import type { Frame } from "../frames";
 import { angle, dihedral, distance, fractional, latticeOffsets, measure, wrap } from "../geometry";
@@ -128,7 +129,7 @@ describe("bonds by the minimum image", () => {
     bonds.update(shown);
     expect(bonds.count).toBe(1);
     expect(bonds.object.geometry.instanceCount).toBe(2);
-    const get = (name: string) => Array.from((bonds.object.geometry.getAttribute(name) as InstancedBufferAttribute).array.slice(0, 6));
+    const get = (name: string) => attributeItems(bonds.object, name, 2);
     const close = (a: number[], b: number[]) => a.forEach((v, k) => expect(v).toBeCloseTo(b[k], 5));
     close(get("bondStart"), [0.2, 2, 2, 3.4, 2, 2]);
     close(get("bondEnd"), [-0.2, 2, 2, 3.8, 2, 2]); // half way to the other's image

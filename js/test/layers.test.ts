@@ -1,6 +1,7 @@
 // The renderer's layers without WebGL: what each update puts in its buffers.
-import { Box3, Color, InstancedBufferAttribute } from "three";
+import { Box3, Color, InstancedBufferAttribute, type InterleavedBufferAttribute } from "three";
 import { describe, expect, it } from "vitest";
+import { attributeItems } from "./attributes";
 import { NDArray } from "../codec";
 import { COVALENT_RADII } from "../elements";
 import type { Frame } from "../frames";
@@ -104,6 +105,19 @@ describe("bonds", () => {
     expect(computeBonds([0, 0, 0, 3, 0, 0], [8, 8]).length).toBe(0);
   });
 
+  it("uploads only the bonds drawn, as one buffer", () => {
+    const atoms = new AtomsLayer();
+    const bonds = new BondsLayer(atoms);
+    const water = frame(WATER, [8, 1, 1]);
+    atoms.update(shown(water));
+    bonds.update(shown(water));
+    const start = bonds.object.geometry.getAttribute("bondStart") as InterleavedBufferAttribute;
+    const radius = bonds.object.geometry.getAttribute("bondRadius") as InterleavedBufferAttribute;
+    expect(radius.data).toBe(start.data); // one upload for all of a bond's attributes
+    expect(start.data.count).toBeGreaterThan(2); // room for more bonds than drawn ...
+    expect(start.data.updateRanges).toEqual([{ start: 0, count: 2 * start.data.stride }]); // ... not uploaded
+  });
+
   it("draws each bond from atom to atom in their colours, following edits", () => {
     const atoms = new AtomsLayer();
     const bonds = new BondsLayer(atoms);
@@ -112,15 +126,15 @@ describe("bonds", () => {
     bonds.update(shown(water));
     expect(bonds.count).toBe(2);
     expect(bonds.object.geometry.instanceCount).toBe(2);
-    expect(Array.from(attribute(bonds, "bondStart").subarray(0, 6))).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(Array.from(attribute(bonds, "bondEnd").subarray(0, 6))).toEqual(WATER.slice(3).map(Math.fround));
-    expect(Array.from(attribute(bonds, "bondColorStart").subarray(0, 3))).toEqual(Array.from(atoms.colors.subarray(0, 3)));
-    expect(Array.from(attribute(bonds, "bondColorEnd").subarray(0, 3))).toEqual(Array.from(atoms.colors.subarray(3, 6)));
+    expect(attributeItems(bonds.object, "bondStart", 2)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(attributeItems(bonds.object, "bondEnd", 2)).toEqual(WATER.slice(3).map(Math.fround));
+    expect(attributeItems(bonds.object, "bondColorStart", 1)).toEqual(Array.from(atoms.colors.subarray(0, 3)));
+    expect(attributeItems(bonds.object, "bondColorEnd", 1)).toEqual(Array.from(atoms.colors.subarray(3, 6)));
     const moved = water.display.slice();
     moved[3] = 5; // the first hydrogen leaves
     bonds.update(shown(water, moved));
     expect(bonds.count).toBe(1);
-    expect(Array.from(attribute(bonds, "bondEnd").subarray(0, 3))).toEqual(WATER.slice(6).map(Math.fround));
+    expect(attributeItems(bonds.object, "bondEnd", 1)).toEqual(WATER.slice(6).map(Math.fround));
   });
 
   it("finds a frame's bonds once: shown again, the frame keeps them", () => {

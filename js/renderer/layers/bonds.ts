@@ -5,16 +5,19 @@
 // drawn as one instanced cylinder per bond (or half), each half in its atom's colour.
 import {
   CylinderGeometry,
+  DynamicDrawUsage,
   InstancedBufferGeometry,
+  InstancedInterleavedBuffer,
+  InterleavedBufferAttribute,
   Mesh,
   ShaderMaterial,
 } from "three";
 import { COVALENT_RADII } from "../../elements";
 import type { Frame } from "../../frames";
 import { fractional, hasVolume, heights } from "../../geometry";
-import { BondKind, bondKind, Look, stickRadius } from "../look";
+import { type AtomLooks, BondKind, bondKind, HIDDEN, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
-import { growAttribute, type Layer, type ShownFrame } from "./layer";
+import type { Layer, ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
 export const BOND_FACTOR = 1.15;
@@ -197,6 +200,38 @@ function ownBonds(frame: Frame): FoundBonds {
   return found;
 }
 
+/** Floats per drawn stick in the bonds' interleaved buffer, and the attributes it holds. */
+const STRIDE = 13;
+const INSTANCE_ATTRIBUTES: [name: string, size: number, offset: number][] = [
+  ["bondStart", 3, 0], ["bondEnd", 3, 3], ["bondColorStart", 3, 6], ["bondColorEnd", 3, 9], ["bondRadius", 1, 12],
+];
+
+/** Per atom, what its bonds can be drawn as (a rank: a bond takes the lower of its atoms',
+ * so that ``RANK_KIND[min(rank_i, rank_j)]`` is ``bondKind``) and its stick radius (a
+ * bond's is the smaller of its atoms'): found once per look. */
+interface BondLooks {
+  rank: Uint8Array;
+  radius: Float32Array;
+}
+
+const RANK_KIND = [BondKind.None, BondKind.Line, BondKind.Stick];
+const BOND_LOOKS = new WeakMap<AtomLooks, BondLooks>();
+
+function bondLooks(looks: AtomLooks): BondLooks {
+  let found = BOND_LOOKS.get(looks);
+  if (found) return found;
+  const { rep, bondScale } = looks;
+  const rank = new Uint8Array(rep.length);
+  const radius = new Float32Array(rep.length);
+  for (let i = 0; i < rep.length; i++) {
+    // bondKind of an atom with itself: what its bonds are at best
+    rank[i] = RANK_KIND.indexOf(bondKind(rep[i], rep[i], true));
+    radius[i] = rep[i] === HIDDEN ? 0 : stickRadius(rep[i], rep[i], bondScale[i], bondScale[i]);
+  }
+  BOND_LOOKS.set(looks, (found = { rank, radius }));
+  return found;
+}
+
 const BOND_VERTEX = /* glsl */ `
 attribute vec3 bondStart;
 attribute vec3 bondEnd;
@@ -246,6 +281,8 @@ export class BondsLayer implements Layer {
   kinds: Uint8Array = new Uint8Array(0);
   /** Per bond the lattice vector to atom j's bonded image (3 integers; null: no cell). */
   shifts: Int32Array | null = null;
+  /** Per instance: start, end, start colour, end colour (3 floats each), radius. */
+  private buffer = new InstancedInterleavedBuffer(new Float32Array(0), STRIDE);
 
   /** Bonds between the atoms of ``atoms``, in their colours, drawn as ``look`` says. */
   constructor(private readonly atoms: AtomsLayer, private readonly look: Look = new Look()) {
@@ -261,6 +298,7 @@ export class BondsLayer implements Layer {
     });
     this.object = new Mesh(geometry, material);
     this.object.frustumCulled = false;
+    this.reserve(16);
   }
 
   /** Find the bonds of ``frame``'s own positions ahead of its draw (a frame read in the
@@ -287,57 +325,60 @@ export class BondsLayer implements Layer {
     this.pairs = pairs;
     this.shifts = shifts;
     const bonds = pairs.length / 2;
-    const { rep, bondScale } = this.look.looks(numbers);
+    const { rank, radius } = bondLooks(this.look.looks(numbers));
     const kinds = (this.kinds = new Uint8Array(bonds));
+    // One pass into one interleaved buffer (a bond to another cell's image: two halves).
+    const d = this.reserve(shifts ? 2 * bonds : bonds);
+    const colors = this.atoms.colors;
     let sticks = 0;
-    let instances = 0; // a bond to another cell's image is drawn as two halves
+    let o = 0; // floats written
     for (let b = 0; b < bonds; b++) {
-      kinds[b] = bondKind(rep[pairs[2 * b]], rep[pairs[2 * b + 1]], true);
-      if (kinds[b] !== BondKind.Stick) continue;
-      sticks++;
-      instances += shifts && (shifts[3 * b] || shifts[3 * b + 1] || shifts[3 * b + 2]) ? 2 : 1;
-    }
-    const starts = growAttribute(geometry, "bondStart", 3, instances);
-    const ends = growAttribute(geometry, "bondEnd", 3, instances);
-    const startColors = growAttribute(geometry, "bondColorStart", 3, instances);
-    const endColors = growAttribute(geometry, "bondColorEnd", 3, instances);
-    const radii = growAttribute(geometry, "bondRadius", 1, instances);
-    const s = starts.array as Float32Array, e = ends.array as Float32Array;
-    const cs = startColors.array as Float32Array, ce = endColors.array as Float32Array;
-    const r = radii.array as Float32Array;
-    const atomColors = this.atoms.colors;
-    let o = 0;
-    for (let b = 0; b < bonds; b++) {
-      if (kinds[b] !== BondKind.Stick) continue;
       const i = pairs[2 * b], j = pairs[2 * b + 1];
-      const radius = stickRadius(rep[i], rep[j], bondScale[i], bondScale[j]);
+      const kind = (kinds[b] = RANK_KIND[Math.min(rank[i], rank[j])]);
+      if (kind !== BondKind.Stick) continue;
+      sticks++;
+      const r = Math.min(radius[i], radius[j]);
       const n0 = shifts ? shifts[3 * b] : 0, n1 = shifts ? shifts[3 * b + 1] : 0, n2 = shifts ? shifts[3 * b + 2] : 0;
       if (!n0 && !n1 && !n2) {
-        for (let k = 0; k < 3; k++) {
-          s[3 * o + k] = p[3 * i + k];
-          e[3 * o + k] = p[3 * j + k];
-          cs[3 * o + k] = atomColors[3 * i + k];
-          ce[3 * o + k] = atomColors[3 * j + k];
-        }
-        r[o++] = radius;
+        d[o] = p[3 * i]; d[o + 1] = p[3 * i + 1]; d[o + 2] = p[3 * i + 2];
+        d[o + 3] = p[3 * j]; d[o + 4] = p[3 * j + 1]; d[o + 5] = p[3 * j + 2];
+        d[o + 6] = colors[3 * i]; d[o + 7] = colors[3 * i + 1]; d[o + 8] = colors[3 * i + 2];
+        d[o + 9] = colors[3 * j]; d[o + 10] = colors[3 * j + 1]; d[o + 11] = colors[3 * j + 2];
+        d[o + 12] = r;
+        o += STRIDE;
         continue;
       }
       // Across the boundary: from each atom half way to the other's bonded image.
       for (let k = 0; k < 3; k++) {
-        const d = p[3 * j + k] + n0 * cell![k] + n1 * cell![3 + k] + n2 * cell![6 + k] - p[3 * i + k];
-        s[3 * o + k] = p[3 * i + k];
-        e[3 * o + k] = p[3 * i + k] + d / 2;
-        cs[3 * o + k] = ce[3 * o + k] = atomColors[3 * i + k];
-        s[3 * (o + 1) + k] = p[3 * j + k];
-        e[3 * (o + 1) + k] = p[3 * j + k] - d / 2;
-        cs[3 * (o + 1) + k] = ce[3 * (o + 1) + k] = atomColors[3 * j + k];
+        const half = (p[3 * j + k] + n0 * cell![k] + n1 * cell![3 + k] + n2 * cell![6 + k] - p[3 * i + k]) / 2;
+        d[o + k] = p[3 * i + k];
+        d[o + 3 + k] = p[3 * i + k] + half;
+        d[o + 6 + k] = d[o + 9 + k] = colors[3 * i + k];
+        d[o + STRIDE + k] = p[3 * j + k];
+        d[o + STRIDE + 3 + k] = p[3 * j + k] - half;
+        d[o + STRIDE + 6 + k] = d[o + STRIDE + 9 + k] = colors[3 * j + k];
       }
-      r[o] = r[o + 1] = radius;
-      o += 2;
+      d[o + 12] = d[o + STRIDE + 12] = r;
+      o += 2 * STRIDE;
     }
     this.count = sticks;
-    starts.needsUpdate = ends.needsUpdate = startColors.needsUpdate = endColors.needsUpdate = radii.needsUpdate = true;
-    geometry.instanceCount = instances;
+    // Upload only the part written.
+    this.buffer.clearUpdateRanges();
+    this.buffer.addUpdateRange(0, o);
+    this.buffer.needsUpdate = true;
+    geometry.instanceCount = o / STRIDE;
+  }
+
+  /** The interleaved per-instance array, with room for ``instances`` (grown by half when short). */
+  private reserve(instances: number): Float32Array {
+    if (this.buffer.count < instances) {
+      const capacity = Math.max(instances, Math.ceil(this.buffer.count * 1.5), 16);
+      this.buffer = new InstancedInterleavedBuffer(new Float32Array(capacity * STRIDE), STRIDE);
+      this.buffer.setUsage(DynamicDrawUsage);
+      const geometry = this.object.geometry;
+      for (const [name, size, offset] of INSTANCE_ATTRIBUTES) geometry.setAttribute(name, new InterleavedBufferAttribute(this.buffer, size, offset));
+    }
+    return this.buffer.array as Float32Array;
   }
 
   dispose(): void {
