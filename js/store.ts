@@ -21,12 +21,15 @@ interface Read {
   promise: Promise<void>;
   start: number;
   stop: number;
+  /** The store's generation when it began: of an older one, its frames are dropped. */
+  generation: number;
 }
 
 export class FrameStore {
   length = 0;
   private cache = new Map<number, Frame>();
-  /** Reads in flight by ``start:stop``: their promise and the range they bring. */
+  /** Reads in flight by ``start:stop``: their promise and the range they bring (also those
+   * a change made stale, until they end: a preload waits for them too). */
   private inflight = new Map<string, Read>();
   private bytes = 0;
   private frameBytes = 0;
@@ -91,8 +94,9 @@ export class FrameStore {
   }
 
   private readOf(index: number, joinChunk: boolean): Read | undefined {
-    if (!joinChunk) return this.inflight.get(`${index}:${index + 1}`);
-    for (const read of this.inflight.values()) if (read.start <= index && index < read.stop) return read;
+    const current = (read: Read | undefined) => (read?.generation === this.generation ? read : undefined);
+    if (!joinChunk) return current(this.inflight.get(`${index}:${index + 1}`));
+    for (const read of this.inflight.values()) if (current(read) && read.start <= index && index < read.stop) return read;
     return undefined;
   }
 
@@ -166,9 +170,9 @@ export class FrameStore {
 
   private fetchRange(start: number, stop: number, signal?: AbortSignal): Promise<void> {
     const key = `${start}:${stop}`;
-    const existing = this.inflight.get(key);
-    if (existing) return existing.promise;
     const generation = this.generation;
+    const existing = this.inflight.get(key);
+    if (existing?.generation === generation) return existing.promise;
     const index = stop - start === 1 ? String(start) : `${start}:${stop}`;
     const promise: Promise<void> = this.data
       .frames(this.room, index, this.fields, signal)
@@ -180,7 +184,7 @@ export class FrameStore {
       .finally(() => {
         if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
       });
-    this.inflight.set(key, { promise, start, stop });
+    this.inflight.set(key, { promise, start, stop, generation });
     // Once the reader has had the frames (and asked for more), the store may be idle: go on
     // preloading; a failed read ends it until the next ``preload``.
     promise.then(() => {
@@ -210,7 +214,6 @@ export class FrameStore {
     this.put(frame);
   }
 
-  /** Forget everything (the room changed order or must be re-read). */
   /** Stop reading and preparing in the background and forget every frame (the view closed
    * or moved to another room). */
   dispose(): void {
@@ -219,10 +222,11 @@ export class FrameStore {
     this.clear();
   }
 
+  /** Forget everything (the room changed order or must be re-read): reads in flight bring
+   * nothing any more. */
   clear(): void {
     this.generation += 1;
     this.cache.clear();
-    this.inflight.clear();
     this.bytes = 0;
     this.preloadFrom = 0;
   }
@@ -240,9 +244,8 @@ export class FrameStore {
           this.cache.delete(index);
           this.bytes -= old.bytes;
         }
-        // a later fetch of the same chunk must not resurrect the stale copy
+        // a read in flight must not resurrect the stale copy (its frames are dropped)
         this.generation += 1;
-        this.inflight.clear();
         this.preloadFrom = Math.min(this.preloadFrom, index);
         changed.add(index);
       } else {

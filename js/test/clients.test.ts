@@ -208,6 +208,27 @@ describe("FrameStore preload", () => {
     for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
   });
 
+  it("waits for a read a change made stale: never reads beside the reader's own reads", async () => {
+    const server = heldServer(10);
+    const store = storeOn(server.fetch);
+    store.length = 10;
+    const first = store.load(0);
+    await server.answer(store);
+    await first;
+    const jump = store.load(7);
+    store.preload();
+    store.apply([updated(3, 2, 8)]); // the jump's read brings a stale frame 7: read again
+    await new Promise((resolve) => setTimeout(resolve));
+    expect(server.held).toHaveLength(1); // the preload waits for the stale read too
+    server.held.shift()!.answer(); // its frames are dropped
+    await vi.waitFor(() => expect(server.held).toHaveLength(1));
+    expect(new URL(server.held[0].url).searchParams.get("index")).toBe("7"); // the jump's again, alone
+    await server.answer(store);
+    expect((await jump).index).toBe(7);
+    while (server.held.length) await server.answer(store);
+    for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
+  });
+
   it("hands each frame it read to onPreloaded, one per task", async () => {
     const server = heldServer(10);
     const store = storeOn(server.fetch);
