@@ -3,6 +3,7 @@ a room shared read-only from its room list."""
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 
@@ -173,3 +174,50 @@ def test_a_room_shared_read_only_from_the_room_list(browser, tmp_path):
         owner.close()
         reader.close()
         server.stop()
+
+
+@pytest.mark.usefixtures("no_ambient_server")
+def test_a_frame_with_more_bonds_and_arrows_than_the_first_draws_them_all(remote, full_page):
+    """Bonds and arrows are drawn instanced from buffers that grow with the frames shown:
+    every bond and arrow of a bigger frame is drawn, not only as many as the first frame's
+    buffers held (three.js keeps an instanced geometry's first instance count as a cap)."""
+    from zndraw_widget import Room
+
+    small = ase.Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.7]])
+    big = ase.Atoms("C64", positions=np.stack(np.meshgrid(*[np.arange(4) * 1.5] * 3),
+                                              -1).reshape(-1, 3))
+    for atoms in (small, big):
+        atoms.set_array("forces", np.ones((len(atoms), 3)))
+    Room.create("growing", url=remote.base, token=remote.token).extend([small, big])
+    page = full_page
+    page.page.goto(f"{remote.base}?token={remote.token}")
+    page.page.goto(f"{remote.base}rooms/growing")
+    page.wait_rendered(frame=0)
+    page.page.click(".zn-root [data-role=analysis] summary")
+    page.page.wait_for_selector(".zn-root [data-role=vectors] option[value='arrays.forces']",
+                                state="attached")
+    page.page.select_option(".zn-root [data-role=vectors]", "arrays.forces")
+    page.page.wait_for_function("() => document.querySelector('.zn-root').parentElement"
+                                ".zndraw.renderer.arrows === 2")
+    count_drawn = """(viewer) => {
+      const r = viewer.renderer, layers = r.layers;
+      const drawn = {};
+      for (const name of ["bonds", "vectors"]) {
+        for (const layer of layers.all) layer.object.visible = layer === layers[name];
+        r.renderNow();
+        drawn[name] = r.renderer.info.render.triangles;
+        for (const layer of layers.all) layer.object.visible = true;
+      }
+      return { bonds: layers.bonds.count, arrows: r.arrows, drawn };
+    }"""
+    first = page.viewer_evaluate(count_drawn)
+    assert first["bonds"] == 1 and first["arrows"] == 2
+    page.press("End")
+    page.wait_rendered(frame=1)
+    page.page.wait_for_function("() => document.querySelector('.zn-root').parentElement"
+                                ".zndraw.renderer.arrows === 64")
+    second = page.viewer_evaluate(count_drawn)
+    assert second["bonds"] == 144 and second["arrows"] == 64  # 3 x 4 x 4 x 3 nearest pairs
+    # every instance drawn: the triangles grew with the instances
+    assert second["drawn"]["bonds"] == 144 * first["drawn"]["bonds"], (first, second)
+    assert second["drawn"]["vectors"] == 32 * first["drawn"]["vectors"], (first, second)

@@ -17,7 +17,7 @@ import type { Frame } from "../../frames";
 import { fractional, hasVolume, heights } from "../../geometry";
 import { type AtomLooks, BondKind, bondKind, HIDDEN, Look, stickRadius } from "../look";
 import type { AtomsLayer } from "./atoms";
-import type { Layer, ShownFrame } from "./layer";
+import { type Layer, setInstanced, type ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
 export const BOND_FACTOR = 1.15;
@@ -376,7 +376,7 @@ export class BondsLayer implements Layer {
       this.buffer = new InstancedInterleavedBuffer(new Float32Array(capacity * STRIDE), STRIDE);
       this.buffer.setUsage(DynamicDrawUsage);
       const geometry = this.object.geometry;
-      for (const [name, size, offset] of INSTANCE_ATTRIBUTES) geometry.setAttribute(name, new InterleavedBufferAttribute(this.buffer, size, offset));
+      for (const [name, size, offset] of INSTANCE_ATTRIBUTES) setInstanced(geometry, name, new InterleavedBufferAttribute(this.buffer, size, offset));
     }
     return this.buffer.array as Float32Array;
   }

@@ -1,5 +1,5 @@
 // What the view asks of each thing it draws (atoms, bonds, the cell, ...).
-import { type Box3, type BufferGeometry, type Camera, type Color, DynamicDrawUsage, InstancedBufferAttribute, type Object3D } from "three";
+import { type Box3, type BufferGeometry, type Camera, type Color, DynamicDrawUsage, InstancedBufferAttribute, type InterleavedBufferAttribute, type Object3D } from "three";
 import type { Frame } from "../../frames";
 
 /** The frame on screen, as the layers draw it. */
@@ -34,7 +34,16 @@ export function growAttribute(geometry: BufferGeometry, name: string, itemSize: 
     const capacity = Math.max(count, Math.ceil((attribute?.count ?? 0) * 1.5), 16);
     attribute = new InstancedBufferAttribute(new Float32Array(capacity * itemSize), itemSize);
     attribute.setUsage(DynamicDrawUsage);
-    geometry.setAttribute(name, attribute);
+    setInstanced(geometry, name, attribute);
   }
   return attribute;
+}
+
+/** Give ``geometry`` a new instanced attribute ``name`` (e.g. a bigger one). three.js caps an
+ * instanced geometry's draws at the items of the instanced attribute it was first drawn with
+ * (``_maxInstanceCount``, found once and kept): the cap is lifted, to be found again from the
+ * new attribute at the next draw. */
+export function setInstanced(geometry: BufferGeometry, name: string, attribute: InstancedBufferAttribute | InterleavedBufferAttribute): void {
+  geometry.setAttribute(name, attribute);
+  delete (geometry as { _maxInstanceCount?: number })._maxInstanceCount;
 }

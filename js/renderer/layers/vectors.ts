@@ -14,7 +14,7 @@ import {
 } from "three";
 import type { Frame } from "../../frames";
 import { vectorValues } from "../../properties";
-import type { Layer, ShownFrame } from "./layer";
+import { type Layer, setInstanced, type ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
 
 /** The arrows' colour unless one is chosen (sRGB). */
@@ -131,8 +131,8 @@ export class VectorsLayer implements Layer {
       geometry.instanceCount = this.count = 0;
       return;
     }
-    setInstanced(geometry, "arrowStart", shown.positions);
-    if (vectors !== previous) setInstanced(geometry, "arrowVector", vectors); // else already on the GPU
+    pointAt(geometry, "arrowStart", shown.positions);
+    if (vectors !== previous) pointAt(geometry, "arrowVector", vectors); // else already on the GPU
     geometry.instanceCount = this.count = vectors.length / 3;
   }
 
@@ -144,15 +144,14 @@ export class VectorsLayer implements Layer {
 
 /** Point the instanced attribute ``name`` at ``array`` (no copy; a new attribute when the
  * length changes). */
-function setInstanced(geometry: InstancedBufferGeometry, name: string, array: Float32Array): void {
+function pointAt(geometry: InstancedBufferGeometry, name: string, array: Float32Array): void {
   const attribute = geometry.getAttribute(name) as InstancedBufferAttribute | undefined;
   if (attribute && attribute.array.length === array.length) {
     attribute.array = array;
     attribute.needsUpdate = true;
     return;
   }
-  if (attribute) geometry.deleteAttribute(name);
   const created = new InstancedBufferAttribute(array, 3);
   created.setUsage(DynamicDrawUsage);
-  geometry.setAttribute(name, created);
+  setInstanced(geometry, name, created);
 }
