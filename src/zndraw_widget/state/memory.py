@@ -118,7 +118,7 @@ def _change(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     async def alone(self: MemoryStore, *args: Any, **kwargs: Any) -> T:
         if self._journal is None:
             return await method(self, *args, **kwargs)
-        return await asyncio.shield(self._locked(method(self, *args, **kwargs)))
+        return await asyncio.shield(self._locked(functools.partial(method, self, *args, **kwargs)))
 
     return alone
 
@@ -264,9 +264,9 @@ class MemoryStore(Store):
                 return copy
         raise RuntimeError(f"could not read a consistent state from {path}: it kept changing")
 
-    async def _locked(self, change: Awaitable[T]) -> T:
-        async with self._changing:
-            return await change
+    async def _locked(self, change: Callable[[], Awaitable[T]]) -> T:
+        async with self._changing:  # the change begins once it holds the lock
+            return await change()
 
     async def _log(self, op: str, *args: Any) -> Any:
         """Check ``op``, make its record durable, then apply it (which cannot fail); called
