@@ -169,13 +169,19 @@ describe("FrameStore preload", () => {
   const storeOn = (fetch: typeof globalThis.fetch, options = {}) =>
     new FrameStore(new DataClient({ apiUrl: "http://h/zndraw/api/", session: "s", fetch }), "r", { maxChunk: 4, ...options });
 
-  it("reads a small room whole after the first frame, one chunk at a time, after other reads", async () => {
+  /** A store of a 10-frame room on a held server, with its first frame read (on screen). */
+  async function firstShown(options = {}) {
     const server = heldServer(10);
-    const store = storeOn(server.fetch);
+    const store = storeOn(server.fetch, options);
     store.length = 10;
     const first = store.load(0);
     await server.answer(store);
     await first;
+    return { server, store };
+  }
+
+  it("reads a small room whole after the first frame, one chunk at a time, after other reads", async () => {
+    const { server, store } = await firstShown();
     expect(server.held).toHaveLength(0); // nothing read before the first frame is shown
     // a jump's read in flight when the preload starts: the preload waits for it
     const jump = store.load(7);
@@ -209,12 +215,7 @@ describe("FrameStore preload", () => {
   });
 
   it("waits for a read a change made stale: never reads beside the reader's own reads", async () => {
-    const server = heldServer(10);
-    const store = storeOn(server.fetch);
-    store.length = 10;
-    const first = store.load(0);
-    await server.answer(store);
-    await first;
+    const { server, store } = await firstShown();
     const jump = store.load(7);
     store.preload();
     store.apply([updated(3, 2, 8)]); // the jump's read brings a stale frame 7: read again
@@ -230,14 +231,9 @@ describe("FrameStore preload", () => {
   });
 
   it("hands each frame it read to onPreloaded, one per task", async () => {
-    const server = heldServer(10);
-    const store = storeOn(server.fetch);
+    const { server, store } = await firstShown();
     const prepared: number[] = [];
     store.onPreloaded = (frame) => prepared.push(frame.index);
-    store.length = 10;
-    const first = store.load(0);
-    await server.answer(store);
-    await first;
     store.preload();
     while (server.held.length) await server.answer(store);
     await vi.waitFor(() => expect(prepared).toHaveLength(10));
@@ -245,14 +241,9 @@ describe("FrameStore preload", () => {
   });
 
   it("stops reading and preparing once disposed", async () => {
-    const server = heldServer(10);
-    const store = storeOn(server.fetch);
+    const { server, store } = await firstShown();
     const prepared: number[] = [];
     store.onPreloaded = (frame) => prepared.push(frame.index);
-    store.length = 10;
-    const first = store.load(0);
-    await server.answer(store);
-    await first;
     store.preload();
     expect(server.held).toHaveLength(1);
     store.dispose();
@@ -281,12 +272,7 @@ describe("FrameStore preload", () => {
   });
 
   it("leaves a room bigger than its share of the cache to playback and jumps", async () => {
-    const server = heldServer(10);
-    const store = storeOn(server.fetch, { preloadBytes: 1 });
-    store.length = 10;
-    const first = store.load(0);
-    await server.answer(store);
-    await first;
+    const { server, store } = await firstShown({ preloadBytes: 1 });
     store.preload();
     await new Promise((resolve) => setTimeout(resolve));
     expect(server.urls).toHaveLength(1);

@@ -100,17 +100,23 @@ describe("AtomsLayer", () => {
 });
 
 describe("bonds", () => {
+  /** Atoms and bonds layers that drew a water molecule. */
+  function drawnWater() {
+    const atoms = new AtomsLayer();
+    const bonds = new BondsLayer(atoms);
+    const water = frame(WATER, [8, 1, 1]);
+    atoms.update(shown(water));
+    bonds.update(shown(water));
+    return { atoms, bonds, water };
+  }
+
   it("finds the bonds of a small molecule", () => {
     expect(Array.from(computeBonds(WATER, [8, 1, 1]))).toEqual([0, 1, 0, 2]);
     expect(computeBonds([0, 0, 0, 3, 0, 0], [8, 8]).length).toBe(0);
   });
 
   it("uploads only the bonds drawn, as one buffer", () => {
-    const atoms = new AtomsLayer();
-    const bonds = new BondsLayer(atoms);
-    const water = frame(WATER, [8, 1, 1]);
-    atoms.update(shown(water));
-    bonds.update(shown(water));
+    const { bonds } = drawnWater();
     const start = bonds.object.geometry.getAttribute("bondStart") as InterleavedBufferAttribute;
     const radius = bonds.object.geometry.getAttribute("bondRadius") as InterleavedBufferAttribute;
     expect(radius.data).toBe(start.data); // one upload for all of a bond's attributes
@@ -119,11 +125,7 @@ describe("bonds", () => {
   });
 
   it("draws each bond from atom to atom in their colours, following edits", () => {
-    const atoms = new AtomsLayer();
-    const bonds = new BondsLayer(atoms);
-    const water = frame(WATER, [8, 1, 1]);
-    atoms.update(shown(water));
-    bonds.update(shown(water));
+    const { atoms, bonds, water } = drawnWater();
     expect(bonds.count).toBe(2);
     expect(bonds.object.geometry.instanceCount).toBe(2);
     expect(attributeItems(bonds.object, "bondStart", 2)).toEqual([0, 0, 0, 0, 0, 0]);
@@ -138,11 +140,7 @@ describe("bonds", () => {
   });
 
   it("finds a frame's bonds once: shown again, the frame keeps them", () => {
-    const atoms = new AtomsLayer();
-    const bonds = new BondsLayer(atoms);
-    const water = frame(WATER, [8, 1, 1]);
-    atoms.update(shown(water));
-    bonds.update(shown(water));
+    const { bonds, water } = drawnWater();
     expect(bonds.count).toBe(2);
     // a frame's own positions never change; changed behind its back, the bonds found stay
     water.display[3] = 5;

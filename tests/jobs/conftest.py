@@ -1,9 +1,13 @@
-"""Files the job tests upload, written once per session."""
+"""Files the job tests upload, written once per session; the job registries to test."""
 
 from __future__ import annotations
 
+import secrets
+
 import ase.io
 import pytest
+
+from zndraw_widget.jobs.registry import MemoryJobs, RedisJobs
 
 from .helpers import repeat_file, write_trajectory
 
@@ -19,3 +23,12 @@ def files(tmp_path_factory):
     large = directory / "large.extxyz"
     repeat_file(trajectory, large, 10)
     return trajectory, frames, large
+
+
+@pytest.fixture(params=["memory", "redis"])
+def registry(request):
+    """A factory of empty job registries: in memory, and in the test's Redis."""
+    if request.param == "memory":
+        return MemoryJobs
+    url = request.getfixturevalue("redis_url")
+    return lambda: RedisJobs(url, f"test-{secrets.token_hex(4)}:")

@@ -4,9 +4,11 @@ connection that follows a job to its end through its ``job`` events."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import ase
@@ -177,3 +179,23 @@ class WorkerProcess:
     def stop(self) -> None:
         stop_process(self.process)
         self._reader.join(10)
+
+
+async def kill_mid_import(importer: Client, watcher: Client, room: str, file: Path,
+                          kill: Callable[[], None]) -> dict:
+    """Upload ``file`` into ``room`` through ``importer``'s server, its body held part way;
+    once the job has committed frames, ``kill()`` (a server or a worker) and let the body
+    go on: the job as it ended, heard through ``watcher``'s server."""
+    control = await watcher.control(room, timeout=60)
+    release = asyncio.Event()
+    upload = asyncio.ensure_future(importer.upload_held(room, file, 8 << 20, release))
+    running = await control.event(lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
+    kill()
+    release.set()
+    ended = await control.event(
+        lambda e: e["type"] == "job" and e["job"]["state"] in FINAL
+        and e["job"]["id"] == running["job"]["id"])
+    with contextlib.suppress(httpx.HTTPError):  # its server may be gone
+        await upload
+    control.close()
+    return ended["job"]

@@ -10,11 +10,19 @@ import contextlib
 import os
 import signal
 
-import httpx
 import pytest
 
 from ..conftest import ServerProcess, start_redis, stop_process
-from .helpers import FINAL, Client, WorkerProcess, descendants, follow, run, same_frames
+from .helpers import (
+    FINAL,
+    Client,
+    WorkerProcess,
+    descendants,
+    follow,
+    kill_mid_import,
+    run,
+    same_frames,
+)
 
 
 @pytest.fixture(scope="module")
@@ -197,24 +205,7 @@ def test_a_job_whose_uploads_server_is_killed_mid_body_fails_saying_so(tmp_path,
         importer, watcher = (Client(server.url, server.token) for server in (doomed, survivor))
         assert watcher.call("POST", "rooms", json={"name": "cut", "base": None}).status_code == 201
 
-        async def kill_mid_body():
-            control = await watcher.control("cut", timeout=60)
-            release = asyncio.Event()
-            upload = asyncio.ensure_future(
-                importer.upload_held("cut", files[2], 8 << 20, release))
-            running = await control.event(
-                lambda e: e["type"] == "job" and e["job"]["frames_done"] > 0)
-            doomed.kill()
-            release.set()
-            ended = await control.event(
-                lambda e: e["type"] == "job" and e["job"]["state"] in FINAL
-                and e["job"]["id"] == running["job"]["id"])
-            with contextlib.suppress(httpx.HTTPError):  # its server is gone
-                await upload
-            control.close()
-            return ended["job"]
-
-        ended = run(kill_mid_body())
+        ended = run(kill_mid_import(importer, watcher, "cut", files[2], doomed.kill))
         assert ended["state"] == "failed", ended
         assert ended["error"]["message"] == (
             "the upload stopped arriving: the server receiving it said nothing for 1 s (it "

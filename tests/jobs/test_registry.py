@@ -6,20 +6,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import pytest
-
 from zndraw_widget.jobs.model import Job, Upload
 from zndraw_widget.jobs.registry import WAKE_SECONDS, MemoryJobs, RedisJobs
 
 WAKE = 10.0  # seconds within which a waiter must have woken (it fails the test otherwise)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def registry(request):
-    if request.param == "memory":
-        return MemoryJobs
-    url = request.getfixturevalue("redis_url")
-    return lambda: RedisJobs(url, f"test-{secrets.token_hex(4)}:")
 
 
 def new_job() -> Job:

@@ -5,14 +5,10 @@ pauses (the server renews the record: the job waits and then imports the rest)."
 from __future__ import annotations
 
 import asyncio
-import secrets
-
-import pytest
 
 from zndraw_widget.caller import Caller
 from zndraw_widget.jobs.model import Job, Upload
 from zndraw_widget.jobs.parse import parse_piece
-from zndraw_widget.jobs.registry import MemoryJobs, RedisJobs
 from zndraw_widget.jobs.runner import Board, run_import
 from zndraw_widget.jobs.upload import UploadFeed
 from zndraw_widget.runtime import open_service
@@ -22,14 +18,6 @@ ALICE = Caller("alice", frozenset(), "s1")
 RENEW_EVERY = 0.2  # seconds between the receiving server's renewals of the upload's record
 PART = 3 << 20  # bytes that arrived before the upload stopped or paused
 WAKE = 20.0  # seconds within which the job must have ended (it fails the test otherwise)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def registry(request):
-    if request.param == "memory":
-        return MemoryJobs
-    url = request.getfixturevalue("redis_url")
-    return lambda: RedisJobs(url, f"test-{secrets.token_hex(4)}:")
 
 
 def importing(tmp_path, registry, scenario):
