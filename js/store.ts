@@ -186,10 +186,12 @@ export class FrameStore {
       });
     this.inflight.set(key, { promise, start, stop, generation });
     // Once the reader has had the frames (and asked for more), the store may be idle: go on
-    // preloading; a failed read ends it until the next ``preload``.
-    promise.then(() => {
+    // preloading; a failed read ends it until the next ``preload`` (but for a read a change
+    // had made stale: the preload waited for it, and reads again what it dropped).
+    const next = () => {
       if (this.preloading) setTimeout(() => this.preloadNext());
-    }, () => undefined);
+    };
+    promise.then(next, () => (generation !== this.generation ? next() : undefined));
     return promise;
   }
 

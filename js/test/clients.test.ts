@@ -148,11 +148,15 @@ describe("FrameStore", () => {
 describe("FrameStore preload", () => {
   /** A server whose answers wait until the test lets them go: how many reads are in flight. */
   function heldServer(length: number) {
-    const held: Array<{ url: string; answer: () => void }> = [];
+    const held: Array<{ url: string; answer: () => void; fail: () => void }> = [];
     const urls: string[] = [];
-    const fetch = vi.fn((url: RequestInfo | URL) => new Promise<Response>((resolve) => {
+    const fetch = vi.fn((url: RequestInfo | URL) => new Promise<Response>((resolve, reject) => {
       urls.push(String(url));
-      held.push({ url: String(url), answer: () => resolve(new Response(readBody(length, rangeOf(String(url), length)))) });
+      held.push({
+        url: String(url),
+        answer: () => resolve(new Response(readBody(length, rangeOf(String(url), length)))),
+        fail: () => reject(new TypeError("network error")),
+      });
     })) as unknown as typeof globalThis.fetch;
     /** Answer the read in flight (there must be exactly one); once ``store`` has its frames,
      * let it go on (it yields to the reader once before its next read). */
@@ -226,6 +230,19 @@ describe("FrameStore preload", () => {
     expect(new URL(server.held[0].url).searchParams.get("index")).toBe("7"); // the jump's again, alone
     await server.answer(store);
     expect((await jump).index).toBe(7);
+    while (server.held.length) await server.answer(store);
+    for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
+  });
+
+  it("goes on when a read a change made stale fails", async () => {
+    const { server, store } = await firstShown();
+    const jump = store.load(7).catch((error: unknown) => error);
+    store.preload();
+    store.apply([updated(3, 2, 8)]);
+    await new Promise((resolve) => setTimeout(resolve)); // the preload waits for the stale read
+    server.held.shift()!.fail(); // which fails: the jump with it
+    expect(String(await jump)).toContain("cannot reach the zndraw server");
+    await vi.waitFor(() => expect(server.held).toHaveLength(1)); // the preload reads on
     while (server.held.length) await server.answer(store);
     for (let i = 0; i < 10; i++) expect(store.has(i)).toBe(true);
   });

@@ -124,6 +124,17 @@ describe("bonds", () => {
     expect(start.data.updateRanges).toEqual([{ start: 0, count: 2 * start.data.stride }]); // ... not uploaded
   });
 
+  it("uploads nothing for a frame without sticks", () => {
+    const { atoms, bonds } = drawnWater();
+    const start = bonds.object.geometry.getAttribute("bondStart") as InterleavedBufferAttribute;
+    const version = start.data.version;
+    const apart = frame([0, 0, 0, 5, 0, 0, 10, 0, 0], [8, 1, 1]);
+    atoms.update(shown(apart));
+    bonds.update(shown(apart));
+    expect(bonds.object.geometry.instanceCount).toBe(0);
+    expect(start.data.version).toBe(version); // not sent again (a range of 0 would send it all)
+  });
+
   it("draws each bond from atom to atom in their colours, following edits", () => {
     const { atoms, bonds, water } = drawnWater();
     expect(bonds.count).toBe(2);

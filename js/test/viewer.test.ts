@@ -392,5 +392,8 @@ describe("keys", () => {
       for (const k of [" ", "ArrowLeft", "Home", "f", "Escape"]) expect(ownKey({ tagName }, k)).toBe(true);
     }
     for (const target of [{ tagName: "DIV" }, { tagName: "CANVAS" }, null]) expect(ownKey(target, " ")).toBe(false);
+    const slider = { tagName: "INPUT", type: "range" }; // the frame slider: Space still plays
+    expect(ownKey(slider, " ")).toBe(false);
+    for (const k of ["ArrowLeft", "Home", "End"]) expect(ownKey(slider, k)).toBe(true);
   });
 });

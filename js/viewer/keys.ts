@@ -62,7 +62,9 @@ export function commandFor(e: KeyInput): Command | null {
 }
 
 /** The keys an element with the keyboard focus handles itself, by its tag: a form field all
- * (typing, arrows, space), a button (or a details' summary) Space and Enter (they press it). */
+ * (typing, arrows, space), a button (or a details' summary) Space and Enter (they press it);
+ * a slider all but Space (it moves by arrows and Home/End, and does nothing with Space, which
+ * plays and pauses as everywhere in the viewer). */
 const OWN_KEYS: Record<string, "all" | string[]> = {
   INPUT: "all",
   SELECT: "all",
@@ -72,7 +74,8 @@ const OWN_KEYS: Record<string, "all" | string[]> = {
 };
 
 /** Whether ``key`` pressed with the focus on ``target`` is the target's own, not the viewer's. */
-export function ownKey(target: { tagName?: string } | null, key: string): boolean {
+export function ownKey(target: { tagName?: string; type?: string } | null, key: string): boolean {
+  if (target?.tagName === "INPUT" && target.type === "range") return key !== " ";
   const own = OWN_KEYS[target?.tagName ?? ""];
   return own === "all" || !!own?.includes(key);
 }

@@ -362,10 +362,12 @@ export class BondsLayer implements Layer {
       o += 2 * STRIDE;
     }
     this.count = sticks;
-    // Upload only the part written.
-    this.buffer.clearUpdateRanges();
-    this.buffer.addUpdateRange(0, o);
-    this.buffer.needsUpdate = true;
+    // Upload only the part written (none: nothing, where a range of 0 would be all).
+    if (o) {
+      this.buffer.clearUpdateRanges();
+      this.buffer.addUpdateRange(0, o);
+      this.buffer.needsUpdate = true;
+    }
     geometry.instanceCount = o / STRIDE;
   }
 
