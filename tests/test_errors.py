@@ -37,3 +37,20 @@ def test_nesting_and_length_are_cut():
     assert shown([[[[[1]]]]]) == "[[[[...]]]]"
     text = shown([["x" * 30] * 6] * 6)
     assert len(text) <= 40 and text.endswith("...")
+
+
+def test_a_string_subclass_or_bytearray_is_cut_like_a_string():
+    """reprlib goes by a type's name: a subclass of str (numpy.str_) or a bytearray would
+    otherwise be repr'd whole and then cut."""
+
+    class Text(str):
+        calls = 0
+
+        def __repr__(self) -> str:
+            Text.calls += 1
+            return super().__repr__()
+
+    text = shown(Text("a" * 10**6 + "z"))
+    assert Text.calls == 0
+    assert len(text) <= 40 and text.startswith("'aaa") and text.endswith("az'")
+    assert len(shown(bytearray(b"x" * 10**6), limit=20)) <= 20

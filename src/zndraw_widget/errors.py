@@ -128,6 +128,15 @@ class _Cut(reprlib.Repr):
 
     repr_bytes = reprlib.Repr.repr_str
 
+    def repr1(self, x: Any, level: int) -> str:
+        # reprlib picks its method by the type's name: a bytearray, or a subclass of str or
+        # bytes (numpy.str_), would be repr'd whole; as a plain copy it is cut like one
+        if isinstance(x, str) and type(x) is not str:
+            x = str.__str__(x)
+        elif isinstance(x, (bytes, bytearray)) and type(x) is not bytes:
+            x = bytes(x)
+        return super().repr1(x, level)
+
 
 def shown(value: Any, limit: int = 40) -> str:
     """``repr(value)`` for an error message, about ``limit`` characters at most; a huge

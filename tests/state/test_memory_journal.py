@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from zndraw_widget.errors import BadRequest, InsufficientStorage, Locked
+from zndraw_widget.errors import InsufficientStorage, Locked, Unavailable
 from zndraw_widget.state import memory
 from zndraw_widget.state.base import ORDER, FrameRef, SliceSpec
 from zndraw_widget.state.memory import MemoryStore
@@ -189,8 +189,8 @@ class HeldFsync:
 @pytest.mark.asyncio
 async def test_the_fsync_leaves_the_event_loop_free_and_changes_in_order(tmp_path, monkeypatch):
     """While a change's record is fsync'd (in the journal's thread) the loop serves reads,
-    which do not see the change yet; the next change, and a lease (which checks read),
-    wait for it and see it."""
+    which do not see the change yet, and leases (not journalled: not held up); the next
+    change waits for it and sees it, and the lease."""
     store = MemoryStore(tmp_path)
     await store.create_room("r", [], [], 1.0)
     held = HeldFsync(monkeypatch, store)
@@ -198,18 +198,39 @@ async def test_the_fsync_leaves_the_event_loop_free_and_changes_in_order(tmp_pat
     await held.wait_started()
     assert await state_of(store) == ([], 0, 0, 0)  # not applied before it is durable
     again = asyncio.create_task(store.insert("r", items(0, "a"), session="s", order_base=None))
-    lease = asyncio.create_task(store.acquire("r", ORDER, "other", 60))
-    await asyncio.sleep(0)  # one turn of the loop: they start, and wait for the first
-    assert not again.done() and not lease.done()
+    await store.acquire("r", ORDER, "other", 60)  # at once: a lease waits for no change
+    await asyncio.sleep(0)  # one turn of the loop: the second change starts, and waits
+    assert not again.done()
     held.release()
-    assert (await first).order_version == 1
-    with pytest.raises(BadRequest, match="id-a already exists"):  # checked after the first
+    assert (await first).order_version == 1  # checked before the lease: applied
+    with pytest.raises(Locked):  # checked after the first change, and the lease
         await again
-    await lease
-    with pytest.raises(Locked):  # the lease came after the first change: it holds now
-        await store.insert("r", items(1, "b"), session="s", order_base=1)
     assert held.threads and threading.main_thread() not in held.threads
+    assert await store.release_all("other")  # the session's lease, gone with it
     assert await reopened_state(store, tmp_path) == (["id-a"], 1, 1, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_change_waiting_behind_close_is_refused(tmp_path, monkeypatch):
+    """A change that waited for the lock while the store closed is refused (it would be
+    applied in memory and never journalled), and the reopened store has what was said."""
+    store = MemoryStore(tmp_path)
+    await store.create_room("a", [], [], 1.0)
+    held = HeldFsync(monkeypatch, store)
+    first = asyncio.create_task(store.create_room("b", [], [], 1.0))
+    await held.wait_started()
+    closing = asyncio.create_task(store.close())
+    late = asyncio.create_task(store.create_room("c", [], [], 1.0))
+    await asyncio.sleep(0)
+    held.release()
+    await first
+    await closing
+    with pytest.raises(Unavailable, match="closed"):
+        await late
+    await store.close()  # again: nothing to do
+    again = MemoryStore(tmp_path)
+    assert [info.name for info in (await again.list_rooms(0, 10))[1]] == ["a", "b"]
+    await again.close()
 
 
 @pytest.mark.asyncio

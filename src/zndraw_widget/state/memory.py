@@ -3,8 +3,11 @@
 Every change is checked against the state, appended to ``state.journal`` and fsync'd (in
 the journal's thread: the event loop serves reads meanwhile), and only then applied in
 memory and announced: a change the journal could not take (a full disk) changes nothing.
-Changes (and lease acquisitions, which checks read) run one at a time, in order
-(:func:`_change`), each to its end even if its caller is cancelled. On start the last
+Changes run one at a time, in order (:func:`_change`), each to its end even if its caller
+is cancelled; once the store is closed they are refused. Leases are not changes (never
+journalled): one acquired while a change waits for its fsync is checked by the next change,
+and a lease granted between a change's check and its apply is equivalent to one granted
+just after it (the holder's edits still carry their base versions). On start the last
 snapshot is loaded and the journal replayed (:mod:`.journal`). A snapshot replaces the
 journal once it holds ``SNAPSHOT_RECORDS`` records, has grown to ``1 / SNAPSHOT_SHARE`` of
 the last snapshot's size (at least ``SNAPSHOT_MIN_BYTES``), or its oldest record is
@@ -37,7 +40,7 @@ import numpy as np
 
 from ..collection import paused_gc
 from ..durable import fsync, replace_file
-from ..errors import InsufficientStorage
+from ..errors import InsufficientStorage, Unavailable
 from .base import (
     EVENT_LOG_BYTES,
     EVENT_LOG_LENGTH,
@@ -111,12 +114,12 @@ class _Stack(list):
 def _change(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """A method changing what the store's checks read, run alone: under the store's lock, so
     that it is checked, journalled and applied before the next change begins; and to its end
-    even if its caller is cancelled (its record may be on disk). Without a journal nothing
-    waits, and it runs as it is."""
+    even if its caller is cancelled (its record may be on disk). Without a journal (a store
+    in memory only) nothing waits, and it runs as it is; a closed store refuses it."""
 
     @functools.wraps(method)
     async def alone(self: MemoryStore, *args: Any, **kwargs: Any) -> T:
-        if self._journal is None:
+        if self._journal is None and not self._closed:
             return await method(self, *args, **kwargs)
         return await asyncio.shield(self._locked(functools.partial(method, self, *args, **kwargs)))
 
@@ -203,6 +206,7 @@ class MemoryStore(Store):
         self._sessions: dict[str, tuple[str, float]] = {}  # session -> (user, bound until)
         self._journal: Journal | None = None
         self._changing = asyncio.Lock()  # held by a change (see _change)
+        self._closed = False  # its journal closed: changes are refused
         self._generation = 0  # of the last snapshot
         self._snapshot_bytes = 0  # its size
         self._snapshot_failed = float("-inf")  # when a snapshot last failed
@@ -266,6 +270,9 @@ class MemoryStore(Store):
 
     async def _locked(self, change: Callable[[], Awaitable[T]]) -> T:
         async with self._changing:  # the change begins once it holds the lock
+            if self._closed:  # it waited behind close(): it would be applied, not journalled
+                raise Unavailable("the state store is closed (the server is stopping): "
+                                  "nothing was changed")
             return await change()
 
     async def _log(self, op: str, *args: Any) -> Any:
@@ -351,9 +358,13 @@ class MemoryStore(Store):
             self._rooms[name] = room
 
     async def close(self) -> None:
-        if self._journal is not None:
-            async with self._changing:  # a change under way finishes first
-                self._journal.close()
+        if self._journal is None:
+            return
+        async with self._changing:  # a change under way finishes first; later ones are refused
+            if self._closed:
+                return
+            self._closed = True
+            self._journal.close()
             self._lockfile.close()
             self._journal = None
 
@@ -900,8 +911,8 @@ class MemoryStore(Store):
     def _apply_push_record(self, room: str, session: str, stack: str, record: dict) -> None:
         self._rooms[room].stack(session, stack).append(record)
 
-    # -- leases ---------------------------------------------------------------------------
-    @_change
+    # -- leases (in memory only, never journalled: not changes, and not serialised with them:
+    # an acquisition cancelled with its connection must grant nothing) --------------------
     async def acquire(self, room: str, target: str, session: str, ttl: float,
                       user: str | None = None) -> Lease:
         state = self._room(room)
