@@ -216,10 +216,15 @@ export function bondKind(a: number, b: number, bonds: boolean): BondKind {
   return BondKind.Stick;
 }
 
-/** The cylinder radius of a stick bond between atoms of representations ``a``, ``b``. */
+/** The cylinder radius of a stick bond between atoms of representations ``a``, ``b``: the
+ * smaller of their own (``atomStickRadius``). */
 export function stickRadius(a: number, b: number, scaleA: number, scaleB: number): number {
-  const radius = (rep: number, s: number) => (rep === REP_CODE.licorice ? LICORICE_RADIUS : BOND_RADIUS) * s;
-  return Math.min(radius(a, scaleA), radius(b, scaleB));
+  return Math.min(atomStickRadius(a, scaleA), atomStickRadius(b, scaleB));
+}
+
+/** The stick radius an atom of representation ``rep`` and bond scale ``scale`` gives its bonds. */
+export function atomStickRadius(rep: number, scale: number): number {
+  return (rep === REP_CODE.licorice ? LICORICE_RADIUS : BOND_RADIUS) * scale;
 }
 
 /** The look shared by the layers: the style and the selection it may refer to. ``version``

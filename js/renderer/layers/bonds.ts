@@ -15,7 +15,7 @@ import {
 import { COVALENT_RADII } from "../../elements";
 import type { Frame } from "../../frames";
 import { fractional, hasVolume, heights } from "../../geometry";
-import { type AtomLooks, BondKind, bondKind, HIDDEN, Look, stickRadius } from "../look";
+import { type AtomLooks, atomStickRadius, BondKind, bondKind, Look } from "../look";
 import type { AtomsLayer } from "./atoms";
 import { type Layer, setInstanced, type ShownFrame } from "./layer";
 import { SHADE_GLSL } from "./shading";
@@ -226,7 +226,7 @@ function bondLooks(looks: AtomLooks): BondLooks {
   for (let i = 0; i < rep.length; i++) {
     // bondKind of an atom with itself: what its bonds are at best
     rank[i] = RANK_KIND.indexOf(bondKind(rep[i], rep[i], true));
-    radius[i] = rep[i] === HIDDEN ? 0 : stickRadius(rep[i], rep[i], bondScale[i], bondScale[i]);
+    radius[i] = atomStickRadius(rep[i], bondScale[i]); // a bond's: the smaller (stickRadius)
   }
   BOND_LOOKS.set(looks, (found = { rank, radius }));
   return found;
